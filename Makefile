@@ -1,0 +1,55 @@
+# clonescope: top-level build.  `make help` lists the targets.
+
+# The kernel to build for: the running one when its headers are installed
+# (a real dev box), else the newest installed headers (the test VM's kernel).
+KVER ?= $(shell if [ -d /lib/modules/$$(uname -r)/build ]; then uname -r; \
+	else ls /lib/modules 2>/dev/null | sort -V | tail -n 1; fi)
+KDIR ?= /lib/modules/$(KVER)/build
+BUILD ?= $(CURDIR)/build
+ACCEL ?= tcg
+
+export KVER KDIR BUILD ACCEL
+
+.PHONY: all module tool selftests deps check unit-check vm-check demo clean help
+
+all: module tool selftests
+
+module:
+	@test -d "$(KDIR)" || { echo "error: no kernel build tree at $(KDIR)" \
+		"(install linux-headers-$(KVER), or run 'make deps')" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/module modules
+
+tool:
+	cmake -S tool -B $(BUILD)/tool -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD)/tool -j$$(nproc)
+
+selftests:
+	$(MAKE) -C selftests
+
+deps:
+	scripts/deps.sh
+
+# Host unit tests, then the guest selftests; ends with "N passed, N failed".
+check: all
+	scripts/check.sh
+
+unit-check: tool
+	scripts/check.sh --unit-only
+
+vm-check: module selftests
+	scripts/check.sh --vm-only
+
+demo: deps all
+	scripts/demo.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR)/module clean
+	-$(MAKE) -C selftests clean
+	rm -rf $(BUILD)
+
+help:
+	@echo "make deps     install everything needed (Debian 12, root)"
+	@echo "make          build module (KVER=$(KVER)), tool and selftests"
+	@echo "make demo     boot a VM, trace a real workload, print the report"
+	@echo "make check    host unit tests + selftests in a VM"
+	@echo "KVER=, KDIR=  kernel to build for; ACCEL=kvm to try KVM (default tcg)"

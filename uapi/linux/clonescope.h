@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * clonescope: per-call tracing of fork()/clone() cost.
+ *
+ * This header is the whole ABI between the clonescope module and user
+ * space: the records read() returns from /dev/clonescope and the ioctls.
+ * See Documentation/clonescope.rst.
+ *
+ * Rules: structs only grow at their end; every struct passed by ioctl
+ * starts with __u32 size, set by the caller to the size it knows; reserved
+ * fields must be zero.  Records start with struct clonescope_record_header
+ * and a reader skips record types it does not know by hdr.size.
+ */
+#ifndef _UAPI_LINUX_CLONESCOPE_H
+#define _UAPI_LINUX_CLONESCOPE_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define CLONESCOPE_DEVICE_NAME		"clonescope"
+
+/* The major changes when an old reader can no longer decode the stream. */
+#define CLONESCOPE_ABI_MAJOR		1
+#define CLONESCOPE_ABI_MINOR		0
+
+/* Bits of clonescope_version.features: what this module build can do. */
+#define CLONESCOPE_FEAT_KERNEL_CLONE	(1ULL << 0) /* clone records */
+#define CLONESCOPE_FEAT_SYSCALL		(1ULL << 1) /* syscall of entry */
+#define CLONESCOPE_FEAT_PHASES		(1ULL << 2) /* copy_process phases */
+#define CLONESCOPE_FEAT_CHILD_START	(1ULL << 3) /* child first-run records */
+#define CLONESCOPE_FEAT_LOST_RECORDS	(1ULL << 4) /* in-stream drop records */
+#define CLONESCOPE_FEAT_FILTER		(1ULL << 5) /* CLONESCOPE_IOC_SET_FILTER */
+#define CLONESCOPE_FEAT_SELF_COST	(1ULL << 6) /* handler self-cost */
+
+/* ------------------------------------------------------------------ */
+/* Records                                                            */
+/* ------------------------------------------------------------------ */
+
+#define CLONESCOPE_RECORD_CLONE		1
+#define CLONESCOPE_RECORD_CHILD_START	2
+#define CLONESCOPE_RECORD_LOST		3
+
+/*
+ * read() returns whole records only; a read() of fewer bytes than this is
+ * refused with -EINVAL, so a reader can always make progress.
+ */
+#define CLONESCOPE_READ_MIN		1024
+
+/*
+ * Every record starts with this header.  @size is the size of the whole
+ * record in bytes, header included, always a multiple of 8.  @timestamp_ns
+ * is CLOCK_MONOTONIC (ktime_get_ns()), the clock of clock_gettime(
+ * CLOCK_MONOTONIC), at the moment the record was written.
+ */
+struct clonescope_record_header {
+	__u16	type;
+	__u16	size;
+	__u32	cpu;
+	__aligned_u64 timestamp_ns;
+};
+
+/* How the clone entered the kernel: clonescope_clone_event.syscall. */
+#define CLONESCOPE_SYSCALL_UNKNOWN	0 /* kernel_clone from inside the kernel */
+#define CLONESCOPE_SYSCALL_CLONE	1
+#define CLONESCOPE_SYSCALL_CLONE3	2
+#define CLONESCOPE_SYSCALL_FORK		3
+#define CLONESCOPE_SYSCALL_VFORK	4
+
+/*
+ * Phases of a clone, each the interval between two landmark probes that
+ * the kernel passes in a fixed order (see Documentation/clonescope.rst for
+ * what each interval contains on each kernel).  Phases 0..10 do not overlap
+ * and lie inside COPY_PROCESS; DUP_MMAP lies inside FILES_TO_MM and
+ * COPY_PAGE_RANGE (the sum over all its calls) inside DUP_MMAP.
+ */
+#define CLONESCOPE_PHASE_DUP_TASK		0  /* copy_process -> copy_creds */
+#define CLONESCOPE_PHASE_COPY_CREDS		1
+#define CLONESCOPE_PHASE_SCHED_FORK		2
+#define CLONESCOPE_PHASE_TASK_INIT		3  /* perf, audit, security, semundo */
+#define CLONESCOPE_PHASE_FILES_TO_MM		4  /* files, fs, sighand, signal, mm */
+#define CLONESCOPE_PHASE_COPY_NAMESPACES	5
+#define CLONESCOPE_PHASE_COPY_IO		6  /* copy_namespaces -> copy_thread */
+#define CLONESCOPE_PHASE_COPY_THREAD		7
+#define CLONESCOPE_PHASE_ALLOC_PID		8
+#define CLONESCOPE_PHASE_CGROUP_CAN_FORK	9
+#define CLONESCOPE_PHASE_ATTACH			10 /* cgroup_can_fork -> return */
+#define CLONESCOPE_PHASE_DUP_MMAP		11
+#define CLONESCOPE_PHASE_COPY_PAGE_RANGE	12
+#define CLONESCOPE_PHASE_COPY_PROCESS		13
+#define CLONESCOPE_PHASE_WAKE_UP_NEW_TASK	14
+#define CLONESCOPE_PHASE_KERNEL_CLONE		15
+#define CLONESCOPE_NR_PHASES			16
+
+/* No phase: clonescope_clone_event.failed_phase of a successful clone. */
+#define CLONESCOPE_PHASE_NONE			0xffffffffU
+
+/* clonescope_clone_event.flags */
+#define CLONESCOPE_CLONE_FAILED		(1U << 0) /* result < 0 */
+#define CLONESCOPE_CLONE_RESTART	(1U << 1) /* -ERESTARTNOINTR: retried */
+#define CLONESCOPE_CLONE_NO_KERNEL_CLONE (1U << 2) /* syscall failed before */
+
+struct clonescope_phase {
+	__aligned_u64 start_ns;		/* CLOCK_MONOTONIC */
+	__aligned_u64 duration_ns;
+};
+
+/*
+ * One record per clone, written when the outermost traced function (the
+ * clone syscall, or kernel_clone when called from inside the kernel)
+ * returns.  Pids are in the initial pid namespace; @result is what the
+ * caller got back (a pid in the caller's namespace, or -errno).
+ */
+struct clonescope_clone_event {
+	struct clonescope_record_header hdr;
+	__aligned_u64 clone_flags;
+	__aligned_u64 start_ns;		/* syscall (or kernel_clone) entry */
+	__aligned_u64 end_ns;		/* syscall (or kernel_clone) return */
+	__aligned_u64 phase_mask;	/* bit n: phases[n] was measured */
+	__aligned_u64 self_cost_ns;	/* time spent in clonescope handlers */
+	__s64	result;
+	__u32	parent_pid;
+	__u32	parent_tgid;
+	__u32	child_pid;		/* 0 when the clone failed */
+	__u32	child_tgid;
+	__u32	syscall;		/* CLONESCOPE_SYSCALL_* */
+	__s32	exit_signal;
+	__u32	flags;			/* CLONESCOPE_CLONE_* */
+	__u32	failed_phase;		/* CLONESCOPE_PHASE_* or _NONE */
+	__u32	copy_page_range_calls;
+	__u32	clone3_size;		/* clone3 only: clone_args size */
+	__u32	set_tid_size;		/* clone3 only */
+	__u32	__reserved;
+	char	comm[16];
+	struct clonescope_phase phases[CLONESCOPE_NR_PHASES];
+};
+
+/*
+ * The child's first run (schedule_tail): with the clone record's
+ * WAKE_UP_NEW_TASK phase this gives the wake-up latency.
+ */
+struct clonescope_child_start_event {
+	struct clonescope_record_header hdr;
+	__u32	pid;
+	__u32	tgid;
+	__u32	parent_tgid;
+	__u32	__reserved;
+};
+
+/*
+ * @lost records of this CPU's buffer were dropped (buffer full) just
+ * before this point in the stream.
+ */
+struct clonescope_lost_event {
+	struct clonescope_record_header hdr;
+	__aligned_u64 lost;
+};
+
+/* ------------------------------------------------------------------ */
+/* ioctls                                                             */
+/* ------------------------------------------------------------------ */
+
+struct clonescope_version {
+	__u32	size;			/* in: sizeof as the caller knows it */
+	__u32	abi_major;
+	__u32	abi_minor;
+	__u32	__reserved;
+	__aligned_u64 features;		/* CLONESCOPE_FEAT_* */
+};
+#define CLONESCOPE_VERSION_SIZE_VER0	24
+
+/* clonescope_filter.flags */
+#define CLONESCOPE_FILTER_TGID		(1U << 0) /* parent tgid in tgids[] */
+#define CLONESCOPE_FILTER_TREE		(1U << 1) /* tgids[] or a descendant */
+#define CLONESCOPE_FILTER_PID		(1U << 2) /* parent thread == pid */
+#define CLONESCOPE_FILTER_COMM		(1U << 3) /* parent comm == comm */
+#define CLONESCOPE_FILTER_CGROUP	(1U << 4) /* parent in cgroup_id (v2) */
+#define CLONESCOPE_FILTER_ALL		((1U << 5) - 1)
+
+#define CLONESCOPE_FILTER_MAX_TGIDS	16
+
+/* All set conditions must hold; flags == 0 traces everything. */
+struct clonescope_filter {
+	__u32	size;
+	__u32	flags;			/* CLONESCOPE_FILTER_* */
+	__u32	nr_tgids;
+	__u32	pid;
+	__aligned_u64 cgroup_id;
+	char	comm[16];
+	__u32	tgids[CLONESCOPE_FILTER_MAX_TGIDS];
+};
+#define CLONESCOPE_FILTER_SIZE_VER0	104
+
+struct clonescope_buffer_config {
+	__u32	size;
+	__u32	pages_per_cpu;		/* rounded up to a power of two */
+};
+#define CLONESCOPE_BUFFER_CONFIG_SIZE_VER0	8
+
+/*
+ * Counters since the module was loaded (or CLONESCOPE_IOC_RESET_STATS).
+ * Once the buffer is drained: produced == delivered + dropped.
+ */
+struct clonescope_stats {
+	__u32	size;
+	__u32	enabled;
+	__u32	nr_cpus;		/* CPUs with a buffer */
+	__u32	pages_per_cpu;
+	__aligned_u64 produced;		/* records the probes tried to write */
+	__aligned_u64 delivered;	/* records read() copied to user space */
+	__aligned_u64 dropped;		/* records lost to a full buffer */
+	__aligned_u64 inflight_overflow; /* clones untraced: in-flight table full */
+	__aligned_u64 handler_calls;	/* probe handler invocations */
+	__aligned_u64 handler_ns;	/* time inside clonescope handlers */
+	__aligned_u64 clones;		/* clone records produced */
+	__u32	nr_probes;		/* for CLONESCOPE_IOC_GET_PROBE */
+	__u32	__reserved;
+};
+#define CLONESCOPE_STATS_SIZE_VER0	80
+
+/* clonescope_probe_info.state */
+#define CLONESCOPE_PROBE_REGISTERED	1
+#define CLONESCOPE_PROBE_UNAVAILABLE	2 /* symbol absent on this kernel */
+#define CLONESCOPE_PROBE_FAILED		3 /* registration failed: see error */
+
+struct clonescope_probe_info {
+	__u32	size;
+	__u32	index;			/* in: 0 .. nr_probes - 1 */
+	__u32	state;			/* CLONESCOPE_PROBE_* */
+	__s32	error;			/* -errno of a failed registration */
+	__aligned_u64 hits;		/* handler calls */
+	__aligned_u64 nmissed;		/* kprobe/kretprobe misses */
+	__aligned_u64 handler_ns;
+	char	symbol[64];		/* what is probed */
+	char	role[32];		/* what the probe is for */
+};
+#define CLONESCOPE_PROBE_INFO_SIZE_VER0	136
+
+#define CLONESCOPE_IOC_MAGIC		0xC5
+
+#define CLONESCOPE_IOC_GET_VERSION	_IOWR(CLONESCOPE_IOC_MAGIC, 0x01, struct clonescope_version)
+#define CLONESCOPE_IOC_ENABLE		_IO(CLONESCOPE_IOC_MAGIC, 0x02)
+#define CLONESCOPE_IOC_DISABLE		_IO(CLONESCOPE_IOC_MAGIC, 0x03)
+#define CLONESCOPE_IOC_SET_FILTER	_IOW(CLONESCOPE_IOC_MAGIC, 0x04, struct clonescope_filter)
+#define CLONESCOPE_IOC_GET_STATS	_IOWR(CLONESCOPE_IOC_MAGIC, 0x05, struct clonescope_stats)
+#define CLONESCOPE_IOC_GET_PROBE	_IOWR(CLONESCOPE_IOC_MAGIC, 0x06, struct clonescope_probe_info)
+#define CLONESCOPE_IOC_SET_BUFFER	_IOW(CLONESCOPE_IOC_MAGIC, 0x07, struct clonescope_buffer_config)
+#define CLONESCOPE_IOC_RESET_STATS	_IO(CLONESCOPE_IOC_MAGIC, 0x08)
+
+#endif /* _UAPI_LINUX_CLONESCOPE_H */
