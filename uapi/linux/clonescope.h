@@ -192,13 +192,15 @@ struct clonescope_filter {
 
 struct clonescope_buffer_config {
 	__u32	size;
-	__u32	pages_per_cpu;		/* rounded up to a power of two */
+	__u32	pages_per_cpu;		/* 1..1024, rounded up to a power of 2 */
+	__aligned_u64 __reserved;
 };
-#define CLONESCOPE_BUFFER_CONFIG_SIZE_VER0	8
+#define CLONESCOPE_BUFFER_CONFIG_SIZE_VER0	16
 
 /*
- * Counters since the module was loaded (or CLONESCOPE_IOC_RESET_STATS).
- * Once the buffer is drained: produced == delivered + dropped.
+ * Counters of the tracing session started by the last ENABLE (ENABLE
+ * resets them; DISABLE keeps them).  Once the buffer is drained:
+ * produced == delivered + dropped.
  */
 struct clonescope_stats {
 	__u32	size;
@@ -224,7 +226,7 @@ struct clonescope_stats {
 
 struct clonescope_probe_info {
 	__u32	size;
-	__u32	index;			/* in: 0 .. nr_probes - 1 */
+	__u32	index;			/* in: 0 .. nr_probes - 1, else -ENOENT */
 	__u32	state;			/* CLONESCOPE_PROBE_* */
 	__s32	error;			/* -errno of a failed registration */
 	__aligned_u64 hits;		/* handler calls */
@@ -244,6 +246,5 @@ struct clonescope_probe_info {
 #define CLONESCOPE_IOC_GET_STATS	_IOWR(CLONESCOPE_IOC_MAGIC, 0x05, struct clonescope_stats)
 #define CLONESCOPE_IOC_GET_PROBE	_IOWR(CLONESCOPE_IOC_MAGIC, 0x06, struct clonescope_probe_info)
 #define CLONESCOPE_IOC_SET_BUFFER	_IOW(CLONESCOPE_IOC_MAGIC, 0x07, struct clonescope_buffer_config)
-#define CLONESCOPE_IOC_RESET_STATS	_IO(CLONESCOPE_IOC_MAGIC, 0x08)
 
 #endif /* _UAPI_LINUX_CLONESCOPE_H */
