@@ -1,0 +1,28 @@
+# shellcheck shell=bash
+# Guest-side helpers (sourced inside the test guest).
+
+# Kernel log lines that mean the kernel hit a bug, whatever the test said.
+DMESG_BAD_RE='BUG:|WARNING:|Oops|general protection|list_del corruption'
+# Taint letters by bit (kernel/panic.c).  Allowed: O (out-of-tree module,
+# bit 12) and E (unsigned module, bit 13), which loading our module sets.
+TAINT_LETTERS=PFSRMBUDAWCIOELKXTN
+TAINT_ALLOWED=$(((1 << 12) | (1 << 13)))
+
+# Prints what is wrong with the kernel's state (bad log lines, unexpected
+# taint flags); prints nothing and succeeds when it is clean.
+dmesg_problems() {
+	local tainted bad bit letters=""
+
+	dmesg | grep -E "$DMESG_BAD_RE" && bad=1
+	tainted="$(cat /proc/sys/kernel/tainted)"
+	for ((bit = 0; bit < ${#TAINT_LETTERS}; bit++)); do
+		if ((tainted & (1 << bit) & ~TAINT_ALLOWED)); then
+			letters+="${TAINT_LETTERS:bit:1}"
+		fi
+	done
+	if [[ -n "$letters" ]]; then
+		echo "kernel tainted: $tainted (flags $letters)"
+		bad=1
+	fi
+	[[ -z "${bad:-}" ]]
+}
