@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clonescope: what fork()/clone() really cost, per call.
+ *
+ * This file is the character device, /dev/clonescope: its read/poll
+ * stream of records and its ioctls (uapi/linux/clonescope.h), and module
+ * load/unload.  See Documentation/clonescope.rst.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/rcupdate.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+#include <linux/clonescope.h>
+
+#include "clone.h"
+#include "debugfs.h"
+#include "filter.h"
+#include "ring.h"
+
+#define CS_MAX_PAGES_PER_CPU	1024
+
+static unsigned int buffer_pages = 64;
+module_param(buffer_pages, uint, 0444);
+MODULE_PARM_DESC(buffer_pages,
+		 "record buffer per CPU, in pages, rounded up to a power of two (default 64)");
+
+/* Serializes ownership, tracing on/off, the filter and buffer changes. */
+static DEFINE_MUTEX(cs_lock);
+/* One read() at a time walks the buffers. */
+static DEFINE_MUTEX(cs_read_lock);
+static DECLARE_WAIT_QUEUE_HEAD(cs_readers);
+/* The fd that reads and controls tracing; NULL when nobody does. */
+static struct file *cs_owner;
+static struct cs_ring __rcu *cs_ring;
+
+static struct cs_ring *cs_ring_locked(void)
+{
+	return rcu_dereference_protected(cs_ring, lockdep_is_held(&cs_lock) ||
+					 lockdep_is_held(&cs_read_lock));
+}
+
+/* Whether a blocked reader has something to do: records, or EOF. */
+static bool cs_readable(void)
+{
+	bool ready;
+
+	if (!cs_clone_tracing())
+		return true;
+	rcu_read_lock();
+	ready = !cs_ring_empty(rcu_dereference(cs_ring));
+	rcu_read_unlock();
+	return ready;
+}
+
+static int cs_claim(struct file *file)
+{
+	lockdep_assert_held(&cs_lock);
+	if (cs_owner && cs_owner != file)
+		return -EBUSY;
+	cs_owner = file;
+	return 0;
+}
+
+static void cs_stop(void)
+{
+	lockdep_assert_held(&cs_lock);
+	if (!cs_clone_tracing())
+		return;
+	cs_clone_stop();
+	/* Blocked readers now get what is left, then EOF. */
+	wake_up_interruptible(&cs_readers);
+}
+
+static int cs_open(struct inode *inode, struct file *file)
+{
+	if (!perfmon_capable())
+		return -EPERM;
+	return nonseekable_open(inode, file);
+}
+
+static int cs_release(struct inode *inode, struct file *file)
+{
+	mutex_lock(&cs_lock);
+	if (cs_owner == file) {
+		cs_stop();
+		cs_owner = NULL;
+	}
+	mutex_unlock(&cs_lock);
+	return 0;
+}
+
+static ssize_t cs_read(struct file *file, char __user *buf, size_t count,
+		       loff_t *ppos)
+{
+	ssize_t ret;
+
+	if (count < CLONESCOPE_READ_MIN)
+		return -EINVAL;
+	mutex_lock(&cs_lock);
+	ret = cs_claim(file);
+	mutex_unlock(&cs_lock);
+	if (ret)
+		return ret;
+
+	for (;;) {
+		mutex_lock(&cs_read_lock);
+		ret = cs_ring_read(cs_ring_locked(), buf, count);
+		mutex_unlock(&cs_read_lock);
+		if (ret)
+			return ret;
+		if (!cs_clone_tracing())
+			return 0;
+		if (file->f_flags & O_NONBLOCK)
+			return -EAGAIN;
+		if (wait_event_interruptible(cs_readers, cs_readable()))
+			return -ERESTARTSYS;
+	}
+}
+
+static __poll_t cs_poll(struct file *file, poll_table *wait)
+{
+	poll_wait(file, &cs_readers, wait);
+	rcu_read_lock();
+	if (!cs_ring_empty(rcu_dereference(cs_ring))) {
+		rcu_read_unlock();
+		return EPOLLIN | EPOLLRDNORM;
+	}
+	rcu_read_unlock();
+	return cs_clone_tracing() ? 0 : EPOLLHUP;
+}
+
+/*
+ * Size-versioned structs: the caller's size must cover VER0; bytes past
+ * what this module knows must be zero (copy_struct_from_user: -E2BIG).
+ */
+static int cs_get_struct(void *dst, size_t ksize, size_t ver0,
+			 const void __user *uarg, u32 *usize)
+{
+	if (get_user(*usize, (const u32 __user *)uarg))
+		return -EFAULT;
+	if (*usize < ver0)
+		return -EINVAL;
+	return copy_struct_from_user(dst, ksize, uarg, *usize);
+}
+
+/* Tells the caller this module's struct size in the size field. */
+static int cs_put_struct(void __user *uarg, u32 usize, void *src, size_t ksize)
+{
+	*(u32 *)src = ksize;
+	return copy_to_user(uarg, src, min_t(size_t, usize, ksize)) ? -EFAULT : 0;
+}
+
+static long cs_ioctl_version(void __user *uarg)
+{
+	struct clonescope_version ver;
+	u32 usize;
+	int err;
+
+	err = cs_get_struct(&ver, sizeof(ver), CLONESCOPE_VERSION_SIZE_VER0,
+			    uarg, &usize);
+	if (err)
+		return err;
+	memset(&ver, 0, sizeof(ver));
+	ver.abi_major = CLONESCOPE_ABI_MAJOR;
+	ver.abi_minor = CLONESCOPE_ABI_MINOR;
+	ver.features = cs_clone_features();
+	return cs_put_struct(uarg, usize, &ver, sizeof(ver));
+}
+
+void cs_collect_stats(struct clonescope_stats *st)
+{
+	struct cs_ring_counters counters;
+	struct cs_ring *ring;
+
+	memset(st, 0, sizeof(*st));
+	cs_clone_stats(st);
+	rcu_read_lock();
+	ring = rcu_dereference(cs_ring);
+	cs_ring_counters(ring, &counters);
+	st->pages_per_cpu = cs_ring_pages_per_cpu(ring);
+	rcu_read_unlock();
+	st->nr_cpus = num_possible_cpus();
+	st->produced = counters.produced;
+	st->delivered = counters.delivered;
+	st->dropped = counters.dropped;
+}
+
+static long cs_ioctl_stats(void __user *uarg)
+{
+	struct clonescope_stats st;
+	u32 usize;
+	int err;
+
+	err = cs_get_struct(&st, sizeof(st), CLONESCOPE_STATS_SIZE_VER0,
+			    uarg, &usize);
+	if (err)
+		return err;
+	cs_collect_stats(&st);
+	return cs_put_struct(uarg, usize, &st, sizeof(st));
+}
+
+static long cs_ioctl_probe(void __user *uarg)
+{
+	struct clonescope_probe_info info;
+	u32 usize, index;
+	int err;
+
+	err = cs_get_struct(&info, sizeof(info),
+			    CLONESCOPE_PROBE_INFO_SIZE_VER0, uarg, &usize);
+	if (err)
+		return err;
+	index = info.index;
+	memset(&info, 0, sizeof(info));
+	info.index = index;
+	err = cs_clone_probe_info(index, &info);
+	if (err)
+		return err;
+	return cs_put_struct(uarg, usize, &info, sizeof(info));
+}
+
+static long cs_ioctl_filter(void __user *uarg)
+{
+	struct clonescope_filter f;
+	u32 usize;
+	int err;
+
+	err = cs_get_struct(&f, sizeof(f), CLONESCOPE_FILTER_SIZE_VER0,
+			    uarg, &usize);
+	if (err)
+		return err;
+	if (cs_clone_tracing())
+		return -EBUSY;
+	return cs_filter_set(&f);
+}
+
+static long cs_ioctl_buffer(void __user *uarg)
+{
+	struct clonescope_buffer_config cfg;
+	struct cs_ring *old, *new;
+	u32 usize;
+	int err;
+
+	err = cs_get_struct(&cfg, sizeof(cfg),
+			    CLONESCOPE_BUFFER_CONFIG_SIZE_VER0, uarg, &usize);
+	if (err)
+		return err;
+	if (cfg.__reserved)
+		return -EINVAL;
+	if (!cfg.pages_per_cpu || cfg.pages_per_cpu > CS_MAX_PAGES_PER_CPU)
+		return -EINVAL;
+	if (cs_clone_tracing())
+		return -EBUSY;
+	new = cs_ring_alloc(cfg.pages_per_cpu, &cs_readers);
+	if (!new)
+		return -ENOMEM;
+	mutex_lock(&cs_read_lock);
+	old = cs_ring_locked();
+	rcu_assign_pointer(cs_ring, new);
+	mutex_unlock(&cs_read_lock);
+	synchronize_rcu();
+	cs_ring_free(old);
+	return 0;
+}
+
+static long cs_ioctl_enable(void)
+{
+	struct cs_ring *ring;
+
+	if (cs_clone_tracing())
+		return 0;
+	mutex_lock(&cs_read_lock);
+	ring = cs_ring_locked();
+	cs_ring_reset(ring);
+	mutex_unlock(&cs_read_lock);
+	cs_clone_start(ring);
+	return 0;
+}
+
+/* Calls that change tracing: only the owner fd may make them. */
+static long cs_ioctl_owned(struct file *file, unsigned int cmd,
+			   void __user *uarg)
+{
+	long ret;
+
+	mutex_lock(&cs_lock);
+	ret = cs_claim(file);
+	if (ret)
+		goto out;
+	switch (cmd) {
+	case CLONESCOPE_IOC_ENABLE:
+		ret = cs_ioctl_enable();
+		break;
+	case CLONESCOPE_IOC_DISABLE:
+		cs_stop();
+		break;
+	case CLONESCOPE_IOC_SET_FILTER:
+		ret = cs_ioctl_filter(uarg);
+		break;
+	case CLONESCOPE_IOC_SET_BUFFER:
+		ret = cs_ioctl_buffer(uarg);
+		break;
+	}
+out:
+	mutex_unlock(&cs_lock);
+	return ret;
+}
+
+static long cs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case CLONESCOPE_IOC_GET_VERSION:
+		return cs_ioctl_version(uarg);
+	case CLONESCOPE_IOC_GET_STATS:
+		return cs_ioctl_stats(uarg);
+	case CLONESCOPE_IOC_GET_PROBE:
+		return cs_ioctl_probe(uarg);
+	case CLONESCOPE_IOC_ENABLE:
+	case CLONESCOPE_IOC_DISABLE:
+	case CLONESCOPE_IOC_SET_FILTER:
+	case CLONESCOPE_IOC_SET_BUFFER:
+		return cs_ioctl_owned(file, cmd, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations cs_fops = {
+	.owner		= THIS_MODULE,
+	.open		= cs_open,
+	.release	= cs_release,
+	.read		= cs_read,
+	.poll		= cs_poll,
+	.unlocked_ioctl	= cs_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= no_llseek,
+};
+
+static struct miscdevice cs_miscdev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= CLONESCOPE_DEVICE_NAME,
+	.fops	= &cs_fops,
+	.mode	= 0600,
+};
+
+static int __init cs_init(void)
+{
+	struct cs_ring *ring;
+	int err;
+
+	if (!buffer_pages || buffer_pages > CS_MAX_PAGES_PER_CPU) {
+		pr_err("buffer_pages must be 1..%u\n", CS_MAX_PAGES_PER_CPU);
+		return -EINVAL;
+	}
+	ring = cs_ring_alloc(buffer_pages, &cs_readers);
+	if (!ring)
+		return -ENOMEM;
+	RCU_INIT_POINTER(cs_ring, ring);
+
+	err = cs_clone_init();
+	if (err)
+		goto err_free_ring;
+	cs_debugfs_init();
+	err = misc_register(&cs_miscdev);
+	if (err) {
+		pr_err("cannot register /dev/%s: %d\n", CLONESCOPE_DEVICE_NAME, err);
+		goto err_remove_debugfs;
+	}
+	pr_info("ABI %u.%u loaded, %u pages per CPU\n", CLONESCOPE_ABI_MAJOR,
+		CLONESCOPE_ABI_MINOR, cs_ring_pages_per_cpu(ring));
+	return 0;
+
+err_remove_debugfs:
+	cs_debugfs_exit();
+	cs_clone_exit();
+err_free_ring:
+	cs_ring_free(ring);
+	return err;
+}
+
+static void __exit cs_exit(void)
+{
+	/* An open fd pins the module, so no reader or tracing is left. */
+	misc_deregister(&cs_miscdev);
+	cs_debugfs_exit();
+	cs_clone_exit();
+	cs_ring_free(rcu_dereference_protected(cs_ring, true));
+}
+
+module_init(cs_init);
+module_exit(cs_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("clonescope: per-call tracing of fork()/clone() cost");
+MODULE_AUTHOR("The clonescope authors");
+MODULE_VERSION("1.0");

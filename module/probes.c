@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Table-driven probe registration: see probes.h.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kprobes.h>
+#include <linux/percpu.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+#include <linux/clonescope.h>
+
+#include "probes.h"
+
+static int cs_run(struct cs_probe *p, cs_handler_fn fn, struct pt_regs *regs,
+		  void *data)
+{
+	struct cs_hctx ctx = {
+		.regs = regs,
+		.data = data,
+		.cookie = p->cookie,
+		.now = ktime_get_ns(),
+	};
+	struct cs_probe_stats *stats;
+	int ret;
+	u64 cost;
+
+	ret = fn(&ctx);
+	cost = ktime_get_ns() - ctx.now;
+	stats = this_cpu_ptr(p->stats);
+	stats->hits++;
+	stats->ns += cost;
+	if (ctx.cost_sink)
+		*ctx.cost_sink += cost;
+	return ret;
+}
+NOKPROBE_SYMBOL(cs_run);
+
+static int cs_kprobe_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct cs_probe *p = container_of(kp, struct cs_probe, krp.kp);
+
+	cs_run(p, p->entry, regs, NULL);
+	return 0;
+}
+NOKPROBE_SYMBOL(cs_kprobe_pre);
+
+static int cs_kretprobe_entry(struct kretprobe_instance *ri,
+			      struct pt_regs *regs)
+{
+	struct cs_probe *p = container_of(get_kretprobe(ri), struct cs_probe, krp);
+
+	return cs_run(p, p->entry, regs, ri->data);
+}
+NOKPROBE_SYMBOL(cs_kretprobe_entry);
+
+static int cs_kretprobe_ret(struct kretprobe_instance *ri,
+			    struct pt_regs *regs)
+{
+	struct kretprobe *rp = get_kretprobe(ri);
+	struct cs_probe *p;
+
+	if (unlikely(!rp))
+		return 0;
+	p = container_of(rp, struct cs_probe, krp);
+	cs_run(p, p->ret, regs, ri->data);
+	return 0;
+}
+NOKPROBE_SYMBOL(cs_kretprobe_ret);
+
+static int cs_probe_try(struct cs_probe *p, const char *symbol)
+{
+	memset(&p->krp, 0, sizeof(p->krp));
+	p->krp.kp.symbol_name = symbol;
+	/* Registered disarmed: a probe costs nothing until tracing starts. */
+	p->krp.kp.flags = KPROBE_FLAG_DISABLED;
+	if (!p->ret) {
+		p->krp.kp.pre_handler = cs_kprobe_pre;
+		return register_kprobe(&p->krp.kp);
+	}
+	p->krp.entry_handler = p->entry ? cs_kretprobe_entry : NULL;
+	p->krp.handler = cs_kretprobe_ret;
+	p->krp.data_size = p->data_size;
+	p->krp.maxactive = p->maxactive;
+	return register_kretprobe(&p->krp);
+}
+
+static void cs_probe_unregister(struct cs_probe *p)
+{
+	if (p->state != CLONESCOPE_PROBE_REGISTERED)
+		return;
+	if (p->ret)
+		unregister_kretprobe(&p->krp);
+	else
+		unregister_kprobe(&p->krp.kp);
+	p->state = 0;
+}
+
+static int cs_probe_register(struct cs_probe *p)
+{
+	const char *const *sym;
+	int err = -ENOENT;
+
+	p->stats = alloc_percpu(struct cs_probe_stats);
+	if (!p->stats)
+		return -ENOMEM;
+	for (sym = p->symbols; *sym; sym++) {
+		err = cs_probe_try(p, *sym);
+		if (!err) {
+			p->symbol = *sym;
+			p->state = CLONESCOPE_PROBE_REGISTERED;
+			p->error = 0;
+			return 0;
+		}
+	}
+	p->symbol = p->symbols[0];
+	p->state = err == -ENOENT ? CLONESCOPE_PROBE_UNAVAILABLE :
+				    CLONESCOPE_PROBE_FAILED;
+	p->error = err;
+	if (p->required) {
+		pr_err("cannot probe %s (%s): %d\n", p->symbol, p->role, err);
+		return err;
+	}
+	pr_info("optional probe %s (%s) not available: %d\n",
+		p->symbol, p->role, err);
+	return 0;
+}
+
+int cs_probes_register(struct cs_probe *probes, unsigned int nr)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < nr; i++) {
+		err = cs_probe_register(&probes[i]);
+		if (err)
+			goto err_unregister;
+	}
+	return 0;
+
+err_unregister:
+	free_percpu(probes[i].stats);
+	probes[i].stats = NULL;
+	while (i--) {
+		cs_probe_unregister(&probes[i]);
+		free_percpu(probes[i].stats);
+		probes[i].stats = NULL;
+	}
+	return err;
+}
+
+void cs_probes_unregister(struct cs_probe *probes, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		cs_probe_unregister(&probes[i]);
+		free_percpu(probes[i].stats);
+		probes[i].stats = NULL;
+	}
+}
+
+void cs_probes_arm(struct cs_probe *probes, unsigned int nr, bool on)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		struct cs_probe *p = &probes[i];
+		int err;
+
+		if (p->state != CLONESCOPE_PROBE_REGISTERED)
+			continue;
+		err = on ? enable_kprobe(&p->krp.kp) : disable_kprobe(&p->krp.kp);
+		if (err)
+			pr_warn_ratelimited("cannot %s probe %s: %d\n",
+					    on ? "arm" : "disarm", p->symbol, err);
+	}
+}
+
+void cs_probes_reset_stats(struct cs_probe *probes, unsigned int nr)
+{
+	unsigned int i;
+	int cpu;
+
+	for (i = 0; i < nr; i++) {
+		if (!probes[i].stats)
+			continue;
+		for_each_possible_cpu(cpu)
+			memset(per_cpu_ptr(probes[i].stats, cpu), 0,
+			       sizeof(struct cs_probe_stats));
+	}
+}
+
+static void cs_probe_sum(struct cs_probe *p, struct cs_probe_stats *sum)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct cs_probe_stats *s = per_cpu_ptr(p->stats, cpu);
+
+		sum->hits += READ_ONCE(s->hits);
+		sum->ns += READ_ONCE(s->ns);
+	}
+}
+
+void cs_probes_totals(struct cs_probe *probes, unsigned int nr,
+		      struct cs_probe_stats *sum)
+{
+	unsigned int i;
+
+	memset(sum, 0, sizeof(*sum));
+	for (i = 0; i < nr; i++)
+		cs_probe_sum(&probes[i], sum);
+}
+
+void cs_probe_info(struct cs_probe *p, struct clonescope_probe_info *info)
+{
+	struct cs_probe_stats sum = {};
+
+	cs_probe_sum(p, &sum);
+	info->state = p->state;
+	info->error = p->error;
+	info->hits = sum.hits;
+	info->handler_ns = sum.ns;
+	info->nmissed = p->krp.kp.nmissed;
+	if (p->ret)
+		info->nmissed += p->krp.nmissed;
+	strscpy(info->symbol, p->symbol, sizeof(info->symbol));
+	strscpy(info->role, p->role, sizeof(info->role));
+}

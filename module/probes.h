@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Table-driven kprobes and kretprobes, registered disarmed at load time
+ * and armed only while tracing.  Each probe names candidate symbols, tried
+ * in order, so a kernel that renamed or inlined a function falls back to
+ * the next candidate; what registered (or why nothing did) is kept for the
+ * status interfaces.  Every handler call is timed, so the module can say
+ * what it costs.  This unit knows nothing of clone.
+ */
+#ifndef CLONESCOPE_PROBES_H
+#define CLONESCOPE_PROBES_H
+
+#include <linux/kprobes.h>
+#include <linux/types.h>
+
+struct clonescope_probe_info;
+
+struct cs_hctx {
+	struct pt_regs *regs;
+	void *data;		/* kretprobe instance data, or NULL */
+	unsigned long cookie;	/* cs_probe.cookie */
+	u64 now;		/* ktime_get_ns() when the handler started */
+	u64 *cost_sink;		/* a handler may point this at a counter
+				 * that should also get this call's cost */
+};
+
+/*
+ * An entry handler of a kretprobe returns non-zero when the return is of
+ * no interest: then no return handler runs for this call.
+ */
+typedef int (*cs_handler_fn)(struct cs_hctx *ctx);
+
+struct cs_probe_stats {
+	u64 hits;
+	u64 ns;
+};
+
+struct cs_probe {
+	/* Set by the user of this unit. */
+	const char *const *symbols;	/* NULL-terminated candidates */
+	const char *role;
+	cs_handler_fn entry;
+	cs_handler_fn ret;		/* non-NULL: a kretprobe */
+	unsigned long cookie;
+	size_t data_size;
+	int maxactive;
+	bool required;
+
+	/* Kept by this unit. */
+	struct kretprobe krp;		/* krp.kp alone for a plain kprobe */
+	const char *symbol;		/* the candidate that registered */
+	int state;			/* CLONESCOPE_PROBE_* */
+	int error;
+	struct cs_probe_stats __percpu *stats;
+};
+
+int cs_probes_register(struct cs_probe *probes, unsigned int nr);
+void cs_probes_unregister(struct cs_probe *probes, unsigned int nr);
+void cs_probes_arm(struct cs_probe *probes, unsigned int nr, bool on);
+void cs_probes_reset_stats(struct cs_probe *probes, unsigned int nr);
+void cs_probe_info(struct cs_probe *p, struct clonescope_probe_info *info);
+void cs_probes_totals(struct cs_probe *probes, unsigned int nr,
+		      struct cs_probe_stats *sum);
+
+#endif

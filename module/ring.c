@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-CPU record buffers: see ring.h.
+ *
+ * Each CPU has a byte array of a power-of-two size with free-running head
+ * (producer) and tail (consumer) offsets.  The producer publishes a record
+ * with a release store of head after copying it in; the reader frees space
+ * with a release store of tail after copying records out.  A record never
+ * wraps: when it does not fit before the end, the rest of the array is
+ * skipped with a padding marker.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/irq_work.h>
+#include <linux/kprobes.h>
+#include <linux/log2.h>
+#include <linux/percpu.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <linux/clonescope.h>
+
+#include "ring.h"
+
+/* Record type 0 marks the unused end of the array before a wrap. */
+#define CS_RECORD_PAD	0
+
+struct cs_cpu_buf {
+	char *data;
+	unsigned long head;
+	unsigned long tail;
+	atomic_long_t lost_pending;	/* drops not yet reported in-stream */
+	u64 produced;			/* written by this CPU's producer */
+	u64 dropped;			/* written by this CPU's producer */
+	u64 delivered;			/* written by the reader */
+};
+
+struct cs_ring {
+	struct cs_cpu_buf __percpu *bufs;
+	unsigned long size;
+	unsigned int pages_per_cpu;
+	unsigned int next_cpu;		/* where the reader starts, for fairness */
+	wait_queue_head_t *readers;
+	struct irq_work wakeup;
+};
+
+static void cs_ring_wakeup(struct irq_work *work)
+{
+	struct cs_ring *ring = container_of(work, struct cs_ring, wakeup);
+
+	wake_up_interruptible(ring->readers);
+}
+
+struct cs_ring *cs_ring_alloc(unsigned int pages_per_cpu,
+			      wait_queue_head_t *readers)
+{
+	struct cs_ring *ring;
+	int cpu;
+
+	ring = kzalloc(sizeof(*ring), GFP_KERNEL);
+	if (!ring)
+		return NULL;
+	ring->pages_per_cpu = roundup_pow_of_two(pages_per_cpu);
+	ring->size = (unsigned long)ring->pages_per_cpu << PAGE_SHIFT;
+	ring->readers = readers;
+	init_irq_work(&ring->wakeup, cs_ring_wakeup);
+
+	ring->bufs = alloc_percpu(struct cs_cpu_buf);
+	if (!ring->bufs)
+		goto err_free_ring;
+	for_each_possible_cpu(cpu) {
+		struct cs_cpu_buf *b = per_cpu_ptr(ring->bufs, cpu);
+
+		b->data = vzalloc_node(ring->size, cpu_to_node(cpu));
+		if (!b->data)
+			goto err_free_bufs;
+	}
+	return ring;
+
+err_free_bufs:
+	for_each_possible_cpu(cpu)
+		vfree(per_cpu_ptr(ring->bufs, cpu)->data);
+	free_percpu(ring->bufs);
+err_free_ring:
+	kfree(ring);
+	return NULL;
+}
+
+void cs_ring_free(struct cs_ring *ring)
+{
+	int cpu;
+
+	if (!ring)
+		return;
+	irq_work_sync(&ring->wakeup);
+	for_each_possible_cpu(cpu)
+		vfree(per_cpu_ptr(ring->bufs, cpu)->data);
+	free_percpu(ring->bufs);
+	kfree(ring);
+}
+
+unsigned int cs_ring_pages_per_cpu(const struct cs_ring *ring)
+{
+	return ring->pages_per_cpu;
+}
+
+/* Bytes a record of @size takes at @head, counting the padding of a wrap. */
+static unsigned long cs_space_needed(const struct cs_ring *ring,
+				     unsigned long head, unsigned int size)
+{
+	unsigned long to_end = ring->size - (head & (ring->size - 1));
+
+	return size <= to_end ? size : to_end + size;
+}
+
+static bool cs_buf_put(struct cs_ring *ring, struct cs_cpu_buf *b,
+		       const void *rec, unsigned int size)
+{
+	unsigned long head = b->head;
+	unsigned long tail = smp_load_acquire(&b->tail);
+	unsigned long need = cs_space_needed(ring, head, size);
+	unsigned long pos;
+
+	if (need > ring->size - (head - tail))
+		return false;
+	if (need > size) {
+		struct clonescope_record_header *pad;
+
+		pad = (void *)(b->data + (head & (ring->size - 1)));
+		pad->type = CS_RECORD_PAD;
+		pad->size = need - size;
+		head += need - size;
+	}
+	pos = head & (ring->size - 1);
+	memcpy(b->data + pos, rec, size);
+	smp_store_release(&b->head, head + size);
+	return true;
+}
+NOKPROBE_SYMBOL(cs_buf_put);
+
+static void cs_fill_lost(struct clonescope_lost_event *ev, int cpu, long lost)
+{
+	ev->hdr.type = CLONESCOPE_RECORD_LOST;
+	ev->hdr.size = sizeof(*ev);
+	ev->hdr.cpu = cpu;
+	ev->hdr.timestamp_ns = ktime_get_ns();
+	ev->lost = lost;
+}
+NOKPROBE_SYMBOL(cs_fill_lost);
+
+int cs_ring_write(struct cs_ring *ring, void *rec)
+{
+	struct clonescope_record_header *hdr = rec;
+	struct cs_cpu_buf *b;
+	unsigned long flags;
+	int cpu, ret = 0;
+
+	local_irq_save(flags);
+	cpu = smp_processor_id();
+	b = per_cpu_ptr(ring->bufs, cpu);
+	b->produced++;
+	hdr->cpu = cpu;
+
+	if (atomic_long_read(&b->lost_pending)) {
+		struct clonescope_lost_event lost;
+		unsigned long head = b->head;
+		unsigned long both;
+
+		/* The drop notice goes in only together with this record. */
+		both = cs_space_needed(ring, head, sizeof(lost));
+		both += cs_space_needed(ring, head + both, hdr->size);
+		if (both > ring->size - (head - smp_load_acquire(&b->tail)))
+			goto drop;
+		cs_fill_lost(&lost, cpu, atomic_long_xchg(&b->lost_pending, 0));
+		if (lost.lost)
+			cs_buf_put(ring, b, &lost, sizeof(lost));
+	}
+	if (!cs_buf_put(ring, b, rec, hdr->size))
+		goto drop;
+	goto out;
+
+drop:
+	b->dropped++;
+	atomic_long_inc(&b->lost_pending);
+	ret = -ENOSPC;
+out:
+	local_irq_restore(flags);
+	if (!ret && wq_has_sleeper(ring->readers))
+		irq_work_queue(&ring->wakeup);
+	return ret;
+}
+NOKPROBE_SYMBOL(cs_ring_write);
+
+/* Copies whole records of one CPU's buffer; returns bytes or -EFAULT. */
+static ssize_t cs_buf_read(struct cs_ring *ring, struct cs_cpu_buf *b, int cpu,
+			   char __user *buf, size_t count)
+{
+	unsigned long head = smp_load_acquire(&b->head);
+	unsigned long tail = b->tail;
+	ssize_t copied = 0;
+
+	while (tail != head) {
+		struct clonescope_record_header *hdr;
+
+		hdr = (void *)(b->data + (tail & (ring->size - 1)));
+		if (hdr->type == CS_RECORD_PAD) {
+			tail += hdr->size;
+			continue;
+		}
+		if (hdr->size > count - copied)
+			break;
+		if (copy_to_user(buf + copied, hdr, hdr->size)) {
+			if (!copied)
+				copied = -EFAULT;
+			break;
+		}
+		copied += hdr->size;
+		if (hdr->type != CLONESCOPE_RECORD_LOST)
+			b->delivered++;
+		tail += hdr->size;
+	}
+	smp_store_release(&b->tail, tail);
+
+	/* Drained: report drops that no later record carried in-stream. */
+	if (copied >= 0 && tail == head && atomic_long_read(&b->lost_pending) &&
+	    count - copied >= sizeof(struct clonescope_lost_event)) {
+		struct clonescope_lost_event lost;
+
+		cs_fill_lost(&lost, cpu, atomic_long_xchg(&b->lost_pending, 0));
+		if (lost.lost) {
+			if (copy_to_user(buf + copied, &lost, sizeof(lost))) {
+				/* Put the count back: it is reported next time. */
+				atomic_long_add(lost.lost, &b->lost_pending);
+				return copied ? copied : -EFAULT;
+			}
+			copied += sizeof(lost);
+		}
+	}
+	return copied;
+}
+
+ssize_t cs_ring_read(struct cs_ring *ring, char __user *buf, size_t count)
+{
+	unsigned int nr = nr_cpu_ids, i;
+	ssize_t copied = 0;
+
+	for (i = 0; i < nr; i++) {
+		int cpu = (ring->next_cpu + i) % nr;
+		ssize_t ret;
+
+		if (!cpu_possible(cpu))
+			continue;
+		ret = cs_buf_read(ring, per_cpu_ptr(ring->bufs, cpu), cpu,
+				  buf + copied, count - copied);
+		if (ret < 0)
+			return copied ? copied : ret;
+		copied += ret;
+	}
+	ring->next_cpu = (ring->next_cpu + 1) % nr;
+	return copied;
+}
+
+bool cs_ring_empty(struct cs_ring *ring)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct cs_cpu_buf *b = per_cpu_ptr(ring->bufs, cpu);
+
+		if (smp_load_acquire(&b->head) != READ_ONCE(b->tail) ||
+		    atomic_long_read(&b->lost_pending))
+			return false;
+	}
+	return true;
+}
+
+/* Only with no writer running: discards all records and counters. */
+void cs_ring_reset(struct cs_ring *ring)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct cs_cpu_buf *b = per_cpu_ptr(ring->bufs, cpu);
+
+		b->head = 0;
+		b->tail = 0;
+		atomic_long_set(&b->lost_pending, 0);
+		b->produced = 0;
+		b->dropped = 0;
+		b->delivered = 0;
+	}
+}
+
+void cs_ring_counters(struct cs_ring *ring, struct cs_ring_counters *sum)
+{
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		struct cs_cpu_buf *b = per_cpu_ptr(ring->bufs, cpu);
+
+		sum->produced += READ_ONCE(b->produced);
+		sum->dropped += READ_ONCE(b->dropped);
+		sum->delivered += READ_ONCE(b->delivered);
+	}
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Per-CPU single-producer/single-consumer record buffers.
+ *
+ * The producer is whatever runs on a CPU (probe handlers, with interrupts
+ * disabled around the write); the consumer is one reader at a time.  A
+ * write never waits: when a CPU's buffer is full the record is dropped and
+ * counted, and a CLONESCOPE_RECORD_LOST record carrying the count is put in
+ * the stream before the next record that fits (or handed to the reader when
+ * the buffer drains), so the reader sees where data is missing.
+ *
+ * This unit knows nothing of what the records mean.
+ */
+#ifndef CLONESCOPE_RING_H
+#define CLONESCOPE_RING_H
+
+#include <linux/types.h>
+#include <linux/wait.h>
+
+struct cs_ring;
+
+struct cs_ring_counters {
+	u64 produced;	/* records writers tried to write */
+	u64 delivered;	/* records copied out by the reader */
+	u64 dropped;	/* records lost to a full buffer */
+};
+
+/* Readers sleep on @readers; writers wake it (from irq_work, never inline). */
+struct cs_ring *cs_ring_alloc(unsigned int pages_per_cpu,
+			      wait_queue_head_t *readers);
+void cs_ring_free(struct cs_ring *ring);
+unsigned int cs_ring_pages_per_cpu(const struct cs_ring *ring);
+
+/* @rec starts with struct clonescope_record_header; type and size are set. */
+int cs_ring_write(struct cs_ring *ring, void *rec);
+
+ssize_t cs_ring_read(struct cs_ring *ring, char __user *buf, size_t count);
+bool cs_ring_empty(struct cs_ring *ring);
+void cs_ring_reset(struct cs_ring *ring);
+void cs_ring_counters(struct cs_ring *ring, struct cs_ring_counters *sum);
+
+#endif
