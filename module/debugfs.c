@@ -23,6 +23,8 @@ static const char *cs_probe_state_name(u32 state)
 		return "unavailable";
 	case CLONESCOPE_PROBE_FAILED:
 		return "failed";
+	case CLONESCOPE_PROBE_ALIAS:
+		return "alias";
 	default:
 		return "unknown";
 	}

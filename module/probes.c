@@ -127,6 +127,27 @@ static int cs_probe_register(struct cs_probe *p)
 	return 0;
 }
 
+/*
+ * Symbols can name one function (__ia32_sys_vfork is __x64_sys_vfork on
+ * x86_64): a second probe there would run the handlers twice per call.
+ */
+static void cs_probe_drop_alias(struct cs_probe *probes, unsigned int i)
+{
+	struct cs_probe *p = &probes[i];
+	unsigned int j;
+
+	if (p->state != CLONESCOPE_PROBE_REGISTERED)
+		return;
+	for (j = 0; j < i; j++) {
+		if (probes[j].state == CLONESCOPE_PROBE_REGISTERED &&
+		    probes[j].krp.kp.addr == p->krp.kp.addr) {
+			cs_probe_unregister(p);
+			p->state = CLONESCOPE_PROBE_ALIAS;
+			return;
+		}
+	}
+}
+
 int cs_probes_register(struct cs_probe *probes, unsigned int nr)
 {
 	unsigned int i;
@@ -136,6 +157,7 @@ int cs_probes_register(struct cs_probe *probes, unsigned int nr)
 		err = cs_probe_register(&probes[i]);
 		if (err)
 			goto err_unregister;
+		cs_probe_drop_alias(probes, i);
 	}
 	return 0;
 
