@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clonescope selftests: the device's ioctl and read() contract, and one
+ * clone record per fork(), vfork(), pthread_create() and failed clone3(),
+ * checked against what the caller itself saw.  Needs the module loaded;
+ * `make vm-check` runs it in the test guest.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/capability.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "clonescope_helpers.h"
+
+FIXTURE(clonescope) {
+	int fd;
+	void *buf;
+	ssize_t len;
+};
+
+FIXTURE_SETUP(clonescope)
+{
+	self->fd = cs_open(O_RDWR);
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", CS_DEVICE, strerror(-self->fd));
+	self->buf = malloc(CS_DRAIN_BUF_SIZE);
+	ASSERT_NE(NULL, self->buf);
+}
+
+FIXTURE_TEARDOWN(clonescope)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	free(self->buf);
+}
+
+/* Stops tracing, drains the stream and returns its one clone record. */
+static const struct clonescope_clone_event *
+drain_one_clone(struct __test_metadata *_metadata, FIXTURE_DATA(clonescope) *self)
+{
+	const struct clonescope_record_header *hdr;
+
+	self->len = cs_drain(self->fd, self->buf, CS_DRAIN_BUF_SIZE);
+	ASSERT_LE(0, self->len) TH_LOG("drain: %s", strerror(-self->len));
+	ASSERT_EQ(1, cs_count_records(self->buf, self->len, CLONESCOPE_RECORD_CLONE, &hdr));
+	ASSERT_LE(sizeof(struct clonescope_clone_event), hdr->size);
+	return (const struct clonescope_clone_event *)hdr;
+}
+
+/*
+ * What a clone record must agree on with the parent's own view: who cloned,
+ * what the call returned, and when ([@before, @after] brackets the call).
+ */
+static void check_clone(struct __test_metadata *_metadata,
+			const struct clonescope_clone_event *ev, pid_t child,
+			__u64 before, __u64 after)
+{
+	char comm[sizeof(ev->comm)] = "";
+
+	ASSERT_EQ(child, ev->result);
+	ASSERT_EQ(child, ev->child_pid);
+	ASSERT_EQ(getpid(), ev->parent_tgid);
+	ASSERT_EQ(gettid(), ev->parent_pid);
+	ASSERT_EQ(0, ev->flags & CLONESCOPE_CLONE_FAILED);
+	ASSERT_EQ(CLONESCOPE_PHASE_NONE, ev->failed_phase);
+
+	ASSERT_EQ(0, prctl(PR_GET_NAME, comm));
+	ASSERT_NE(NULL, memchr(ev->comm, '\0', sizeof(ev->comm)));
+	ASSERT_STREQ(comm, ev->comm);
+
+	ASSERT_LE(before, ev->start_ns);
+	ASSERT_LE(ev->start_ns, ev->end_ns);
+	ASSERT_LE(ev->end_ns, after);
+	ASSERT_LE(before, ev->hdr.timestamp_ns);
+	ASSERT_LE(ev->hdr.timestamp_ns, after);
+}
+
+static void wait_exited(struct __test_metadata *_metadata, pid_t pid)
+{
+	int status;
+
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST_F(clonescope, device_mode)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat(CS_DEVICE, &st));
+	ASSERT_TRUE(S_ISCHR(st.st_mode));
+	ASSERT_EQ(0600, st.st_mode & 07777);
+}
+
+TEST_F(clonescope, version)
+{
+	struct clonescope_version v = { .size = sizeof(v) };
+	const __u64 needed = CLONESCOPE_FEAT_KERNEL_CLONE | CLONESCOPE_FEAT_SYSCALL |
+			     CLONESCOPE_FEAT_FILTER;
+
+	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_VERSION, &v));
+	ASSERT_EQ(CLONESCOPE_ABI_MAJOR, v.abi_major);
+	ASSERT_EQ(CLONESCOPE_ABI_MINOR, v.abi_minor);
+	/* What the clone tests below rely on. */
+	ASSERT_EQ(needed, v.features & needed);
+}
+
+/* Size-versioned structs follow copy_struct_from_user(). */
+TEST_F(clonescope, version_size)
+{
+	struct {
+		struct clonescope_version v;
+		__u64 tail;
+	} big = { .v.size = sizeof(big) };
+	struct clonescope_version small = { .size = CLONESCOPE_VERSION_SIZE_VER0 - 1 };
+
+	ASSERT_EQ(-EINVAL, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_VERSION, &small));
+
+	big.tail = 1;
+	ASSERT_EQ(-E2BIG, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_VERSION, &big));
+
+	big.tail = 0;
+	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_VERSION, &big));
+	ASSERT_EQ(CLONESCOPE_ABI_MAJOR, big.v.abi_major);
+
+	ASSERT_EQ(-EFAULT, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_VERSION, (void *)8));
+}
+
+TEST_F(clonescope, reserved_nonzero)
+{
+	struct clonescope_buffer_config cfg = {
+		.size = sizeof(cfg),
+		.pages_per_cpu = 1,
+		.__reserved = 1,
+	};
+
+	ASSERT_EQ(-EINVAL, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_BUFFER, &cfg));
+}
+
+TEST_F(clonescope, unknown_ioctl)
+{
+	struct clonescope_version v = { .size = sizeof(v) };
+
+	ASSERT_EQ(-ENOTTY, cs_ioctl(self->fd, _IO(CLONESCOPE_IOC_MAGIC, 0xff), NULL));
+	/* Our number under another magic is not ours either. */
+	ASSERT_EQ(-ENOTTY, cs_ioctl(self->fd, _IOWR(CLONESCOPE_IOC_MAGIC + 1, 0x01,
+						    struct clonescope_version), &v));
+}
+
+TEST_F(clonescope, read_too_small)
+{
+	ASSERT_EQ(-1, read(self->fd, self->buf, CLONESCOPE_READ_MIN - 1));
+	ASSERT_EQ(EINVAL, errno);
+}
+
+TEST_F(clonescope, read_nonblock_empty)
+{
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
+	ASSERT_EQ(-1, read(self->fd, self->buf, CS_DRAIN_BUF_SIZE));
+	ASSERT_EQ(EAGAIN, errno);
+}
+
+TEST_F(clonescope, settings_need_disabled)
+{
+	struct clonescope_filter filter = { .size = sizeof(filter) };
+	struct clonescope_buffer_config cfg = { .size = sizeof(cfg), .pages_per_cpu = 1 };
+
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	ASSERT_EQ(-EBUSY, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_FILTER, &filter));
+	ASSERT_EQ(-EBUSY, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_BUFFER, &cfg));
+}
+
+TEST_F(clonescope, poll_wakes_on_record)
+{
+	struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+	pid_t pid;
+
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	ASSERT_EQ(0, poll(&pfd, 1, 0));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(0);
+	wait_exited(_metadata, pid);
+
+	ASSERT_EQ(1, poll(&pfd, 1, 5000));
+	ASSERT_TRUE(pfd.revents & POLLIN);
+}
+
+TEST_F(clonescope, fork)
+{
+	const struct clonescope_clone_event *ev;
+	const struct clonescope_record_header *first;
+	struct clonescope_stats stats = { .size = sizeof(stats) };
+	__u64 before, after;
+	pid_t pid;
+	int records;
+
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	before = cs_now_ns();
+	pid = fork();
+	after = cs_now_ns();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(0);
+	wait_exited(_metadata, pid);
+
+	ev = drain_one_clone(_metadata, self);
+	check_clone(_metadata, ev, pid, before, after);
+	ASSERT_EQ(pid, ev->child_tgid);
+	/* glibc's fork() is the clone syscall, exit signal apart from flags. */
+	ASSERT_EQ(CLONESCOPE_SYSCALL_CLONE, ev->syscall);
+	ASSERT_EQ(SIGCHLD, ev->exit_signal);
+	ASSERT_EQ(0, ev->clone_flags & (CLONE_VM | CLONE_THREAD | CLONE_VFORK));
+
+	/* Everything produced was read, nothing was lost. */
+	records = cs_count_records(self->buf, self->len, CS_ANY_RECORD, &first);
+	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_STATS, &stats));
+	ASSERT_EQ(0, stats.dropped);
+	ASSERT_EQ(records, stats.delivered);
+	ASSERT_EQ(stats.produced, stats.delivered + stats.dropped);
+}
+
+TEST_F(clonescope, vfork)
+{
+	const struct clonescope_clone_event *ev;
+	__u64 before, after;
+	pid_t pid;
+
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	before = cs_now_ns();
+	pid = vfork();
+	if (!pid)
+		_exit(0);
+	after = cs_now_ns();
+	ASSERT_LE(0, pid);
+	wait_exited(_metadata, pid);
+
+	ev = drain_one_clone(_metadata, self);
+	check_clone(_metadata, ev, pid, before, after);
+	ASSERT_EQ(pid, ev->child_tgid);
+	ASSERT_EQ(CLONESCOPE_SYSCALL_VFORK, ev->syscall);
+	ASSERT_EQ(CLONE_VM | CLONE_VFORK, ev->clone_flags & (CLONE_VM | CLONE_VFORK));
+}
+
+static void *report_tid(void *tid)
+{
+	*(pid_t *)tid = gettid();
+	return NULL;
+}
+
+TEST_F(clonescope, pthread_create)
+{
+	const __u64 thread_flags = CLONE_THREAD | CLONE_VM | CLONE_SIGHAND;
+	const struct clonescope_clone_event *ev;
+	__u64 before, after;
+	pthread_t thread;
+	pid_t tid = 0;
+
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	before = cs_now_ns();
+	ASSERT_EQ(0, pthread_create(&thread, NULL, report_tid, &tid));
+	after = cs_now_ns();
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+
+	ev = drain_one_clone(_metadata, self);
+	check_clone(_metadata, ev, tid, before, after);
+	ASSERT_EQ(getpid(), ev->child_tgid);
+	ASSERT_EQ(0, ev->exit_signal);
+	ASSERT_EQ(thread_flags, ev->clone_flags & thread_flags);
+}
+
+/* CLONE_THREAD without CLONE_SIGHAND: copy_process() refuses it. */
+TEST_F(clonescope, clone3_failure)
+{
+	struct clone_args args = { .flags = CLONE_THREAD };
+	const struct clonescope_clone_event *ev;
+	__u64 before, after;
+
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	before = cs_now_ns();
+	ASSERT_EQ(-1, syscall(SYS_clone3, &args, sizeof(args)));
+	ASSERT_EQ(EINVAL, errno);
+	after = cs_now_ns();
+
+	ev = drain_one_clone(_metadata, self);
+	ASSERT_EQ(-EINVAL, ev->result);
+	ASSERT_EQ(CLONESCOPE_CLONE_FAILED, ev->flags & CLONESCOPE_CLONE_FAILED);
+	ASSERT_EQ(0, ev->child_pid);
+	ASSERT_EQ(CLONESCOPE_SYSCALL_CLONE3, ev->syscall);
+	ASSERT_EQ(sizeof(args), ev->clone3_size);
+	ASSERT_EQ(CLONE_THREAD, ev->clone_flags & CLONE_THREAD);
+	ASSERT_EQ(getpid(), ev->parent_tgid);
+	ASSERT_LE(before, ev->start_ns);
+	ASSERT_LE(ev->start_ns, ev->end_ns);
+	ASSERT_LE(ev->end_ns, after);
+}
+
+static int get_stats(int fd, struct clonescope_stats *stats)
+{
+	*stats = (struct clonescope_stats){ .size = sizeof(*stats) };
+	return cs_ioctl(fd, CLONESCOPE_IOC_GET_STATS, stats);
+}
+
+/* One owner at a time; anyone may look; the owner leaving stops tracing. */
+TEST_F(clonescope, second_fd)
+{
+	struct clonescope_filter filter = { .size = sizeof(filter) };
+	struct clonescope_stats stats;
+	int other;
+
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	other = cs_open(O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, other);
+
+	ASSERT_EQ(-EBUSY, cs_ioctl(other, CLONESCOPE_IOC_ENABLE, NULL));
+	ASSERT_EQ(-EBUSY, cs_ioctl(other, CLONESCOPE_IOC_SET_FILTER, &filter));
+	ASSERT_EQ(-1, read(other, self->buf, CS_DRAIN_BUF_SIZE));
+	ASSERT_EQ(EBUSY, errno);
+
+	ASSERT_EQ(0, get_stats(other, &stats));
+	ASSERT_EQ(1, stats.enabled);
+
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_EQ(0, get_stats(other, &stats));
+	ASSERT_EQ(0, stats.enabled);
+	close(other);
+}
+
+/* open() needs CAP_PERFMON or CAP_SYS_ADMIN, not just uid 0. */
+TEST_F(clonescope, open_needs_cap)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	ASSERT_EQ(0, syscall(SYS_capget, &hdr, data));
+	data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
+	data[CAP_TO_INDEX(CAP_PERFMON)].effective &= ~CAP_TO_MASK(CAP_PERFMON);
+	ASSERT_EQ(0, syscall(SYS_capset, &hdr, data));
+
+	ASSERT_EQ(-EPERM, cs_open(O_RDWR));
+}
+
+int main(int argc, char **argv)
+{
+	if (access(CS_DEVICE, F_OK)) {
+		ksft_print_header();
+		ksft_exit_skip("%s absent: clonescope module not loaded\n", CS_DEVICE);
+	}
+	return test_harness_run(argc, argv);
+}
