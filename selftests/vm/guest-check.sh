@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Guest side of `make vm-check` (run by run.sh inside the test guest, from
+# the repository): load the module, run every selftest binary, unload and
+# reload it, check the kernel log.  Each selftest writes its own TAP to
+# $CLONESCOPE_OUT/<name>.tap; the steps here go to guest-check.tap.
+set -uo pipefail
+
+# shellcheck source=selftests/vm/guest-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/guest-lib.sh"
+
+MODULE="$CLONESCOPE_REPO/module/clonescope.ko"
+STEPS_TAP="$CLONESCOPE_OUT/guest-check.tap"
+step=0
+failed=0
+
+# Records one TAP result: step DESCRIPTION COMMAND [ARGS...].
+step() {
+	local what="$1" out
+
+	shift
+	step=$((step + 1))
+	if out="$("$@" 2>&1)"; then
+		echo "ok $step $what" | tee -a "$STEPS_TAP"
+	else
+		failed=1
+		echo "not ok $step $what" | tee -a "$STEPS_TAP"
+		[[ -n "$out" ]] && sed 's/^/# /' <<< "$out" | tee -a "$STEPS_TAP"
+	fi
+}
+
+load_module() {
+	insmod "$MODULE" && [[ -c /dev/clonescope ]]
+}
+
+# The TAP goes to its own file; the harness exit status only says whether
+# some test failed, which the file already tells, so it is not a step.
+run_selftest() {
+	local bin="$1" tap
+
+	tap="$CLONESCOPE_OUT/$(basename "$bin").tap"
+	echo "# $bin"
+	"$bin" > "$tap" 2>&1 || failed=1
+	cat "$tap"
+}
+
+main() {
+	local bin
+	local -a bins
+
+	shopt -s nullglob
+	bins=("$BUILD"/selftests/*_test)
+	echo "TAP version 13" > "$STEPS_TAP"
+	step "selftests built in $BUILD/selftests" test "${#bins[@]}" -gt 0
+	step "insmod clonescope.ko creates /dev/clonescope" load_module
+	for bin in "${bins[@]}"; do
+		run_selftest "$bin"
+	done
+	step "rmmod clonescope" rmmod clonescope
+	step "insmod again" load_module
+	step "rmmod again" rmmod clonescope
+	step "kernel log clean, no unexpected taint" dmesg_problems
+	echo "1..$step" >> "$STEPS_TAP"
+	return "$failed"
+}
+
+main
