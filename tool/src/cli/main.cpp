@@ -1,0 +1,55 @@
+// clonescope: trace what fork()/clone() cost, from the call site in user
+// space through every phase in the kernel.
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/status.hpp"
+#include "record/recorder.hpp"
+
+namespace {
+
+constexpr const char *kExamples = R"(
+EXAMPLES:
+    clonescope status                      # module, ABI, probes, drops
+    clonescope record -- make -j2          # trace make's process tree
+    clonescope record -o t.cst -q -- ./srv # record quietly into t.cst
+)";
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	using namespace clonescope;
+
+	CLI::App app{"clonescope: per-call tracing of fork()/clone() cost", "clonescope"};
+	app.footer(kExamples);
+	app.require_subcommand(1);
+	std::string device;
+	app.add_option("--device", device, "clonescope device (default /dev/clonescope)");
+
+	auto *status = app.add_subcommand("status", "show the module's ABI, features, stats and probes");
+
+	RecordOptions rec;
+	auto *record = app.add_subcommand("record", "run a command and trace the clones of its tree");
+	record->add_option("-o,--output", rec.output, "trace file to write ('' for none)")
+		->capture_default_str();
+	record->add_option("--buffer-pages", rec.buffer_pages, "per-CPU buffer size in pages")
+		->check(CLI::Range(1u, 1u << 20));
+	record->add_flag("-q,--quiet", rec.quiet, "do not print one line per event");
+	record->add_flag("!--no-preload", rec.preload, "do not inject the user-side shim");
+	record->add_option("--preload", rec.preload_path, "user-side shim to inject")
+		->check(CLI::ExistingFile);
+	record->add_option("command", rec.command, "command to run, after --")->required();
+	record->positionals_at_end();
+
+	CLI11_PARSE(app, argc, argv);
+
+	if (*status)
+		return run_status(device);
+	if (*record) {
+		rec.device = device;
+		return run_record(rec);
+	}
+	return 0;
+}

@@ -1,0 +1,167 @@
+#include "device/device.hpp"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fmt/format.h>
+
+namespace clonescope {
+
+namespace {
+
+struct FeatureName {
+	uint64_t bit;
+	const char *name;
+};
+
+constexpr FeatureName kFeatures[] = {
+	{CLONESCOPE_FEAT_KERNEL_CLONE, "kernel_clone"},
+	{CLONESCOPE_FEAT_SYSCALL, "syscall"},
+	{CLONESCOPE_FEAT_PHASES, "phases"},
+	{CLONESCOPE_FEAT_CHILD_START, "child_start"},
+	{CLONESCOPE_FEAT_LOST_RECORDS, "lost_records"},
+	{CLONESCOPE_FEAT_FILTER, "filter"},
+	{CLONESCOPE_FEAT_SELF_COST, "self_cost"},
+};
+
+// What an errno from one of our ioctls means for the user.
+std::string ioctl_hint(int err)
+{
+	switch (err) {
+	case EBUSY:
+		return "the device is busy: another clonescope session owns it, "
+		       "or tracing is enabled";
+	case ENOTTY:
+		return "the module does not know this request (module older than the tool?)";
+	case E2BIG:
+		return "the module is older than the tool and does not know all of its settings";
+	case EINVAL:
+		return "the module rejected the arguments";
+	default:
+		return "";
+	}
+}
+
+} // namespace
+
+std::vector<std::string> feature_names(uint64_t features)
+{
+	std::vector<std::string> names;
+	for (const auto &f : kFeatures) {
+		if (features & f.bit) {
+			names.emplace_back(f.name);
+			features &= ~f.bit;
+		}
+	}
+	if (features)
+		names.push_back(fmt::format("{:#x}", features));
+	return names;
+}
+
+Status check_abi(const AbiVersion &module)
+{
+	if (module.major != CLONESCOPE_ABI_MAJOR)
+		return Error{fmt::format("module ABI {}.{} is incompatible with this tool's ABI {}.{} "
+					 "(major versions differ): rebuild the tool or the module",
+					 module.major, module.minor, CLONESCOPE_ABI_MAJOR,
+					 CLONESCOPE_ABI_MINOR)};
+	return Ok{};
+}
+
+Result<Device> Device::open(const std::string &path)
+{
+	UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+	if (fd)
+		return Device(std::move(fd), path);
+	int err = errno;
+	Error e = errno_error("cannot open " + path, err);
+	if (err == ENOENT || err == ENODEV || err == ENXIO)
+		e.message += ": module not loaded (try: sudo insmod module/clonescope.ko)";
+	else if (err == EACCES || err == EPERM)
+		e.message += ": needs root or CAP_PERFMON";
+	return e;
+}
+
+Status Device::ioctl_checked(unsigned long cmd, void *arg, const char *name) const
+{
+	if (::ioctl(fd_.get(), cmd, arg) == 0)
+		return Ok{};
+	int err = errno;
+	Error e = errno_error(fmt::format("{} {}", path_, name), err);
+	if (std::string hint = ioctl_hint(err); !hint.empty())
+		e.message += ": " + hint;
+	return e;
+}
+
+Result<AbiVersion> Device::version() const
+{
+	clonescope_version v{};
+	v.size = sizeof(v);
+	if (auto st = ioctl_checked(CLONESCOPE_IOC_GET_VERSION, &v, "GET_VERSION"); !st)
+		return st.error();
+	return AbiVersion{v.abi_major, v.abi_minor, v.features};
+}
+
+Result<clonescope_stats> Device::stats() const
+{
+	clonescope_stats s{};
+	s.size = sizeof(s);
+	if (auto st = ioctl_checked(CLONESCOPE_IOC_GET_STATS, &s, "GET_STATS"); !st)
+		return st.error();
+	return s;
+}
+
+Result<clonescope_probe_info> Device::probe(uint32_t index) const
+{
+	clonescope_probe_info p{};
+	p.size = sizeof(p);
+	p.index = index;
+	if (auto st = ioctl_checked(CLONESCOPE_IOC_GET_PROBE, &p, "GET_PROBE"); !st)
+		return st.error();
+	return p;
+}
+
+Status Device::set_filter(const clonescope_filter &filter) const
+{
+	clonescope_filter f = filter;
+	f.size = sizeof(f);
+	return ioctl_checked(CLONESCOPE_IOC_SET_FILTER, &f, "SET_FILTER");
+}
+
+Status Device::set_buffer_pages(uint32_t pages_per_cpu) const
+{
+	clonescope_buffer_config c{};
+	c.size = sizeof(c);
+	c.pages_per_cpu = pages_per_cpu;
+	return ioctl_checked(CLONESCOPE_IOC_SET_BUFFER, &c, "SET_BUFFER");
+}
+
+Status Device::enable() const
+{
+	return ioctl_checked(CLONESCOPE_IOC_ENABLE, nullptr, "ENABLE");
+}
+
+Status Device::disable() const
+{
+	return ioctl_checked(CLONESCOPE_IOC_DISABLE, nullptr, "DISABLE");
+}
+
+Result<size_t> Device::read(std::span<std::byte> buf) const
+{
+	for (;;) {
+		ssize_t n = ::read(fd_.get(), buf.data(), buf.size());
+		if (n >= 0)
+			return static_cast<size_t>(n);
+		if (errno == EINTR)
+			continue;
+		int err = errno;
+		Error e = errno_error("read " + path_, err);
+		if (err == EBUSY)
+			e.message += ": " + ioctl_hint(err);
+		return e;
+	}
+}
+
+} // namespace clonescope

@@ -1,0 +1,60 @@
+#pragma once
+// The clonescope character device: one RAII owner per open fd, one method
+// per ioctl, and errno turned into a message that says what to do.
+
+#include <linux/clonescope.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "util/result.hpp"
+#include "util/unique_fd.hpp"
+
+namespace clonescope {
+
+inline constexpr const char *kDevicePath = "/dev/" CLONESCOPE_DEVICE_NAME;
+
+struct AbiVersion {
+	uint32_t major = 0;
+	uint32_t minor = 0;
+	uint64_t features = 0;
+};
+
+// Names of the CLONESCOPE_FEAT_* bits set in @features ("0x..." for unknown bits).
+std::vector<std::string> feature_names(uint64_t features);
+
+// Refuses a module whose ABI major differs from the one we were built with;
+// a newer minor only adds things we can ignore.
+Status check_abi(const AbiVersion &module);
+
+class Device {
+public:
+	// Opens @path non-blocking (the reader polls).
+	static Result<Device> open(const std::string &path = kDevicePath);
+
+	Result<AbiVersion> version() const;
+	Result<clonescope_stats> stats() const;
+	Result<clonescope_probe_info> probe(uint32_t index) const;
+	Status set_filter(const clonescope_filter &filter) const;
+	Status set_buffer_pages(uint32_t pages_per_cpu) const;
+	Status enable() const;
+	Status disable() const;
+
+	// Whole records into @buf. 0 means EOF (disabled and drained); an error
+	// with errnum EAGAIN means "nothing buffered right now".
+	Result<size_t> read(std::span<std::byte> buf) const;
+
+	int fd() const { return fd_.get(); }
+
+private:
+	Device(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+	Status ioctl_checked(unsigned long cmd, void *arg, const char *name) const;
+
+	UniqueFd fd_;
+	std::string path_;
+};
+
+} // namespace clonescope

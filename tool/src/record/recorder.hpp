@@ -1,0 +1,23 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace clonescope {
+
+struct RecordOptions {
+	std::string output = "clonescope.cst"; // empty: no trace file
+	std::string device;
+	uint32_t buffer_pages = 0; // 0: the module's default
+	bool quiet = false;	   // no per-event lines
+	bool preload = true;	   // inject the user-side shim
+	std::string preload_path;  // default: next to the executable
+	std::vector<std::string> command;
+};
+
+// `clonescope record`: returns the process exit status (the command's
+// status, or 1 when tracing failed).
+int run_record(const RecordOptions &opts);
+
+} // namespace clonescope

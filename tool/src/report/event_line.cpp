@@ -1,0 +1,75 @@
+#include "report/event_line.hpp"
+
+#include <fmt/format.h>
+
+#include "trace/names.hpp"
+#include "trace/process_tree.hpp"
+
+namespace clonescope {
+
+namespace {
+
+std::string rel_time(uint64_t ts, uint64_t t0)
+{
+	const int64_t d = static_cast<int64_t>(ts - t0);
+	return fmt::format("{:12.6f}", static_cast<double>(d) / 1e9);
+}
+
+} // namespace
+
+std::string format_duration(uint64_t ns)
+{
+	if (ns >= 10'000'000)
+		return fmt::format("{:.1f}ms", static_cast<double>(ns) / 1e6);
+	return fmt::format("{:.1f}us", static_cast<double>(ns) / 1e3);
+}
+
+std::string format_clone_event(const clonescope_clone_event &ev, uint64_t t0_ns)
+{
+	std::string result;
+	if (ev.result < 0)
+		result = errno_name(static_cast<int>(-ev.result));
+	else
+		result = fmt::format("{}", ev.child_pid);
+	if (ev.flags & CLONESCOPE_CLONE_RESTART)
+		result += " (restarted)";
+	std::string line = fmt::format(
+		"{} {:<16} {:>7}/{:<7} {:<6} {} sig={} -> {} {}", rel_time(ev.start_ns, t0_ns),
+		comm_of(ev.comm), ev.parent_pid, ev.parent_tgid, syscall_name(ev.syscall),
+		clone_flags_string(ev.clone_flags), signal_name(ev.exit_signal), result,
+		format_duration(ev.end_ns - ev.start_ns));
+	if (ev.result < 0 && ev.failed_phase != CLONESCOPE_PHASE_NONE && phase_name(ev.failed_phase))
+		line += fmt::format(" failed in {}", phase_name(ev.failed_phase));
+	if (ev.phase_mask == 0)
+		return line;
+
+	std::string measured, unavailable;
+	for (uint32_t i = 0; i < CLONESCOPE_NR_PHASES; i++) {
+		if (ev.phase_mask & (1ULL << i))
+			measured += fmt::format(" {}={}", phase_name(i),
+						format_duration(ev.phases[i].duration_ns));
+		else
+			unavailable += fmt::format("{}{}", unavailable.empty() ? "" : ",",
+						   phase_name(i));
+	}
+	line += fmt::format("\n{:12} phases:{}", "", measured);
+	if (ev.phase_mask & (1ULL << CLONESCOPE_PHASE_COPY_PAGE_RANGE))
+		line += fmt::format(" (copy_page_range x{})", ev.copy_page_range_calls);
+	if (!unavailable.empty())
+		line += fmt::format("\n{:12} unavailable: {}", "", unavailable);
+	return line;
+}
+
+std::string format_child_start(const clonescope_child_start_event &ev, uint64_t t0_ns)
+{
+	return fmt::format("{} child {}/{} of {} first runs", rel_time(ev.hdr.timestamp_ns, t0_ns),
+			   ev.pid, ev.tgid, ev.parent_tgid);
+}
+
+std::string format_lost(const clonescope_lost_event &ev, uint64_t t0_ns)
+{
+	return fmt::format("{} LOST {} records on cpu {} (buffer full)",
+			   rel_time(ev.hdr.timestamp_ns, t0_ns), ev.lost, ev.hdr.cpu);
+}
+
+} // namespace clonescope

@@ -1,0 +1,21 @@
+#pragma once
+// One line per kernel record, as `clonescope record` prints them live.
+
+#include <linux/clonescope.h>
+
+#include <cstdint>
+#include <string>
+
+namespace clonescope {
+
+// "TIME COMM PID/TGID SYSCALL FLAGS sig=SIG -> CHILD|ERRNO TOTAL", then,
+// when the record has phases, an indented line listing them; phases not
+// measured are listed as unavailable, never as 0. @t0_ns: time origin.
+std::string format_clone_event(const clonescope_clone_event &ev, uint64_t t0_ns);
+std::string format_child_start(const clonescope_child_start_event &ev, uint64_t t0_ns);
+std::string format_lost(const clonescope_lost_event &ev, uint64_t t0_ns);
+
+// "12.3us" style duration from ns.
+std::string format_duration(uint64_t ns);
+
+} // namespace clonescope

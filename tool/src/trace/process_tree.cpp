@@ -1,0 +1,33 @@
+#include "trace/process_tree.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace clonescope {
+
+std::string comm_of(const char (&comm)[16])
+{
+	return std::string(comm, strnlen(comm, sizeof(comm)));
+}
+
+std::vector<ProcessInfo> build_process_tree(uint32_t root_pid, uint32_t tool_pid,
+					    const std::string &root_comm, uint64_t root_start_ns,
+					    const DecodedRecords &records)
+{
+	std::vector<ProcessInfo> tree{{root_pid, root_pid, tool_pid, root_comm, root_start_ns}};
+	for (const auto &r : records.records) {
+		const auto *ev = std::get_if<clonescope_clone_event>(&r);
+		if (!ev || ev->child_pid == 0)
+			continue;
+		// A recycled pid appears once per task that had it, told apart
+		// by start_ns.
+		// The child's comm is its parent's until it execs.
+		tree.push_back({ev->child_pid, ev->child_tgid, ev->parent_tgid, comm_of(ev->comm),
+				ev->end_ns});
+	}
+	std::stable_sort(tree.begin(), tree.end(),
+			 [](const ProcessInfo &a, const ProcessInfo &b) { return a.start_ns < b.start_ns; });
+	return tree;
+}
+
+} // namespace clonescope

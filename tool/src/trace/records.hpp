@@ -1,0 +1,34 @@
+#pragma once
+// Decoding the kernel record stream (uapi/linux/clonescope.h) from bytes.
+
+#include <linux/clonescope.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <variant>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace clonescope {
+
+using KernelRecord =
+	std::variant<clonescope_clone_event, clonescope_child_start_event, clonescope_lost_event>;
+
+struct DecodedRecords {
+	std::vector<KernelRecord> records;
+	size_t unknown_skipped = 0; // records of types this tool does not know
+};
+
+// Decodes whole records. @base_offset is added to offsets in error messages
+// so they point into the file or stream the bytes came from. A record
+// larger than the struct we know (newer ABI minor) is accepted; its tail is
+// ignored.
+Result<DecodedRecords> decode_records(std::span<const std::byte> bytes, uint64_t base_offset = 0);
+
+// Appends the decoded records of @bytes to @out.
+Status decode_records_into(std::span<const std::byte> bytes, uint64_t base_offset,
+			   DecodedRecords &out);
+
+} // namespace clonescope

@@ -1,0 +1,417 @@
+#include "trace/trace_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "user_trace.h"
+
+namespace clonescope {
+
+namespace {
+
+using json = nlohmann::json;
+
+struct FileHeader {
+	char magic[8];
+	uint16_t version_major;
+	uint16_t version_minor;
+	uint32_t header_size;
+};
+static_assert(sizeof(FileHeader) == 16);
+
+struct SectionHeader {
+	uint32_t type;
+	uint32_t flags;
+	uint64_t size;
+};
+static_assert(sizeof(SectionHeader) == 16);
+
+constexpr uint64_t pad8(uint64_t n)
+{
+	return (n + 7) & ~uint64_t{7};
+}
+
+template <typename T>
+void append_pod(std::vector<std::byte> &out, const T &v)
+{
+	// resize + memcpy rather than insert(): GCC 12 warns falsely
+	// (-Wstringop-overflow) about insert() of a small object.
+	const size_t at = out.size();
+	out.resize(at + sizeof(v));
+	std::memcpy(out.data() + at, &v, sizeof(v));
+}
+
+std::vector<std::byte> file_header()
+{
+	FileHeader h{};
+	std::memcpy(h.magic, kTraceMagic, sizeof(h.magic));
+	h.version_major = kTraceVersionMajor;
+	h.version_minor = kTraceVersionMinor;
+	h.header_size = sizeof(h);
+	std::vector<std::byte> out;
+	append_pod(out, h);
+	return out;
+}
+
+std::vector<std::byte> encode_section(SectionType type, std::span<const std::byte> payload)
+{
+	std::vector<std::byte> out;
+	out.reserve(sizeof(SectionHeader) + pad8(payload.size()));
+	append_pod(out, SectionHeader{static_cast<uint32_t>(type), 0, payload.size()});
+	out.insert(out.end(), payload.begin(), payload.end());
+	out.resize(sizeof(SectionHeader) + pad8(payload.size()), std::byte{0});
+	return out;
+}
+
+std::vector<std::byte> to_cbor_bytes(const json &j)
+{
+	std::vector<uint8_t> c = json::to_cbor(j);
+	std::vector<std::byte> out(c.size());
+	std::memcpy(out.data(), c.data(), c.size());
+	return out;
+}
+
+json processes_json(const std::vector<ProcessInfo> &processes)
+{
+	json a = json::array();
+	for (const auto &p : processes)
+		a.push_back({{"pid", p.pid},
+			     {"tgid", p.tgid},
+			     {"ppid", p.ppid},
+			     {"comm", p.comm},
+			     {"start_ns", p.start_ns}});
+	return a;
+}
+
+json symbols_json(const std::vector<SymbolInfo> &symbols)
+{
+	json a = json::array();
+	for (const auto &s : symbols)
+		a.push_back({{"image", s.image},
+			     {"address", s.address},
+			     {"module", s.module},
+			     {"symbol", s.symbol},
+			     {"offset", s.offset},
+			     {"file", s.file},
+			     {"line", s.line}});
+	return a;
+}
+
+// CBOR payload -> json, errors naming the section's offset.
+Result<json> parse_cbor(std::span<const std::byte> payload, uint64_t offset, const char *what)
+{
+	json j = json::from_cbor(reinterpret_cast<const uint8_t *>(payload.data()),
+				 reinterpret_cast<const uint8_t *>(payload.data()) + payload.size(),
+				 true, false);
+	if (j.is_discarded())
+		return Error{fmt::format("{} section at offset {}: invalid CBOR", what, offset)};
+	return j;
+}
+
+// Reads @key of @obj as T, or an error naming the section offset.
+template <typename T>
+Result<T> field(const json &obj, const char *key, uint64_t offset, const char *what)
+{
+	auto it = obj.find(key);
+	if (it == obj.end())
+		return Error{fmt::format("{} section at offset {}: entry without \"{}\"", what,
+					 offset, key)};
+	try {
+		return it->get<T>();
+	} catch (const json::exception &) {
+		return Error{fmt::format("{} section at offset {}: \"{}\" has the wrong type", what,
+					 offset, key)};
+	}
+}
+
+#define CS_FIELD(dst, obj, key, T, offset, what)                          \
+	do {                                                              \
+		auto r_ = field<T>(obj, key, offset, what);               \
+		if (!r_)                                                  \
+			return r_.error();                                \
+		dst = *r_;                                                \
+	} while (0)
+
+Status parse_processes(const json &a, uint64_t offset, Trace &trace)
+{
+	if (!a.is_array())
+		return Error{fmt::format("process-tree section at offset {}: not an array", offset)};
+	for (const auto &o : a) {
+		ProcessInfo p;
+		CS_FIELD(p.pid, o, "pid", uint32_t, offset, "process-tree");
+		CS_FIELD(p.tgid, o, "tgid", uint32_t, offset, "process-tree");
+		CS_FIELD(p.ppid, o, "ppid", uint32_t, offset, "process-tree");
+		CS_FIELD(p.comm, o, "comm", std::string, offset, "process-tree");
+		CS_FIELD(p.start_ns, o, "start_ns", uint64_t, offset, "process-tree");
+		trace.processes.push_back(std::move(p));
+	}
+	return Ok{};
+}
+
+Status parse_symbols(const json &a, uint64_t offset, Trace &trace)
+{
+	if (!a.is_array())
+		return Error{fmt::format("symbols section at offset {}: not an array", offset)};
+	for (const auto &o : a) {
+		SymbolInfo s;
+		CS_FIELD(s.image, o, "image", uint32_t, offset, "symbols");
+		CS_FIELD(s.address, o, "address", uint64_t, offset, "symbols");
+		CS_FIELD(s.module, o, "module", std::string, offset, "symbols");
+		CS_FIELD(s.symbol, o, "symbol", std::string, offset, "symbols");
+		CS_FIELD(s.offset, o, "offset", uint64_t, offset, "symbols");
+		CS_FIELD(s.file, o, "file", std::string, offset, "symbols");
+		CS_FIELD(s.line, o, "line", int, offset, "symbols");
+		trace.symbols.push_back(std::move(s));
+	}
+	return Ok{};
+}
+
+#undef CS_FIELD
+
+} // namespace
+
+Status parse_user_stream(std::span<const std::byte> bytes, uint64_t base_offset, Trace &trace)
+{
+	cs_user_file_header fh;
+	if (bytes.size() < sizeof(fh))
+		return Error{fmt::format("user trace at offset {}: truncated header ({} bytes, "
+					 "needs {})",
+					 base_offset, bytes.size(), sizeof(fh))};
+	std::memcpy(&fh, bytes.data(), sizeof(fh));
+	if (std::memcmp(fh.magic, CS_USER_MAGIC, sizeof(fh.magic)) != 0)
+		return Error{fmt::format("user trace at offset {}: bad magic", base_offset)};
+	if (fh.version != CS_USER_VERSION)
+		return Error{fmt::format("user trace at offset {}: version {} (this tool reads {})",
+					 base_offset, fh.version, CS_USER_VERSION)};
+	if (fh.header_size < sizeof(fh) || fh.header_size > bytes.size())
+		return Error{fmt::format("user trace at offset {}: bad header size {}", base_offset,
+					 fh.header_size)};
+
+	const auto image_index = static_cast<uint32_t>(trace.images.size());
+	UserImage image;
+	image.pid = fh.pid;
+	image.ppid = fh.ppid;
+	image.start_ns = fh.start_ns;
+	image.exe.assign(fh.exe, strnlen(fh.exe, sizeof(fh.exe)));
+
+	size_t pos = fh.header_size;
+	while (pos < bytes.size()) {
+		const uint64_t offset = base_offset + pos;
+		const size_t left = bytes.size() - pos;
+		cs_user_record_header rh;
+		if (left < sizeof(rh))
+			return Error{fmt::format("user trace: truncated record header at offset {}",
+						 offset)};
+		std::memcpy(&rh, bytes.data() + pos, sizeof(rh));
+		if (rh.size < sizeof(rh) || rh.size % 8)
+			return Error{fmt::format("user trace: bad record size {} at offset {}", rh.size,
+						 offset)};
+		if (rh.size > left)
+			return Error{fmt::format("user trace: truncated record at offset {}: size {} "
+						 "but only {} bytes left",
+						 offset, rh.size, left)};
+		const std::byte *rec = bytes.data() + pos;
+		if (rh.type == CS_USER_RECORD_CALL) {
+			cs_user_call c;
+			if (rh.size < sizeof(c))
+				return Error{fmt::format("user trace: call record at offset {} too short "
+							 "({} bytes)",
+							 offset, rh.size)};
+			std::memcpy(&c, rec, sizeof(c));
+			trace.calls.push_back(UserCall{image_index, fh.pid, c.hdr.tid, c.kind, c.err,
+						       c.ret, c.entry_ns, c.return_ns, c.call_site,
+						       c.child});
+		} else if (rh.type == CS_USER_RECORD_MAP) {
+			cs_user_map m;
+			if (rh.size < sizeof(m))
+				return Error{fmt::format("user trace: map record at offset {} too short "
+							 "({} bytes)",
+							 offset, rh.size)};
+			std::memcpy(&m, rec, sizeof(m));
+			if (m.path_len > rh.size - sizeof(m))
+				return Error{fmt::format("user trace: map record at offset {}: path "
+							 "length {} exceeds the record",
+							 offset, m.path_len)};
+			image.maps.push_back(Mapping{
+				m.start, m.end, m.base,
+				std::string(reinterpret_cast<const char *>(rec + sizeof(m)), m.path_len)});
+		}
+		pos += rh.size;
+	}
+	trace.images.push_back(std::move(image));
+	return Ok{};
+}
+
+Result<Trace> parse_trace(std::span<const std::byte> bytes)
+{
+	FileHeader fh;
+	if (bytes.size() < sizeof(fh))
+		return Error{fmt::format("not a clonescope trace: {} bytes, the header alone is {}",
+					 bytes.size(), sizeof(fh))};
+	std::memcpy(&fh, bytes.data(), sizeof(fh));
+	if (std::memcmp(fh.magic, kTraceMagic, sizeof(fh.magic)) != 0)
+		return Error{"not a clonescope trace: bad magic at offset 0"};
+	if (fh.version_major != kTraceVersionMajor)
+		return Error{fmt::format("trace format version {}.{} is not supported (this tool "
+					 "reads {}.x)",
+					 fh.version_major, fh.version_minor, kTraceVersionMajor)};
+	if (fh.header_size < sizeof(fh) || fh.header_size > bytes.size())
+		return Error{fmt::format("bad trace header size {} at offset 12", fh.header_size)};
+
+	Trace trace;
+	uint64_t pos = fh.header_size;
+	while (pos < bytes.size()) {
+		const uint64_t offset = pos;
+		SectionHeader sh;
+		if (bytes.size() - pos < sizeof(sh))
+			return Error{fmt::format("truncated section header at offset {}", offset)};
+		std::memcpy(&sh, bytes.data() + pos, sizeof(sh));
+		pos += sizeof(sh);
+		if (sh.size > bytes.size() - pos || pad8(sh.size) > bytes.size() - pos)
+			return Error{fmt::format("truncated section (type {}) at offset {}: size {} "
+						 "(padded to 8) but only {} bytes left",
+						 sh.type, offset, sh.size, bytes.size() - pos)};
+		auto payload = bytes.subspan(pos, sh.size);
+		pos += pad8(sh.size);
+
+		switch (static_cast<SectionType>(sh.type)) {
+		case SectionType::Meta: {
+			auto j = parse_cbor(payload, offset, "meta");
+			if (!j)
+				return j.error();
+			if (!j->is_object())
+				return Error{fmt::format("meta section at offset {}: not a map", offset)};
+			trace.meta = std::move(*j);
+			break;
+		}
+		case SectionType::KernelRecords: {
+			// Record offsets are reported as file offsets.
+			auto st = decode_records_into(payload, offset + sizeof(sh), trace.kernel);
+			if (!st)
+				return st.error();
+			trace.kernel_bytes.insert(trace.kernel_bytes.end(), payload.begin(),
+						  payload.end());
+			break;
+		}
+		case SectionType::UserRecords:
+			if (auto st = parse_user_stream(payload, offset + sizeof(sh), trace); !st)
+				return st.error();
+			break;
+		case SectionType::ProcessTree: {
+			auto j = parse_cbor(payload, offset, "process-tree");
+			if (!j)
+				return j.error();
+			if (auto st = parse_processes(*j, offset, trace); !st)
+				return st.error();
+			break;
+		}
+		case SectionType::Symbols: {
+			auto j = parse_cbor(payload, offset, "symbols");
+			if (!j)
+				return j.error();
+			if (auto st = parse_symbols(*j, offset, trace); !st)
+				return st.error();
+			break;
+		}
+		default:
+			break; // a newer writer's section: skip it
+		}
+	}
+	return trace;
+}
+
+Result<Trace> read_trace(const std::string &path)
+{
+	UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+	if (!fd)
+		return errno_error("cannot open trace " + path, errno);
+	struct stat st;
+	if (fstat(fd.get(), &st) < 0)
+		return errno_error("cannot stat " + path, errno);
+	std::vector<std::byte> bytes(static_cast<size_t>(st.st_size));
+	size_t got = 0;
+	while (got < bytes.size()) {
+		ssize_t n = ::read(fd.get(), bytes.data() + got, bytes.size() - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno_error("cannot read " + path, errno);
+		if (n == 0)
+			break;
+		got += static_cast<size_t>(n);
+	}
+	bytes.resize(got);
+	auto t = parse_trace(bytes);
+	if (!t)
+		return Error{path + ": " + t.error().message};
+	return t;
+}
+
+Result<TraceWriter> TraceWriter::create(const std::string &path)
+{
+	UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+	if (!fd)
+		return errno_error("cannot create " + path, errno);
+	TraceWriter w(std::move(fd), path);
+	if (auto st = w.write_all(file_header()); !st)
+		return st.error();
+	return w;
+}
+
+Status TraceWriter::write_all(std::span<const std::byte> bytes)
+{
+	while (!bytes.empty()) {
+		ssize_t n = ::write(fd_.get(), bytes.data(), bytes.size());
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno_error("cannot write " + path_, errno);
+		bytes = bytes.subspan(static_cast<size_t>(n));
+	}
+	return Ok{};
+}
+
+Status TraceWriter::write_section(SectionType type, std::span<const std::byte> payload)
+{
+	return write_all(encode_section(type, payload));
+}
+
+Status TraceWriter::write_meta(const json &meta)
+{
+	return write_section(SectionType::Meta, to_cbor_bytes(meta));
+}
+
+Status TraceWriter::write_processes(const std::vector<ProcessInfo> &processes)
+{
+	return write_section(SectionType::ProcessTree, to_cbor_bytes(processes_json(processes)));
+}
+
+Status TraceWriter::write_symbols(const std::vector<SymbolInfo> &symbols)
+{
+	return write_section(SectionType::Symbols, to_cbor_bytes(symbols_json(symbols)));
+}
+
+std::vector<std::byte> serialize_trace(const Trace &trace,
+				       const std::vector<std::vector<std::byte>> &user_streams)
+{
+	std::vector<std::byte> out = file_header();
+	auto add = [&out](SectionType t, std::span<const std::byte> p) {
+		auto s = encode_section(t, p);
+		out.insert(out.end(), s.begin(), s.end());
+	};
+	add(SectionType::Meta, to_cbor_bytes(trace.meta));
+	add(SectionType::KernelRecords, trace.kernel_bytes);
+	for (const auto &u : user_streams)
+		add(SectionType::UserRecords, u);
+	add(SectionType::ProcessTree, to_cbor_bytes(processes_json(trace.processes)));
+	add(SectionType::Symbols, to_cbor_bytes(symbols_json(trace.symbols)));
+	return out;
+}
+
+} // namespace clonescope

@@ -1,0 +1,114 @@
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fmt/format.h>
+
+#include "fixture_data.hpp"
+#include "test_util.hpp"
+#include "trace/records.hpp"
+
+namespace clonescope {
+namespace {
+
+using fixtures::append;
+
+template <typename T>
+size_t count_of(const DecodedRecords &d)
+{
+	size_t n = 0;
+	for (const auto &r : d.records)
+		n += std::holds_alternative<T>(r);
+	return n;
+}
+
+TEST(Records, FixtureMatchesGenerator)
+{
+	EXPECT_EQ(fixtures::kernel_stream(), testing::read_fixture("kernel_records.bin"));
+	EXPECT_EQ(fixtures::user_stream(), testing::read_fixture("user_records.cstu"));
+	EXPECT_EQ(fixtures::trace_file(), testing::read_fixture("trace.cst"));
+}
+
+TEST(Records, DecodesEveryTypeAndSkipsUnknown)
+{
+	auto d = decode_records(testing::read_fixture("kernel_records.bin"));
+	ASSERT_TRUE(d.ok()) << d.error().message;
+	EXPECT_EQ(5u, count_of<clonescope_clone_event>(*d));
+	EXPECT_EQ(3u, count_of<clonescope_child_start_event>(*d));
+	EXPECT_EQ(1u, count_of<clonescope_lost_event>(*d));
+	EXPECT_EQ(1u, d->unknown_skipped);
+
+	const auto &fork_ev = std::get<clonescope_clone_event>(d->records[0]);
+	EXPECT_EQ(fixtures::kPid, fork_ev.parent_pid);
+	EXPECT_EQ(5000u, fork_ev.child_pid);
+	EXPECT_EQ(17, fork_ev.exit_signal);
+	EXPECT_EQ(12u, fork_ev.copy_page_range_calls);
+	const auto &lost = std::get<clonescope_lost_event>(d->records[7]);
+	EXPECT_EQ(7u, lost.lost);
+	const auto &failed = std::get<clonescope_clone_event>(d->records[6]);
+	EXPECT_EQ(-EINVAL, failed.result);
+}
+
+TEST(Records, TruncatedRecordNamesOffset)
+{
+	auto bytes = testing::read_fixture("kernel_records.bin");
+	const size_t second = sizeof(clonescope_clone_event);
+	bytes.resize(second + 10); // the child-start record is cut
+	auto d = decode_records(bytes, 1000);
+	ASSERT_FALSE(d.ok());
+	EXPECT_NE(std::string::npos, d.error().message.find(fmt::format("offset {}", 1000 + second)))
+		<< d.error().message;
+
+	bytes.resize(second + 4); // not even a header left
+	d = decode_records(bytes);
+	ASSERT_FALSE(d.ok());
+	EXPECT_NE(std::string::npos, d.error().message.find(fmt::format("offset {}", second)));
+}
+
+TEST(Records, BadSizesAreErrors)
+{
+	for (uint16_t size : {0, 4, 12, 20}) {
+		clonescope_record_header h{CLONESCOPE_RECORD_CHILD_START, size, 0, 1};
+		std::vector<std::byte> bytes;
+		append(bytes, &h, sizeof(h));
+		bytes.resize(64, std::byte{0});
+		auto d = decode_records(bytes);
+		ASSERT_FALSE(d.ok()) << "size " << size;
+		EXPECT_NE(std::string::npos, d.error().message.find("bad record size"))
+			<< d.error().message;
+	}
+}
+
+TEST(Records, KnownTypeTooShortIsError)
+{
+	// A clone record claiming only 64 bytes: shorter than any ABI 1.x one.
+	clonescope_record_header h{CLONESCOPE_RECORD_CLONE, 64, 0, 1};
+	std::vector<std::byte> bytes;
+	append(bytes, &h, sizeof(h));
+	bytes.resize(64, std::byte{0});
+	auto d = decode_records(bytes);
+	ASSERT_FALSE(d.ok());
+	EXPECT_NE(std::string::npos, d.error().message.find("offset 0"));
+}
+
+TEST(Records, LargerRecordFromNewerMinorIsAccepted)
+{
+	auto ev = fixtures::clone_event(1, 1, 0, CLONESCOPE_SYSCALL_FORK, 10, 20, 2);
+	ev.hdr.size = sizeof(ev) + 16;
+	std::vector<std::byte> bytes;
+	append(bytes, &ev, sizeof(ev));
+	bytes.resize(sizeof(ev) + 16, std::byte{0xff});
+	auto d = decode_records(bytes);
+	ASSERT_TRUE(d.ok()) << d.error().message;
+	ASSERT_EQ(1u, d->records.size());
+	EXPECT_EQ(2u, std::get<clonescope_clone_event>(d->records[0]).child_pid);
+}
+
+TEST(Records, EmptyStreamIsFine)
+{
+	auto d = decode_records({});
+	ASSERT_TRUE(d.ok());
+	EXPECT_TRUE(d->records.empty());
+}
+
+} // namespace
+} // namespace clonescope

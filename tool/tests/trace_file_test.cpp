@@ -1,0 +1,153 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "fixture_data.hpp"
+#include "test_util.hpp"
+#include "trace/trace_file.hpp"
+#include "user_trace.h"
+
+namespace clonescope {
+namespace {
+
+TEST(TraceFile, ParsesFixture)
+{
+	auto t = parse_trace(testing::read_fixture("trace.cst"));
+	ASSERT_TRUE(t.ok()) << t.error().message;
+	EXPECT_EQ(fixtures::kPid, t->meta.at("root_pid").get<uint32_t>());
+	EXPECT_EQ(fixtures::kernel_stream(), t->kernel_bytes);
+	EXPECT_EQ(9u, t->kernel.records.size()); // the unknown one is skipped
+	ASSERT_EQ(1u, t->images.size());
+	EXPECT_EQ("/usr/bin/fixture", t->images[0].exe);
+	ASSERT_EQ(1u, t->images[0].maps.size());
+	EXPECT_EQ(fixtures::kExeBase, t->images[0].maps[0].base);
+	EXPECT_EQ("/usr/bin/fixture", t->images[0].maps[0].path);
+	ASSERT_EQ(5u, t->calls.size());
+	EXPECT_EQ(static_cast<uint32_t>(CS_KIND_POSIX_SPAWN), t->calls[1].kind);
+	EXPECT_EQ(fixtures::kSiteSpawn, t->calls[1].call_site);
+	EXPECT_EQ(fixtures::kTid2, t->calls[2].tid);
+	EXPECT_EQ(4u, t->processes.size());
+	ASSERT_EQ(3u, t->symbols.size());
+	EXPECT_EQ("run_spawns", t->symbols[1].symbol);
+	EXPECT_EQ(57, t->symbols[1].line);
+}
+
+TEST(TraceFile, WriterRoundTrip)
+{
+	const std::string path = std::filesystem::temp_directory_path() /
+				 ("clonescope-test-" + std::to_string(getpid()) + ".cst");
+	{
+		auto w = TraceWriter::create(path);
+		ASSERT_TRUE(w.ok()) << w.error().message;
+		auto kernel = fixtures::kernel_stream();
+		// Two kernel sections: the reader concatenates them.
+		const size_t half = sizeof(clonescope_clone_event);
+		ASSERT_TRUE(w->write_section(SectionType::KernelRecords,
+					     std::span(kernel).first(half)).ok());
+		ASSERT_TRUE(w->write_section(SectionType::KernelRecords,
+					     std::span(kernel).subspan(half)).ok());
+		// An odd-sized section from a future writer: skipped, padding honoured.
+		const char future[5] = {1, 2, 3, 4, 5};
+		ASSERT_TRUE(w->write_section(static_cast<SectionType>(77),
+					     std::as_bytes(std::span(future))).ok());
+		ASSERT_TRUE(w->write_section(SectionType::UserRecords, fixtures::user_stream()).ok());
+		ASSERT_TRUE(w->write_meta({{"root_pid", 7}}).ok());
+		ASSERT_TRUE(w->write_processes({{7, 7, 1, "sh", 99}}).ok());
+		ASSERT_TRUE(w->write_symbols({{0, 0x10, "/bin/sh", "main", 4, "sh.c", 3}}).ok());
+	}
+	auto t = read_trace(path);
+	std::filesystem::remove(path);
+	ASSERT_TRUE(t.ok()) << t.error().message;
+	EXPECT_EQ(fixtures::kernel_stream(), t->kernel_bytes);
+	EXPECT_EQ(9u, t->kernel.records.size()); // the unknown one is skipped
+	EXPECT_EQ(5u, t->calls.size());
+	EXPECT_EQ(7, t->meta.at("root_pid").get<int>());
+	ASSERT_EQ(1u, t->processes.size());
+	EXPECT_EQ("sh", t->processes[0].comm);
+	EXPECT_EQ(99u, t->processes[0].start_ns);
+	ASSERT_EQ(1u, t->symbols.size());
+	EXPECT_EQ("sh.c", t->symbols[0].file);
+}
+
+TEST(TraceFile, EveryTruncationIsAnErrorOrAShorterTrace)
+{
+	const auto bytes = testing::read_fixture("trace.cst");
+	size_t errors = 0;
+	for (size_t len = 0; len < bytes.size(); len++) {
+		auto t = parse_trace(std::span(bytes).first(len));
+		if (t.ok())
+			continue; // cut exactly between sections
+		errors++;
+		if (len >= 16) {
+			EXPECT_NE(std::string::npos, t.error().message.find("offset"))
+				<< "len " << len << ": " << t.error().message;
+		}
+	}
+	// Only the header alone and the 4 cuts between its 5 sections parse.
+	EXPECT_EQ(bytes.size() - 5, errors);
+}
+
+TEST(TraceFile, GarbageIsRejectedWithOffsets)
+{
+	auto bytes = testing::read_fixture("trace.cst");
+	auto bad = bytes;
+	bad[0] = std::byte{'X'};
+	auto t = parse_trace(bad);
+	ASSERT_FALSE(t.ok());
+	EXPECT_NE(std::string::npos, t.error().message.find("bad magic"));
+
+	bad = bytes;
+	bad[8] = std::byte{2}; // version major 2
+	t = parse_trace(bad);
+	ASSERT_FALSE(t.ok());
+	EXPECT_NE(std::string::npos, t.error().message.find("2.0"));
+
+	// First section (meta) claims an impossible size.
+	bad = bytes;
+	const uint64_t huge = 1ULL << 40;
+	std::memcpy(bad.data() + 16 + 8, &huge, sizeof(huge));
+	t = parse_trace(bad);
+	ASSERT_FALSE(t.ok());
+	EXPECT_NE(std::string::npos, t.error().message.find("offset 16")) << t.error().message;
+
+	// Corrupt CBOR in the meta section.
+	bad = bytes;
+	bad[32] = std::byte{0xff};
+	bad[33] = std::byte{0xff};
+	t = parse_trace(bad);
+	ASSERT_FALSE(t.ok());
+	EXPECT_NE(std::string::npos, t.error().message.find("offset 16")) << t.error().message;
+
+	std::vector<std::byte> noise(4096);
+	for (size_t i = 0; i < noise.size(); i++)
+		noise[i] = static_cast<std::byte>((i * 2654435761u) >> 13);
+	EXPECT_FALSE(parse_trace(noise).ok());
+}
+
+TEST(TraceFile, BadUserStreamNamesOffset)
+{
+	auto user = fixtures::user_stream();
+	Trace t;
+	ASSERT_TRUE(parse_user_stream(user, 0, t).ok());
+	const size_t cut = user.size() - 8; // inside the last call record
+	auto r = parse_user_stream(std::span(user).first(cut), 500, t);
+	ASSERT_FALSE(r.ok());
+	const size_t last = user.size() - sizeof(cs_user_call);
+	EXPECT_NE(std::string::npos, r.error().message.find(fmt::format("offset {}", 500 + last)))
+		<< r.error().message;
+}
+
+TEST(TraceFile, MissingFileIsClearError)
+{
+	auto t = read_trace("/nonexistent/x.cst");
+	ASSERT_FALSE(t.ok());
+	EXPECT_NE(std::string::npos, t.error().message.find("/nonexistent/x.cst"));
+	EXPECT_NE(std::string::npos, t.error().message.find("No such file"));
+}
+
+} // namespace
+} // namespace clonescope
