@@ -1,0 +1,130 @@
+// Runs the known-call-site workload under the preload shim (no module
+// needed) and checks what the shim wrote and what the symbolizer makes
+// of it.
+
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "symbol/symbolizer.hpp"
+#include "trace/trace_file.hpp"
+#include "user_trace.h"
+
+extern char **environ;
+
+namespace clonescope {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Runs the workload with @counts and environment @env; returns its
+// shell-style exit status, -1 if it could not run.
+int spawn_workload(const std::vector<std::string> &counts, std::vector<std::string> env)
+{
+	std::vector<std::string> args = {CLONESCOPE_CALLSITES};
+	args.insert(args.end(), counts.begin(), counts.end());
+	env.push_back("PATH=/usr/bin:/bin");
+	std::vector<char *> argv, envp;
+	for (auto &a : args)
+		argv.push_back(a.data());
+	argv.push_back(nullptr);
+	for (auto &e : env)
+		envp.push_back(e.data());
+	envp.push_back(nullptr);
+	pid_t pid;
+	int status;
+	if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data()) != 0 ||
+	    waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Runs the workload under the shim; returns its exit status and fills
+// @trace from the files it left in a fresh directory.
+int run_workload(const std::vector<std::string> &counts, Trace &trace, size_t &files)
+{
+	fs::path dir = fs::temp_directory_path() / ("clonescope-preload-" + std::to_string(getpid()));
+	fs::remove_all(dir);
+	fs::create_directories(dir);
+	const int status = spawn_workload(
+		counts, {"LD_PRELOAD=" CLONESCOPE_PRELOAD, "CLONESCOPE_USER_TRACE=" + dir.string()});
+
+	files = 0;
+	for (const auto &e : fs::directory_iterator(dir)) {
+		std::ifstream in(e.path(), std::ios::binary);
+		std::vector<char> c((std::istreambuf_iterator<char>(in)), {});
+		auto bytes = std::as_bytes(std::span(c));
+		auto st = parse_user_stream(bytes, 0, trace);
+		EXPECT_TRUE(st.ok()) << e.path() << ": " << st.error().message;
+		files++;
+	}
+	fs::remove_all(dir);
+	return status;
+}
+
+TEST(Preload, RecordsEveryCallWithItsSite)
+{
+	Trace trace;
+	size_t files = 0;
+	ASSERT_EQ(0, run_workload({"7", "5", "3", "2", "4", "2"}, trace, files));
+	// One image: the children exec'd tools that call nothing we interpose.
+	ASSERT_EQ(1u, files);
+	ASSERT_EQ(1u, trace.images.size());
+	EXPECT_EQ(fs::canonical(CLONESCOPE_CALLSITES).string(), trace.images[0].exe);
+	EXPECT_FALSE(trace.images[0].maps.empty());
+
+	std::map<uint32_t, int> per_kind;
+	std::map<uint32_t, std::set<uint64_t>> sites;
+	for (const auto &c : trace.calls) {
+		per_kind[c.kind]++;
+		sites[c.kind].insert(c.call_site);
+		EXPECT_LE(c.entry_ns, c.return_ns);
+		EXPECT_EQ(0, c.err);
+		if (c.kind == CS_KIND_FORK || c.kind == CS_KIND_VFORK ||
+		    c.kind == CS_KIND_POSIX_SPAWNP) {
+			EXPECT_GT(c.child, 0) << "kind " << c.kind;
+		}
+	}
+	EXPECT_EQ(7, per_kind[CS_KIND_FORK]);
+	EXPECT_EQ(5, per_kind[CS_KIND_POSIX_SPAWNP]);
+	EXPECT_EQ(3, per_kind[CS_KIND_PTHREAD_CREATE]);
+	EXPECT_EQ(2, per_kind[CS_KIND_SYSTEM]);
+	EXPECT_EQ(4, per_kind[CS_KIND_VFORK]);
+	EXPECT_EQ(2, per_kind[CS_KIND_POPEN]);
+	for (const auto &[kind, s] : sites)
+		EXPECT_EQ(1u, s.size()) << "kind " << kind << " has one call site";
+
+	// Each site resolves to the workload function that made the call.
+	const std::map<uint32_t, std::string> expected = {
+		{CS_KIND_FORK, "site_fork"},	    {CS_KIND_POSIX_SPAWNP, "site_spawn"},
+		{CS_KIND_PTHREAD_CREATE, "site_thread"}, {CS_KIND_SYSTEM, "site_system"},
+		{CS_KIND_VFORK, "site_vfork"},	    {CS_KIND_POPEN, "site_popen"}};
+	auto symbols = symbolize_call_sites(trace);
+	for (const auto &[kind, name] : expected) {
+		const uint64_t site = *sites[kind].begin();
+		auto it = std::find_if(symbols.begin(), symbols.end(),
+				       [&](const SymbolInfo &s) { return s.address == site; });
+		ASSERT_NE(symbols.end(), it);
+		EXPECT_EQ(name, it->symbol);
+		EXPECT_NE(std::string::npos, it->file.find("callsites.c")) << it->file;
+		EXPECT_GT(it->line, 0);
+	}
+}
+
+TEST(Preload, InactiveWithoutDirectory)
+{
+	// Without CLONESCOPE_USER_TRACE the shim only forwards.
+	EXPECT_EQ(0, spawn_workload({"2", "1", "1", "1", "1", "1"},
+				    {"LD_PRELOAD=" CLONESCOPE_PRELOAD}));
+}
+
+} // namespace
+} // namespace clonescope
