@@ -19,9 +19,7 @@
 
 #include <linux/errno.h>
 #include <linux/err.h>
-#include <linux/hash.h>
 #include <linux/kprobes.h>
-#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/ptrace.h>
 #include <linux/rcupdate.h>
@@ -35,13 +33,10 @@
 
 #include "clone.h"
 #include "filter.h"
+#include "keytab.h"
 #include "probes.h"
-#include "ring.h"
-
-static int maxactive = 256;
-module_param(maxactive, int, 0444);
-MODULE_PARM_DESC(maxactive,
-		 "kretprobe instances per probe: clones in flight at once, vfork parents waiting included (default 256)");
+#include "cow.h"
+#include "tracing.h"
 
 /* Landmarks: where the clone path was at a given time. */
 enum cs_landmark {
@@ -110,8 +105,6 @@ static const struct {
 #define CS_NR_SLOTS		(1U << CS_SLOT_BITS)
 #define CS_CHILD_BITS		10
 #define CS_NR_CHILDREN		(1U << CS_CHILD_BITS)
-/* A key lives within this many places of its hash: bounds every lookup. */
-#define CS_KEY_PROBES		16
 
 enum cs_outer {
 	CS_OUTER_SYSCALL = 1,
@@ -134,54 +127,15 @@ static struct cs_slot *cs_slots;
 /* Children created by a traced clone that have not run yet. */
 static unsigned long *cs_child_keys;
 
-static bool cs_tracing;
-static struct cs_ring *cs_out;
 static DEFINE_PER_CPU(u64, cs_clones);
 static DEFINE_PER_CPU(u64, cs_overflow);
-
-static long cs_key_find(const unsigned long *keys, unsigned int bits,
-			unsigned long key)
-{
-	unsigned int h = hash_long(key, bits), i;
-
-	for (i = 0; i < CS_KEY_PROBES; i++) {
-		unsigned int idx = (h + i) & ((1U << bits) - 1);
-
-		if (READ_ONCE(keys[idx]) == key)
-			return idx;
-	}
-	return -1;
-}
-NOKPROBE_SYMBOL(cs_key_find);
-
-static long cs_key_claim(unsigned long *keys, unsigned int bits,
-			 unsigned long key)
-{
-	unsigned int h = hash_long(key, bits), i;
-
-	for (i = 0; i < CS_KEY_PROBES; i++) {
-		unsigned int idx = (h + i) & ((1U << bits) - 1);
-
-		if (!READ_ONCE(keys[idx]) && !cmpxchg(&keys[idx], 0, key))
-			return idx;
-	}
-	this_cpu_inc(cs_overflow);
-	return -1;
-}
-NOKPROBE_SYMBOL(cs_key_claim);
-
-static void cs_key_release(unsigned long *keys, long idx)
-{
-	smp_store_release(&keys[idx], 0);
-}
-NOKPROBE_SYMBOL(cs_key_release);
 
 /* The slot of the clone current is in, if it is traced. */
 static struct cs_slot *cs_slot_current(void)
 {
 	long idx;
 
-	if (!READ_ONCE(cs_tracing))
+	if (!cs_tracing())
 		return NULL;
 	idx = cs_key_find(cs_slot_keys, CS_SLOT_BITS, (unsigned long)current);
 	/* The pid check guards against a slot leaked by a missed return of
@@ -211,8 +165,10 @@ static struct cs_slot *cs_slot_begin(struct cs_slot *s, enum cs_outer outer,
 			return NULL;
 		idx = cs_key_claim(cs_slot_keys, CS_SLOT_BITS,
 				   (unsigned long)current);
-		if (idx < 0)
+		if (idx < 0) {
+			this_cpu_inc(cs_overflow);
 			return NULL;
+		}
 		s = &cs_slots[idx];
 	}
 	memset(s, 0, offsetof(struct cs_slot, ev));
@@ -289,7 +245,7 @@ static void cs_fill_phases(struct cs_slot *s)
 }
 NOKPROBE_SYMBOL(cs_fill_phases);
 
-static void cs_emit(struct cs_slot *s, struct cs_hctx *ctx)
+static void cs_emit_clone(struct cs_slot *s, struct cs_hctx *ctx)
 {
 	struct clonescope_clone_event *ev = &s->ev;
 
@@ -303,17 +259,17 @@ static void cs_emit(struct cs_slot *s, struct cs_hctx *ctx)
 	ev->hdr.timestamp_ns = ktime_get_ns();
 	/* This handler's own cost, up to here, belongs to the record too. */
 	ev->self_cost_ns += ev->hdr.timestamp_ns - ctx->now;
-	cs_ring_write(READ_ONCE(cs_out), ev);
+	cs_emit(ev);
 	this_cpu_inc(cs_clones);
 	cs_slot_release(s);
 }
-NOKPROBE_SYMBOL(cs_emit);
+NOKPROBE_SYMBOL(cs_emit_clone);
 
 static int cs_syscall_entry(struct cs_hctx *ctx)
 {
 	struct cs_slot *s;
 
-	if (!READ_ONCE(cs_tracing))
+	if (!cs_tracing())
 		return 1;
 	/* A slot of current already here is stale: one clone at a time. */
 	s = cs_slot_begin(cs_slot_current(), CS_OUTER_SYSCALL, ctx->now);
@@ -340,7 +296,7 @@ static int cs_syscall_return(struct cs_hctx *ctx)
 	s->ev.result = regs_return_value(ctx->regs);
 	if (!s->lm[LM_KC_ENTRY])
 		s->ev.flags |= CLONESCOPE_CLONE_NO_KERNEL_CLONE;
-	cs_emit(s, ctx);
+	cs_emit_clone(s, ctx);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_syscall_return);
@@ -350,7 +306,7 @@ static int cs_kernel_clone_entry(struct cs_hctx *ctx)
 	struct kernel_clone_args *args;
 	struct cs_slot *s = cs_slot_current();
 
-	if (!READ_ONCE(cs_tracing))
+	if (!cs_tracing())
 		return 1;
 	/* Inside a traced clone syscall, or a clone of the kernel's own. */
 	if (!s || s->outer != CS_OUTER_SYSCALL || s->lm[LM_KC_ENTRY])
@@ -376,7 +332,7 @@ static int cs_kernel_clone_return(struct cs_hctx *ctx)
 	s->lm[LM_KC_RET] = ctx->now;
 	s->ev.result = (int)regs_return_value(ctx->regs);
 	if (s->outer == CS_OUTER_KERNEL_CLONE)
-		cs_emit(s, ctx);
+		cs_emit_clone(s, ctx);
 	else
 		ctx->cost_sink = &s->ev.self_cost_ns;
 	return 0;
@@ -401,7 +357,10 @@ static int cs_copy_process_return(struct cs_hctx *ctx)
 	child = (struct task_struct *)ret;
 	s->ev.child_pid = child->pid;
 	s->ev.child_tgid = child->tgid;
-	cs_key_claim(cs_child_keys, CS_CHILD_BITS, ret);
+	if (cs_key_claim(cs_child_keys, CS_CHILD_BITS, ret) < 0)
+		this_cpu_inc(cs_overflow);
+	if (!(s->ev.clone_flags & CLONE_VM) && child->mm)
+		cs_cow_fork(child, ctx->now);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_copy_process_return);
@@ -475,7 +434,7 @@ static int cs_child_start(struct cs_hctx *ctx)
 	};
 	long idx;
 
-	if (!READ_ONCE(cs_tracing))
+	if (!cs_tracing())
 		return 0;
 	idx = cs_key_find(cs_child_keys, CS_CHILD_BITS, (unsigned long)current);
 	if (idx < 0)
@@ -484,7 +443,7 @@ static int cs_child_start(struct cs_hctx *ctx)
 	rcu_read_lock();
 	ev.parent_tgid = rcu_dereference(current->real_parent)->tgid;
 	rcu_read_unlock();
-	cs_ring_write(READ_ONCE(cs_out), &ev);
+	cs_emit(&ev);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_child_start);
@@ -566,22 +525,6 @@ static struct cs_probe cs_probes[] = {
 	},
 };
 
-bool cs_clone_tracing(void)
-{
-	return READ_ONCE(cs_tracing);
-}
-
-static bool cs_probe_registered(const char *symbol)
-{
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(cs_probes); i++)
-		if (cs_probes[i].state == CLONESCOPE_PROBE_REGISTERED &&
-		    !strcmp(cs_probes[i].symbol, symbol))
-			return true;
-	return false;
-}
-
 u64 cs_clone_features(void)
 {
 	u64 features = CLONESCOPE_FEAT_KERNEL_CLONE | CLONESCOPE_FEAT_PHASES |
@@ -596,7 +539,7 @@ u64 cs_clone_features(void)
 }
 
 /* Only while no handler runs: tracing is off and was waited out. */
-static void cs_clone_reset(void)
+void cs_clone_reset(void)
 {
 	int cpu;
 
@@ -606,53 +549,20 @@ static void cs_clone_reset(void)
 		per_cpu(cs_clones, cpu) = 0;
 		per_cpu(cs_overflow, cpu) = 0;
 	}
-	cs_probes_reset_stats(cs_probes, ARRAY_SIZE(cs_probes));
-}
-
-void cs_clone_start(struct cs_ring *ring)
-{
-	cs_clone_reset();
-	WRITE_ONCE(cs_out, ring);
-	/* Handlers that see cs_tracing see the reset tables and cs_out. */
-	smp_store_release(&cs_tracing, true);
-	cs_probes_arm(cs_probes, ARRAY_SIZE(cs_probes), true);
-}
-
-void cs_clone_stop(void)
-{
-	WRITE_ONCE(cs_tracing, false);
-	cs_probes_arm(cs_probes, ARRAY_SIZE(cs_probes), false);
-	/* Handlers run with preemption off: wait for any still running. */
-	synchronize_rcu();
 }
 
 void cs_clone_stats(struct clonescope_stats *st)
 {
-	struct cs_probe_stats sum;
 	int cpu;
 
-	cs_probes_totals(cs_probes, ARRAY_SIZE(cs_probes), &sum);
-	st->enabled = READ_ONCE(cs_tracing);
-	st->handler_calls = sum.hits;
-	st->handler_ns = sum.ns;
-	st->nr_probes = ARRAY_SIZE(cs_probes);
 	for_each_possible_cpu(cpu) {
 		st->clones += READ_ONCE(per_cpu(cs_clones, cpu));
 		st->inflight_overflow += READ_ONCE(per_cpu(cs_overflow, cpu));
 	}
 }
 
-int cs_clone_probe_info(unsigned int index, struct clonescope_probe_info *info)
-{
-	if (index >= ARRAY_SIZE(cs_probes))
-		return -ENOENT;
-	cs_probe_info(&cs_probes[index], info);
-	return 0;
-}
-
 int cs_clone_init(void)
 {
-	unsigned int i;
 	int err;
 
 	cs_slot_keys = vzalloc(CS_NR_SLOTS * sizeof(*cs_slot_keys));
@@ -662,8 +572,6 @@ int cs_clone_init(void)
 		err = -ENOMEM;
 		goto err_free;
 	}
-	for (i = 0; i < ARRAY_SIZE(cs_probes); i++)
-		cs_probes[i].maxactive = maxactive;
 	err = cs_probes_register(cs_probes, ARRAY_SIZE(cs_probes));
 	if (err)
 		goto err_free;
@@ -676,10 +584,13 @@ err_free:
 	return err;
 }
 
+/* After cs_probes_unregister_all(): no handler can run. */
 void cs_clone_exit(void)
 {
-	cs_probes_unregister(cs_probes, ARRAY_SIZE(cs_probes));
 	vfree(cs_child_keys);
 	vfree(cs_slots);
 	vfree(cs_slot_keys);
+	cs_child_keys = NULL;
+	cs_slots = NULL;
+	cs_slot_keys = NULL;
 }

@@ -9,18 +9,13 @@
 
 #include <linux/types.h>
 
-struct cs_ring;
 struct clonescope_stats;
-struct clonescope_probe_info;
-struct seq_file;
 
 int cs_clone_init(void);
 void cs_clone_exit(void);
-void cs_clone_start(struct cs_ring *ring);
-void cs_clone_stop(void);
-bool cs_clone_tracing(void);
+void cs_clone_reset(void);
 u64 cs_clone_features(void);
+/* Adds this tracer's counters to @st. */
 void cs_clone_stats(struct clonescope_stats *st);
-int cs_clone_probe_info(unsigned int index, struct clonescope_probe_info *info);
 
 #endif

@@ -9,8 +9,8 @@
 #include <linux/seq_file.h>
 #include <linux/clonescope.h>
 
-#include "clone.h"
 #include "debugfs.h"
+#include "probes.h"
 
 static struct dentry *cs_debugfs_dir;
 
@@ -56,7 +56,7 @@ static int cs_status_show(struct seq_file *m, void *unused)
 		   "role", "state", "error", "hits", "nmissed", "handler_ns");
 	for (i = 0; i < st.nr_probes; i++) {
 		memset(&info, 0, sizeof(info));
-		if (cs_clone_probe_info(i, &info))
+		if (cs_probe_info_at(i, &info))
 			break;
 		seq_printf(m, "%-24s %-18s %-12s %6d %10llu %8llu %12llu\n",
 			   info.symbol, info.role,

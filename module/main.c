@@ -20,9 +20,12 @@
 #include <linux/clonescope.h>
 
 #include "clone.h"
+#include "cow.h"
 #include "debugfs.h"
 #include "filter.h"
+#include "probes.h"
 #include "ring.h"
+#include "tracing.h"
 
 #define CS_MAX_PAGES_PER_CPU	1024
 
@@ -39,6 +42,18 @@ static DECLARE_WAIT_QUEUE_HEAD(cs_readers);
 /* The fd that reads and controls tracing; NULL when nobody does. */
 static struct file *cs_owner;
 static struct cs_ring __rcu *cs_ring;
+bool cs_tracing_on;
+
+int cs_emit(void *rec)
+{
+	int ret;
+
+	preempt_disable_notrace();
+	ret = cs_ring_write(rcu_dereference_sched(cs_ring), rec);
+	preempt_enable_notrace();
+	return ret;
+}
+NOKPROBE_SYMBOL(cs_emit);
 
 static struct cs_ring *cs_ring_locked(void)
 {
@@ -51,7 +66,7 @@ static bool cs_readable(void)
 {
 	bool ready;
 
-	if (!cs_clone_tracing())
+	if (!cs_tracing())
 		return true;
 	rcu_read_lock();
 	ready = !cs_ring_empty(rcu_dereference(cs_ring));
@@ -71,9 +86,13 @@ static int cs_claim(struct file *file)
 static void cs_stop(void)
 {
 	lockdep_assert_held(&cs_lock);
-	if (!cs_clone_tracing())
+	if (!cs_tracing())
 		return;
-	cs_clone_stop();
+	WRITE_ONCE(cs_tracing_on, false);
+	cs_probes_arm_all(false);
+	/* Handlers run with preemption off: wait for any still running. */
+	synchronize_rcu();
+	cs_cow_flush();
 	/* Blocked readers now get what is left, then EOF. */
 	wake_up_interruptible(&cs_readers);
 }
@@ -115,7 +134,7 @@ static ssize_t cs_read(struct file *file, char __user *buf, size_t count,
 		mutex_unlock(&cs_read_lock);
 		if (ret)
 			return ret;
-		if (!cs_clone_tracing())
+		if (!cs_tracing())
 			return 0;
 		if (file->f_flags & O_NONBLOCK)
 			return -EAGAIN;
@@ -133,7 +152,7 @@ static __poll_t cs_poll(struct file *file, poll_table *wait)
 		return EPOLLIN | EPOLLRDNORM;
 	}
 	rcu_read_unlock();
-	return cs_clone_tracing() ? 0 : EPOLLHUP;
+	return cs_tracing() ? 0 : EPOLLHUP;
 }
 
 /*
@@ -170,7 +189,7 @@ static long cs_ioctl_version(void __user *uarg)
 	memset(&ver, 0, sizeof(ver));
 	ver.abi_major = CLONESCOPE_ABI_MAJOR;
 	ver.abi_minor = CLONESCOPE_ABI_MINOR;
-	ver.features = cs_clone_features();
+	ver.features = cs_clone_features() | cs_cow_features();
 	return cs_put_struct(uarg, usize, &ver, sizeof(ver));
 }
 
@@ -179,8 +198,16 @@ void cs_collect_stats(struct clonescope_stats *st)
 	struct cs_ring_counters counters;
 	struct cs_ring *ring;
 
+	struct cs_probe_stats handlers;
+
 	memset(st, 0, sizeof(*st));
+	st->enabled = cs_tracing();
 	cs_clone_stats(st);
+	cs_cow_stats(st);
+	cs_probes_totals(&handlers);
+	st->handler_calls = handlers.hits;
+	st->handler_ns = handlers.ns;
+	st->nr_probes = cs_probes_count();
 	rcu_read_lock();
 	ring = rcu_dereference(cs_ring);
 	cs_ring_counters(ring, &counters);
@@ -219,7 +246,7 @@ static long cs_ioctl_probe(void __user *uarg)
 	index = info.index;
 	memset(&info, 0, sizeof(info));
 	info.index = index;
-	err = cs_clone_probe_info(index, &info);
+	err = cs_probe_info_at(index, &info);
 	if (err)
 		return err;
 	return cs_put_struct(uarg, usize, &info, sizeof(info));
@@ -235,7 +262,7 @@ static long cs_ioctl_filter(void __user *uarg)
 			    uarg, &usize);
 	if (err)
 		return err;
-	if (cs_clone_tracing())
+	if (cs_tracing())
 		return -EBUSY;
 	return cs_filter_set(&f);
 }
@@ -255,7 +282,7 @@ static long cs_ioctl_buffer(void __user *uarg)
 		return -EINVAL;
 	if (!cfg.pages_per_cpu || cfg.pages_per_cpu > CS_MAX_PAGES_PER_CPU)
 		return -EINVAL;
-	if (cs_clone_tracing())
+	if (cs_tracing())
 		return -EBUSY;
 	new = cs_ring_alloc(cfg.pages_per_cpu, &cs_readers);
 	if (!new)
@@ -273,13 +300,18 @@ static long cs_ioctl_enable(void)
 {
 	struct cs_ring *ring;
 
-	if (cs_clone_tracing())
+	if (cs_tracing())
 		return 0;
 	mutex_lock(&cs_read_lock);
 	ring = cs_ring_locked();
 	cs_ring_reset(ring);
 	mutex_unlock(&cs_read_lock);
-	cs_clone_start(ring);
+	cs_clone_reset();
+	cs_cow_reset();
+	cs_probes_reset_stats_all();
+	/* Handlers that see tracing on see the tables reset. */
+	smp_store_release(&cs_tracing_on, true);
+	cs_probes_arm_all(true);
 	return 0;
 }
 
@@ -368,6 +400,9 @@ static int __init cs_init(void)
 	err = cs_clone_init();
 	if (err)
 		goto err_free_ring;
+	err = cs_cow_init();
+	if (err)
+		goto err_unregister_probes;
 	cs_debugfs_init();
 	err = misc_register(&cs_miscdev);
 	if (err) {
@@ -380,6 +415,9 @@ static int __init cs_init(void)
 
 err_remove_debugfs:
 	cs_debugfs_exit();
+err_unregister_probes:
+	cs_probes_unregister_all();
+	cs_cow_exit();
 	cs_clone_exit();
 err_free_ring:
 	cs_ring_free(ring);
@@ -391,6 +429,8 @@ static void __exit cs_exit(void)
 	/* An open fd pins the module, so no reader or tracing is left. */
 	misc_deregister(&cs_miscdev);
 	cs_debugfs_exit();
+	cs_probes_unregister_all();
+	cs_cow_exit();
 	cs_clone_exit();
 	cs_ring_free(rcu_dereference_protected(cs_ring, true));
 }

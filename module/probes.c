@@ -5,6 +5,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kprobes.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -12,6 +13,24 @@
 #include <linux/clonescope.h>
 
 #include "probes.h"
+
+#define CS_MAX_PROBE_TABLES	4
+
+static int maxactive = 256;
+module_param(maxactive, int, 0444);
+MODULE_PARM_DESC(maxactive,
+		 "kretprobe instances per probe: calls in flight at once, vfork parents waiting included (default 256)");
+
+static struct {
+	struct cs_probe *probes;
+	unsigned int nr;
+} cs_tables[CS_MAX_PROBE_TABLES];
+static unsigned int cs_nr_tables;
+
+#define for_each_cs_probe(p, t, i)					\
+	for ((t) = 0; (t) < cs_nr_tables; (t)++)			\
+		for ((i) = 0, (p) = cs_tables[t].probes;		\
+		     (i) < cs_tables[t].nr; (i)++, (p)++)
 
 static int cs_run(struct cs_probe *p, cs_handler_fn fn, struct pt_regs *regs,
 		  void *data)
@@ -82,7 +101,7 @@ static int cs_probe_try(struct cs_probe *p, const char *symbol)
 	p->krp.entry_handler = p->entry ? cs_kretprobe_entry : NULL;
 	p->krp.handler = cs_kretprobe_ret;
 	p->krp.data_size = p->data_size;
-	p->krp.maxactive = p->maxactive;
+	p->krp.maxactive = p->maxactive ?: maxactive;
 	return register_kretprobe(&p->krp);
 }
 
@@ -148,47 +167,57 @@ static void cs_probe_drop_alias(struct cs_probe *probes, unsigned int i)
 	}
 }
 
+static void cs_table_unregister(struct cs_probe *probes, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		cs_probe_unregister(&probes[i]);
+		free_percpu(probes[i].stats);
+		probes[i].stats = NULL;
+	}
+}
+
 int cs_probes_register(struct cs_probe *probes, unsigned int nr)
 {
 	unsigned int i;
 	int err;
 
+	if (WARN_ON(cs_nr_tables == CS_MAX_PROBE_TABLES))
+		return -ENOSPC;
 	for (i = 0; i < nr; i++) {
 		err = cs_probe_register(&probes[i]);
 		if (err)
 			goto err_unregister;
 		cs_probe_drop_alias(probes, i);
 	}
+	cs_tables[cs_nr_tables].probes = probes;
+	cs_tables[cs_nr_tables].nr = nr;
+	cs_nr_tables++;
 	return 0;
 
 err_unregister:
 	free_percpu(probes[i].stats);
 	probes[i].stats = NULL;
-	while (i--) {
-		cs_probe_unregister(&probes[i]);
-		free_percpu(probes[i].stats);
-		probes[i].stats = NULL;
-	}
+	cs_table_unregister(probes, i);
 	return err;
 }
 
-void cs_probes_unregister(struct cs_probe *probes, unsigned int nr)
+void cs_probes_unregister_all(void)
 {
-	unsigned int i;
-
-	for (i = 0; i < nr; i++) {
-		cs_probe_unregister(&probes[i]);
-		free_percpu(probes[i].stats);
-		probes[i].stats = NULL;
+	while (cs_nr_tables) {
+		cs_nr_tables--;
+		cs_table_unregister(cs_tables[cs_nr_tables].probes,
+				    cs_tables[cs_nr_tables].nr);
 	}
 }
 
-void cs_probes_arm(struct cs_probe *probes, unsigned int nr, bool on)
+void cs_probes_arm_all(bool on)
 {
-	unsigned int i;
+	struct cs_probe *p;
+	unsigned int t, i;
 
-	for (i = 0; i < nr; i++) {
-		struct cs_probe *p = &probes[i];
+	for_each_cs_probe(p, t, i) {
 		int err;
 
 		if (p->state != CLONESCOPE_PROBE_REGISTERED)
@@ -200,18 +229,16 @@ void cs_probes_arm(struct cs_probe *probes, unsigned int nr, bool on)
 	}
 }
 
-void cs_probes_reset_stats(struct cs_probe *probes, unsigned int nr)
+void cs_probes_reset_stats_all(void)
 {
-	unsigned int i;
+	struct cs_probe *p;
+	unsigned int t, i;
 	int cpu;
 
-	for (i = 0; i < nr; i++) {
-		if (!probes[i].stats)
-			continue;
+	for_each_cs_probe(p, t, i)
 		for_each_possible_cpu(cpu)
-			memset(per_cpu_ptr(probes[i].stats, cpu), 0,
+			memset(per_cpu_ptr(p->stats, cpu), 0,
 			       sizeof(struct cs_probe_stats));
-	}
 }
 
 static void cs_probe_sum(struct cs_probe *p, struct cs_probe_stats *sum)
@@ -226,20 +253,48 @@ static void cs_probe_sum(struct cs_probe *p, struct cs_probe_stats *sum)
 	}
 }
 
-void cs_probes_totals(struct cs_probe *probes, unsigned int nr,
-		      struct cs_probe_stats *sum)
+void cs_probes_totals(struct cs_probe_stats *sum)
 {
-	unsigned int i;
+	struct cs_probe *p;
+	unsigned int t, i;
 
 	memset(sum, 0, sizeof(*sum));
-	for (i = 0; i < nr; i++)
-		cs_probe_sum(&probes[i], sum);
+	for_each_cs_probe(p, t, i)
+		cs_probe_sum(p, sum);
 }
 
-void cs_probe_info(struct cs_probe *p, struct clonescope_probe_info *info)
+unsigned int cs_probes_count(void)
+{
+	unsigned int t, nr = 0;
+
+	for (t = 0; t < cs_nr_tables; t++)
+		nr += cs_tables[t].nr;
+	return nr;
+}
+
+bool cs_probe_registered(const char *symbol)
+{
+	struct cs_probe *p;
+	unsigned int t, i;
+
+	for_each_cs_probe(p, t, i)
+		if (p->state == CLONESCOPE_PROBE_REGISTERED &&
+		    !strcmp(p->symbol, symbol))
+			return true;
+	return false;
+}
+
+int cs_probe_info_at(unsigned int index, struct clonescope_probe_info *info)
 {
 	struct cs_probe_stats sum = {};
+	struct cs_probe *p;
+	unsigned int t;
 
+	for (t = 0; t < cs_nr_tables && index >= cs_tables[t].nr; t++)
+		index -= cs_tables[t].nr;
+	if (t == cs_nr_tables)
+		return -ENOENT;
+	p = &cs_tables[t].probes[index];
 	cs_probe_sum(p, &sum);
 	info->state = p->state;
 	info->error = p->error;
@@ -250,4 +305,5 @@ void cs_probe_info(struct cs_probe *p, struct clonescope_probe_info *info)
 		info->nmissed += p->krp.nmissed;
 	strscpy(info->symbol, p->symbol, sizeof(info->symbol));
 	strscpy(info->role, p->role, sizeof(info->role));
+	return 0;
 }

@@ -43,7 +43,7 @@ struct cs_probe {
 	cs_handler_fn ret;		/* non-NULL: a kretprobe */
 	unsigned long cookie;
 	size_t data_size;
-	int maxactive;
+	int maxactive;			/* 0: the maxactive parameter */
 	bool required;
 
 	/* Kept by this unit. */
@@ -54,12 +54,17 @@ struct cs_probe {
 	struct cs_probe_stats __percpu *stats;
 };
 
+/*
+ * The module's probes are the union of the tables registered here: status,
+ * arming and counters cover all of them, numbered in registration order.
+ */
 int cs_probes_register(struct cs_probe *probes, unsigned int nr);
-void cs_probes_unregister(struct cs_probe *probes, unsigned int nr);
-void cs_probes_arm(struct cs_probe *probes, unsigned int nr, bool on);
-void cs_probes_reset_stats(struct cs_probe *probes, unsigned int nr);
-void cs_probe_info(struct cs_probe *p, struct clonescope_probe_info *info);
-void cs_probes_totals(struct cs_probe *probes, unsigned int nr,
-		      struct cs_probe_stats *sum);
+void cs_probes_unregister_all(void);
+void cs_probes_arm_all(bool on);
+void cs_probes_reset_stats_all(void);
+void cs_probes_totals(struct cs_probe_stats *sum);
+unsigned int cs_probes_count(void);
+int cs_probe_info_at(unsigned int index, struct clonescope_probe_info *info);
+bool cs_probe_registered(const char *symbol);
 
 #endif

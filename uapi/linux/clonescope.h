@@ -31,6 +31,9 @@
 #define CLONESCOPE_FEAT_LOST_RECORDS	(1ULL << 4) /* in-stream drop records */
 #define CLONESCOPE_FEAT_FILTER		(1ULL << 5) /* CLONESCOPE_IOC_SET_FILTER */
 #define CLONESCOPE_FEAT_SELF_COST	(1ULL << 6) /* handler self-cost */
+#define CLONESCOPE_FEAT_COW		(1ULL << 7) /* COW records: 4K copies */
+#define CLONESCOPE_FEAT_COW_THP		(1ULL << 8) /* COW on THP counted */
+#define CLONESCOPE_FEAT_COW_HUGETLB	(1ULL << 9) /* COW on hugetlb counted */
 
 /* ------------------------------------------------------------------ */
 /* Records                                                            */
@@ -39,6 +42,7 @@
 #define CLONESCOPE_RECORD_CLONE		1
 #define CLONESCOPE_RECORD_CHILD_START	2
 #define CLONESCOPE_RECORD_LOST		3
+#define CLONESCOPE_RECORD_COW		4
 
 /*
  * read() returns whole records only; a read() of fewer bytes than this is
@@ -153,6 +157,52 @@ struct clonescope_child_start_event {
 struct clonescope_lost_event {
 	struct clonescope_record_header hdr;
 	__aligned_u64 lost;
+};
+
+/*
+ * Write faults in one process while a fork's pages are shared.  @copied
+ * anonymous 4K pages were copied (the COW cost of the fork); @reused write
+ * faults found the page already the process's own (no copy).  Copies of
+ * the zero page (first write to a never-written page) are not a fork
+ * cost and are counted apart in @zero_copied.  On 6.1 a COW fault on a
+ * transparent huge page splits it and copies 4K pages (@thp_fallback);
+ * hugetlb pages are copied whole.
+ */
+struct clonescope_cow_counts {
+	__aligned_u64 copied;
+	__aligned_u64 reused;
+	__aligned_u64 zero_copied;
+	__aligned_u64 copy_ns;		/* time spent copying (4K path) */
+	__aligned_u64 thp_faults;	/* COW faults on a THP mapping */
+	__aligned_u64 thp_fallback;	/* ... split and retried as 4K */
+	__aligned_u64 hugetlb_faults;	/* COW faults on hugetlb pages */
+	__aligned_u64 hugetlb_copied;	/* hugetlb pages copied */
+	__aligned_u64 hugetlb_bytes;
+};
+
+/* clonescope_cow_event.end_reason */
+#define CLONESCOPE_COW_END_EXEC		1 /* the child called execve() */
+#define CLONESCOPE_COW_END_EXIT		2 /* the child exited */
+#define CLONESCOPE_COW_END_STOP		3 /* tracing was disabled first */
+
+/*
+ * The copy-on-write bill of one fork (a clone without CLONE_VM), written
+ * when the child leaves the parent's memory image (exec or exit).  The
+ * parent's faults are counted for its most recent live fork.
+ */
+struct clonescope_cow_event {
+	struct clonescope_record_header hdr;
+	__aligned_u64 fork_ns;		/* copy_process() returned */
+	__aligned_u64 rss_anon_pages;	/* parent's, at the fork */
+	__aligned_u64 rss_file_pages;
+	__u32	map_count;		/* parent's VMAs at the fork */
+	__u32	end_reason;		/* CLONESCOPE_COW_END_* */
+	__u32	child_pid;
+	__u32	child_tgid;
+	__u32	parent_pid;
+	__u32	parent_tgid;
+	struct clonescope_cow_counts child;
+	struct clonescope_cow_counts parent;
 };
 
 /* ------------------------------------------------------------------ */

@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copy-on-write cost of each fork.
+ *
+ * After a fork (a clone without CLONE_VM) the child's and the parent's
+ * anonymous pages are shared read-only, and whichever writes first pays
+ * for a copy.  From the fork until the child's memory image goes away
+ * (exec or exit: exit_mmap()), the child's mm is watched as the child of
+ * that fork and the parent's mm as its parent, and write-protect faults in
+ * a watched mm are counted for the fork.  An mm is only compared as a key,
+ * never dereferenced after the fork.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/build_bug.h>
+#include <linux/kprobes.h>
+#include <linux/mm.h>
+#include <linux/percpu.h>
+#include <linux/ptrace.h>
+#include <linux/sched.h>
+#include <linux/timekeeping.h>
+#include <linux/version.h>
+#include <linux/vmalloc.h>
+#include <linux/clonescope.h>
+
+#include "cow.h"
+#include "keytab.h"
+#include "probes.h"
+#include "tracing.h"
+
+/* Indexes of the u64 fields of struct clonescope_cow_counts, in order. */
+enum cs_cow_count {
+	CS_COW_COPIED,
+	CS_COW_REUSED,
+	CS_COW_ZERO_COPIED,
+	CS_COW_COPY_NS,
+	CS_COW_THP_FAULTS,
+	CS_COW_THP_FALLBACK,
+	CS_COW_HUGETLB_FAULTS,
+	CS_COW_HUGETLB_COPIED,
+	CS_COW_HUGETLB_BYTES,
+	CS_NR_COW_COUNTS,
+};
+static_assert(sizeof(struct clonescope_cow_counts) ==
+	      CS_NR_COW_COUNTS * sizeof(u64));
+
+enum cs_cow_role {
+	CS_ROLE_CHILD,
+	CS_ROLE_PARENT,
+	CS_NR_ROLES,
+};
+
+struct cs_cow {
+	atomic64_t counts[CS_NR_ROLES][CS_NR_COW_COUNTS];
+	unsigned long parent_mm;	/* key of the parent's mm */
+	struct clonescope_cow_event ev;
+};
+
+#define CS_COW_BITS		10
+#define CS_NR_COWS		(1U << CS_COW_BITS)
+
+/* Watched child mms; a child's fork is cs_cows[] at the same index. */
+static unsigned long *cs_child_mms;
+static struct cs_cow *cs_cows;
+/* Watched parent mms, and the index of each one's latest fork. */
+static unsigned long *cs_parent_mms;
+static unsigned int *cs_parent_fork;
+static DEFINE_PER_CPU(u64, cs_cow_overflow);
+
+/* What a wp_page_copy() call copies, judged at its entry. */
+enum cs_copy_kind {
+	CS_COPY_ANON = 1,
+	CS_COPY_ZERO,
+};
+
+struct cs_fault_data {
+	struct mm_struct *mm;
+	u64 start;
+	enum cs_copy_kind kind;
+};
+
+static bool cs_mm_watched(struct mm_struct *mm)
+{
+	unsigned long key = (unsigned long)mm;
+
+	return cs_key_find(cs_child_mms, CS_COW_BITS, key) >= 0 ||
+	       cs_key_find(cs_parent_mms, CS_COW_BITS, key) >= 0;
+}
+NOKPROBE_SYMBOL(cs_mm_watched);
+
+static void cs_cow_count(struct mm_struct *mm, enum cs_cow_count what, u64 n)
+{
+	unsigned long key = (unsigned long)mm;
+	long i;
+
+	i = cs_key_find(cs_child_mms, CS_COW_BITS, key);
+	if (i >= 0)
+		atomic64_add(n, &cs_cows[i].counts[CS_ROLE_CHILD][what]);
+	i = cs_key_find(cs_parent_mms, CS_COW_BITS, key);
+	if (i >= 0)
+		atomic64_add(n, &cs_cows[READ_ONCE(cs_parent_fork[i])]
+					.counts[CS_ROLE_PARENT][what]);
+}
+NOKPROBE_SYMBOL(cs_cow_count);
+
+static struct mm_struct *cs_fault_mm(struct cs_hctx *ctx)
+{
+	struct vm_fault *vmf = (void *)regs_get_kernel_argument(ctx->regs, 0);
+
+	return vmf->vma->vm_mm;
+}
+NOKPROBE_SYMBOL(cs_fault_mm);
+
+void cs_cow_fork(struct task_struct *child, u64 now)
+{
+	struct mm_struct *mm = current->mm;
+	struct clonescope_cow_event *ev;
+	struct cs_cow *c;
+	long i, p;
+
+	if (!mm || !child->mm)
+		return;
+	i = cs_key_claim(cs_child_mms, CS_COW_BITS, (unsigned long)child->mm);
+	if (i < 0) {
+		this_cpu_inc(cs_cow_overflow);
+		return;
+	}
+	c = &cs_cows[i];
+	memset(c, 0, sizeof(*c));
+	c->parent_mm = (unsigned long)mm;
+	ev = &c->ev;
+	ev->hdr.type = CLONESCOPE_RECORD_COW;
+	ev->hdr.size = sizeof(*ev);
+	ev->fork_ns = now;
+	ev->rss_anon_pages = get_mm_counter(mm, MM_ANONPAGES);
+	ev->rss_file_pages = get_mm_counter(mm, MM_FILEPAGES);
+	ev->map_count = mm->map_count;
+	ev->child_pid = child->pid;
+	ev->child_tgid = child->tgid;
+	ev->parent_pid = current->pid;
+	ev->parent_tgid = current->tgid;
+
+	/* The parent's faults go to its latest fork from now on. */
+	p = cs_key_find(cs_parent_mms, CS_COW_BITS, (unsigned long)mm);
+	if (p < 0)
+		p = cs_key_claim(cs_parent_mms, CS_COW_BITS, (unsigned long)mm);
+	if (p < 0)
+		this_cpu_inc(cs_cow_overflow);
+	else
+		WRITE_ONCE(cs_parent_fork[p], i);
+}
+NOKPROBE_SYMBOL(cs_cow_fork);
+
+static void cs_cow_finish(long i, u32 reason)
+{
+	struct cs_cow *c = &cs_cows[i];
+	struct clonescope_cow_event *ev = &c->ev;
+	u64 *child = (u64 *)&ev->child, *parent = (u64 *)&ev->parent;
+	unsigned int n;
+	long p;
+
+	/* A parent whose latest fork this was stops being watched. */
+	p = cs_key_find(cs_parent_mms, CS_COW_BITS, c->parent_mm);
+	if (p >= 0 && READ_ONCE(cs_parent_fork[p]) == i)
+		cs_key_release(cs_parent_mms, p);
+
+	for (n = 0; n < CS_NR_COW_COUNTS; n++) {
+		child[n] = atomic64_read(&c->counts[CS_ROLE_CHILD][n]);
+		parent[n] = atomic64_read(&c->counts[CS_ROLE_PARENT][n]);
+	}
+	ev->end_reason = reason;
+	ev->hdr.timestamp_ns = ktime_get_ns();
+	cs_emit(ev);
+	cs_key_release(cs_child_mms, i);
+}
+NOKPROBE_SYMBOL(cs_cow_finish);
+
+static int cs_wp_page_copy_entry(struct cs_hctx *ctx)
+{
+	struct vm_fault *vmf = (void *)regs_get_kernel_argument(ctx->regs, 0);
+	struct cs_fault_data *d = ctx->data;
+
+	if (!cs_tracing() || !cs_mm_watched(vmf->vma->vm_mm))
+		return 1;
+	if (is_zero_pfn(pte_pfn(vmf->orig_pte)))
+		d->kind = CS_COPY_ZERO;
+	else if (vmf->page && PageAnon(vmf->page))
+		d->kind = CS_COPY_ANON;
+	else
+		return 1;	/* a private file page: not a cost of fork */
+	d->mm = vmf->vma->vm_mm;
+	d->start = ctx->now;
+	return 0;
+}
+NOKPROBE_SYMBOL(cs_wp_page_copy_entry);
+
+static int cs_wp_page_copy_return(struct cs_hctx *ctx)
+{
+	struct cs_fault_data *d = ctx->data;
+	vm_fault_t ret = regs_return_value(ctx->regs);
+
+	if (!cs_tracing())
+		return 0;
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+	/* Not copied: another thread fixed the fault first, or unshare. */
+	if (!(ret & VM_FAULT_WRITE))
+		return 0;
+#else
+	if (ret)
+		return 0;
+#endif
+	if (d->kind == CS_COPY_ZERO) {
+		cs_cow_count(d->mm, CS_COW_ZERO_COPIED, 1);
+		return 0;
+	}
+	cs_cow_count(d->mm, CS_COW_COPIED, 1);
+	cs_cow_count(d->mm, CS_COW_COPY_NS, ctx->now - d->start);
+	return 0;
+}
+NOKPROBE_SYMBOL(cs_wp_page_copy_return);
+
+static int cs_wp_page_reuse(struct cs_hctx *ctx)
+{
+	struct vm_fault *vmf = (void *)regs_get_kernel_argument(ctx->regs, 0);
+
+	/* Shared mappings also get here; only private ones are COW. */
+	if (cs_tracing() && !(vmf->vma->vm_flags & VM_SHARED))
+		cs_cow_count(vmf->vma->vm_mm, CS_COW_REUSED, 1);
+	return 0;
+}
+NOKPROBE_SYMBOL(cs_wp_page_reuse);
+
+static int cs_thp_wp_entry(struct cs_hctx *ctx)
+{
+	struct cs_fault_data *d = ctx->data;
+
+	if (!cs_tracing())
+		return 1;
+	d->mm = cs_fault_mm(ctx);
+	return !cs_mm_watched(d->mm);
+}
+NOKPROBE_SYMBOL(cs_thp_wp_entry);
+
+static int cs_thp_wp_return(struct cs_hctx *ctx)
+{
+	struct cs_fault_data *d = ctx->data;
+	vm_fault_t ret = regs_return_value(ctx->regs);
+
+	if (!cs_tracing())
+		return 0;
+	cs_cow_count(d->mm, CS_COW_THP_FAULTS, 1);
+	if (ret & VM_FAULT_FALLBACK)
+		cs_cow_count(d->mm, CS_COW_THP_FALLBACK, 1);
+	return 0;
+}
+NOKPROBE_SYMBOL(cs_thp_wp_return);
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+/* hugetlb_wp(mm, vma, address, ptep, flags, pagecache_page, ptl) */
+static int cs_hugetlb_wp(struct cs_hctx *ctx)
+{
+	struct mm_struct *mm = (void *)regs_get_kernel_argument(ctx->regs, 0);
+
+	if (cs_tracing())
+		cs_cow_count(mm, CS_COW_HUGETLB_FAULTS, 1);
+	return 0;
+}
+NOKPROBE_SYMBOL(cs_hugetlb_wp);
+
+/* copy_user_huge_page(dst, src, addr_hint, vma, pages_per_huge_page) */
+static int cs_hugetlb_copy(struct cs_hctx *ctx)
+{
+	struct vm_area_struct *vma;
+	unsigned long pages;
+
+	if (!cs_tracing())
+		return 0;
+	vma = (void *)regs_get_kernel_argument(ctx->regs, 3);
+	pages = regs_get_kernel_argument(ctx->regs, 4);
+	cs_cow_count(vma->vm_mm, CS_COW_HUGETLB_COPIED, 1);
+	cs_cow_count(vma->vm_mm, CS_COW_HUGETLB_BYTES, pages << PAGE_SHIFT);
+	return 0;
+}
+NOKPROBE_SYMBOL(cs_hugetlb_copy);
+#endif
+
+static int cs_exit_mmap(struct cs_hctx *ctx)
+{
+	unsigned long key = regs_get_kernel_argument(ctx->regs, 0);
+	long i;
+
+	if (!cs_tracing())
+		return 0;
+	i = cs_key_find(cs_child_mms, CS_COW_BITS, key);
+	if (i >= 0)
+		cs_cow_finish(i, current->in_execve ? CLONESCOPE_COW_END_EXEC :
+						      CLONESCOPE_COW_END_EXIT);
+	/* A parent that went away has nothing more to pay. */
+	i = cs_key_find(cs_parent_mms, CS_COW_BITS, key);
+	if (i >= 0)
+		cs_key_release(cs_parent_mms, i);
+	return 0;
+}
+NOKPROBE_SYMBOL(cs_exit_mmap);
+
+#define CS_SYMS(...)	((const char *const []){ __VA_ARGS__, NULL })
+
+static struct cs_probe cs_cow_probes[] = {
+	{
+		.symbols = CS_SYMS("wp_page_copy"),
+		.role = "COW page copy",
+		.entry = cs_wp_page_copy_entry,
+		.ret = cs_wp_page_copy_return,
+		.data_size = sizeof(struct cs_fault_data),
+	},
+	{
+		.symbols = CS_SYMS("wp_page_reuse"),
+		.role = "COW reuse",
+		.entry = cs_wp_page_reuse,
+	},
+	{
+		.symbols = CS_SYMS("do_huge_pmd_wp_page"),
+		.role = "COW on THP",
+		.entry = cs_thp_wp_entry,
+		.ret = cs_thp_wp_return,
+		.data_size = sizeof(struct cs_fault_data),
+	},
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+	{
+		.symbols = CS_SYMS("hugetlb_wp", "hugetlb_cow"),
+		.role = "COW on hugetlb",
+		.entry = cs_hugetlb_wp,
+	},
+	{
+		.symbols = CS_SYMS("copy_user_huge_page"),
+		.role = "hugetlb page copy",
+		.entry = cs_hugetlb_copy,
+	},
+#endif
+	{
+		.symbols = CS_SYMS("exit_mmap"),
+		.role = "end of COW window",
+		.entry = cs_exit_mmap,
+	},
+};
+
+u64 cs_cow_features(void)
+{
+	u64 features = 0;
+
+	if (cs_probe_registered("wp_page_copy") &&
+	    cs_probe_registered("exit_mmap"))
+		features |= CLONESCOPE_FEAT_COW;
+	if (cs_probe_registered("do_huge_pmd_wp_page"))
+		features |= CLONESCOPE_FEAT_COW_THP;
+	if (cs_probe_registered("copy_user_huge_page"))
+		features |= CLONESCOPE_FEAT_COW_HUGETLB;
+	return features;
+}
+
+void cs_cow_reset(void)
+{
+	int cpu;
+
+	memset(cs_child_mms, 0, CS_NR_COWS * sizeof(*cs_child_mms));
+	memset(cs_parent_mms, 0, CS_NR_COWS * sizeof(*cs_parent_mms));
+	for_each_possible_cpu(cpu)
+		per_cpu(cs_cow_overflow, cpu) = 0;
+}
+
+void cs_cow_flush(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < CS_NR_COWS; i++)
+		if (cs_child_mms[i])
+			cs_cow_finish(i, CLONESCOPE_COW_END_STOP);
+}
+
+void cs_cow_stats(struct clonescope_stats *st)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		st->inflight_overflow += READ_ONCE(per_cpu(cs_cow_overflow, cpu));
+}
+
+int cs_cow_init(void)
+{
+	int err = -ENOMEM;
+
+	cs_child_mms = vzalloc(CS_NR_COWS * sizeof(*cs_child_mms));
+	cs_cows = vzalloc(CS_NR_COWS * sizeof(*cs_cows));
+	cs_parent_mms = vzalloc(CS_NR_COWS * sizeof(*cs_parent_mms));
+	cs_parent_fork = vzalloc(CS_NR_COWS * sizeof(*cs_parent_fork));
+	if (!cs_child_mms || !cs_cows || !cs_parent_mms || !cs_parent_fork)
+		goto err_free;
+	err = cs_probes_register(cs_cow_probes, ARRAY_SIZE(cs_cow_probes));
+	if (err)
+		goto err_free;
+	return 0;
+
+err_free:
+	cs_cow_exit();
+	return err;
+}
+
+/* After cs_probes_unregister_all(): no handler can run. */
+void cs_cow_exit(void)
+{
+	vfree(cs_parent_fork);
+	vfree(cs_parent_mms);
+	vfree(cs_cows);
+	vfree(cs_child_mms);
+	cs_parent_fork = NULL;
+	cs_parent_mms = NULL;
+	cs_cows = NULL;
+	cs_child_mms = NULL;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Lock-free tables of non-zero keys (task or mm pointers, compared only):
+ * open addressing where a key lives within CS_KEY_PROBES places of its
+ * hash, so every lookup is bounded.  A key is claimed with cmpxchg and
+ * released by whoever owns it, so probe handlers never take a lock.
+ */
+#ifndef CLONESCOPE_KEYTAB_H
+#define CLONESCOPE_KEYTAB_H
+
+#include <linux/atomic.h>
+#include <linux/compiler.h>
+#include <linux/hash.h>
+#include <linux/kprobes.h>
+
+#define CS_KEY_PROBES	16
+
+static nokprobe_inline long cs_key_find(const unsigned long *keys,
+					unsigned int bits, unsigned long key)
+{
+	unsigned int h = hash_long(key, bits), i;
+
+	for (i = 0; i < CS_KEY_PROBES; i++) {
+		unsigned int idx = (h + i) & ((1U << bits) - 1);
+
+		if (READ_ONCE(keys[idx]) == key)
+			return idx;
+	}
+	return -1;
+}
+
+/* Returns the index claimed for @key, or -1 when its places are taken. */
+static nokprobe_inline long cs_key_claim(unsigned long *keys,
+					 unsigned int bits, unsigned long key)
+{
+	unsigned int h = hash_long(key, bits), i;
+
+	for (i = 0; i < CS_KEY_PROBES; i++) {
+		unsigned int idx = (h + i) & ((1U << bits) - 1);
+
+		if (!READ_ONCE(keys[idx]) && !cmpxchg(&keys[idx], 0, key))
+			return idx;
+	}
+	return -1;
+}
+
+static nokprobe_inline void cs_key_release(unsigned long *keys, long idx)
+{
+	smp_store_release(&keys[idx], 0);
+}
+
+#endif

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the tracers share, owned by main.c: whether tracing is on, and
+ * where records go.
+ */
+#ifndef CLONESCOPE_TRACING_H
+#define CLONESCOPE_TRACING_H
+
+#include <linux/compiler.h>
+#include <linux/types.h>
+
+extern bool cs_tracing_on;
+
+/* Handlers check this first: a disarmed kretprobe can still return. */
+static inline bool cs_tracing(void)
+{
+	return READ_ONCE(cs_tracing_on);
+}
+
+/* Writes a record to the buffer of this CPU; never blocks. */
+int cs_emit(void *rec);
+
+#endif
