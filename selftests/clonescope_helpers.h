@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers shared by the clonescope selftests: open the device, trace only
- * the calling process, drain the buffer and walk the records.  Each returns
- * 0 / a count / a pointer, or -errno, so the tests ASSERT on the result.
+ * the calling process, drain the buffer and walk the records (cs_*: they
+ * return 0 / a count, or -errno, for the tests to ASSERT on); and the
+ * fixture every test uses, with helpers that ASSERT themselves.  Include
+ * it once, from the test's only source file.
  */
 #ifndef CLONESCOPE_HELPERS_H
 #define CLONESCOPE_HELPERS_H
@@ -11,12 +13,17 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/clonescope.h>
+
+#include "kselftest_harness.h"
 
 #define CS_DEVICE		"/dev/" CLONESCOPE_DEVICE_NAME
 
@@ -130,5 +137,125 @@ static inline int cs_count_records(const void *buf, size_t len, __u16 type,
 	}
 	return err ? err : count;
 }
+
+/*
+ * Counts the clone records whose child is @child_pid and points *@found at
+ * the first.  Returns the count or -EINVAL for a malformed stream.
+ */
+static inline int cs_find_clone(const void *buf, size_t len, pid_t child_pid,
+				const struct clonescope_clone_event **found)
+{
+	const struct clonescope_record_header *hdr;
+	const struct clonescope_clone_event *ev;
+	size_t off = 0;
+	int count = 0, err;
+
+	*found = NULL;
+	while ((hdr = cs_next_record(buf, len, &off, &err))) {
+		if (hdr->type != CLONESCOPE_RECORD_CLONE || hdr->size < sizeof(*ev))
+			continue;
+		ev = (const struct clonescope_clone_event *)hdr;
+		if (ev->child_pid != (__u32)child_pid)
+			continue;
+		if (!count++)
+			*found = ev;
+	}
+	return err ? err : count;
+}
+
+static inline int cs_get_stats(int fd, struct clonescope_stats *stats)
+{
+	*stats = (struct clonescope_stats){ .size = sizeof(*stats) };
+	return cs_ioctl(fd, CLONESCOPE_IOC_GET_STATS, stats);
+}
+
+/* Buffer size is module-wide: cs_set_buffer() makes teardown restore it. */
+FIXTURE(clonescope) {
+	int fd;
+	void *buf;
+	ssize_t len;
+	__u32 saved_pages_per_cpu;
+};
+
+FIXTURE_SETUP(clonescope)
+{
+	self->fd = cs_open(O_RDWR);
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", CS_DEVICE, strerror(-self->fd));
+	self->buf = malloc(CS_DRAIN_BUF_SIZE);
+	ASSERT_NE(NULL, self->buf);
+}
+
+FIXTURE_TEARDOWN(clonescope)
+{
+	struct clonescope_buffer_config cfg = {
+		.size = sizeof(cfg),
+		.pages_per_cpu = self->saved_pages_per_cpu,
+	};
+
+	if (self->saved_pages_per_cpu) {
+		EXPECT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_DISABLE, NULL));
+		EXPECT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_BUFFER, &cfg));
+	}
+	if (self->fd >= 0)
+		close(self->fd);
+	free(self->buf);
+}
+
+/* Resizes the per-CPU buffers (tracing disabled), restored at teardown. */
+static inline void cs_set_buffer(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(clonescope) *self, __u32 pages_per_cpu)
+{
+	struct clonescope_buffer_config cfg = {
+		.size = sizeof(cfg),
+		.pages_per_cpu = pages_per_cpu,
+	};
+	struct clonescope_stats stats;
+
+	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
+	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_BUFFER, &cfg));
+	if (!self->saved_pages_per_cpu)
+		self->saved_pages_per_cpu = stats.pages_per_cpu;
+}
+
+/* Stops tracing and drains the stream into self->buf / self->len. */
+static inline void cs_drain_all(struct __test_metadata *_metadata,
+				FIXTURE_DATA(clonescope) *self)
+{
+	self->len = cs_drain(self->fd, self->buf, CS_DRAIN_BUF_SIZE);
+	ASSERT_LE(0, self->len) TH_LOG("drain: %s", strerror(-self->len));
+}
+
+/* Drains the stream and returns its one clone record. */
+static inline const struct clonescope_clone_event *
+cs_drain_one_clone(struct __test_metadata *_metadata, FIXTURE_DATA(clonescope) *self)
+{
+	const struct clonescope_record_header *hdr;
+
+	cs_drain_all(_metadata, self);
+	ASSERT_EQ(1, cs_count_records(self->buf, self->len, CLONESCOPE_RECORD_CLONE, &hdr));
+	ASSERT_LE(sizeof(struct clonescope_clone_event), hdr->size);
+	return (const struct clonescope_clone_event *)hdr;
+}
+
+static inline void cs_wait_exited(struct __test_metadata *_metadata, pid_t pid)
+{
+	int status;
+
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
+/* kselftest's main, but a missing device skips the whole program. */
+#define CS_HARNESS_MAIN \
+	int main(int argc, char **argv) \
+	{ \
+		if (access(CS_DEVICE, F_OK)) { \
+			ksft_print_header(); \
+			ksft_exit_skip("%s absent: clonescope module not loaded\n", \
+				       CS_DEVICE); \
+		} \
+		return test_harness_run(argc, argv); \
+	}
 
 #endif /* CLONESCOPE_HELPERS_H */

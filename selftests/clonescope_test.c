@@ -20,42 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
 #include "clonescope_helpers.h"
-
-FIXTURE(clonescope) {
-	int fd;
-	void *buf;
-	ssize_t len;
-};
-
-FIXTURE_SETUP(clonescope)
-{
-	self->fd = cs_open(O_RDWR);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", CS_DEVICE, strerror(-self->fd));
-	self->buf = malloc(CS_DRAIN_BUF_SIZE);
-	ASSERT_NE(NULL, self->buf);
-}
-
-FIXTURE_TEARDOWN(clonescope)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-	free(self->buf);
-}
-
-/* Stops tracing, drains the stream and returns its one clone record. */
-static const struct clonescope_clone_event *
-drain_one_clone(struct __test_metadata *_metadata, FIXTURE_DATA(clonescope) *self)
-{
-	const struct clonescope_record_header *hdr;
-
-	self->len = cs_drain(self->fd, self->buf, CS_DRAIN_BUF_SIZE);
-	ASSERT_LE(0, self->len) TH_LOG("drain: %s", strerror(-self->len));
-	ASSERT_EQ(1, cs_count_records(self->buf, self->len, CLONESCOPE_RECORD_CLONE, &hdr));
-	ASSERT_LE(sizeof(struct clonescope_clone_event), hdr->size);
-	return (const struct clonescope_clone_event *)hdr;
-}
 
 /*
  * What a clone record must agree on with the parent's own view: who cloned,
@@ -83,15 +48,6 @@ static void check_clone(struct __test_metadata *_metadata,
 	ASSERT_LE(ev->end_ns, after);
 	ASSERT_LE(before, ev->hdr.timestamp_ns);
 	ASSERT_LE(ev->hdr.timestamp_ns, after);
-}
-
-static void wait_exited(struct __test_metadata *_metadata, pid_t pid)
-{
-	int status;
-
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_F(clonescope, device_mode)
@@ -148,6 +104,34 @@ TEST_F(clonescope, reserved_nonzero)
 	ASSERT_EQ(-EINVAL, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_BUFFER, &cfg));
 }
 
+/* Every probe reports a known state; kernel_clone, which all records need, is armed. */
+TEST_F(clonescope, probes)
+{
+	struct clonescope_probe_info info;
+	struct clonescope_stats stats;
+	int kernel_clone = 0;
+	__u32 i;
+
+	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
+	ASSERT_LT(0, stats.nr_probes);
+	for (i = 0; i < stats.nr_probes; i++) {
+		info = (struct clonescope_probe_info){ .size = sizeof(info), .index = i };
+		ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_PROBE, &info));
+		ASSERT_NE(NULL, memchr(info.symbol, '\0', sizeof(info.symbol)));
+		ASSERT_NE(NULL, memchr(info.role, '\0', sizeof(info.role)));
+		ASSERT_TRUE(info.state >= CLONESCOPE_PROBE_REGISTERED &&
+			    info.state <= CLONESCOPE_PROBE_FAILED) TH_LOG("%s: state %u",
+									 info.symbol, info.state);
+		if (!strcmp(info.symbol, "kernel_clone") &&
+		    info.state == CLONESCOPE_PROBE_REGISTERED)
+			kernel_clone++;
+	}
+	ASSERT_EQ(1, kernel_clone);
+
+	info = (struct clonescope_probe_info){ .size = sizeof(info), .index = stats.nr_probes };
+	ASSERT_EQ(-ENOENT, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_PROBE, &info));
+}
+
 TEST_F(clonescope, unknown_ioctl)
 {
 	struct clonescope_version v = { .size = sizeof(v) };
@@ -194,7 +178,7 @@ TEST_F(clonescope, poll_wakes_on_record)
 	ASSERT_LE(0, pid);
 	if (!pid)
 		_exit(0);
-	wait_exited(_metadata, pid);
+	cs_wait_exited(_metadata, pid);
 
 	ASSERT_EQ(1, poll(&pfd, 1, 5000));
 	ASSERT_TRUE(pfd.revents & POLLIN);
@@ -204,7 +188,7 @@ TEST_F(clonescope, fork)
 {
 	const struct clonescope_clone_event *ev;
 	const struct clonescope_record_header *first;
-	struct clonescope_stats stats = { .size = sizeof(stats) };
+	struct clonescope_stats stats;
 	__u64 before, after;
 	pid_t pid;
 	int records;
@@ -216,9 +200,9 @@ TEST_F(clonescope, fork)
 	ASSERT_LE(0, pid);
 	if (!pid)
 		_exit(0);
-	wait_exited(_metadata, pid);
+	cs_wait_exited(_metadata, pid);
 
-	ev = drain_one_clone(_metadata, self);
+	ev = cs_drain_one_clone(_metadata, self);
 	check_clone(_metadata, ev, pid, before, after);
 	ASSERT_EQ(pid, ev->child_tgid);
 	/* glibc's fork() is the clone syscall, exit signal apart from flags. */
@@ -228,7 +212,7 @@ TEST_F(clonescope, fork)
 
 	/* Everything produced was read, nothing was lost. */
 	records = cs_count_records(self->buf, self->len, CS_ANY_RECORD, &first);
-	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_STATS, &stats));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
 	ASSERT_EQ(0, stats.dropped);
 	ASSERT_EQ(records, stats.delivered);
 	ASSERT_EQ(stats.produced, stats.delivered + stats.dropped);
@@ -247,13 +231,37 @@ TEST_F(clonescope, vfork)
 		_exit(0);
 	after = cs_now_ns();
 	ASSERT_LE(0, pid);
-	wait_exited(_metadata, pid);
+	cs_wait_exited(_metadata, pid);
 
-	ev = drain_one_clone(_metadata, self);
+	ev = cs_drain_one_clone(_metadata, self);
 	check_clone(_metadata, ev, pid, before, after);
 	ASSERT_EQ(pid, ev->child_tgid);
 	ASSERT_EQ(CLONESCOPE_SYSCALL_VFORK, ev->syscall);
 	ASSERT_EQ(CLONE_VM | CLONE_VFORK, ev->clone_flags & (CLONE_VM | CLONE_VFORK));
+}
+
+/* ENABLE starts a new session: earlier records and counters are gone. */
+TEST_F(clonescope, enable_discards)
+{
+	const struct clonescope_record_header *first;
+	struct clonescope_stats stats;
+	pid_t pid;
+
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(0);
+	cs_wait_exited(_metadata, pid);
+	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_DISABLE, NULL));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
+	ASSERT_LT(0, stats.produced);
+
+	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_ENABLE, NULL));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
+	ASSERT_EQ(0, stats.produced);
+	cs_drain_all(_metadata, self);
+	ASSERT_EQ(0, cs_count_records(self->buf, self->len, CS_ANY_RECORD, &first));
 }
 
 static void *report_tid(void *tid)
@@ -276,7 +284,7 @@ TEST_F(clonescope, pthread_create)
 	after = cs_now_ns();
 	ASSERT_EQ(0, pthread_join(thread, NULL));
 
-	ev = drain_one_clone(_metadata, self);
+	ev = cs_drain_one_clone(_metadata, self);
 	check_clone(_metadata, ev, tid, before, after);
 	ASSERT_EQ(getpid(), ev->child_tgid);
 	ASSERT_EQ(0, ev->exit_signal);
@@ -296,7 +304,7 @@ TEST_F(clonescope, clone3_failure)
 	ASSERT_EQ(EINVAL, errno);
 	after = cs_now_ns();
 
-	ev = drain_one_clone(_metadata, self);
+	ev = cs_drain_one_clone(_metadata, self);
 	ASSERT_EQ(-EINVAL, ev->result);
 	ASSERT_EQ(CLONESCOPE_CLONE_FAILED, ev->flags & CLONESCOPE_CLONE_FAILED);
 	ASSERT_EQ(0, ev->child_pid);
@@ -307,12 +315,6 @@ TEST_F(clonescope, clone3_failure)
 	ASSERT_LE(before, ev->start_ns);
 	ASSERT_LE(ev->start_ns, ev->end_ns);
 	ASSERT_LE(ev->end_ns, after);
-}
-
-static int get_stats(int fd, struct clonescope_stats *stats)
-{
-	*stats = (struct clonescope_stats){ .size = sizeof(*stats) };
-	return cs_ioctl(fd, CLONESCOPE_IOC_GET_STATS, stats);
 }
 
 /* One owner at a time; anyone may look; the owner leaving stops tracing. */
@@ -331,12 +333,12 @@ TEST_F(clonescope, second_fd)
 	ASSERT_EQ(-1, read(other, self->buf, CS_DRAIN_BUF_SIZE));
 	ASSERT_EQ(EBUSY, errno);
 
-	ASSERT_EQ(0, get_stats(other, &stats));
+	ASSERT_EQ(0, cs_get_stats(other, &stats));
 	ASSERT_EQ(1, stats.enabled);
 
 	close(self->fd);
 	self->fd = -1;
-	ASSERT_EQ(0, get_stats(other, &stats));
+	ASSERT_EQ(0, cs_get_stats(other, &stats));
 	ASSERT_EQ(0, stats.enabled);
 	close(other);
 }
@@ -355,11 +357,4 @@ TEST_F(clonescope, open_needs_cap)
 	ASSERT_EQ(-EPERM, cs_open(O_RDWR));
 }
 
-int main(int argc, char **argv)
-{
-	if (access(CS_DEVICE, F_OK)) {
-		ksft_print_header();
-		ksft_exit_skip("%s absent: clonescope module not loaded\n", CS_DEVICE);
-	}
-	return test_harness_run(argc, argv);
-}
+CS_HARNESS_MAIN

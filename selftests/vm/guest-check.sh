@@ -8,7 +8,10 @@ set -uo pipefail
 # shellcheck source=selftests/vm/guest-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/guest-lib.sh"
 
-MODULE="$CLONESCOPE_REPO/module/clonescope.ko"
+# Both loads use one snapshot of the module, taken at the start: the host
+# tree is live in the guest and a rebuild there must not change it mid-run.
+MODULE_BUILT="$CLONESCOPE_REPO/module/clonescope.ko"
+MODULE=/tmp/clonescope.ko
 STEPS_TAP="$CLONESCOPE_OUT/guest-check.tap"
 step=0
 failed=0
@@ -24,7 +27,7 @@ step() {
 	else
 		failed=1
 		echo "not ok $step $what" | tee -a "$STEPS_TAP"
-		[[ -n "$out" ]] && sed 's/^/# /' <<< "$out" | tee -a "$STEPS_TAP"
+		[[ -n "$out" ]] && printf '# %s\n' "${out//$'\n'/$'\n'# }" | tee -a "$STEPS_TAP"
 	fi
 }
 
@@ -51,6 +54,7 @@ main() {
 	bins=("$BUILD"/selftests/*_test)
 	echo "TAP version 13" > "$STEPS_TAP"
 	step "selftests built in $BUILD/selftests" test "${#bins[@]}" -gt 0
+	step "module built: $MODULE_BUILT" cp "$MODULE_BUILT" "$MODULE"
 	step "insmod clonescope.ko creates /dev/clonescope" load_module
 	for bin in "${bins[@]}"; do
 		run_selftest "$bin"

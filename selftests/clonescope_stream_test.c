@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clonescope selftests of the record stream as a whole: child-start
+ * records, the filters, in-stream loss reports when the buffer overflows,
+ * concurrent clones on several CPUs, and a blocked reader being woken.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clonescope_helpers.h"
+
+/* concurrent_forks: threads forking at once, and forks each. */
+#define NR_FORKERS		2
+#define FORKS_PER_THREAD	50
+
+static __u64 features(struct __test_metadata *_metadata, int fd)
+{
+	struct clonescope_version v = { .size = sizeof(v) };
+
+	ASSERT_EQ(0, cs_ioctl(fd, CLONESCOPE_IOC_GET_VERSION, &v));
+	return v.features;
+}
+
+static void set_filter(struct __test_metadata *_metadata, int fd,
+		       const struct clonescope_filter *filter)
+{
+	ASSERT_EQ(0, cs_ioctl(fd, CLONESCOPE_IOC_SET_FILTER, (void *)filter));
+	ASSERT_EQ(0, cs_ioctl(fd, CLONESCOPE_IOC_ENABLE, NULL));
+}
+
+/*
+ * Forks a child that (named @comm, unless NULL) forks a grandchild and
+ * reports its pid through a pipe.  Returns the child's pid.
+ */
+static pid_t fork_grandchild(struct __test_metadata *_metadata, const char *comm,
+			     pid_t *grandchild)
+{
+	int pipefd[2];
+	pid_t child, pid;
+
+	ASSERT_EQ(0, pipe(pipefd));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		if (comm && prctl(PR_SET_NAME, comm))
+			_exit(1);
+		pid = fork();
+		if (!pid)
+			_exit(0);
+		if (pid < 0 || write(pipefd[1], &pid, sizeof(pid)) != sizeof(pid) ||
+		    waitpid(pid, NULL, 0) != pid)
+			_exit(1);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(sizeof(pid), read(pipefd[0], &pid, sizeof(pid)));
+	close(pipefd[0]);
+	cs_wait_exited(_metadata, child);
+	*grandchild = pid;
+	return child;
+}
+
+TEST_F(clonescope, child_start)
+{
+	const struct clonescope_child_start_event *start;
+	const struct clonescope_clone_event *ev;
+	const struct clonescope_record_header *hdr;
+	pid_t pid;
+
+	if (!(features(_metadata, self->fd) & CLONESCOPE_FEAT_CHILD_START))
+		SKIP(return, "module without CLONESCOPE_FEAT_CHILD_START");
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(0);
+	cs_wait_exited(_metadata, pid);
+
+	ev = cs_drain_one_clone(_metadata, self);
+	ASSERT_EQ(1, cs_count_records(self->buf, self->len, CLONESCOPE_RECORD_CHILD_START, &hdr));
+	ASSERT_LE(sizeof(*start), hdr->size);
+	start = (const struct clonescope_child_start_event *)hdr;
+	ASSERT_EQ(pid, start->pid);
+	ASSERT_EQ(pid, start->tgid);
+	ASSERT_EQ(getpid(), start->parent_tgid);
+	/* The child cannot run before its parent entered the clone call. */
+	ASSERT_LE(ev->start_ns, start->hdr.timestamp_ns);
+}
+
+/* FILTER_TGID: the children's own clones are not traced... */
+TEST_F(clonescope, filter_tgid_skips_children)
+{
+	const struct clonescope_clone_event *ev;
+	pid_t child, grandchild;
+
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	child = fork_grandchild(_metadata, NULL, &grandchild);
+
+	ev = cs_drain_one_clone(_metadata, self);
+	ASSERT_EQ(child, ev->child_pid);
+	ASSERT_EQ(0, cs_find_clone(self->buf, self->len, grandchild, &ev));
+}
+
+/* ...FILTER_TREE follows them. */
+TEST_F(clonescope, filter_tree_follows_descendants)
+{
+	struct clonescope_filter filter = {
+		.size = sizeof(filter),
+		.flags = CLONESCOPE_FILTER_TREE,
+		.nr_tgids = 1,
+		.tgids = { getpid() },
+	};
+	const struct clonescope_record_header *first;
+	const struct clonescope_clone_event *ev;
+	pid_t child, grandchild;
+
+	set_filter(_metadata, self->fd, &filter);
+	child = fork_grandchild(_metadata, NULL, &grandchild);
+	cs_drain_all(_metadata, self);
+
+	ASSERT_EQ(2, cs_count_records(self->buf, self->len, CLONESCOPE_RECORD_CLONE, &first));
+	ASSERT_EQ(1, cs_find_clone(self->buf, self->len, child, &ev));
+	ASSERT_EQ(getpid(), ev->parent_tgid);
+	ASSERT_EQ(1, cs_find_clone(self->buf, self->len, grandchild, &ev));
+	ASSERT_EQ(child, ev->parent_tgid);
+}
+
+/* FILTER_COMM: only the child renamed to the filtered comm is traced. */
+TEST_F(clonescope, filter_comm)
+{
+	struct clonescope_filter filter = {
+		.size = sizeof(filter),
+		.flags = CLONESCOPE_FILTER_COMM,
+	};
+	const struct clonescope_clone_event *ev;
+	pid_t child, grandchild;
+
+	/* Unique, so no other task in the guest matches. */
+	snprintf(filter.comm, sizeof(filter.comm), "cs-comm-%d", getpid());
+	set_filter(_metadata, self->fd, &filter);
+	child = fork_grandchild(_metadata, filter.comm, &grandchild);
+
+	ev = cs_drain_one_clone(_metadata, self);
+	ASSERT_EQ(grandchild, ev->child_pid);
+	ASSERT_EQ(child, ev->parent_tgid);
+	ASSERT_STREQ(filter.comm, ev->comm);
+}
+
+/*
+ * Overflowing a one-page buffer: the drops are reported in-stream, add up
+ * to the dropped counter, and produced == delivered + dropped.
+ */
+TEST_F(clonescope, lost_records)
+{
+	const struct clonescope_record_header *hdr;
+	struct clonescope_stats stats;
+	__u64 lost = 0, records = 0;
+	size_t off = 0;
+	int i, forks, err;
+	pid_t pid;
+
+	cs_set_buffer(_metadata, self, 1);
+	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
+	ASSERT_EQ(1, stats.pages_per_cpu);
+	/* Twice as many clone records as all the buffers can hold. */
+	forks = 2 * stats.nr_cpus * sysconf(_SC_PAGESIZE) /
+		sizeof(struct clonescope_clone_event) + 1;
+
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	for (i = 0; i < forks; i++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid)
+			_exit(0);
+		cs_wait_exited(_metadata, pid);
+	}
+	cs_drain_all(_metadata, self);
+
+	while ((hdr = cs_next_record(self->buf, self->len, &off, &err))) {
+		if (hdr->type == CLONESCOPE_RECORD_LOST)
+			lost += ((const struct clonescope_lost_event *)hdr)->lost;
+		else
+			records++;
+	}
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
+	ASSERT_LT(0, stats.dropped);
+	ASSERT_EQ(stats.dropped, lost);
+	ASSERT_EQ(records, stats.delivered);
+	ASSERT_EQ(stats.produced, stats.delivered + stats.dropped);
+}
+
+struct forker {
+	pid_t tid;
+	pid_t pids[FORKS_PER_THREAD];
+	int failed;
+};
+
+static void *forker_main(void *arg)
+{
+	struct forker *f = arg;
+	int i;
+
+	f->tid = gettid();
+	for (i = 0; i < FORKS_PER_THREAD; i++) {
+		f->pids[i] = fork();
+		if (!f->pids[i])
+			_exit(0);
+		if (f->pids[i] < 0 || waitpid(f->pids[i], NULL, 0) != f->pids[i])
+			f->failed = 1;
+	}
+	return NULL;
+}
+
+/* Two threads forking at once: every clone recorded once, to the right thread. */
+TEST_F(clonescope, concurrent_forks)
+{
+	const size_t per_clone = sizeof(struct clonescope_clone_event) +
+				 sizeof(struct clonescope_child_start_event);
+	/* Each thread's own creation, and its forks. */
+	const int clones = NR_FORKERS * (1 + FORKS_PER_THREAD);
+	struct forker forkers[NR_FORKERS] = {};
+	pthread_t threads[NR_FORKERS];
+	const struct clonescope_record_header *first;
+	const struct clonescope_clone_event *ev;
+	struct clonescope_stats stats;
+	int t, i;
+
+	/* Room for every record even if all land on one CPU: nothing dropped. */
+	cs_set_buffer(_metadata, self, clones * per_clone / sysconf(_SC_PAGESIZE) + 1);
+
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	for (t = 0; t < NR_FORKERS; t++)
+		ASSERT_EQ(0, pthread_create(&threads[t], NULL, forker_main, &forkers[t]));
+	for (t = 0; t < NR_FORKERS; t++) {
+		ASSERT_EQ(0, pthread_join(threads[t], NULL));
+		ASSERT_EQ(0, forkers[t].failed);
+	}
+	cs_drain_all(_metadata, self);
+
+	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
+	ASSERT_EQ(0, stats.dropped);
+	ASSERT_EQ(clones, cs_count_records(self->buf, self->len,
+					   CLONESCOPE_RECORD_CLONE, &first));
+	for (t = 0; t < NR_FORKERS; t++) {
+		for (i = 0; i < FORKS_PER_THREAD; i++) {
+			ASSERT_EQ(1, cs_find_clone(self->buf, self->len,
+						   forkers[t].pids[i], &ev));
+			ASSERT_EQ(forkers[t].tid, ev->parent_pid);
+			ASSERT_EQ(getpid(), ev->parent_tgid);
+			ASSERT_EQ(forkers[t].pids[i], ev->result);
+		}
+	}
+}
+
+struct reader {
+	int fd;
+	void *buf;
+	pid_t tid;
+	ssize_t len;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+
+	__atomic_store_n(&r->tid, gettid(), __ATOMIC_RELEASE);
+	r->len = read(r->fd, r->buf, CS_DRAIN_BUF_SIZE);
+	if (r->len < 0)
+		r->len = -errno;
+	return NULL;
+}
+
+/* The scheduler state of one of our threads ('S': sleeping), or 0. */
+static char thread_state(pid_t tid)
+{
+	char path[64], stat[512], *paren;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	stat[n] = '\0';
+	paren = strrchr(stat, ')');
+	return paren && paren[1] ? paren[2] : 0;
+}
+
+/*
+ * A read() blocked on an empty buffer returns when a clone writes records.
+ * The clone comes from a helper process, so that creating the reader
+ * thread (a clone of ours) is not traced and the buffer stays empty.  The
+ * child may run before its parent returns, so the woken read() may hold
+ * only the child-start record: drain the rest before looking for the clone.
+ */
+TEST_F(clonescope, blocking_read_wakes)
+{
+	struct reader r = { .fd = self->fd, .buf = self->buf };
+	struct clonescope_filter filter = {
+		.size = sizeof(filter),
+		.flags = CLONESCOPE_FILTER_TGID,
+		.nr_tgids = 1,
+	};
+	const struct clonescope_clone_event *ev;
+	const struct clonescope_record_header *first;
+	pthread_t thread;
+	pid_t helper, grandchild;
+	int go[2], waited;
+	char c = 0;
+
+	ASSERT_EQ(0, pipe(go));
+	helper = fork();
+	ASSERT_LE(0, helper);
+	if (!helper) {
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		grandchild = fork();
+		if (!grandchild)
+			_exit(0);
+		_exit(grandchild < 0 || waitpid(grandchild, NULL, 0) != grandchild);
+	}
+	filter.tgids[0] = helper;
+	set_filter(_metadata, self->fd, &filter);
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, reader_main, &r));
+	for (waited = 0; waited < 10000; waited++) {
+		if (__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE) && thread_state(r.tid) == 'S')
+			break;
+		usleep(1000);
+	}
+	ASSERT_EQ('S', thread_state(r.tid)) TH_LOG("reader never blocked");
+
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	cs_wait_exited(_metadata, helper);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+
+	ASSERT_LT(0, r.len) TH_LOG("read: %s", strerror(-r.len));
+	self->len = cs_drain(self->fd, (char *)self->buf + r.len, CS_DRAIN_BUF_SIZE - r.len);
+	ASSERT_LE(0, self->len);
+	self->len += r.len;
+	ASSERT_EQ(1, cs_count_records(self->buf, self->len, CLONESCOPE_RECORD_CLONE, &first));
+	ev = (const struct clonescope_clone_event *)first;
+	ASSERT_EQ(helper, ev->parent_tgid);
+}
+
+CS_HARNESS_MAIN
