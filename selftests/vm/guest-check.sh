@@ -35,6 +35,17 @@ load_module() {
 	insmod "$MODULE" && [[ -c /dev/clonescope ]]
 }
 
+# An open file must pin the module: unloading under it would leave the fd
+# pointing at freed code.
+rmmod_refused_while_open() {
+	local fd refused=1
+
+	exec {fd}<> /dev/clonescope || return 1
+	rmmod clonescope 2>/dev/null && refused=0
+	exec {fd}>&-
+	((refused))
+}
+
 # The TAP goes to its own file; the harness exit status only says whether
 # some test failed, which the file already tells, so it is not a step.
 run_selftest() {
@@ -61,6 +72,7 @@ main() {
 	done
 	step "rmmod clonescope" rmmod clonescope
 	step "insmod again" load_module
+	step "rmmod refused while /dev/clonescope is open" rmmod_refused_while_open
 	step "rmmod again" rmmod clonescope
 	step "kernel log clean, no unexpected taint" dmesg_problems
 	echo "1..$step" >> "$STEPS_TAP"
