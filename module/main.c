@@ -373,7 +373,6 @@ static const struct file_operations cs_fops = {
 	.poll		= cs_poll,
 	.unlocked_ioctl	= cs_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
-	.llseek		= no_llseek,
 };
 
 static struct miscdevice cs_miscdev = {
