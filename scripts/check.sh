@@ -3,7 +3,8 @@
 # test guest (selftests/vm/guest-check.sh).  Prints a summary per part and,
 # last, "N passed, N failed" over both; fails when anything failed.
 #
-# usage: scripts/check.sh [--unit-only | --vm-only]
+# usage: scripts/check.sh [--unit-only | --vm-only] [MODULE.ko]
+#   MODULE.ko: the module the guest tests (default: module/clonescope.ko)
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -13,7 +14,7 @@ total_passed=0
 total_failed=0
 
 usage() {
-	echo "usage: ${0##*/} [--unit-only | --vm-only]" >&2
+	echo "usage: ${0##*/} [--unit-only | --vm-only] [MODULE.ko]" >&2
 	exit 2
 }
 
@@ -68,14 +69,28 @@ tap_counts() {
 		}' "$file"
 }
 
-vm_tests() {
-	local out rc=0 file passed=0 failed=0 skipped=0 p f s
+# Warns, before the guest boots, when the module cannot load in it.
+check_module() {
+	local module="$1" kver vermagic
 
-	[[ -f "$CLONESCOPE_REPO/module/clonescope.ko" ]] ||
-		note "module/clonescope.ko is not built (make module): expect failures"
+	if [[ ! -f "$module" ]]; then
+		note "$module is not built (make module): expect failures"
+		return
+	fi
+	kver="$(guest_kver)"
+	vermagic="$(modinfo -F vermagic "$module")"
+	[[ "${vermagic%% *}" == "$kver" ]] ||
+		note "$module is built for ${vermagic%% *} but the guest boots $kver" \
+			"(make module KVER=$kver, or KVER=${vermagic%% *}): expect failures"
+}
+
+vm_tests() {
+	local module="$1" out rc=0 file passed=0 failed=0 skipped=0 p f s
+
+	check_module "$module"
 	out="$BUILD/vm-out/check-$(date +%Y%m%d-%H%M%S)-$$"
 	VM_OUT="$out" VM_QUIET=1 "$CLONESCOPE_REPO/selftests/vm/run.sh" \
-		"$CLONESCOPE_REPO/selftests/vm/guest-check.sh" || rc=$?
+		"$CLONESCOPE_REPO/selftests/vm/guest-check.sh" "$module" || rc=$?
 
 	for file in "$out"/*.tap; do
 		[[ -f "$file" ]] || continue
@@ -96,16 +111,17 @@ vm_tests() {
 }
 
 main() {
-	local unit=1 vm=1
+	local unit=1 vm=1 module="$CLONESCOPE_REPO/module/clonescope.ko"
 
 	case "${1:-}" in
-	"") ;;
-	--unit-only) vm=0 ;;
-	--vm-only) unit=0 ;;
-	*) usage ;;
+	--unit-only) vm=0; shift ;;
+	--vm-only) unit=0; shift ;;
+	-*) usage ;;
 	esac
+	(($# <= 1)) || usage
+	[[ -n "${1:-}" ]] && module="$(realpath "$1")"
 	((unit)) && unit_tests
-	((vm)) && vm_tests
+	((vm)) && vm_tests "$module"
 	echo "$total_passed passed, $total_failed failed"
 	((total_failed == 0))
 }

@@ -14,20 +14,20 @@ note() {
 	printf '%s: %s\n' "${0##*/}" "$*" >&2
 }
 
-# The guest kernel: $KVER when make exported it, else the newest installed
-# kernel that has both a bootable image and a module tree (the running host
-# kernel may have neither).  Debian bumps the ABI number, so never hard-code it.
+# The guest kernel: $KVER when make exported it, else what the top-level
+# Makefile would pick (the running kernel when its build tree is installed,
+# else the newest in /lib/modules), so the guest boots the kernel the module
+# was built for.  Debian bumps the ABI number: never hard-code it.
 guest_kver() {
-	local dir kver found=""
+	local newest
 
 	if [[ -n "${KVER:-}" ]]; then
 		printf '%s\n' "$KVER"
-		return
+	elif [[ -d "/lib/modules/$(uname -r)/build" ]]; then
+		uname -r
+	else
+		newest="$(find /lib/modules -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)"
+		[[ -n "$newest" ]] || die "no kernel in /lib/modules (run 'make deps')"
+		printf '%s\n' "$newest"
 	fi
-	for dir in /lib/modules/*/; do
-		kver="$(basename "$dir")"
-		[[ -f "/boot/vmlinuz-$kver" && -d "$dir/kernel" ]] && found+="$kver"$'\n'
-	done
-	[[ -n "$found" ]] || die "no kernel with /boot/vmlinuz-* and /lib/modules/*/kernel (run 'make deps')"
-	printf '%s' "$found" | sort -V | tail -n 1
 }

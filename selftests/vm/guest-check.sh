@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Guest side of `make vm-check` (run by run.sh inside the test guest, from
 # the repository): load the module, run every selftest binary, unload and
-# reload it, check the kernel log.  Each selftest writes its own TAP to
+# reload it, check the kernel log.
+#
+# usage: guest-check.sh [MODULE.ko]    (default: the repository's build)  Each selftest writes its own TAP to
 # $CLONESCOPE_OUT/<name>.tap; the steps here go to guest-check.tap.
 set -uo pipefail
 
@@ -10,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/guest-lib.sh"
 
 # Both loads use one snapshot of the module, taken at the start: the host
 # tree is live in the guest and a rebuild there must not change it mid-run.
-MODULE_BUILT="$CLONESCOPE_REPO/module/clonescope.ko"
+MODULE_BUILT="$(realpath "${1:-$CLONESCOPE_REPO/module/clonescope.ko}")"
 MODULE=/tmp/clonescope.ko
 STEPS_TAP="$CLONESCOPE_OUT/guest-check.tap"
 step=0
@@ -66,7 +68,7 @@ main() {
 	echo "TAP version 13" > "$STEPS_TAP"
 	step "selftests built in $BUILD/selftests" test "${#bins[@]}" -gt 0
 	step "module built: $MODULE_BUILT" cp "$MODULE_BUILT" "$MODULE"
-	step "insmod clonescope.ko creates /dev/clonescope" load_module
+	step "insmod $(basename "$MODULE_BUILT") creates /dev/clonescope" load_module
 	for bin in "${bins[@]}"; do
 		run_selftest "$bin"
 	done
@@ -79,4 +81,4 @@ main() {
 	return "$failed"
 }
 
-main
+main "$@"

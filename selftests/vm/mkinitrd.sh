@@ -9,35 +9,32 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
 VM_DIR="$(dirname "${BASH_SOURCE[0]}")"
 BUSYBOX=/bin/busybox
-# Load order: each module only needs those before it.
-MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
-	netfs fscache 9pnet 9pnet_virtio 9p overlay)
+# What /init needs: the virtio PCI transport, 9p over virtio and overlayfs.
+# Their dependencies, and which of them a kernel has built in (6.12 does
+# virtio), come from that kernel's modules.dep through modprobe.
+NEEDED_MODULES=(virtio_pci 9pnet_virtio 9p overlay)
 
-# The module file in the kernel's tree: plain or xz-compressed.
-module_file() {
-	local kver="$1" mod="$2" file
+# The module files to load, in load order.
+module_files() {
+	local kver="$1"
 
-	file="$(find "/lib/modules/$kver/kernel" \( -name "$mod.ko" -o -name "$mod.ko.xz" \) \
-		-print -quit)"
-	[[ -n "$file" ]] || die "module $mod not found for kernel $kver"
-	printf '%s\n' "$file"
+	modprobe -a -S "$kver" --show-depends "${NEEDED_MODULES[@]}" |
+		awk '$1 == "insmod" && !seen[$2]++ { print $2 }'
 }
 
 # Everything the image is made from: a change in any rebuilds it.
 inputs_key() {
-	local kver="$1" mod
+	local kver="$1" files="$2"
 
 	{
-		printf '%s\n' "$kver" "${MODULES[@]}"
-		cat "$VM_DIR/init" "${BASH_SOURCE[0]}" "$BUSYBOX"
-		for mod in "${MODULES[@]}"; do
-			cat "$(module_file "$kver" "$mod")"
-		done
+		printf '%s\n' "$kver" "$files"
+		# shellcheck disable=SC2086 # one path per line, no spaces
+		cat "$VM_DIR/init" "${BASH_SOURCE[0]}" "$BUSYBOX" $files
 	} | sha256sum | cut -d' ' -f1
 }
 
 build_image() {
-	local kver="$1" image="$2" root mod file
+	local image="$1" files="$2" root file mod tmp
 
 	root="$(mktemp -d "$BUILD/vm/root.XXXXXX")"
 	# shellcheck disable=SC2064 # expand now: $root is local
@@ -45,29 +42,33 @@ build_image() {
 	mkdir -p "$root"/{bin,dev,etc,proc,sys,mnt,ov,newroot,lib/modules}
 	cp "$BUSYBOX" "$root/bin/busybox"
 	install -m 0755 "$VM_DIR/init" "$root/init"
-	for mod in "${MODULES[@]}"; do
-		file="$(module_file "$kver" "$mod")"
+	while read -r file; do
+		mod="$(basename "$file")"
+		mod="${mod%%.ko*}"
 		# busybox insmod cannot read compressed modules.
 		case "$file" in
 		*.xz) xz -dc "$file" > "$root/lib/modules/$mod.ko" ;;
 		*) cp "$file" "$root/lib/modules/$mod.ko" ;;
 		esac
 		printf '%s\n' "$mod" >> "$root/etc/modules.order"
-	done
-	(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 > "$image.tmp"
-	mv "$image.tmp" "$image"
+	done <<< "$files"
+	# A private temporary name: another run may be building the same image.
+	tmp="$(mktemp "$image.XXXXXX")"
+	(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 > "$tmp"
+	mv "$tmp" "$image"
 }
 
 main() {
-	local kver image key
+	local kver image key files
 
 	kver="$(guest_kver)"
+	files="$(module_files "$kver")" || die "cannot resolve the guest's modules for $kver"
 	mkdir -p "$BUILD/vm"
 	image="$BUILD/vm/initrd-$kver.cpio.gz"
-	key="$(inputs_key "$kver")"
+	key="$(inputs_key "$kver" "$files")"
 	if [[ ! -f "$image" || "$(cat "$image.key" 2>/dev/null)" != "$key" ]]; then
 		note "building $image"
-		build_image "$kver" "$image"
+		build_image "$image" "$files"
 		printf '%s\n' "$key" > "$image.key"
 	fi
 	printf '%s\n' "$image"
