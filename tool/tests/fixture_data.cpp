@@ -105,9 +105,10 @@ std::vector<std::byte> kernel_stream()
 
 	auto fork_ev = clone_event(kPid, kPid, kFork, CLONESCOPE_SYSCALL_CLONE, kT0 + 10 * us,
 				   kT0 + 110 * us, 5000);
-	add_phases(fork_ev, (1ULL << (CLONESCOPE_PHASE_ATTACH + 1)) - 1, 2 * us);
-	fork_ev.phases[CLONESCOPE_PHASE_DUP_MMAP] = {fork_ev.phases[4].start_ns, 8 * us};
-	fork_ev.phases[CLONESCOPE_PHASE_COPY_PAGE_RANGE] = {fork_ev.phases[4].start_ns, 5 * us};
+	add_phases(fork_ev, (1ULL << (CLONESCOPE_PHASE_ATTACH + 1)) - 1, 200);
+	// Inside FILES_TO_MM (1000 ns long with this step).
+	fork_ev.phases[CLONESCOPE_PHASE_DUP_MMAP] = {fork_ev.phases[4].start_ns + 100, 800};
+	fork_ev.phases[CLONESCOPE_PHASE_COPY_PAGE_RANGE] = {fork_ev.phases[4].start_ns + 200, 500};
 	fork_ev.phase_mask |= (1ULL << CLONESCOPE_PHASE_DUP_MMAP) |
 			      (1ULL << CLONESCOPE_PHASE_COPY_PAGE_RANGE);
 	fork_ev.copy_page_range_calls = 12;
@@ -119,14 +120,14 @@ std::vector<std::byte> kernel_stream()
 	auto spawn_ev = clone_event(kPid, kPid, kSpawn, CLONESCOPE_SYSCALL_CLONE3, kT0 + 200 * us,
 				    kT0 + 260 * us, 5001);
 	add_phases(spawn_ev, (1ULL << CLONESCOPE_PHASE_DUP_TASK) | (1ULL << CLONESCOPE_PHASE_ALLOC_PID),
-		   3 * us);
+		   us);
 	spawn_ev.clone3_size = 88;
 	append(out, &spawn_ev, sizeof(spawn_ev));
 	append_child_start(out, 5001, 5001, kPid, kT0 + 215 * us);
 
 	auto thread_ev = clone_event(kTid2, kPid, kThread, CLONESCOPE_SYSCALL_CLONE3,
 				     kT0 + 300 * us, kT0 + 340 * us, 5002);
-	add_phases(thread_ev, 0, us);
+	add_phases(thread_ev, (1ULL << CLONESCOPE_PHASE_COPY_THREAD), us);
 	thread_ev.clone3_size = 88;
 	append(out, &thread_ev, sizeof(thread_ev));
 	append_child_start(out, 5002, kPid, kPid, kT0 + 345 * us);

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/report_cmd.hpp"
 #include "cli/status.hpp"
 #include "record/recorder.hpp"
 
@@ -14,6 +15,8 @@ EXAMPLES:
     clonescope status                      # module, ABI, probes, drops
     clonescope record -- make -j2          # trace make's process tree
     clonescope record -o t.cst -q -- ./srv # record quietly into t.cst
+    clonescope report t.cst                # by call site and kind, percentiles
+    clonescope report --perfetto t.json    # timeline for ui.perfetto.dev
 )";
 
 } // namespace
@@ -43,10 +46,21 @@ int main(int argc, char **argv)
 	record->add_option("command", rec.command, "command to run, after --")->required();
 	record->positionals_at_end();
 
+	ReportOptions rep;
+	auto *report = app.add_subcommand("report", "summarize a trace by call site and by kind");
+	report->add_option("file", rep.input, "trace file")->capture_default_str();
+	auto *json_flag = report->add_flag("--json", rep.json, "print JSON");
+	report->add_flag("--csv", rep.csv, "print CSV")->excludes(json_flag);
+	report->add_flag("!--no-hist", rep.histograms, "no log2 histograms in the text report");
+	report->add_option("--perfetto", rep.perfetto,
+			   "also write Chrome trace-event JSON for ui.perfetto.dev to this file");
+
 	CLI11_PARSE(app, argc, argv);
 
 	if (*status)
 		return run_status(device);
+	if (*report)
+		return run_report(rep);
 	if (*record) {
 		rec.device = device;
 		return run_record(rec);

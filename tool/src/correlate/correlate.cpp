@@ -1,0 +1,221 @@
+#include "correlate/correlate.hpp"
+
+#include <linux/sched.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fmt/format.h>
+#include <map>
+#include <unordered_map>
+
+#include "trace/process_tree.hpp"
+#include "user_trace.h"
+
+namespace clonescope {
+
+namespace {
+
+std::string basename_of(const std::string &path)
+{
+	return std::filesystem::path(path).filename().string();
+}
+
+bool has_phase(const clonescope_clone_event &ev, uint32_t phase)
+{
+	return ev.phase_mask & (1ULL << phase);
+}
+
+} // namespace
+
+bool Sample::failed() const
+{
+	return error() != 0;
+}
+
+int Sample::error() const
+{
+	if (const auto *k = primary(); k && k->result < 0)
+		return static_cast<int>(-k->result);
+	if (user && user->err)
+		return user->err;
+	return 0;
+}
+
+std::optional<uint64_t> Sample::kernel_ns() const
+{
+	if (kernel.empty())
+		return std::nullopt;
+	uint64_t sum = 0;
+	for (const auto *k : kernel)
+		sum += k->end_ns - k->start_ns;
+	return sum;
+}
+
+std::optional<uint64_t> Sample::user_ns() const
+{
+	if (!user)
+		return std::nullopt;
+	return user->return_ns - user->entry_ns;
+}
+
+std::optional<uint64_t> Sample::overhead_ns() const
+{
+	auto u = user_ns(), k = kernel_ns();
+	if (!u || !k || *k > *u)
+		return std::nullopt;
+	return *u - *k;
+}
+
+const char *user_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case CS_KIND_FORK:
+		return "fork";
+	case CS_KIND_VFORK:
+		return "vfork";
+	case CS_KIND__FORK:
+		return "_Fork";
+	case CS_KIND_CLONE:
+		return "clone";
+	case CS_KIND_POSIX_SPAWN:
+		return "posix_spawn";
+	case CS_KIND_POSIX_SPAWNP:
+		return "posix_spawnp";
+	case CS_KIND_PTHREAD_CREATE:
+		return "thread";
+	case CS_KIND_SYSTEM:
+		return "system";
+	case CS_KIND_POPEN:
+		return "popen";
+	case CS_KIND_DAEMON:
+		return "daemon";
+	default:
+		return "unknown";
+	}
+}
+
+const char *kernel_kind_name(const clonescope_clone_event &ev)
+{
+	if (ev.clone_flags & CLONE_THREAD)
+		return "thread";
+	if (ev.clone_flags & CLONE_VFORK)
+		return "vfork";
+	if (ev.syscall == CLONESCOPE_SYSCALL_CLONE3)
+		return "clone3";
+	if (ev.syscall == CLONESCOPE_SYSCALL_UNKNOWN)
+		return "kernel";
+	return "fork";
+}
+
+std::string site_name(const Trace &trace, uint32_t image, uint64_t address)
+{
+	for (const auto &s : trace.symbols) {
+		if (s.image != image || s.address != address)
+			continue;
+		std::string name;
+		if (!s.symbol.empty())
+			name = fmt::format("{}+{:#x}", s.symbol, s.offset);
+		else if (!s.module.empty())
+			name = fmt::format("{}+{:#x}", basename_of(s.module), s.offset);
+		else
+			break;
+		if (!s.file.empty())
+			name += fmt::format(" ({}:{})", basename_of(s.file), s.line);
+		if (!s.symbol.empty() && !s.module.empty())
+			name += fmt::format(" [{}]", basename_of(s.module));
+		return name;
+	}
+	// Not symbolized: module-relative from the image's mappings.
+	if (image < trace.images.size())
+		for (const auto &m : trace.images[image].maps)
+			if (address >= m.start && address < m.end)
+				return fmt::format("{}+{:#x}", basename_of(m.path), address - m.base);
+	return fmt::format("{:#x}", address);
+}
+
+Correlation correlate(const Trace &trace)
+{
+	Correlation out;
+	std::vector<const clonescope_clone_event *> clones;
+	// pid -> first-run times, in stream order.
+	std::unordered_map<uint32_t, std::vector<uint64_t>> starts;
+	for (const auto &r : trace.kernel.records) {
+		if (const auto *c = std::get_if<clonescope_clone_event>(&r))
+			clones.push_back(c);
+		else if (const auto *s = std::get_if<clonescope_child_start_event>(&r))
+			starts[s->pid].push_back(s->hdr.timestamp_ns);
+		else if (const auto *l = std::get_if<clonescope_lost_event>(&r))
+			out.lost += l->lost;
+	}
+	for (auto &[pid, v] : starts) {
+		std::sort(v.begin(), v.end());
+		out.child_starts += v.size();
+	}
+	std::stable_sort(clones.begin(), clones.end(),
+			 [](const auto *a, const auto *b) { return a->start_ns < b->start_ns; });
+	out.kernel_clones = clones.size();
+	out.user_calls = trace.calls.size();
+
+	std::unordered_map<uint32_t, std::vector<size_t>> calls_by_tid;
+	for (size_t i = 0; i < trace.calls.size(); i++)
+		calls_by_tid[trace.calls[i].tid].push_back(i);
+
+	out.samples.reserve(trace.calls.size() + clones.size());
+	for (const auto &c : trace.calls)
+		out.samples.push_back(Sample{.kind = user_kind_name(c.kind),
+					     .site = site_name(trace, c.image, c.call_site),
+					     .user = &c});
+
+	std::vector<const clonescope_clone_event *> unmatched;
+	for (const auto *k : clones) {
+		std::optional<size_t> best;
+		auto better = [&](size_t a, size_t b) {
+			const UserCall &x = trace.calls[a], &y = trace.calls[b];
+			const bool xc = x.child > 0 && static_cast<uint64_t>(x.child) == k->child_pid;
+			const bool yc = y.child > 0 && static_cast<uint64_t>(y.child) == k->child_pid;
+			if (xc != yc)
+				return xc;
+			return x.return_ns - x.entry_ns < y.return_ns - y.entry_ns;
+		};
+		if (auto it = calls_by_tid.find(k->parent_pid); it != calls_by_tid.end()) {
+			for (size_t i : it->second) {
+				const UserCall &c = trace.calls[i];
+				if (c.entry_ns <= k->start_ns && k->end_ns <= c.return_ns &&
+				    (!best || better(i, *best)))
+					best = i;
+			}
+		}
+		if (best)
+			out.samples[*best].kernel.push_back(k);
+		else
+			unmatched.push_back(k);
+	}
+	out.kernel_matched = clones.size() - unmatched.size();
+	for (const auto *k : unmatched)
+		out.samples.push_back(Sample{.kind = kernel_kind_name(*k),
+					     .site = fmt::format("[no libc call] {}", comm_of(k->comm)),
+					     .kernel = {k}});
+
+	for (auto &s : out.samples) {
+		if (s.user && !s.kernel.empty())
+			out.user_matched++;
+		const auto *k = s.primary();
+		if (!k || k->child_pid == 0)
+			continue;
+		auto it = starts.find(k->child_pid);
+		if (it == starts.end())
+			continue;
+		// The child runs after its clone began; a recycled pid's earlier
+		// start is skipped.
+		auto ts = std::lower_bound(it->second.begin(), it->second.end(), k->start_ns);
+		if (ts == it->second.end())
+			continue;
+		s.child_start_ns = *ts;
+		if (has_phase(*k, CLONESCOPE_PHASE_WAKE_UP_NEW_TASK) &&
+		    *ts >= k->phases[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK].start_ns)
+			s.wakeup_ns = *ts - k->phases[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK].start_ns;
+	}
+	return out;
+}
+
+} // namespace clonescope

@@ -1,0 +1,68 @@
+#pragma once
+// Joining user-side calls (the preload shim) with kernel clone records.
+//
+// A kernel record belongs to a user call when the call's thread made the
+// clone (parent_pid == tid) inside the call's [entry, return] window; of
+// several such calls (nested interposed calls), the one whose child pid
+// agrees wins, then the innermost. One call may own several records (a
+// restarted clone, a clone3 that fell back to clone).
+
+#include <linux/clonescope.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "trace/trace_file.hpp"
+
+namespace clonescope {
+
+// One thing the report counts: a user call with its kernel records, or a
+// kernel record no user call claimed. Points into the Trace it came from.
+struct Sample {
+	std::string kind; // fork, vfork, thread, posix_spawn, system, clone3, ...
+	std::string site; // resolved call site, or "[no libc call] comm"
+	const UserCall *user = nullptr;
+	std::vector<const clonescope_clone_event *> kernel = {}; // in time order
+	// The record that made the call's child (the last one), if any.
+	const clonescope_clone_event *primary() const
+	{
+		return kernel.empty() ? nullptr : kernel.back();
+	}
+	// Child's first run - the primary record's WAKE_UP_NEW_TASK start.
+	std::optional<uint64_t> wakeup_ns = {};
+	// Child's first run time, for flow arrows.
+	std::optional<uint64_t> child_start_ns = {};
+
+	bool failed() const;
+	// errno of the failure (kernel result, else the user call's), 0 if none.
+	int error() const;
+	// Sum of the kernel records' durations; nullopt without any.
+	std::optional<uint64_t> kernel_ns() const;
+	std::optional<uint64_t> user_ns() const;
+	// user - kernel: libc and atfork work around the syscall.
+	std::optional<uint64_t> overhead_ns() const;
+};
+
+struct Correlation {
+	std::vector<Sample> samples; // user calls in trace order, then unmatched kernel records
+	size_t user_calls = 0;
+	size_t user_matched = 0; // calls that own at least one kernel record
+	size_t kernel_clones = 0;
+	size_t kernel_matched = 0;
+	size_t child_starts = 0;
+	uint64_t lost = 0; // records the module dropped (LOST records)
+};
+
+// The name of user-call kind @kind (CS_KIND_*).
+const char *user_kind_name(uint32_t kind);
+// The kind of a clone no user call claims, from its flags and syscall.
+const char *kernel_kind_name(const clonescope_clone_event &ev);
+// "symbol+0xoff (file:line) [module]" for a call site of image @image.
+std::string site_name(const Trace &trace, uint32_t image, uint64_t address);
+
+// @trace must outlive the result.
+Correlation correlate(const Trace &trace);
+
+} // namespace clonescope

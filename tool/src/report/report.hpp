@@ -1,0 +1,51 @@
+#pragma once
+// `clonescope report`: samples grouped by call site and by kind, with
+// percentiles of every duration, failures by errno and log2 histograms;
+// rendered as text, JSON or CSV.
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "correlate/correlate.hpp"
+#include "report/stats.hpp"
+
+namespace clonescope {
+
+struct Metric {
+	std::string name; // total, user, overhead, wakeup, or a phase name
+	std::optional<Summary> summary; // nullopt: unavailable in this group
+};
+
+struct Group {
+	std::string key;
+	std::vector<std::string> kinds; // the kinds of its samples, sorted
+	size_t count = 0;
+	size_t matched = 0; // user calls with their kernel record(s)
+	size_t failures = 0;
+	std::map<int, size_t> errors; // errno -> failures
+	std::vector<Metric> metrics;  // total, user, overhead, wakeup, phases in ABI order
+	Log2Hist total_us;	      // kernel total, in microseconds
+};
+
+struct Report {
+	nlohmann::json meta;
+	size_t user_calls = 0, user_matched = 0;
+	size_t kernel_clones = 0, kernel_matched = 0;
+	size_t child_starts = 0;
+	uint64_t lost = 0;
+	std::vector<Group> by_kind; // most samples first
+	std::vector<Group> by_site;
+};
+
+Report build_report(const Trace &trace, const Correlation &corr);
+
+std::string render_text(const Report &report, bool histograms);
+nlohmann::json render_json(const Report &report);
+// One row per group and metric; unavailable metrics have empty values.
+std::string render_csv(const Report &report);
+
+} // namespace clonescope

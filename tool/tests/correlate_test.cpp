@@ -1,0 +1,149 @@
+#include <gtest/gtest.h>
+#include <linux/sched.h>
+
+#include <algorithm>
+
+#include "correlate/correlate.hpp"
+#include "fixture_data.hpp"
+#include "test_util.hpp"
+#include "user_trace.h"
+
+namespace clonescope {
+namespace {
+
+using namespace fixtures;
+
+Trace fixture_trace()
+{
+	auto t = parse_trace(testing::read_fixture("trace.cst"));
+	EXPECT_TRUE(t.ok()) << t.error().message;
+	return std::move(*t);
+}
+
+const Sample *find_user(const Correlation &c, uint32_t kind, int64_t child)
+{
+	for (const auto &s : c.samples)
+		if (s.user && s.user->kind == kind && s.user->child == child)
+			return &s;
+	return nullptr;
+}
+
+TEST(Correlate, CountsBothWays)
+{
+	const Trace t = fixture_trace();
+	const Correlation c = correlate(t);
+	EXPECT_EQ(5u, c.user_calls);
+	EXPECT_EQ(4u, c.user_matched); // the fork of pid 5009 has no kernel record
+	EXPECT_EQ(5u, c.kernel_clones);
+	EXPECT_EQ(4u, c.kernel_matched); // the raw clone has no libc call
+	EXPECT_EQ(3u, c.child_starts);
+	EXPECT_EQ(7u, c.lost);
+	EXPECT_EQ(6u, c.samples.size());
+}
+
+TEST(Correlate, MatchesByTidWindowAndChild)
+{
+	const Trace t = fixture_trace();
+	const Correlation c = correlate(t);
+
+	const Sample *fork = find_user(c, CS_KIND_FORK, 5000);
+	ASSERT_NE(nullptr, fork);
+	ASSERT_EQ(1u, fork->kernel.size());
+	EXPECT_EQ(5000u, fork->primary()->child_pid);
+	EXPECT_EQ("fork", fork->kind);
+	EXPECT_EQ("run_forks+0x20 (fixture.c:42) [fixture]", fork->site);
+	// user - kernel, from the fixture's windows.
+	const uint64_t user = fork->user->return_ns - fork->user->entry_ns;
+	const uint64_t kernel = fork->primary()->end_ns - fork->primary()->start_ns;
+	EXPECT_EQ(user, *fork->user_ns());
+	EXPECT_EQ(user - kernel, *fork->overhead_ns());
+	// Wake-up latency: first run - wake_up_new_task start.
+	ASSERT_TRUE(fork->wakeup_ns);
+	EXPECT_EQ(*fork->child_start_ns -
+			  fork->primary()->phases[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK].start_ns,
+		  *fork->wakeup_ns);
+
+	// The second thread's pthread_create matches the clone made by that thread.
+	auto thread = std::find_if(c.samples.begin(), c.samples.end(), [](const Sample &s) {
+		return s.user && s.user->tid == kTid2;
+	});
+	ASSERT_NE(c.samples.end(), thread);
+	ASSERT_EQ(1u, thread->kernel.size());
+	EXPECT_EQ(kTid2, thread->primary()->parent_pid);
+	EXPECT_EQ("thread", thread->kind);
+
+	// The failed pthread_create owns the failed clone3 record.
+	auto failed = std::find_if(c.samples.begin(), c.samples.end(),
+				   [](const Sample &s) { return s.user && s.user->err; });
+	ASSERT_NE(c.samples.end(), failed);
+	ASSERT_EQ(1u, failed->kernel.size());
+	EXPECT_EQ(-EINVAL, failed->primary()->result);
+	EXPECT_EQ(EINVAL, failed->error());
+
+	const Sample *lost = find_user(c, CS_KIND_FORK, 5009);
+	ASSERT_NE(nullptr, lost);
+	EXPECT_TRUE(lost->kernel.empty());
+	EXPECT_FALSE(lost->kernel_ns());
+	EXPECT_FALSE(lost->overhead_ns());
+
+	const Sample &raw = c.samples.back();
+	EXPECT_EQ(nullptr, raw.user);
+	EXPECT_EQ("fork", raw.kind);
+	EXPECT_EQ("[no libc call] fixture", raw.site);
+}
+
+TEST(Correlate, InnermostCallWinsAndChildPidBreaksTies)
+{
+	Trace t;
+	t.images.push_back({});
+	// An outer system() around an inner fork(), both on tid 10.
+	t.calls.push_back({0, 10, 10, CS_KIND_SYSTEM, 0, 0, 1000, 9000, 0x1, 0});
+	t.calls.push_back({0, 10, 10, CS_KIND_FORK, 0, 77, 2000, 5000, 0x2, 77});
+	// Another thread's call over the same window must not match.
+	t.calls.push_back({0, 10, 11, CS_KIND_FORK, 0, 78, 1500, 6000, 0x3, 78});
+	auto ev = clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, 3000, 4000, 77);
+	t.kernel.records.push_back(ev);
+	// Outside every window of tid 10: unmatched.
+	t.kernel.records.push_back(clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, 9500, 9600, 79));
+	const Correlation c = correlate(t);
+	EXPECT_TRUE(c.samples[0].kernel.empty());
+	ASSERT_EQ(1u, c.samples[1].kernel.size());
+	EXPECT_TRUE(c.samples[2].kernel.empty());
+	EXPECT_EQ(1u, c.kernel_matched);
+	EXPECT_EQ(1u, c.user_matched);
+
+	// Two overlapping calls of one tid: the one naming the child wins
+	// even though it is the longer one.
+	Trace t2;
+	t2.images.push_back({});
+	t2.calls.push_back({0, 10, 10, CS_KIND_POSIX_SPAWN, 0, 0, 1000, 9000, 0x1, 77});
+	t2.calls.push_back({0, 10, 10, CS_KIND_FORK, 0, 55, 2000, 5000, 0x2, 55});
+	t2.kernel.records.push_back(ev);
+	const Correlation c2 = correlate(t2);
+	EXPECT_EQ(1u, c2.samples[0].kernel.size());
+	EXPECT_TRUE(c2.samples[1].kernel.empty());
+}
+
+TEST(Correlate, KernelOnlyKinds)
+{
+	EXPECT_STREQ("thread", kernel_kind_name(clone_event(1, 1, CLONE_VM | CLONE_THREAD,
+							    CLONESCOPE_SYSCALL_CLONE3, 0, 1, 2)));
+	EXPECT_STREQ("vfork", kernel_kind_name(clone_event(1, 1, CLONE_VM | CLONE_VFORK,
+							   CLONESCOPE_SYSCALL_VFORK, 0, 1, 2)));
+	EXPECT_STREQ("clone3", kernel_kind_name(clone_event(1, 1, 0, CLONESCOPE_SYSCALL_CLONE3, 0,
+							    1, 2)));
+	EXPECT_STREQ("fork", kernel_kind_name(clone_event(1, 1, 0, CLONESCOPE_SYSCALL_FORK, 0, 1, 2)));
+	EXPECT_STREQ("kernel", kernel_kind_name(clone_event(1, 1, 0, CLONESCOPE_SYSCALL_UNKNOWN, 0,
+							    1, 2)));
+}
+
+TEST(Correlate, SiteNameWithoutSymbols)
+{
+	Trace t;
+	t.images.push_back({1, 0, 0, "/bin/x", {{0x1000, 0x2000, 0x800, "/usr/lib/libfoo.so"}}});
+	EXPECT_EQ("libfoo.so+0x900", site_name(t, 0, 0x1100));
+	EXPECT_EQ("0x3000", site_name(t, 0, 0x3000));
+}
+
+} // namespace
+} // namespace clonescope

@@ -1,0 +1,180 @@
+// The report's JSON, CSV and Perfetto outputs on the fixture trace,
+// checked against values derived from the fixture's records.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <bit>
+#include <fmt/format.h>
+#include <sstream>
+
+#include "correlate/correlate.hpp"
+#include "fixture_data.hpp"
+#include "report/perfetto.hpp"
+#include "report/report.hpp"
+#include "test_util.hpp"
+
+namespace clonescope {
+namespace {
+
+using json = nlohmann::json;
+using namespace fixtures;
+
+class Output : public ::testing::Test {
+protected:
+	void SetUp() override
+	{
+		auto t = parse_trace(testing::read_fixture("trace.cst"));
+		ASSERT_TRUE(t.ok()) << t.error().message;
+		trace = std::move(*t);
+		corr = correlate(trace);
+		report = build_report(trace, corr);
+		// The records the fixture built, to derive expected values.
+		for (const auto &r : trace.kernel.records)
+			if (const auto *c = std::get_if<clonescope_clone_event>(&r))
+				clones.push_back(*c);
+	}
+
+	static const json &group(const json &list, const std::string &key)
+	{
+		for (const auto &g : list)
+			if (g["key"] == key)
+				return g;
+		throw std::runtime_error("no group " + key);
+	}
+
+	Trace trace;
+	Correlation corr;
+	Report report;
+	std::vector<clonescope_clone_event> clones; // fork, spawn, thread, failed, raw
+};
+
+TEST_F(Output, Json)
+{
+	const json j = render_json(report);
+	EXPECT_EQ(5, j["correlation"]["user_calls"]);
+	EXPECT_EQ(1, j["correlation"]["user_unmatched"]);
+	EXPECT_EQ(1, j["correlation"]["kernel_unmatched"]);
+	EXPECT_EQ(7, j["correlation"]["lost"]);
+
+	const json &spawn = group(j["by_site"], "run_spawns+0x18 (fixture.c:57) [fixture]");
+	EXPECT_EQ(1, spawn["count"]);
+	EXPECT_EQ(json::array({"posix_spawn"}), spawn["kinds"]);
+	const auto &ev = clones[1];
+	EXPECT_EQ(ev.end_ns - ev.start_ns, spawn["metrics"]["total"]["p50_ns"].get<uint64_t>());
+	EXPECT_EQ(ev.phases[CLONESCOPE_PHASE_ALLOC_PID].duration_ns,
+		  spawn["metrics"]["alloc_pid"]["max_ns"].get<uint64_t>());
+	// Not measured for this record: null, never 0.
+	EXPECT_TRUE(spawn["metrics"]["copy_creds"].is_null());
+
+	const json &thread = group(j["by_kind"], "thread");
+	EXPECT_EQ(2, thread["count"]);
+	EXPECT_EQ(1, thread["failures"]);
+	EXPECT_EQ(1, thread["failures_by_errno"]["EINVAL"]["count"]);
+	EXPECT_EQ("Invalid argument", thread["failures_by_errno"]["EINVAL"]["message"]);
+	// Two totals: the failed clone3 (2 us) and the thread (40 us).
+	const uint64_t short_us = (clones[3].end_ns - clones[3].start_ns) / 1000;
+	const uint64_t long_us = (clones[2].end_ns - clones[2].start_ns) / 1000;
+	const auto slots = thread["histogram_total_usecs"].get<std::vector<uint64_t>>();
+	ASSERT_EQ(Log2Hist::slot_of(long_us) + 1, slots.size());
+	EXPECT_EQ(1u, slots[Log2Hist::slot_of(short_us)]);
+	EXPECT_EQ(1u, slots[Log2Hist::slot_of(long_us)]);
+
+	// The fork kind: two user forks and the raw fork; p50 of the two totals
+	// (nearest rank) is the smaller one.
+	const json &fork = group(j["by_kind"], "fork");
+	EXPECT_EQ(3, fork["count"]);
+	EXPECT_EQ(1, fork["matched"]);
+	EXPECT_EQ(2, fork["metrics"]["total"]["n"]);
+	EXPECT_EQ(std::min(clones[0].end_ns - clones[0].start_ns, clones[4].end_ns - clones[4].start_ns),
+		  fork["metrics"]["total"]["p50_ns"].get<uint64_t>());
+}
+
+TEST_F(Output, Csv)
+{
+	const std::string csv = render_csv(report);
+	std::istringstream in(csv);
+	std::vector<std::string> lines;
+	for (std::string l; std::getline(in, l);)
+		lines.push_back(l);
+	ASSERT_FALSE(lines.empty());
+	EXPECT_EQ("group_by,key,kinds,count,matched,failures,metric,n,p50_ns,p90_ns,p99_ns,max_ns",
+		  lines[0]);
+	// Groups x metrics rows, plus the header.
+	const size_t metrics = 4 + CLONESCOPE_NR_PHASES;
+	EXPECT_EQ(1 + (report.by_kind.size() + report.by_site.size()) * metrics, lines.size());
+
+	const uint64_t total = clones[1].end_ns - clones[1].start_ns;
+	const std::string site = "run_spawns+0x18 (fixture.c:57) [fixture]";
+	auto has = [&](const std::string &line) {
+		return std::find(lines.begin(), lines.end(), line) != lines.end();
+	};
+	EXPECT_TRUE(has(fmt::format("site,{},posix_spawn,1,1,0,total,1,{},{},{},{}", site, total,
+				    total, total, total)))
+		<< csv;
+	EXPECT_TRUE(has(fmt::format("site,{},posix_spawn,1,1,0,copy_creds,0,,,,", site)));
+	// A key with a comma is quoted.
+	Report r = report;
+	r.by_site.resize(1);
+	r.by_kind.clear();
+	r.by_site[0].key = "a,\"b\"";
+	EXPECT_NE(std::string::npos, render_csv(r).find("site,\"a,\"\"b\"\"\","));
+}
+
+TEST_F(Output, Perfetto)
+{
+	const json p = render_perfetto(trace, corr);
+	const json &events = p["traceEvents"];
+	auto count = [&](const std::string &ph, const std::string &cat) {
+		return std::count_if(events.begin(), events.end(), [&](const json &e) {
+			return e["ph"] == ph && (cat.empty() || e.value("cat", "") == cat);
+		});
+	};
+	EXPECT_EQ(5, count("X", "user"));
+	EXPECT_EQ(5, count("X", "kernel"));
+	// One slice per measured phase, none for unavailable ones.
+	long phases = 0;
+	for (const auto &c : clones)
+		phases += std::popcount(c.phase_mask);
+	EXPECT_EQ(phases, count("X", "phase"));
+	// Child first runs known for fork, spawn and thread: three arrows.
+	EXPECT_EQ(3, count("X", "child"));
+	EXPECT_EQ(3, count("s", "flow"));
+	EXPECT_EQ(3, count("f", "flow"));
+
+	// The fork's arrow goes from its parent's track to the child's.
+	uint64_t id = 0;
+	for (const auto &e : events)
+		if (e["ph"] == "f" && e["tid"] == 5000)
+			id = e["id"];
+	ASSERT_NE(0u, id);
+	for (const auto &e : events) {
+		if (e["ph"] == "s" && e["id"] == id) {
+			EXPECT_EQ(kPid, e["tid"]);
+			EXPECT_EQ(kPid, e["pid"]);
+		}
+	}
+	// The fork's syscall slice, in microseconds from the trace origin.
+	const uint64_t t0 = p["otherData"]["clonescope_origin_ns"];
+	auto fork_slice = std::find_if(events.begin(), events.end(), [](const json &e) {
+		return e["cat"] == "kernel" && e["args"]["result"] == "5000";
+	});
+	ASSERT_NE(events.end(), fork_slice);
+	EXPECT_DOUBLE_EQ(static_cast<double>(clones[0].start_ns - t0) / 1000, (*fork_slice)["ts"]);
+	EXPECT_DOUBLE_EQ(static_cast<double>(clones[0].end_ns - clones[0].start_ns) / 1000,
+			 (*fork_slice)["dur"]);
+	// Every task has a named track.
+	EXPECT_GE(count("M", ""), 4);
+}
+
+TEST_F(Output, TextNamesUnavailablePhases)
+{
+	const std::string text = render_text(report, true);
+	EXPECT_NE(std::string::npos, text.find("user calls: 5 (4 matched"));
+	EXPECT_NE(std::string::npos, text.find("failed with EINVAL (Invalid argument): 1"));
+	EXPECT_NE(std::string::npos, text.find("unavailable: copy_creds, sched_fork"));
+	EXPECT_NE(std::string::npos, text.find("usecs               : count    distribution"));
+}
+
+} // namespace
+} // namespace clonescope
