@@ -1,9 +1,7 @@
 # clonescope: top-level build.  `make help` lists the targets.
 
-# The kernel to build for: the running one when its headers are installed
-# (a real dev box), else the newest installed headers (the test VM's kernel).
-KVER ?= $(shell if [ -d /lib/modules/$$(uname -r)/build ]; then uname -r; \
-	else ls /lib/modules 2>/dev/null | sort -V | tail -n 1; fi)
+# The kernel to build for: see scripts/default-kver.sh.
+KVER ?= $(shell $(CURDIR)/scripts/default-kver.sh)
 KDIR ?= /lib/modules/$(KVER)/build
 BUILD ?= $(CURDIR)/build
 ACCEL ?= tcg

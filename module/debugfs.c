@@ -25,6 +25,8 @@ static const char *cs_probe_state_name(u32 state)
 		return "failed";
 	case CLONESCOPE_PROBE_ALIAS:
 		return "alias";
+	case CLONESCOPE_PROBE_STANDBY:
+		return "standby";
 	default:
 		return "unknown";
 	}

@@ -124,6 +124,11 @@ static int cs_probe_register(struct cs_probe *p)
 	p->stats = alloc_percpu(struct cs_probe_stats);
 	if (!p->stats)
 		return -ENOMEM;
+	if (p->fallback_for && cs_probe_registered(p->fallback_for)) {
+		p->symbol = p->symbols[0];
+		p->state = CLONESCOPE_PROBE_STANDBY;
+		return 0;
+	}
 	for (sym = p->symbols; *sym; sym++) {
 		err = cs_probe_try(p, *sym);
 		if (!err) {
@@ -180,26 +185,29 @@ static void cs_table_unregister(struct cs_probe *probes, unsigned int nr)
 
 int cs_probes_register(struct cs_probe *probes, unsigned int nr)
 {
-	unsigned int i;
+	unsigned int t = cs_nr_tables, i;
 	int err;
 
-	if (WARN_ON(cs_nr_tables == CS_MAX_PROBE_TABLES))
+	if (WARN_ON(t == CS_MAX_PROBE_TABLES))
 		return -ENOSPC;
+	/* Listed from the start, so a fallback sees what registered before. */
+	cs_tables[t].probes = probes;
+	cs_tables[t].nr = 0;
+	cs_nr_tables++;
 	for (i = 0; i < nr; i++) {
 		err = cs_probe_register(&probes[i]);
 		if (err)
 			goto err_unregister;
+		cs_tables[t].nr = i + 1;
 		cs_probe_drop_alias(probes, i);
 	}
-	cs_tables[cs_nr_tables].probes = probes;
-	cs_tables[cs_nr_tables].nr = nr;
-	cs_nr_tables++;
 	return 0;
 
 err_unregister:
 	free_percpu(probes[i].stats);
 	probes[i].stats = NULL;
 	cs_table_unregister(probes, i);
+	cs_nr_tables--;
 	return err;
 }
 

@@ -45,6 +45,8 @@ struct cs_probe {
 	size_t data_size;
 	int maxactive;			/* 0: the maxactive parameter */
 	bool required;
+	/* A fallback: registered only if this symbol's probe was not. */
+	const char *fallback_for;
 
 	/* Kept by this unit. */
 	struct kretprobe krp;		/* krp.kp alone for a plain kprobe */

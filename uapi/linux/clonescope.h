@@ -274,6 +274,7 @@ struct clonescope_stats {
 #define CLONESCOPE_PROBE_UNAVAILABLE	2 /* symbol absent on this kernel */
 #define CLONESCOPE_PROBE_FAILED		3 /* registration failed: see error */
 #define CLONESCOPE_PROBE_ALIAS		4 /* same function as an earlier probe */
+#define CLONESCOPE_PROBE_STANDBY	5 /* fallback not needed on this kernel */
 
 struct clonescope_probe_info {
 	__u32	size;
