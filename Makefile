@@ -8,7 +8,8 @@ ACCEL ?= tcg
 
 export KVER KDIR BUILD ACCEL
 
-.PHONY: all module tool selftests deps check unit-check vm-check demo clean help
+.PHONY: all module tool selftests deps deps-kernels check unit-check vm-check \
+	check-all-kernels demo clean help
 
 all: module tool selftests
 
@@ -27,6 +28,10 @@ selftests:
 deps:
 	scripts/deps.sh
 
+# The second test kernel (6.12, bookworm-backports) for check-all-kernels.
+deps-kernels:
+	scripts/deps-kernels.sh
+
 # Host unit tests, then the guest selftests; ends with "N passed, N failed".
 check: all
 	scripts/check.sh
@@ -36,6 +41,11 @@ unit-check: tool
 
 vm-check: module selftests
 	scripts/check.sh --vm-only
+
+# The guest selftests on every installed kernel (6.1, and 6.12 after
+# 'make deps-kernels'), one summary per kernel and a total.
+check-all-kernels: tool selftests
+	scripts/check-all-kernels.sh
 
 demo: deps all
 	scripts/demo.sh
@@ -50,4 +60,6 @@ help:
 	@echo "make          build module (KVER=$(KVER)), tool and selftests"
 	@echo "make demo     boot a VM, trace a real workload, print the report"
 	@echo "make check    host unit tests + selftests in a VM"
+	@echo "make deps-kernels    add 6.12 from bookworm-backports"
+	@echo "make check-all-kernels  selftests on every installed kernel"
 	@echo "KVER=, KDIR=  kernel to build for; ACCEL=kvm to try KVM (default tcg)"
