@@ -15,13 +15,15 @@ note() {
 }
 
 # The guest kernel: $KVER when make exported it, else what the top-level
-# Makefile would pick (the running kernel when its build tree is installed,
-# else the newest in /lib/modules), so the guest boots the kernel the module
-# was built for.  Debian bumps the ABI number: never hard-code it.
+# Makefile would pick (scripts/default-kver.sh), so the guest boots the
+# kernel the module was built for.
 guest_kver() {
-	local newest
-
 	if [[ -n "${KVER:-}" ]]; then
+		printf '%s\n' "$KVER"
+	else
+		"$CLONESCOPE_REPO/scripts/default-kver.sh"
+	fi
+}" ]]; then
 		printf '%s\n' "$KVER"
 	elif [[ -d "/lib/modules/$(uname -r)/build" ]]; then
 		uname -r
