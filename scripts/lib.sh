@@ -23,13 +23,4 @@ guest_kver() {
 	else
 		"$CLONESCOPE_REPO/scripts/default-kver.sh"
 	fi
-}" ]]; then
-		printf '%s\n' "$KVER"
-	elif [[ -d "/lib/modules/$(uname -r)/build" ]]; then
-		uname -r
-	else
-		newest="$(find /lib/modules -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)"
-		[[ -n "$newest" ]] || die "no kernel in /lib/modules (run 'make deps')"
-		printf '%s\n' "$newest"
-	fi
 }
