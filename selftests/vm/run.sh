@@ -62,7 +62,7 @@ run_qemu() {
 		-display none -no-user-config -nodefaults -no-reboot \
 		-serial "file:$out/console.log" -monitor none \
 		-kernel "/boot/vmlinuz-$KVER" -initrd "$initrd" \
-		-append "console=ttyS0 quiet panic=-1" \
+		-append "console=ttyS0 quiet panic=-1 tsc=reliable clocksource=tsc" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap"
 }
