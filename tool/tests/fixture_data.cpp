@@ -152,6 +152,25 @@ std::vector<std::byte> kernel_stream()
 	auto raw = clone_event(kPid, kPid, 0, CLONESCOPE_SYSCALL_CLONE, kT0 + 500 * us,
 			       kT0 + 580 * us, 5003);
 	append(out, &raw, sizeof(raw));
+
+	// The COW bill of the first fork, when its child exited.
+	clonescope_cow_event cow{};
+	cow.hdr = {CLONESCOPE_RECORD_COW, sizeof(cow), 0, kT0 + 600 * us};
+	cow.fork_ns = fork_ev.phases[CLONESCOPE_PHASE_COPY_PROCESS].start_ns +
+		      fork_ev.phases[CLONESCOPE_PHASE_COPY_PROCESS].duration_ns;
+	cow.rss_anon_pages = 300;
+	cow.map_count = 40;
+	cow.end_reason = CLONESCOPE_COW_END_EXIT;
+	cow.child_pid = 5000;
+	cow.child_tgid = 5000;
+	cow.parent_pid = kPid;
+	cow.parent_tgid = kPid;
+	cow.child.copied = 25;
+	cow.child.copy_ns = 50 * us;
+	cow.parent.copied = 12;
+	cow.parent.reused = 3;
+	cow.parent.copy_ns = 20 * us;
+	append(out, &cow, sizeof(cow));
 	return out;
 }
 

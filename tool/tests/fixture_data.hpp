@@ -23,7 +23,8 @@ inline constexpr uint64_t kExeBase = 0x555555554000;
 
 // Kernel stream: a fork, a posix_spawn's vfork-style clone, a thread, a
 // failed clone3, a raw clone nobody called through libc, a child start
-// per successful process, a lost record and one record of unknown type.
+// per successful process, a lost record, one record of unknown type and
+// the COW record of the fork.
 std::vector<std::byte> kernel_stream();
 // The shim's file for kPid: one map record and the libc calls above.
 std::vector<std::byte> user_stream();

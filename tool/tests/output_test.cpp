@@ -61,11 +61,17 @@ TEST_F(Output, Json)
 	EXPECT_EQ(1, spawn["count"]);
 	EXPECT_EQ(json::array({"posix_spawn"}), spawn["kinds"]);
 	const auto &ev = clones[1];
-	EXPECT_EQ(ev.end_ns - ev.start_ns, spawn["metrics"]["total"]["p50_ns"].get<uint64_t>());
+	EXPECT_EQ(ev.end_ns - ev.start_ns, spawn["metrics"]["total"]["p50"].get<uint64_t>());
 	EXPECT_EQ(ev.phases[CLONESCOPE_PHASE_ALLOC_PID].duration_ns,
-		  spawn["metrics"]["alloc_pid"]["max_ns"].get<uint64_t>());
+		  spawn["metrics"]["alloc_pid"]["max"].get<uint64_t>());
 	// Not measured for this record: null, never 0.
 	EXPECT_TRUE(spawn["metrics"]["copy_creds"].is_null());
+	EXPECT_TRUE(spawn["metrics"]["cow_pages"].is_null());
+	EXPECT_EQ(1, j["correlation"]["cow_records"]);
+	// The fork's COW bill: child + parent copies.
+	const json &fork_site = group(j["by_site"], "run_forks+0x20 (fixture.c:42) [fixture]");
+	EXPECT_EQ(25 + 12, fork_site["metrics"]["cow_pages"]["max"]);
+	EXPECT_EQ("pages", fork_site["metrics"]["cow_pages"]["unit"]);
 
 	const json &thread = group(j["by_kind"], "thread");
 	EXPECT_EQ(2, thread["count"]);
@@ -87,7 +93,7 @@ TEST_F(Output, Json)
 	EXPECT_EQ(1, fork["matched"]);
 	EXPECT_EQ(2, fork["metrics"]["total"]["n"]);
 	EXPECT_EQ(std::min(clones[0].end_ns - clones[0].start_ns, clones[4].end_ns - clones[4].start_ns),
-		  fork["metrics"]["total"]["p50_ns"].get<uint64_t>());
+		  fork["metrics"]["total"]["p50"].get<uint64_t>());
 }
 
 TEST_F(Output, Csv)
@@ -98,10 +104,9 @@ TEST_F(Output, Csv)
 	for (std::string l; std::getline(in, l);)
 		lines.push_back(l);
 	ASSERT_FALSE(lines.empty());
-	EXPECT_EQ("group_by,key,kinds,count,matched,failures,metric,n,p50_ns,p90_ns,p99_ns,max_ns",
-		  lines[0]);
+	EXPECT_EQ("group_by,key,kinds,count,matched,failures,metric,unit,n,p50,p90,p99,max", lines[0]);
 	// Groups x metrics rows, plus the header.
-	const size_t metrics = 4 + CLONESCOPE_NR_PHASES;
+	const size_t metrics = 6 + CLONESCOPE_NR_PHASES;
 	EXPECT_EQ(1 + (report.by_kind.size() + report.by_site.size()) * metrics, lines.size());
 
 	const uint64_t total = clones[1].end_ns - clones[1].start_ns;
@@ -109,10 +114,10 @@ TEST_F(Output, Csv)
 	auto has = [&](const std::string &line) {
 		return std::find(lines.begin(), lines.end(), line) != lines.end();
 	};
-	EXPECT_TRUE(has(fmt::format("site,{},posix_spawn,1,1,0,total,1,{},{},{},{}", site, total,
+	EXPECT_TRUE(has(fmt::format("site,{},posix_spawn,1,1,0,total,ns,1,{},{},{},{}", site, total,
 				    total, total, total)))
 		<< csv;
-	EXPECT_TRUE(has(fmt::format("site,{},posix_spawn,1,1,0,copy_creds,0,,,,", site)));
+	EXPECT_TRUE(has(fmt::format("site,{},posix_spawn,1,1,0,copy_creds,ns,0,,,,", site)));
 	// A key with a comma is quoted.
 	Report r = report;
 	r.by_site.resize(1);
@@ -163,6 +168,12 @@ TEST_F(Output, Perfetto)
 	EXPECT_DOUBLE_EQ(static_cast<double>(clones[0].start_ns - t0) / 1000, (*fork_slice)["ts"]);
 	EXPECT_DOUBLE_EQ(static_cast<double>(clones[0].end_ns - clones[0].start_ns) / 1000,
 			 (*fork_slice)["dur"]);
+	// The fork's COW counter: 0 at the fork, the copies at the window's end.
+	EXPECT_EQ(2, count("C", ""));
+	for (const auto &e : events)
+		if (e["ph"] == "C" && e["args"]["child"] != 0) {
+			EXPECT_EQ(12, e["args"]["parent"]);
+		}
 	// Every task has a named track.
 	EXPECT_GE(count("M", ""), 4);
 }
@@ -172,7 +183,7 @@ TEST_F(Output, TextNamesUnavailablePhases)
 	const std::string text = render_text(report, true);
 	EXPECT_NE(std::string::npos, text.find("user calls: 5 (4 matched"));
 	EXPECT_NE(std::string::npos, text.find("failed with EINVAL (Invalid argument): 1"));
-	EXPECT_NE(std::string::npos, text.find("unavailable: copy_creds, sched_fork"));
+	EXPECT_NE(std::string::npos, text.find("unavailable: cow_pages, cow_copy, copy_creds, sched_fork"));
 	EXPECT_NE(std::string::npos, text.find("usecs               : count    distribution"));
 }
 

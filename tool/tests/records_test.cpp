@@ -35,6 +35,7 @@ TEST(Records, DecodesEveryTypeAndSkipsUnknown)
 	EXPECT_EQ(5u, count_of<clonescope_clone_event>(*d));
 	EXPECT_EQ(3u, count_of<clonescope_child_start_event>(*d));
 	EXPECT_EQ(1u, count_of<clonescope_lost_event>(*d));
+	EXPECT_EQ(1u, count_of<clonescope_cow_event>(*d));
 	EXPECT_EQ(1u, d->unknown_skipped);
 
 	const auto &fork_ev = std::get<clonescope_clone_event>(d->records[0]);

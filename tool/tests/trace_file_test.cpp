@@ -20,7 +20,7 @@ TEST(TraceFile, ParsesFixture)
 	ASSERT_TRUE(t.ok()) << t.error().message;
 	EXPECT_EQ(fixtures::kPid, t->meta.at("root_pid").get<uint32_t>());
 	EXPECT_EQ(fixtures::kernel_stream(), t->kernel_bytes);
-	EXPECT_EQ(9u, t->kernel.records.size()); // the unknown one is skipped
+	EXPECT_EQ(10u, t->kernel.records.size()); // the unknown one is skipped
 	ASSERT_EQ(1u, t->images.size());
 	EXPECT_EQ("/usr/bin/fixture", t->images[0].exe);
 	ASSERT_EQ(1u, t->images[0].maps.size());
@@ -63,7 +63,7 @@ TEST(TraceFile, WriterRoundTrip)
 	std::filesystem::remove(path);
 	ASSERT_TRUE(t.ok()) << t.error().message;
 	EXPECT_EQ(fixtures::kernel_stream(), t->kernel_bytes);
-	EXPECT_EQ(9u, t->kernel.records.size()); // the unknown one is skipped
+	EXPECT_EQ(10u, t->kernel.records.size()); // the unknown one is skipped
 	EXPECT_EQ(5u, t->calls.size());
 	EXPECT_EQ(7, t->meta.at("root_pid").get<int>());
 	ASSERT_EQ(1u, t->processes.size());

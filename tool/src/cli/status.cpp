@@ -19,6 +19,10 @@ const char *probe_state_name(uint32_t state)
 		return "unavailable";
 	case CLONESCOPE_PROBE_FAILED:
 		return "failed";
+	case CLONESCOPE_PROBE_ALIAS:
+		return "alias";
+	case CLONESCOPE_PROBE_STANDBY:
+		return "standby";
 	default:
 		return "unknown";
 	}

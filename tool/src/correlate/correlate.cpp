@@ -66,6 +66,21 @@ std::optional<uint64_t> Sample::overhead_ns() const
 	return *u - *k;
 }
 
+std::optional<uint64_t> Sample::cow_pages() const
+{
+	if (!cow)
+		return std::nullopt;
+	return cow->child.copied + cow->parent.copied + cow->child.hugetlb_copied +
+	       cow->parent.hugetlb_copied;
+}
+
+std::optional<uint64_t> Sample::cow_copy_ns() const
+{
+	if (!cow)
+		return std::nullopt;
+	return cow->child.copy_ns + cow->parent.copy_ns;
+}
+
 const char *user_kind_name(uint32_t kind)
 {
 	switch (kind) {
@@ -139,6 +154,8 @@ Correlation correlate(const Trace &trace)
 	std::vector<const clonescope_clone_event *> clones;
 	// pid -> first-run times, in stream order.
 	std::unordered_map<uint32_t, std::vector<uint64_t>> starts;
+	// child pid -> COW records, in stream order.
+	std::unordered_map<uint32_t, std::vector<const clonescope_cow_event *>> cows;
 	for (const auto &r : trace.kernel.records) {
 		if (const auto *c = std::get_if<clonescope_clone_event>(&r))
 			clones.push_back(c);
@@ -146,6 +163,8 @@ Correlation correlate(const Trace &trace)
 			starts[s->pid].push_back(s->hdr.timestamp_ns);
 		else if (const auto *l = std::get_if<clonescope_lost_event>(&r))
 			out.lost += l->lost;
+		else if (const auto *w = std::get_if<clonescope_cow_event>(&r))
+			cows[w->child_pid].push_back(w);
 	}
 	for (auto &[pid, v] : starts) {
 		std::sort(v.begin(), v.end());
@@ -202,6 +221,17 @@ Correlation correlate(const Trace &trace)
 		const auto *k = s.primary();
 		if (!k || k->child_pid == 0)
 			continue;
+		// The COW window opens when copy_process returns, inside the clone.
+		if (auto c = cows.find(k->child_pid); c != cows.end()) {
+			for (const auto *w : c->second) {
+				if (w->parent_tgid == k->parent_tgid && w->fork_ns >= k->start_ns &&
+				    w->fork_ns <= k->end_ns) {
+					s.cow = w;
+					out.cow_records++;
+					break;
+				}
+			}
+		}
 		auto it = starts.find(k->child_pid);
 		if (it == starts.end())
 			continue;

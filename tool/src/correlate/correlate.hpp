@@ -34,6 +34,8 @@ struct Sample {
 	std::optional<uint64_t> wakeup_ns = {};
 	// Child's first run time, for flow arrows.
 	std::optional<uint64_t> child_start_ns = {};
+	// The copy-on-write bill of the primary record's fork, if written.
+	const clonescope_cow_event *cow = nullptr;
 
 	bool failed() const;
 	// errno of the failure (kernel result, else the user call's), 0 if none.
@@ -43,6 +45,10 @@ struct Sample {
 	std::optional<uint64_t> user_ns() const;
 	// user - kernel: libc and atfork work around the syscall.
 	std::optional<uint64_t> overhead_ns() const;
+	// 4K pages copied on write, child + parent, while the fork's pages
+	// were shared; nullopt without a COW record.
+	std::optional<uint64_t> cow_pages() const;
+	std::optional<uint64_t> cow_copy_ns() const;
 };
 
 struct Correlation {
@@ -52,6 +58,7 @@ struct Correlation {
 	size_t kernel_clones = 0;
 	size_t kernel_matched = 0;
 	size_t child_starts = 0;
+	size_t cow_records = 0;
 	uint64_t lost = 0; // records the module dropped (LOST records)
 };
 

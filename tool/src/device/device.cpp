@@ -24,6 +24,9 @@ constexpr FeatureName kFeatures[] = {
 	{CLONESCOPE_FEAT_LOST_RECORDS, "lost_records"},
 	{CLONESCOPE_FEAT_FILTER, "filter"},
 	{CLONESCOPE_FEAT_SELF_COST, "self_cost"},
+	{CLONESCOPE_FEAT_COW, "cow"},
+	{CLONESCOPE_FEAT_COW_THP, "cow_thp"},
+	{CLONESCOPE_FEAT_COW_HUGETLB, "cow_hugetlb"},
 };
 
 // What an errno from one of our ioctls means for the user.

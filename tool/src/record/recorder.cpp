@@ -156,6 +156,8 @@ struct Session {
 						fmt::print("{}\n", format_clone_event(ev, t0));
 					else if constexpr (std::is_same_v<T, clonescope_lost_event>)
 						fmt::print("{}\n", format_lost(ev, t0));
+					else if constexpr (std::is_same_v<T, clonescope_cow_event>)
+						fmt::print("{}\n", format_cow(ev, t0));
 				},
 				records.records[i]);
 		}

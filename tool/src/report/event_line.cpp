@@ -66,6 +66,18 @@ std::string format_child_start(const clonescope_child_start_event &ev, uint64_t 
 			   ev.pid, ev.tgid, ev.parent_tgid);
 }
 
+std::string format_cow(const clonescope_cow_event &ev, uint64_t t0_ns)
+{
+	const char *end = ev.end_reason == CLONESCOPE_COW_END_EXEC   ? "exec"
+			  : ev.end_reason == CLONESCOPE_COW_END_EXIT ? "exit"
+								     : "stop";
+	return fmt::format("{} COW of fork {}/{} -> {} (until {}): child copied {} reused {}, "
+			   "parent copied {} reused {}, copying took {}",
+			   rel_time(ev.hdr.timestamp_ns, t0_ns), ev.parent_pid, ev.parent_tgid,
+			   ev.child_pid, end, ev.child.copied, ev.child.reused, ev.parent.copied,
+			   ev.parent.reused, format_duration(ev.child.copy_ns + ev.parent.copy_ns));
+}
+
 std::string format_lost(const clonescope_lost_event &ev, uint64_t t0_ns)
 {
 	return fmt::format("{} LOST {} records on cpu {} (buffer full)",

@@ -14,6 +14,7 @@ namespace clonescope {
 std::string format_clone_event(const clonescope_clone_event &ev, uint64_t t0_ns);
 std::string format_child_start(const clonescope_child_start_event &ev, uint64_t t0_ns);
 std::string format_lost(const clonescope_lost_event &ev, uint64_t t0_ns);
+std::string format_cow(const clonescope_cow_event &ev, uint64_t t0_ns);
 
 // "12.3us" style duration from ns.
 std::string format_duration(uint64_t ns);

@@ -85,6 +85,18 @@ json render_perfetto(const Trace &trace, const Correlation &corr)
 			}
 		}
 		const auto *k = s.primary();
+		if (s.cow) {
+			// A step per fork: 0 at the fork, the pages copied at the
+			// end of the COW window (the child's exec or exit).
+			const std::string name = fmt::format("COW pages copied (fork of {})", s.cow->child_pid);
+			events.push_back({{"ph", "C"}, {"name", name}, {"pid", s.cow->parent_tgid},
+					  {"ts", us(s.cow->fork_ns, t0)},
+					  {"args", {{"child", 0}, {"parent", 0}}}});
+			events.push_back({{"ph", "C"}, {"name", name}, {"pid", s.cow->parent_tgid},
+					  {"ts", us(s.cow->hdr.timestamp_ns, t0)},
+					  {"args", {{"child", s.cow->child.copied},
+						    {"parent", s.cow->parent.copied}}}});
+		}
 		if (!k || !s.child_start_ns)
 			continue;
 		// The child's first run, and an arrow to it from the parent.

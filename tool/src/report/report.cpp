@@ -20,19 +20,22 @@ using Extract = std::function<std::optional<uint64_t>(const Sample &)>;
 
 struct MetricDef {
 	std::string name;
+	std::string unit;
 	Extract extract;
 };
 
 std::vector<MetricDef> metric_defs()
 {
 	std::vector<MetricDef> defs = {
-		{"total", [](const Sample &s) { return s.kernel_ns(); }},
-		{"user", [](const Sample &s) { return s.user_ns(); }},
-		{"overhead", [](const Sample &s) { return s.overhead_ns(); }},
-		{"wakeup", [](const Sample &s) { return s.wakeup_ns; }},
+		{"total", "ns", [](const Sample &s) { return s.kernel_ns(); }},
+		{"user", "ns", [](const Sample &s) { return s.user_ns(); }},
+		{"overhead", "ns", [](const Sample &s) { return s.overhead_ns(); }},
+		{"wakeup", "ns", [](const Sample &s) { return s.wakeup_ns; }},
+		{"cow_pages", "pages", [](const Sample &s) { return s.cow_pages(); }},
+		{"cow_copy", "ns", [](const Sample &s) { return s.cow_copy_ns(); }},
 	};
 	for (uint32_t i = 0; i < CLONESCOPE_NR_PHASES; i++)
-		defs.push_back({phase_name(i), [i](const Sample &s) -> std::optional<uint64_t> {
+		defs.push_back({phase_name(i), "ns", [i](const Sample &s) -> std::optional<uint64_t> {
 					const auto *k = s.primary();
 					if (!k || !(k->phase_mask & (1ULL << i)))
 						return std::nullopt;
@@ -64,7 +67,7 @@ Group make_group(const std::string &key, const std::vector<const Sample *> &samp
 		for (const auto *s : samples)
 			if (auto v = d.extract(*s))
 				values.push_back(*v);
-		g.metrics.push_back({d.name, summarize(std::move(values))});
+		g.metrics.push_back({d.name, d.unit, summarize(std::move(values))});
 	}
 	return g;
 }
@@ -103,7 +106,7 @@ void render_group_text(std::string &out, const Group &g, bool histogram)
 			   join(g.kinds, ","), g.count, g.matched, g.failures);
 	for (const auto &[err, n] : g.errors)
 		out += fmt::format("    failed with {}: {}\n", error_label(err), n);
-	out += fmt::format("  {:<18} {:>7} {:>10} {:>10} {:>10} {:>10}\n", "duration", "n", "p50",
+	out += fmt::format("  {:<18} {:>7} {:>10} {:>10} {:>10} {:>10}\n", "metric", "n", "p50",
 			   "p90", "p99", "max");
 	std::vector<std::string> unavailable;
 	for (const auto &m : g.metrics) {
@@ -112,9 +115,11 @@ void render_group_text(std::string &out, const Group &g, bool histogram)
 			continue;
 		}
 		const Summary &s = *m.summary;
+		auto value = [&m](uint64_t v) {
+			return m.unit == "ns" ? format_duration(v) : fmt::format("{}", v);
+		};
 		out += fmt::format("  {:<18} {:>7} {:>10} {:>10} {:>10} {:>10}\n", m.name, s.n,
-				   format_duration(s.p50), format_duration(s.p90),
-				   format_duration(s.p99), format_duration(s.max));
+				   value(s.p50), value(s.p90), value(s.p99), value(s.max));
 	}
 	if (!unavailable.empty())
 		out += fmt::format("  unavailable: {}\n", join(unavailable, ", "));
@@ -125,12 +130,13 @@ void render_group_text(std::string &out, const Group &g, bool histogram)
 	}
 }
 
-json summary_json(const std::optional<Summary> &s)
+json metric_json(const Metric &m)
 {
-	if (!s)
+	if (!m.summary)
 		return nullptr; // unavailable, never 0
-	return {{"n", s->n},	   {"min_ns", s->min}, {"p50_ns", s->p50},
-		{"p90_ns", s->p90}, {"p99_ns", s->p99}, {"max_ns", s->max}};
+	const Summary &s = *m.summary;
+	return {{"unit", m.unit}, {"n", s.n},	  {"min", s.min}, {"p50", s.p50},
+		{"p90", s.p90},	  {"p99", s.p99}, {"max", s.max}};
 }
 
 json group_json(const Group &g)
@@ -140,7 +146,7 @@ json group_json(const Group &g)
 		errors[errno_name(err)] = {{"count", n}, {"message", std::strerror(err)}};
 	json metrics = json::object();
 	for (const auto &m : g.metrics)
-		metrics[m.name] = summary_json(m.summary);
+		metrics[m.name] = metric_json(m);
 	return {{"key", g.key},
 		{"kinds", g.kinds},
 		{"count", g.count},
@@ -173,6 +179,7 @@ Report build_report(const Trace &trace, const Correlation &corr)
 	r.kernel_clones = corr.kernel_clones;
 	r.kernel_matched = corr.kernel_matched;
 	r.child_starts = corr.child_starts;
+	r.cow_records = corr.cow_records;
 	r.lost = corr.lost;
 	r.by_kind = group_by(corr, [](const Sample &s) { return s.kind; });
 	r.by_site = group_by(corr, [](const Sample &s) { return s.site; });
@@ -189,7 +196,8 @@ std::string render_text(const Report &r, bool histograms)
 	out += fmt::format("kernel clones: {} ({} matched a user call, {} without one: raw "
 			   "syscalls or untraced programs)\n",
 			   r.kernel_clones, r.kernel_matched, r.kernel_clones - r.kernel_matched);
-	out += fmt::format("child first runs: {}   records lost: {}\n", r.child_starts, r.lost);
+	out += fmt::format("child first runs: {}   COW records: {}   records lost: {}\n",
+			   r.child_starts, r.cow_records, r.lost);
 	out += "\n=== by kind ===\n";
 	for (const auto &g : r.by_kind)
 		render_group_text(out, g, histograms);
@@ -215,6 +223,7 @@ json render_json(const Report &r)
 		  {"kernel_matched", r.kernel_matched},
 		  {"kernel_unmatched", r.kernel_clones - r.kernel_matched},
 		  {"child_starts", r.child_starts},
+		  {"cow_records", r.cow_records},
 		  {"lost", r.lost}}},
 		{"by_kind", by_kind},
 		{"by_site", by_site}};
@@ -222,14 +231,13 @@ json render_json(const Report &r)
 
 std::string render_csv(const Report &r)
 {
-	std::string out = "group_by,key,kinds,count,matched,failures,metric,n,p50_ns,p90_ns,p99_ns,"
-			  "max_ns\n";
+	std::string out = "group_by,key,kinds,count,matched,failures,metric,unit,n,p50,p90,p99,max\n";
 	auto rows = [&out](const char *by, const std::vector<Group> &groups) {
 		for (const auto &g : groups)
 			for (const auto &m : g.metrics) {
-				out += fmt::format("{},{},{},{},{},{},{},", by, csv_field(g.key),
+				out += fmt::format("{},{},{},{},{},{},{},{},", by, csv_field(g.key),
 						   csv_field(join(g.kinds, " ")), g.count, g.matched,
-						   g.failures, m.name);
+						   g.failures, m.name, m.unit);
 				if (m.summary)
 					out += fmt::format("{},{},{},{},{}\n", m.summary->n,
 							   m.summary->p50, m.summary->p90,

@@ -16,7 +16,8 @@
 namespace clonescope {
 
 struct Metric {
-	std::string name; // total, user, overhead, wakeup, or a phase name
+	std::string name; // total, user, overhead, wakeup, cow_*, or a phase name
+	std::string unit; // "ns" or "pages"
 	std::optional<Summary> summary; // nullopt: unavailable in this group
 };
 
@@ -27,7 +28,8 @@ struct Group {
 	size_t matched = 0; // user calls with their kernel record(s)
 	size_t failures = 0;
 	std::map<int, size_t> errors; // errno -> failures
-	std::vector<Metric> metrics;  // total, user, overhead, wakeup, phases in ABI order
+	// total, user, overhead, wakeup, cow_pages, cow_copy, phases in ABI order
+	std::vector<Metric> metrics;
 	Log2Hist total_us;	      // kernel total, in microseconds
 };
 
@@ -36,6 +38,7 @@ struct Report {
 	size_t user_calls = 0, user_matched = 0;
 	size_t kernel_clones = 0, kernel_matched = 0;
 	size_t child_starts = 0;
+	size_t cow_records = 0;
 	uint64_t lost = 0;
 	std::vector<Group> by_kind; // most samples first
 	std::vector<Group> by_site;

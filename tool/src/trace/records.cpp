@@ -53,6 +53,9 @@ Status decode_records_into(std::span<const std::byte> bytes, uint64_t base_offse
 		case CLONESCOPE_RECORD_LOST:
 			r = copy_event<clonescope_lost_event>(rec, offset, "lost");
 			break;
+		case CLONESCOPE_RECORD_COW:
+			r = copy_event<clonescope_cow_event>(rec, offset, "cow");
+			break;
 		default:
 			out.unknown_skipped++;
 			pos += hdr.size;

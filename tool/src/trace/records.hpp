@@ -13,8 +13,8 @@
 
 namespace clonescope {
 
-using KernelRecord =
-	std::variant<clonescope_clone_event, clonescope_child_start_event, clonescope_lost_event>;
+using KernelRecord = std::variant<clonescope_clone_event, clonescope_child_start_event,
+				  clonescope_lost_event, clonescope_cow_event>;
 
 struct DecodedRecords {
 	std::vector<KernelRecord> records;
