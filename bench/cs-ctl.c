@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Small /dev/clonescope helper for the benchmark.
+ *
+ * usage: cs-ctl stats         print the stats of the last session
+ *        cs-ctl hold          open, ENABLE, print "ready", then hold the fd
+ *                             without reading until SIGTERM/SIGINT
+ *        cs-ctl drain         open, ENABLE, print "ready", read records into
+ *                             nothing until SIGTERM/SIGINT, then DISABLE
+ *                             and drain to EOF (a reader for when the
+ *                             tool is not usable)
+ *
+ * hold and drain print the session's stats when they stop.  Everything
+ * is printed as key=value pairs on one line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/clonescope.h>
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int open_dev(void)
+{
+	int fd = open("/dev/" CLONESCOPE_DEVICE_NAME, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(stderr, "cs-ctl: cannot open /dev/%s: %s\n",
+			CLONESCOPE_DEVICE_NAME, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+static int print_stats(int fd)
+{
+	struct clonescope_stats st = { .size = sizeof(st) };
+
+	if (ioctl(fd, CLONESCOPE_IOC_GET_STATS, &st)) {
+		fprintf(stderr, "cs-ctl: GET_STATS: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("enabled=%u nr_cpus=%u pages_per_cpu=%u produced=%llu delivered=%llu dropped=%llu inflight_overflow=%llu handler_calls=%llu handler_ns=%llu clones=%llu\n",
+	       st.enabled, st.nr_cpus, st.pages_per_cpu,
+	       (unsigned long long)st.produced,
+	       (unsigned long long)st.delivered,
+	       (unsigned long long)st.dropped,
+	       (unsigned long long)st.inflight_overflow,
+	       (unsigned long long)st.handler_calls,
+	       (unsigned long long)st.handler_ns,
+	       (unsigned long long)st.clones);
+	fflush(stdout);
+	return 0;
+}
+
+/* Traces every clone: a filter an earlier owner set stays set. */
+static void enable(int fd)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct clonescope_filter all = { .size = sizeof(all) };
+
+	/* No SA_RESTART: a blocked read() returns EINTR. */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (ioctl(fd, CLONESCOPE_IOC_SET_FILTER, &all)) {
+		fprintf(stderr, "cs-ctl: SET_FILTER: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (ioctl(fd, CLONESCOPE_IOC_ENABLE)) {
+		fprintf(stderr, "cs-ctl: ENABLE: %s\n", strerror(errno));
+		exit(1);
+	}
+	printf("ready\n");
+	fflush(stdout);
+}
+
+static int hold(void)
+{
+	int fd = open_dev();
+	sigset_t block, old;
+
+	/* Blocked until sigsuspend(): a signal cannot slip in before it. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	enable(fd);
+	while (!stop)
+		sigsuspend(&old);
+	if (ioctl(fd, CLONESCOPE_IOC_DISABLE))
+		fprintf(stderr, "cs-ctl: DISABLE: %s\n", strerror(errno));
+	return print_stats(fd);
+}
+
+static int drain(void)
+{
+	static char buf[1 << 16] __attribute__((aligned(8)));
+	int fd = open_dev();
+	ssize_t n;
+
+	enable(fd);
+	while (!stop) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno != EINTR) {
+			fprintf(stderr, "cs-ctl: read: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	if (ioctl(fd, CLONESCOPE_IOC_DISABLE))
+		fprintf(stderr, "cs-ctl: DISABLE: %s\n", strerror(errno));
+	do {
+		n = read(fd, buf, sizeof(buf));
+	} while (n > 0 || (n < 0 && errno == EINTR));
+	if (n < 0) {
+		fprintf(stderr, "cs-ctl: read: %s\n", strerror(errno));
+		return 1;
+	}
+	return print_stats(fd);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "stats"))
+		return print_stats(open_dev());
+	if (argc == 2 && !strcmp(argv[1], "hold"))
+		return hold();
+	if (argc == 2 && !strcmp(argv[1], "drain"))
+		return drain();
+	fprintf(stderr, "usage: cs-ctl stats|hold|drain\n");
+	return 2;
+}

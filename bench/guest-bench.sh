@@ -1,0 +1,417 @@
+#!/usr/bin/env bash
+# Guest side of `make bench` (run by selftests/vm/run.sh inside the test
+# guest, from the repository).  Runs every workload under every variant,
+# round by round, each round in a fresh shuffled variant order, and writes
+# the raw measurements to $CLONESCOPE_OUT for bench/report.py:
+#   raw.txt     one line per batch: round= pos= variant= workload= plus the
+#               workload's own key=value line and, where the module ran,
+#               its stats (cs-ctl stats)
+#   meta.txt    key=value facts about the guest, the module and the tools
+#   *.log       tracer output, for the curious
+#
+# Arguments are KEY=VALUE settings (bench/run.sh passes them): ROUNDS,
+# VARIANTS, WORKLOADS, ITERS_<workload> (with - as _), COW_MIB, SEED,
+# TRACER_TIMEOUT.
+# shellcheck disable=SC2034 # ITERS_* are read through ${!var} in iters()
+set -euo pipefail
+
+BENCH_BIN="$BUILD/bench"
+TOOL="$BUILD/tool/clonescope"
+MODULE=/tmp/clonescope.ko
+OUT="$CLONESCOPE_OUT"
+RAW="$OUT/raw.txt"
+META="$OUT/meta.txt"
+
+ROUNDS=10
+VARIANTS="unloaded disabled noreader record record-shim bpftrace forkstat perf"
+WORKLOADS="fork vfork-exec spawn thread cow storm"
+ITERS_fork=300
+ITERS_vfork_exec=20
+ITERS_spawn=20
+ITERS_thread=1000
+ITERS_cow=2
+ITERS_storm=150
+COW_MIB=256
+SEED=1
+TRACER_TIMEOUT=180
+
+for kv in "$@"; do
+	[[ "$kv" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "bad setting: $kv" >&2; exit 2; }
+	declare "$kv"
+done
+
+meta() {
+	printf '%s=%s\n' "$1" "$2" >> "$META"
+}
+
+log() {
+	printf 'bench: %s\n' "$*"
+}
+
+# ---------------------------------------------------------------- module
+
+module_loaded() {
+	grep -q '^clonescope ' /proc/modules
+}
+
+module_load() {
+	module_loaded || insmod "$MODULE"
+	# udev does not run in the guest: devtmpfs makes the node, wait for it.
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[[ -c /dev/clonescope ]] && return 0
+		sleep 0.1
+	done
+	echo "no /dev/clonescope after insmod" >&2
+	return 1
+}
+
+module_unload() {
+	if module_loaded; then
+		rmmod clonescope
+	fi
+}
+
+# ---------------------------------------------------------------- tracers
+
+tracer_pid=""
+tracer_log=""
+
+# Waits until CHECK (a command) succeeds while the tracer is alive.
+wait_ready() {
+	local what="$1" check="$2" waited
+
+	for ((waited = 0; waited < TRACER_TIMEOUT * 10; waited++)); do
+		if ! kill -0 "$tracer_pid" 2>/dev/null; then
+			echo "$what exited before it was ready: $(tail -n 5 "$tracer_log" | tr '\n' ' ')" >&2
+			tracer_pid=""
+			return 1
+		fi
+		if "$check"; then
+			log "$what ready after $((waited / 10)).$((waited % 10)) s"
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "$what not ready after ${TRACER_TIMEOUT}s" >&2
+	return 1
+}
+
+stop_tracer() {
+	local i
+
+	[[ -n "$tracer_pid" ]] || return 0
+	kill -INT "$tracer_pid" 2>/dev/null || true
+	for ((i = 0; i < TRACER_TIMEOUT * 10; i++)); do
+		kill -0 "$tracer_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$tracer_pid" 2>/dev/null || true
+	wait "$tracer_pid" 2>/dev/null || true
+	tracer_pid=""
+}
+
+BPFTRACE_PROG='
+kprobe:kernel_clone { @kc_start[tid] = nsecs; }
+kretprobe:kernel_clone /@kc_start[tid]/ {
+	@kernel_clone_ns = hist(nsecs - @kc_start[tid]); delete(@kc_start[tid]);
+}
+kprobe:copy_process { @cp_start[tid] = nsecs; }
+kretprobe:copy_process /@cp_start[tid]/ {
+	@copy_process_ns = hist(nsecs - @cp_start[tid]); delete(@cp_start[tid]);
+}'
+
+# All four probes are in the kernel's kprobe list: bpftrace has attached.
+bpftrace_attached() {
+	local list
+
+	list="$(cat /sys/kernel/debug/kprobes/list 2>/dev/null)" || return 1
+	grep -Eq ' k +kernel_clone\+0x0' <<< "$list" &&
+		grep -Eq ' r +kernel_clone\+0x0' <<< "$list" &&
+		grep -Eq ' k +copy_process\+0x0' <<< "$list" &&
+		grep -Eq ' r +copy_process\+0x0' <<< "$list"
+}
+
+# forkstat has printed an event of ours.
+forkstat_sees() {
+	/bin/true
+	grep -q 'fork' "$tracer_log"
+}
+
+# perf has its per-CPU events open.
+perf_attached() {
+	local n
+
+	n="$(find "/proc/$tracer_pid/fd" -lname 'anon_inode:*perf_event*' 2>/dev/null | wc -l)"
+	((n >= $(nproc)))
+}
+
+# ---------------------------------------------------------------- variants
+# setup_V ROUND: prepare the variant for its batches of this round.
+# run_V WORKLOAD: run one batch, print the workload's line, then (when the
+# module was involved) the stats line.  teardown_V ROUND: undo setup_V.
+
+setup_unloaded() { module_unload; }
+run_unloaded() { workload "$1"; }
+teardown_unloaded() { :; }
+
+setup_disabled() { module_load; }
+run_disabled() {
+	workload "$1" || return
+	"$BENCH_BIN/cs-ctl" stats
+}
+teardown_disabled() { :; }
+
+setup_noreader() { module_load; }
+run_noreader() {
+	local holder_out=/tmp/holder.out pid i rc=0
+
+	"$BENCH_BIN/cs-ctl" hold > "$holder_out" &
+	pid=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q ready "$holder_out" && break
+		sleep 0.05
+	done
+	grep -q ready "$holder_out" || { echo "cs-ctl hold did not start" >&2; return 1; }
+	workload "$1" || rc=$?
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	grep -v ready "$holder_out"
+	return "$rc"
+}
+teardown_noreader() { :; }
+
+setup_record() { module_load; }
+record_batch() {
+	local wl="$1" rc=0
+
+	shift
+	echo "== $wl $*" >> "$OUT/record.log"
+	"$TOOL" record -q -o /tmp/bench.cst "$@" -- \
+		"$BENCH_BIN/cs-workload" "$wl" "$(iters "$wl")" "$(workload_arg "$wl")" \
+		2>> "$OUT/record.log" || rc=$?
+	((rc == 0)) || echo "clonescope record exited with status $rc" >&2
+	rm -f /tmp/bench.cst
+	"$BENCH_BIN/cs-ctl" stats
+	return "$rc"
+}
+run_record() { record_batch "$1" --no-preload; }
+teardown_record() { :; }
+
+setup_record_shim() { module_load; }
+run_record_shim() { record_batch "$1"; }
+teardown_record_shim() { :; }
+
+setup_bpftrace() {
+	module_unload
+	tracer_log="$OUT/bpftrace-round$1.log"
+	bpftrace -e "$BPFTRACE_PROG" > "$tracer_log" 2>&1 &
+	tracer_pid=$!
+	wait_ready bpftrace bpftrace_attached
+}
+run_bpftrace() { workload "$1"; }
+teardown_bpftrace() { stop_tracer; }
+
+setup_forkstat() {
+	module_unload
+	tracer_log="$OUT/forkstat-round$1.log"
+	# Line-buffered, as on a terminal, so readiness shows in the file.
+	stdbuf -oL forkstat -e fork,exec,exit > "$tracer_log" 2>&1 < /dev/null &
+	tracer_pid=$!
+	wait_ready forkstat forkstat_sees
+}
+run_forkstat() { workload "$1"; }
+teardown_forkstat() { stop_tracer; }
+
+setup_perf() {
+	module_unload
+	tracer_log="$OUT/perf-round$1.log"
+	perf record -q -a -e sched:sched_process_fork -o /tmp/perf.data \
+		> "$tracer_log" 2>&1 < /dev/null &
+	tracer_pid=$!
+	wait_ready perf perf_attached
+}
+run_perf() { workload "$1"; }
+teardown_perf() {
+	stop_tracer
+	if [[ -f /tmp/perf.data ]]; then
+		echo "perf.data bytes: $(stat -c %s /tmp/perf.data)" >> "$tracer_log"
+		rm -f /tmp/perf.data
+	fi
+}
+
+# ---------------------------------------------------------------- workloads
+
+iters() {
+	local var="ITERS_${1//-/_}"
+	printf '%s\n' "${!var}"
+}
+
+workload_arg() {
+	case "$1" in
+	cow) echo "$COW_MIB" ;;
+	storm) nproc ;;
+	*) echo 0 ;;
+	esac
+}
+
+workload() {
+	"$BENCH_BIN/cs-workload" "$1" "$(iters "$1")" "$(workload_arg "$1")"
+}
+
+# ---------------------------------------------------------------- main
+
+# Tools that cannot run here are dropped from the variant list, and why is
+# recorded in meta.txt.
+check_variants() {
+	local v kept=""
+
+	for v in $VARIANTS; do
+		case "$v" in
+		record | record-shim)
+			if [[ ! -x "$TOOL" ]]; then
+				meta "unavailable_$v" "clonescope tool not built ($TOOL)"
+				continue
+			fi
+			;;
+		bpftrace)
+			if ! command -v bpftrace > /dev/null; then
+				meta "unavailable_$v" "bpftrace not installed"
+				continue
+			fi
+			meta bpftrace_version "$(bpftrace --version 2>&1 | head -n 1)"
+			;;
+		forkstat)
+			if ! command -v forkstat > /dev/null; then
+				meta "unavailable_$v" "forkstat not installed"
+				continue
+			fi
+			meta forkstat_version "$(dpkg-query -W -f='${Version}' forkstat 2>/dev/null || echo unknown)"
+			;;
+		perf)
+			if ! perf --version > /tmp/perf-version 2>&1; then
+				meta "unavailable_$v" "perf does not run here: $(head -n 1 /tmp/perf-version)"
+				continue
+			fi
+			meta perf_version "$(head -n 1 /tmp/perf-version)"
+			;;
+		esac
+		kept+=" $v"
+	done
+	VARIANTS="${kept# }"
+}
+
+describe_guest() {
+	local accel=tcg
+
+	# The kernel says so when it runs on KVM; TCG shows no such line.
+	dmesg | grep -q 'Hypervisor detected: KVM' && accel=kvm
+	meta accel "$accel"
+	meta kernel "$(uname -r)"
+	meta date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	meta cpus "$(nproc)"
+	meta cpu_model "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+	meta mem_kib "$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+	meta rounds "$ROUNDS"
+	meta variants "$VARIANTS"
+	meta workloads "$WORKLOADS"
+	meta cow_mib "$COW_MIB"
+	meta seed "$SEED"
+	local w
+	for w in $WORKLOADS; do
+		meta "iters_$w" "$(iters "$w")"
+	done
+}
+
+describe_module() {
+	local st
+
+	module_load
+	meta module_size_bytes "$(awk '$1 == "clonescope" {print $2}' /proc/modules)"
+	st="$("$BENCH_BIN/cs-ctl" stats)"
+	meta module_stats_at_load "$st"
+	"$TOOL" status > "$OUT/status.txt" 2>&1 || true
+	module_unload
+}
+
+# One batch: its lines joined into one raw line, or an error line with the
+# batch's status, stderr and whatever it printed.
+batch() {
+	local round="$1" pos="$2" variant="$3" wl="$4" out fn="run_${3//-/_}" rc=0
+
+	out="$("$fn" "$wl" 2> /tmp/batch.err)" || rc=$?
+	if ((rc == 0)); then
+		printf 'round=%s pos=%s variant=%s workload=%s %s\n' \
+			"$round" "$pos" "$variant" "$wl" "$(tr '\n' ' ' <<< "$out")" >> "$RAW"
+	else
+		printf 'round=%s pos=%s variant=%s workload=%s error=%q\n' \
+			"$round" "$pos" "$variant" "$wl" \
+			"status $rc: $(tail -n 3 /tmp/batch.err | tr '\n' ' ') output: $(tr '\n' ' ' <<< "$out")" >> "$RAW"
+		log "round $round: $variant $wl failed (status $rc): $(tail -n 3 /tmp/batch.err | tr '\n' ' ')"
+	fi
+}
+
+# Sets SHUFFLED to its arguments in a random order (Fisher-Yates on
+# $RANDOM, which main seeds, in this shell: a run is repeatable).
+shuffle() {
+	local i j t
+
+	SHUFFLED=("$@")
+	for ((i = ${#SHUFFLED[@]} - 1; i > 0; i--)); do
+		j=$((RANDOM % (i + 1)))
+		t="${SHUFFLED[i]}" SHUFFLED[i]="${SHUFFLED[j]}" SHUFFLED[j]="$t"
+	done
+}
+
+run_round() {
+	local round="$1" pos=0 v w order workloads
+
+	# shellcheck disable=SC2086 # word splitting of the lists is meant
+	shuffle $VARIANTS
+	order="${SHUFFLED[*]}"
+	# Workloads are shuffled too, so none always runs first after a setup.
+	# shellcheck disable=SC2086
+	shuffle $WORKLOADS
+	workloads="${SHUFFLED[*]}"
+	log "round $round/$ROUNDS: $order"
+	for v in $order; do
+		pos=$((pos + 1))
+		if ! "setup_${v//-/_}" "$round" 2> /tmp/setup.err; then
+			printf 'round=%s pos=%s variant=%s setup_error=%q\n' "$round" "$pos" "$v" \
+				"$(tail -n 3 /tmp/setup.err | tr '\n' ' ')" >> "$RAW"
+			log "round $round: $v setup failed: $(tail -n 3 /tmp/setup.err | tr '\n' ' ')"
+			stop_tracer
+			continue
+		fi
+		for w in $workloads; do
+			batch "$round" "$pos" "$v" "$w"
+		done
+		"teardown_${v//-/_}" "$round"
+	done
+}
+
+main() {
+	local round start
+
+	start=$(date +%s)
+	RANDOM="$SEED"
+	cp "$CLONESCOPE_REPO/module/clonescope.ko" "$MODULE"
+	: > "$RAW"
+	: > "$META"
+	trap 'stop_tracer; module_unload || true' EXIT
+	check_variants
+	describe_guest
+	describe_module
+
+	# Warm-up, not recorded: page cache, dynamic loader, first faults.
+	for w in $WORKLOADS; do
+		workload "$w" > /dev/null
+	done
+	for ((round = 1; round <= ROUNDS; round++)); do
+		run_round "$round"
+	done
+	meta guest_seconds "$(($(date +%s) - start))"
+	log "done in $(($(date +%s) - start)) s"
+}
+
+main
