@@ -1,0 +1,928 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clonescope selftests of the whole clone path (issue 5): for fork, vfork,
+ * pthread_create, clone3(CLONE_INTO_CGROUP) and posix_spawn, every phase
+ * the probes can measure is present, the phases are ordered and nested as
+ * the ABI says, and each child's first run is recorded; a clone refused by
+ * RLIMIT_NPROC is attributed to the right phase; a storm into a small
+ * buffer with no reader accounts for every drop; the filters let through
+ * exactly what they name and reject malformed requests.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/magic.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "clonescope_test_util.h"
+
+extern char **environ;
+
+/* Clones per process in the filter tests. */
+#define NR_FILTER_FORKS		4
+
+FIXTURE(clonepath) {
+	int fd;
+	void *buf;
+	ssize_t len;
+	__u32 saved_pages;
+	__u64 avail;		/* phases the registered probes can measure */
+};
+
+FIXTURE_SETUP(clonepath)
+{
+	self->fd = cs_open(O_RDWR);
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", CS_DEVICE, strerror(-self->fd));
+	self->buf = malloc(CS_DRAIN_BUF_SIZE);
+	ASSERT_NE(NULL, self->buf);
+	self->avail = ct_phases_available(self->fd);
+	/* copy_process and kernel_clone are required: the load fails without. */
+	ASSERT_TRUE(self->avail & CT_BIT(CLONESCOPE_PHASE_COPY_PROCESS));
+	ASSERT_TRUE(self->avail & CT_BIT(CLONESCOPE_PHASE_KERNEL_CLONE));
+}
+
+FIXTURE_TEARDOWN(clonepath)
+{
+	if (self->fd >= 0) {
+		/* The filter and buffer are module-wide: leave them as found. */
+		EXPECT_EQ(0, ct_disable(self->fd));
+		if (self->saved_pages)
+			EXPECT_EQ(0, ct_buffer(self->fd, self->saved_pages));
+		EXPECT_EQ(0, ct_filter_none(self->fd));
+		close(self->fd);
+	}
+	free(self->buf);
+}
+
+static void set_buffer(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(clonepath) *self, __u32 pages)
+{
+	struct clonescope_stats st;
+
+	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	if (!self->saved_pages)
+		self->saved_pages = st.pages_per_cpu;
+	ASSERT_EQ(0, ct_buffer(self->fd, pages));
+	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(pages, st.pages_per_cpu);
+}
+
+static void trace_tgid(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(clonepath) *self, __u32 flags, pid_t tgid)
+{
+	ASSERT_EQ(0, ct_filter_tgid(self->fd, flags, tgid));
+	ASSERT_EQ(0, ct_enable(self->fd));
+}
+
+static void drain(struct __test_metadata *_metadata, FIXTURE_DATA(clonepath) *self)
+{
+	self->len = cs_drain(self->fd, self->buf, CS_DRAIN_BUF_SIZE);
+	ASSERT_LE(0, self->len) TH_LOG("drain: %s", strerror(-self->len));
+}
+
+static void wait_ok(struct __test_metadata *_metadata, pid_t pid)
+{
+	ASSERT_EQ(0, ct_reap(pid, 20 * CT_SEC));
+}
+
+/* The clone records of parent process @tgid in the drained stream. */
+static int find_clones(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(clonepath) *self, pid_t tgid,
+		       const struct clonescope_clone_event **evs, int max)
+{
+	const struct clonescope_record_header *hdr;
+	size_t off = 0;
+	int nr = 0, err;
+
+	while ((hdr = cs_next_record(self->buf, self->len, &off, &err))) {
+		const struct clonescope_clone_event *ev = (const void *)hdr;
+
+		if (hdr->type != CLONESCOPE_RECORD_CLONE)
+			continue;
+		ASSERT_LE(sizeof(*ev), hdr->size);
+		if (ev->parent_tgid != (__u32)tgid)
+			continue;
+		if (nr < max)
+			evs[nr] = ev;
+		nr++;
+	}
+	ASSERT_EQ(0, err);
+	return nr;
+}
+
+/* The one clone record whose child is @child. */
+static const struct clonescope_clone_event *
+clone_of(struct __test_metadata *_metadata, FIXTURE_DATA(clonepath) *self, pid_t child)
+{
+	const struct clonescope_clone_event *ev;
+
+	ASSERT_EQ(1, cs_find_clone(self->buf, self->len, child, &ev))
+		TH_LOG("clone records for child %d", child);
+	return ev;
+}
+
+/*
+ * Phases 0..ATTACH follow each other inside COPY_PROCESS; DUP_MMAP lies in
+ * FILES_TO_MM and COPY_PAGE_RANGE in DUP_MMAP; COPY_PROCESS and then
+ * WAKE_UP_NEW_TASK lie in KERNEL_CLONE, which lies in [start_ns, end_ns].
+ */
+static void check_nesting(struct __test_metadata *_metadata,
+			  const struct clonescope_clone_event *ev)
+{
+	const unsigned int cp = CLONESCOPE_PHASE_COPY_PROCESS;
+	const unsigned int kc = CLONESCOPE_PHASE_KERNEL_CLONE;
+	__u64 prev_end, sum = 0;
+	unsigned int i;
+
+	ASSERT_TRUE(ct_has_phase(ev, cp));
+	ASSERT_TRUE(ct_has_phase(ev, kc));
+	ASSERT_LE(ev->start_ns, ev->phases[kc].start_ns);
+	ASSERT_LE(ct_phase_end(ev, kc), ev->end_ns);
+	ASSERT_LE(ev->phases[kc].start_ns, ev->phases[cp].start_ns);
+	ASSERT_LE(ct_phase_end(ev, cp), ct_phase_end(ev, kc));
+
+	prev_end = ev->phases[cp].start_ns;
+	for (i = 0; i <= CLONESCOPE_PHASE_ATTACH; i++) {
+		if (!ct_has_phase(ev, i))
+			continue;
+		ASSERT_LE(prev_end, ev->phases[i].start_ns) TH_LOG("phase %u", i);
+		prev_end = ct_phase_end(ev, i);
+		sum += ev->phases[i].duration_ns;
+	}
+	ASSERT_LE(prev_end, ct_phase_end(ev, cp));
+	ASSERT_LE(sum, ev->phases[cp].duration_ns);
+
+	if (ct_has_phase(ev, CLONESCOPE_PHASE_DUP_MMAP) &&
+	    ct_has_phase(ev, CLONESCOPE_PHASE_FILES_TO_MM)) {
+		ASSERT_LE(ev->phases[CLONESCOPE_PHASE_FILES_TO_MM].start_ns,
+			  ev->phases[CLONESCOPE_PHASE_DUP_MMAP].start_ns);
+		ASSERT_LE(ct_phase_end(ev, CLONESCOPE_PHASE_DUP_MMAP),
+			  ct_phase_end(ev, CLONESCOPE_PHASE_FILES_TO_MM));
+	}
+	if (ct_has_phase(ev, CLONESCOPE_PHASE_COPY_PAGE_RANGE) &&
+	    ct_has_phase(ev, CLONESCOPE_PHASE_DUP_MMAP)) {
+		/* start: the first call; duration: the sum over all calls. */
+		ASSERT_LE(ev->phases[CLONESCOPE_PHASE_DUP_MMAP].start_ns,
+			  ev->phases[CLONESCOPE_PHASE_COPY_PAGE_RANGE].start_ns);
+		ASSERT_LE(ct_phase_end(ev, CLONESCOPE_PHASE_COPY_PAGE_RANGE),
+			  ct_phase_end(ev, CLONESCOPE_PHASE_DUP_MMAP));
+	}
+	if (ct_has_phase(ev, CLONESCOPE_PHASE_WAKE_UP_NEW_TASK)) {
+		ASSERT_LE(ct_phase_end(ev, cp),
+			  ev->phases[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK].start_ns);
+		ASSERT_LE(ct_phase_end(ev, CLONESCOPE_PHASE_WAKE_UP_NEW_TASK),
+			  ct_phase_end(ev, kc));
+	}
+}
+
+/* The child's first run is recorded, after it was woken up. */
+static void check_child_start(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(clonepath) *self,
+			      const struct clonescope_clone_event *ev)
+{
+	const struct clonescope_record_header *hdr;
+	const struct clonescope_child_start_event *cs = NULL;
+	size_t off = 0;
+	int nr = 0, err;
+	__s64 latency;
+
+	while ((hdr = cs_next_record(self->buf, self->len, &off, &err))) {
+		const struct clonescope_child_start_event *c = (const void *)hdr;
+
+		if (hdr->type != CLONESCOPE_RECORD_CHILD_START)
+			continue;
+		ASSERT_LE(sizeof(*c), hdr->size);
+		if (c->pid == ev->child_pid) {
+			cs = c;
+			nr++;
+		}
+	}
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(1, nr) TH_LOG("child-start records for child %u", ev->child_pid);
+	ASSERT_EQ(ev->child_tgid, cs->tgid);
+	ASSERT_TRUE(ct_has_phase(ev, CLONESCOPE_PHASE_WAKE_UP_NEW_TASK));
+	latency = (__s64)(cs->hdr.timestamp_ns -
+			  ev->phases[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK].start_ns);
+	ASSERT_LE(0, latency);
+}
+
+/*
+ * A successful clone: every measurable phase is there (but the mm ones for
+ * CLONE_VM), nested and ordered, and the child's start is recorded.
+ */
+static void check_success(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(clonepath) *self,
+			  const struct clonescope_clone_event *ev, bool clone_vm)
+{
+	__u64 expected = self->avail;
+
+	ASSERT_EQ(0, ev->flags & CLONESCOPE_CLONE_FAILED);
+	ASSERT_EQ(CLONESCOPE_PHASE_NONE, ev->failed_phase);
+	ASSERT_LT(0, ev->result);
+	ASSERT_EQ(clone_vm ? CLONE_VM : 0, ev->clone_flags & CLONE_VM);
+	if (clone_vm) {
+		expected &= ~CT_MM_PHASES;
+		ASSERT_EQ(0, ev->phase_mask & CT_MM_PHASES);
+		ASSERT_EQ(0, ev->copy_page_range_calls);
+	} else if (self->avail & CT_BIT(CLONESCOPE_PHASE_COPY_PAGE_RANGE)) {
+		/* A C program has written anonymous memory to copy. */
+		ASSERT_LT(0, ev->copy_page_range_calls);
+	}
+	ASSERT_EQ(expected, ev->phase_mask & expected)
+		TH_LOG("phase_mask %#llx, missing %#llx", (unsigned long long)ev->phase_mask,
+		       (unsigned long long)(expected & ~ev->phase_mask));
+	check_nesting(_metadata, ev);
+	check_child_start(_metadata, self, ev);
+}
+
+/*
+ * Every landmark probe is registered exactly when its symbol is a function
+ * of this kernel: nothing that could be measured is left out, and nothing
+ * absent is claimed.
+ */
+TEST_F(clonepath, probes_match_kallsyms)
+{
+	static const char *const landmarks[] = {
+		"copy_process", "copy_creds", "sched_fork", "copy_semundo",
+		"copy_namespaces", "copy_thread", "alloc_pid", "cgroup_can_fork",
+		"dup_mmap", "copy_page_range", "wake_up_new_task", "kernel_clone",
+		"schedule_tail",
+	};
+	bool in_kallsyms[sizeof(landmarks) / sizeof(landmarks[0])] = {};
+	struct clonescope_probe_info info;
+	char line[512], sym[256], type;
+	unsigned long long addr;
+	unsigned int i;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "re");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) != 3 ||
+		    (type != 't' && type != 'T') || strchr(line, '['))
+			continue;
+		for (i = 0; i < sizeof(landmarks) / sizeof(landmarks[0]); i++)
+			if (!strcmp(sym, landmarks[i]))
+				in_kallsyms[i] = true;
+	}
+	fclose(f);
+
+	for (i = 0; i < sizeof(landmarks) / sizeof(landmarks[0]); i++) {
+		ASSERT_LE(0, ct_find_probe(self->fd, landmarks[i], &info))
+			TH_LOG("no probe on %s", landmarks[i]);
+		if (in_kallsyms[i]) {
+			ASSERT_EQ(CLONESCOPE_PROBE_REGISTERED, info.state)
+				TH_LOG("%s: state %u error %d", landmarks[i], info.state, info.error);
+		} else {
+			ASSERT_EQ(CLONESCOPE_PROBE_UNAVAILABLE, info.state)
+				TH_LOG("%s is not in /proc/kallsyms", landmarks[i]);
+		}
+	}
+}
+
+TEST_F(clonepath, fork)
+{
+	const struct clonescope_clone_event *evs[4];
+	pid_t pids[3];
+	int i;
+
+	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TGID, getpid());
+	for (i = 0; i < 3; i++) {
+		pids[i] = fork();
+		ASSERT_LE(0, pids[i]);
+		if (!pids[i])
+			_exit(0);
+		wait_ok(_metadata, pids[i]);
+	}
+	drain(_metadata, self);
+	ASSERT_EQ(3, find_clones(_metadata, self, getpid(), evs, 4));
+	for (i = 0; i < 3; i++) {
+		const struct clonescope_clone_event *ev = clone_of(_metadata, self, pids[i]);
+
+		ASSERT_EQ(pids[i], ev->result);
+		ASSERT_EQ(0, ev->clone_flags & (CLONE_VM | CLONE_THREAD | CLONE_VFORK));
+		check_success(_metadata, self, ev, false);
+	}
+}
+
+TEST_F(clonepath, vfork)
+{
+	const struct clonescope_clone_event *ev;
+	pid_t pid;
+
+	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TGID, getpid());
+	pid = vfork();
+	if (!pid)
+		_exit(0);
+	ASSERT_LE(0, pid);
+	wait_ok(_metadata, pid);
+	drain(_metadata, self);
+	ev = clone_of(_metadata, self, pid);
+	ASSERT_EQ(CLONE_VM | CLONE_VFORK, ev->clone_flags & (CLONE_VM | CLONE_VFORK));
+	check_success(_metadata, self, ev, true);
+}
+
+static void *report_tid(void *tid)
+{
+	*(pid_t *)tid = gettid();
+	return NULL;
+}
+
+TEST_F(clonepath, pthread_create)
+{
+	const struct clonescope_clone_event *ev;
+	pthread_t thread;
+	pid_t tid = 0;
+
+	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TGID, getpid());
+	ASSERT_EQ(0, pthread_create(&thread, NULL, report_tid, &tid));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	drain(_metadata, self);
+	ev = clone_of(_metadata, self, tid);
+	ASSERT_EQ(getpid(), ev->child_tgid);
+	ASSERT_EQ(CLONE_THREAD, ev->clone_flags & CLONE_THREAD);
+	check_success(_metadata, self, ev, true);
+}
+
+/* glibc's posix_spawn() is a CLONE_VM | CLONE_VFORK clone, then exec. */
+TEST_F(clonepath, posix_spawn)
+{
+	char *const argv[] = { "true", NULL };
+	const struct clonescope_clone_event *ev;
+	pid_t pid;
+
+	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TGID, getpid());
+	ASSERT_EQ(0, posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ));
+	wait_ok(_metadata, pid);
+	drain(_metadata, self);
+	ev = clone_of(_metadata, self, pid);
+	ASSERT_EQ(CLONE_VM | CLONE_VFORK, ev->clone_flags & (CLONE_VM | CLONE_VFORK));
+	check_success(_metadata, self, ev, true);
+}
+
+#define CGROUP_ROOT	"/sys/fs/cgroup"
+
+/*
+ * Makes a fresh cgroup v2 directory in @path (mounting cgroup2 on
+ * CGROUP_ROOT if nothing is there).  Returns its fd, or -errno.
+ */
+static int make_cgroup(char *path, size_t size)
+{
+	struct statfs sfs;
+	int fd;
+
+	if (statfs(CGROUP_ROOT, &sfs))
+		return -errno;
+	if (sfs.f_type != CGROUP2_SUPER_MAGIC &&
+	    mount("cgroup2", CGROUP_ROOT, "cgroup2", 0, NULL))
+		return -errno;
+	snprintf(path, size, CGROUP_ROOT "/clonepath-%d", getpid());
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return -errno;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Whether /proc/self/cgroup puts the caller in @path. */
+static bool in_cgroup(const char *path)
+{
+	char want[300], *text = ct_read_file("/proc/self/cgroup", NULL);
+	bool ret;
+
+	snprintf(want, sizeof(want), "0::%s\n", path + strlen(CGROUP_ROOT));
+	ret = text && !strcmp(text, want);
+	free(text);
+	return ret;
+}
+
+/* Forks @n children from the calling process; 0 when all ran and exited 0. */
+static int fork_n(int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (ct_clone_once(CT_LOAD_FORK))
+			return -1;
+	return 0;
+}
+
+/*
+ * clone3(CLONE_INTO_CGROUP) is a full fork into another cgroup; the cgroup
+ * filter then lets through only the clones of tasks in that cgroup.
+ */
+TEST_F(clonepath, clone3_into_cgroup)
+{
+	const struct clonescope_clone_event *evs[NR_FILTER_FORKS + 1];
+	struct clonescope_filter filter = {
+		.size = sizeof(filter),
+		.flags = CLONESCOPE_FILTER_CGROUP,
+	};
+	struct clone_args args = {
+		.flags = CLONE_INTO_CGROUP,
+		.exit_signal = SIGCHLD,
+	};
+	const struct clonescope_clone_event *ev;
+	char path[256], procs[300], pidstr[32];
+	int cgfd, procsfd, go[2];
+	struct stat st;
+	pid_t pid, member;
+
+	cgfd = make_cgroup(path, sizeof(path));
+	if (cgfd < 0)
+		SKIP(return, "no cgroup v2 at %s: %s", CGROUP_ROOT, strerror(-cgfd));
+	args.cgroup = cgfd;
+
+	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TGID, getpid());
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (!pid)
+		_exit(in_cgroup(path) ? 0 : 1);
+	ASSERT_LT(0, pid) TH_LOG("clone3: %s", strerror(errno));
+	wait_ok(_metadata, pid);
+	drain(_metadata, self);
+	ev = clone_of(_metadata, self, pid);
+	ASSERT_EQ(CLONESCOPE_SYSCALL_CLONE3, ev->syscall);
+	ASSERT_EQ(sizeof(args), ev->clone3_size);
+	ASSERT_EQ(CLONE_INTO_CGROUP, ev->clone_flags & CLONE_INTO_CGROUP);
+	ASSERT_EQ(SIGCHLD, ev->exit_signal);
+	check_success(_metadata, self, ev, false);
+
+	/* A member of the cgroup forks, and so do we (outside it). */
+	ASSERT_EQ(0, fstat(cgfd, &st));
+	filter.cgroup_id = st.st_ino;
+	ASSERT_EQ(0, pipe(go));
+	member = fork();
+	ASSERT_LE(0, member);
+	if (!member) {
+		char c;
+
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1 || !in_cgroup(path))
+			_exit(2);
+		_exit(fork_n(NR_FILTER_FORKS) ? 1 : 0);
+	}
+	close(go[0]);
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", path);
+	snprintf(pidstr, sizeof(pidstr), "%d", member);
+	procsfd = open(procs, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, procsfd);
+	ASSERT_LT(0, write(procsfd, pidstr, strlen(pidstr)));
+	close(procsfd);
+
+	ASSERT_EQ(0, ct_filter(self->fd, &filter));
+	ASSERT_EQ(0, ct_enable(self->fd));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	close(go[1]);
+	ASSERT_EQ(0, fork_n(NR_FILTER_FORKS));
+	wait_ok(_metadata, member);
+	drain(_metadata, self);
+	ASSERT_EQ(0, find_clones(_metadata, self, getpid(), evs, NR_FILTER_FORKS + 1));
+	ASSERT_EQ(NR_FILTER_FORKS, find_clones(_metadata, self, member, evs,
+					       NR_FILTER_FORKS + 1));
+	close(cgfd);
+	EXPECT_EQ(0, rmdir(path));
+}
+
+/*
+ * RLIMIT_NPROC: a uid at its limit cannot fork.  On 6.1 and later
+ * copy_process() checks the limit right after copy_creds() has counted the
+ * new task for the uid, so the clone fails with -EAGAIN in the interval
+ * from copy_creds() return to sched_fork() return: the SCHED_FORK phase.
+ */
+TEST_F(clonepath, rlimit_nproc_failure)
+{
+	const unsigned int failed = CLONESCOPE_PHASE_SCHED_FORK;
+	const struct clonescope_clone_event *evs[2], *ev;
+	int go[2], i;
+	pid_t child;
+
+	ASSERT_TRUE(ct_probe_registered(self->fd, "copy_creds"));
+	ASSERT_EQ(0, pipe(go));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		struct rlimit one = { 1, 1 };
+		pid_t pid;
+		char c;
+
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(10);
+		/* The only process of its uid, allowed one. */
+		if (setrlimit(RLIMIT_NPROC, &one) || ct_become(CT_UID_RLIMIT))
+			_exit(11);
+		pid = fork();
+		if (!pid)
+			_exit(0);
+		if (pid > 0) {
+			waitpid(pid, NULL, 0);
+			_exit(12);
+		}
+		_exit(errno == EAGAIN ? 0 : 13);
+	}
+	close(go[0]);
+	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TGID, child);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	close(go[1]);
+	ASSERT_EQ(0, ct_reap(child, 20 * CT_SEC)) TH_LOG("the limited fork did not fail with EAGAIN");
+	drain(_metadata, self);
+
+	ASSERT_EQ(1, find_clones(_metadata, self, child, evs, 2));
+	ev = evs[0];
+	ASSERT_EQ(-EAGAIN, ev->result);
+	ASSERT_EQ(CLONESCOPE_CLONE_FAILED, ev->flags & CLONESCOPE_CLONE_FAILED);
+	ASSERT_EQ(0, ev->child_pid);
+	ASSERT_EQ(failed, ev->failed_phase)
+		TH_LOG("failed_phase %u, phase_mask %#llx", ev->failed_phase,
+		       (unsigned long long)ev->phase_mask);
+	/* copy_creds() itself completed; nothing after the failure ran. */
+	ASSERT_TRUE(ct_has_phase(ev, CLONESCOPE_PHASE_DUP_TASK));
+	ASSERT_TRUE(ct_has_phase(ev, CLONESCOPE_PHASE_COPY_CREDS));
+	ASSERT_TRUE(ct_has_phase(ev, failed));
+	for (i = failed + 1; i <= CLONESCOPE_PHASE_ATTACH; i++)
+		ASSERT_FALSE(ct_has_phase(ev, i)) TH_LOG("phase %d after the failure", i);
+	ASSERT_EQ(0, ev->phase_mask & CT_MM_PHASES);
+	ASSERT_FALSE(ct_has_phase(ev, CLONESCOPE_PHASE_WAKE_UP_NEW_TASK));
+	/* The failed phase runs to copy_process()'s return. */
+	ASSERT_EQ(ct_phase_end(ev, CLONESCOPE_PHASE_COPY_PROCESS), ct_phase_end(ev, failed));
+	check_nesting(_metadata, ev);
+}
+
+static void check_accounting(struct __test_metadata *_metadata, int fd,
+			     const struct ct_tally *t, struct clonescope_stats *st)
+{
+	ASSERT_EQ(0, ct_stats(fd, st));
+	ASSERT_EQ(0, st->enabled);
+	ASSERT_EQ(st->produced, st->delivered + st->dropped)
+		TH_LOG("produced %llu delivered %llu dropped %llu",
+		       (unsigned long long)st->produced, (unsigned long long)st->delivered,
+		       (unsigned long long)st->dropped);
+	ASSERT_EQ(st->delivered, t->records);
+	ASSERT_EQ(st->dropped, t->lost);
+	ASSERT_EQ(0, t->zero_lost);
+}
+
+/*
+ * Two processes fork as fast as they can into a 4-page buffer nobody reads:
+ * records are dropped, every drop is counted, and the drops reach the
+ * reader as LOST records once it reads.
+ */
+TEST_F_TIMEOUT(clonepath, storm_small_buffer_no_reader, 120)
+{
+	struct ct_shared *sh = ct_shared_new();
+	struct clonescope_stats st;
+	struct ct_tally t = {};
+	pid_t loaders[2];
+	unsigned long clones = 0;
+	__u64 deadline;
+	int i;
+
+	ASSERT_NE(NULL, sh);
+	set_buffer(_metadata, self, 4);
+	for (i = 0; i < 2; i++) {
+		loaders[i] = ct_start_loader(sh, i, CT_LOAD_FORK, 60 * CT_SEC);
+		ASSERT_LT(0, loaders[i]);
+	}
+	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TREE, getpid());
+	sh->go = 1;
+	/* Bounded: enough forks to overflow 4 pages several times. */
+	deadline = cs_now_ns() + 20 * CT_SEC;
+	while (sh->done[0] + sh->done[1] < 400 && cs_now_ns() < deadline)
+		usleep(10000);
+	ct_stop_loaders(sh, loaders, 2);
+	for (i = 0; i < 2; i++)
+		clones += sh->done[i] + sh->failed[i];
+	ASSERT_LE(400, clones);
+
+	ASSERT_EQ(0, ct_drain_tally(self->fd, &t, NULL, NULL));
+	check_accounting(_metadata, self->fd, &t, &st);
+	ASSERT_EQ(clones, st.clones);
+	ASSERT_LT(0, st.dropped);
+	ASSERT_LT(0, t.lost_records);
+	ASSERT_EQ(0, st.inflight_overflow);
+	TH_LOG("%lu clones: produced %llu delivered %llu dropped %llu in %llu LOST records",
+	       clones, (unsigned long long)st.produced, (unsigned long long)st.delivered,
+	       (unsigned long long)st.dropped, (unsigned long long)t.lost_records);
+	ct_shared_free(sh);
+}
+
+/*
+ * A helper process that waits for @sh->go, optionally renames itself, and
+ * forks NR_FILTER_FORKS children.  Returns its pid.
+ */
+static pid_t start_forker(struct __test_metadata *_metadata, struct ct_shared *sh,
+			  const char *comm)
+{
+	pid_t pid = fork();
+	__u64 deadline;
+
+	ASSERT_LE(0, pid);
+	if (pid)
+		return pid;
+	if (comm && prctl(PR_SET_NAME, comm))
+		_exit(3);
+	deadline = cs_now_ns() + 20 * CT_SEC;
+	while (!sh->go && cs_now_ns() < deadline)
+		usleep(1000);
+	_exit(sh->go && !fork_n(NR_FILTER_FORKS) ? 0 : 1);
+}
+
+/*
+ * TGID: with no filter a concurrently forking process shows up; with the
+ * filter on our tgid, only our clones do.
+ */
+TEST_F_TIMEOUT(clonepath, filter_tgid, 60)
+{
+	const struct clonescope_clone_event *evs[64];
+	struct ct_shared *sh = ct_shared_new();
+	unsigned long before;
+	__u64 deadline;
+	pid_t noise;
+	int session;
+
+	ASSERT_NE(NULL, sh);
+	noise = ct_start_loader(sh, 0, CT_LOAD_FORK, 30 * CT_SEC);
+	ASSERT_LT(0, noise);
+	sh->go = 1;
+	for (session = 0; session < 2; session++) {
+		if (session) {
+			ASSERT_EQ(0, ct_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
+		} else {
+			ASSERT_EQ(0, ct_filter_none(self->fd));
+		}
+		ASSERT_EQ(0, ct_enable(self->fd));
+		before = sh->done[0];
+		ASSERT_EQ(0, fork_n(NR_FILTER_FORKS));
+		deadline = cs_now_ns() + 10 * CT_SEC;
+		while (sh->done[0] < before + 3 && cs_now_ns() < deadline)
+			usleep(1000);
+		ASSERT_LE(before + 3, sh->done[0]) TH_LOG("the noise process does not fork");
+		drain(_metadata, self);
+		ASSERT_EQ(NR_FILTER_FORKS, find_clones(_metadata, self, getpid(), evs, 64));
+		if (session) {
+			ASSERT_EQ(0, find_clones(_metadata, self, noise, evs, 64));
+		} else {
+			ASSERT_LE(1, find_clones(_metadata, self, noise, evs, 64));
+		}
+	}
+	ct_stop_loaders(sh, &noise, 1);
+	ct_shared_free(sh);
+}
+
+/* Only clones by a task of the named comm. */
+TEST_F(clonepath, filter_comm)
+{
+	const struct clonescope_record_header *hdr;
+	struct clonescope_filter filter = {
+		.size = sizeof(filter),
+		.flags = CLONESCOPE_FILTER_COMM,
+		.comm = "ct_comm_yes",
+	};
+	struct ct_shared *sh = ct_shared_new();
+	pid_t yes, no;
+	size_t off = 0;
+	int nr = 0, err;
+
+	ASSERT_NE(NULL, sh);
+	yes = start_forker(_metadata, sh, "ct_comm_yes");
+	no = start_forker(_metadata, sh, "ct_comm_no");
+	ASSERT_EQ(0, ct_filter(self->fd, &filter));
+	ASSERT_EQ(0, ct_enable(self->fd));
+	sh->go = 1;
+	ASSERT_EQ(0, fork_n(NR_FILTER_FORKS));
+	wait_ok(_metadata, yes);
+	wait_ok(_metadata, no);
+	drain(_metadata, self);
+
+	while ((hdr = cs_next_record(self->buf, self->len, &off, &err))) {
+		const struct clonescope_clone_event *ev = (const void *)hdr;
+
+		if (hdr->type != CLONESCOPE_RECORD_CLONE)
+			continue;
+		ASSERT_STREQ("ct_comm_yes", ev->comm);
+		ASSERT_EQ(yes, ev->parent_tgid);
+		nr++;
+	}
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(NR_FILTER_FORKS, nr);
+	ct_shared_free(sh);
+}
+
+struct thread_forker {
+	struct ct_shared *sh;
+	pid_t tid;
+	volatile int ready;
+	int ret;
+};
+
+static void *thread_fork(void *arg)
+{
+	struct thread_forker *tf = arg;
+	__u64 deadline = cs_now_ns() + 20 * CT_SEC;
+
+	tf->tid = gettid();
+	tf->ready = 1;
+	while (!tf->sh->go && cs_now_ns() < deadline)
+		usleep(1000);
+	tf->ret = tf->sh->go ? fork_n(NR_FILTER_FORKS) : -1;
+	return NULL;
+}
+
+/* PID: one thread's clones, not those of the other threads of its process. */
+TEST_F(clonepath, filter_pid)
+{
+	const struct clonescope_record_header *hdr;
+	struct clonescope_filter filter = {
+		.size = sizeof(filter),
+		.flags = CLONESCOPE_FILTER_PID,
+	};
+	struct thread_forker tf = { .sh = ct_shared_new() };
+	pthread_t thread;
+	size_t off = 0;
+	int nr = 0, err;
+
+	ASSERT_NE(NULL, tf.sh);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, thread_fork, &tf));
+	while (!tf.ready)
+		usleep(1000);
+	filter.pid = tf.tid;
+	ASSERT_EQ(0, ct_filter(self->fd, &filter));
+	ASSERT_EQ(0, ct_enable(self->fd));
+	tf.sh->go = 1;
+	ASSERT_EQ(0, fork_n(NR_FILTER_FORKS));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ(0, tf.ret);
+	drain(_metadata, self);
+
+	while ((hdr = cs_next_record(self->buf, self->len, &off, &err))) {
+		const struct clonescope_clone_event *ev = (const void *)hdr;
+
+		if (hdr->type != CLONESCOPE_RECORD_CLONE)
+			continue;
+		ASSERT_EQ(tf.tid, ev->parent_pid);
+		ASSERT_EQ(getpid(), ev->parent_tgid);
+		nr++;
+	}
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(NR_FILTER_FORKS, nr);
+	ct_shared_free(tf.sh);
+}
+
+/*
+ * TREE: a process A forks B, B forks C, C forks D.  With the filter on A,
+ * all three clones are traced, the great-grandparent's (ours) are not.
+ */
+TEST_F(clonepath, filter_tree_grandchild)
+{
+	const struct clonescope_clone_event *evs[8];
+	struct ct_shared *sh = ct_shared_new();
+	pid_t a;
+	int level;
+
+	ASSERT_NE(NULL, sh);
+	a = fork();
+	ASSERT_LE(0, a);
+	if (!a) {
+		__u64 deadline = cs_now_ns() + 20 * CT_SEC;
+		pid_t pid;
+
+		while (!sh->go && cs_now_ns() < deadline)
+			usleep(1000);
+		/* Each level forks the next and waits for it. */
+		for (level = 0; level < 3; level++) {
+			pid = fork();
+			if (pid < 0)
+				_exit(1);
+			if (pid) {
+				int status;
+
+				sh->done[level] = pid;
+				if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+					_exit(1);
+				_exit(WEXITSTATUS(status));
+			}
+		}
+		_exit(sh->go ? 0 : 1);
+	}
+	ASSERT_EQ(0, ct_filter_tgid(self->fd, CLONESCOPE_FILTER_TREE, a));
+	ASSERT_EQ(0, ct_enable(self->fd));
+	sh->go = 1;
+	ASSERT_EQ(0, fork_n(NR_FILTER_FORKS));
+	wait_ok(_metadata, a);
+	drain(_metadata, self);
+
+	ASSERT_EQ(0, find_clones(_metadata, self, getpid(), evs, 8));
+	ASSERT_EQ(1, find_clones(_metadata, self, a, evs, 8));
+	ASSERT_EQ(sh->done[0], evs[0]->child_pid);
+	/* B's clone of C, and the grandchild C's clone of D. */
+	for (level = 1; level < 3; level++) {
+		ASSERT_EQ(1, find_clones(_metadata, self, sh->done[level - 1], evs, 8))
+			TH_LOG("level %d", level);
+		ASSERT_EQ(sh->done[level], evs[0]->child_pid);
+	}
+	ct_shared_free(sh);
+}
+
+/* Malformed filters are refused, and do not replace the filter in force. */
+TEST_F(clonepath, filter_invalid)
+{
+	const struct clonescope_clone_event *evs[4];
+	struct {
+		struct clonescope_filter f;
+		__u64 tail;
+	} big;
+	struct clonescope_filter f;
+	unsigned int i;
+	pid_t pid;
+
+#define BAD_FILTER(err, ...) do {						\
+		f = (struct clonescope_filter){ .size = sizeof(f), __VA_ARGS__ };	\
+		ASSERT_EQ(err, ct_filter(self->fd, &f)) TH_LOG("%s", #__VA_ARGS__);	\
+	} while (0)
+
+	BAD_FILTER(-EINVAL, .flags = CLONESCOPE_FILTER_ALL + 1);
+	BAD_FILTER(-EINVAL, .flags = 1U << 31);
+	for (i = 0; i < 32; i++)
+		if (!(CLONESCOPE_FILTER_ALL & (1U << i)))
+			BAD_FILTER(-EINVAL, .flags = 1U << i);
+	/* tgids[] past nr_tgids is reserved. */
+	BAD_FILTER(-EINVAL, .flags = CLONESCOPE_FILTER_TGID, .nr_tgids = 1,
+		   .tgids = { getpid(), 1 });
+	BAD_FILTER(-EINVAL, .tgids = { [CLONESCOPE_FILTER_MAX_TGIDS - 1] = 1 });
+	BAD_FILTER(-EINVAL, .flags = CLONESCOPE_FILTER_TGID,
+		   .nr_tgids = CLONESCOPE_FILTER_MAX_TGIDS + 1);
+	BAD_FILTER(-EINVAL, .flags = CLONESCOPE_FILTER_TGID);
+	BAD_FILTER(-EINVAL, .flags = CLONESCOPE_FILTER_TREE);
+	/* comm must be NUL-terminated. */
+	BAD_FILTER(-EINVAL, .flags = CLONESCOPE_FILTER_COMM,
+		   .comm = { 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a',
+			     'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a' });
+	f = (struct clonescope_filter){ .size = CLONESCOPE_FILTER_SIZE_VER0 - 1 };
+	ASSERT_EQ(-EINVAL, ct_filter(self->fd, &f));
+	f.size = 0;
+	ASSERT_EQ(-EINVAL, ct_filter(self->fd, &f));
+	ASSERT_EQ(-EFAULT, ct_filter(self->fd, NULL));
+
+	big = (typeof(big)){ .f.size = sizeof(big), .tail = 1 };
+	ASSERT_EQ(-E2BIG, ct_filter(self->fd, &big.f));
+	big.tail = 0;
+	ASSERT_EQ(0, ct_filter(self->fd, &big.f));
+
+	/* Our tgid in force; a refused filter naming init does not replace it. */
+	ASSERT_EQ(0, ct_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
+	BAD_FILTER(-EINVAL, .flags = CLONESCOPE_FILTER_TGID | (1U << 31), .nr_tgids = 1,
+		   .tgids = { 1 });
+	ASSERT_EQ(0, ct_enable(self->fd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(0);
+	wait_ok(_metadata, pid);
+	drain(_metadata, self);
+	ASSERT_EQ(1, find_clones(_metadata, self, getpid(), evs, 4));
+	ASSERT_EQ(pid, evs[0]->child_pid);
+#undef BAD_FILTER
+}
+
+/* Filter and buffer change only while disabled; the old ones stay. */
+TEST_F(clonepath, filter_while_enabled)
+{
+	const struct clonescope_clone_event *evs[4];
+	struct clonescope_stats st;
+	__u32 pages;
+	pid_t pid;
+
+	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	pages = st.pages_per_cpu;
+	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TGID, getpid());
+	ASSERT_EQ(-EBUSY, ct_filter_none(self->fd));
+	ASSERT_EQ(-EBUSY, ct_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, 1));
+	ASSERT_EQ(-EBUSY, ct_buffer(self->fd, pages == 1 ? 2 : 1));
+	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(1, st.enabled);
+	ASSERT_EQ(pages, st.pages_per_cpu);
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(0);
+	wait_ok(_metadata, pid);
+	drain(_metadata, self);
+	ASSERT_EQ(1, find_clones(_metadata, self, getpid(), evs, 4));
+}
+
+CT_HARNESS_MAIN
