@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/report_cmd.hpp"
+#include "cli/stat_cmd.hpp"
 #include "cli/status.hpp"
 #include "record/recorder.hpp"
 
@@ -17,6 +18,7 @@ EXAMPLES:
     clonescope record -o t.cst -q -- ./srv # record quietly into t.cst
     clonescope report t.cst                # by call site and kind, percentiles
     clonescope report --perfetto t.json    # timeline for ui.perfetto.dev
+    clonescope stat 1 10                   # system-wide, ten 1-second lines
 )";
 
 } // namespace
@@ -55,12 +57,26 @@ int main(int argc, char **argv)
 	report->add_option("--perfetto", rep.perfetto,
 			   "also write Chrome trace-event JSON for ui.perfetto.dev to this file");
 
+	StatOptions st;
+	auto *stat = app.add_subcommand("stat", "live clone rates and latency, one line per interval");
+	stat->add_option("interval", st.interval_s, "seconds per line")
+		->capture_default_str()
+		->check(CLI::Range(0.01, 3600.0));
+	stat->add_option("count", st.count, "number of lines (default: until Ctrl-C)");
+	stat->add_option("-p,--pid", st.tree_of_pid, "only this process and its descendants")
+		->check(CLI::PositiveNumber);
+	stat->add_option("-c,--comm", st.comm, "only clones made by tasks with this comm");
+
 	CLI11_PARSE(app, argc, argv);
 
 	if (*status)
 		return run_status(device);
 	if (*report)
 		return run_report(rep);
+	if (*stat) {
+		st.device = device;
+		return run_stat(st);
+	}
 	if (*record) {
 		rec.device = device;
 		return run_record(rec);
