@@ -881,6 +881,93 @@ TEST_F(cow, hugetlb)
 }
 
 /*
+ * A child forks a grandchild that writes CHILD_PAGES pages and exits;
+ * returns the child's pid and the grandchild's in *@grandchild.
+ */
+static pid_t fork_grandchild_writer(struct __test_metadata *_metadata,
+				    char *region, pid_t *grandchild)
+{
+	int pipefd[2];
+	pid_t child, pid;
+
+	ASSERT_EQ(0, pipe2(pipefd, O_CLOEXEC));
+	child = fork_raw();
+	ASSERT_LE(0, child);
+	if (!child) {
+		pid = fork_raw();
+		if (!pid) {
+			write_pages(region, 0, CHILD_PAGES);
+			_exit(0);
+		}
+		if (pid < 0 || write(pipefd[1], &pid, sizeof(pid)) != sizeof(pid) ||
+		    waitpid(pid, NULL, 0) != pid)
+			_exit(1);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(sizeof(pid), read(pipefd[0], &pid, sizeof(pid)));
+	close(pipefd[0]);
+	cs_wait_exited(_metadata, child);
+	*grandchild = pid;
+	return child;
+}
+
+/*
+ * Only traced forks are watched: with FILTER_TGID the grandchild's fork is
+ * not traced, so its copies are nobody's -- not the child's either.
+ */
+TEST_F(cow, untraced_fork_not_counted)
+{
+	const struct clonescope_cow_event *cow;
+	pid_t child, grandchild;
+	char *region;
+
+	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
+	region = map_region(_metadata, self, REGION_SIZE, true);
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	child = fork_grandchild_writer(_metadata, region, &grandchild);
+	drain(_metadata, self);
+
+	ASSERT_EQ(1, find_cow(self->buf, self->len, 0, &cow));
+	cow = child_cow(_metadata, self, child, CLONESCOPE_COW_END_EXIT);
+	/* The child's own runtime, as a child and as the grandchild's parent. */
+	assert_copied(_metadata, &cow->child, "child", 0,
+		      CLONE_CHILD_SLACK + PARENT_SLACK);
+}
+
+/* FILTER_TREE traces the grandchild's fork too: it gets its own record. */
+TEST_F(cow, tree_filter_grandchild)
+{
+	struct clonescope_filter filter = {
+		.size = sizeof(filter),
+		.flags = CLONESCOPE_FILTER_TREE,
+		.nr_tgids = 1,
+		.tgids = { getpid() },
+	};
+	const struct clonescope_cow_event *cow;
+	pid_t child, grandchild;
+	char *region;
+
+	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
+	region = map_region(_metadata, self, REGION_SIZE, true);
+	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_FILTER, &filter));
+	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_ENABLE, NULL));
+	child = fork_grandchild_writer(_metadata, region, &grandchild);
+	drain(_metadata, self);
+
+	ASSERT_EQ(2, find_cow(self->buf, self->len, 0, &cow));
+	cow = child_cow(_metadata, self, child, CLONESCOPE_COW_END_EXIT);
+	assert_copied(_metadata, &cow->child, "child", 0,
+		      CLONE_CHILD_SLACK + PARENT_SLACK);
+	ASSERT_EQ(1, find_cow(self->buf, self->len, grandchild, &cow));
+	ASSERT_EQ(CLONESCOPE_COW_END_EXIT, cow->end_reason);
+	ASSERT_EQ(child, cow->parent_tgid);
+	ASSERT_EQ(grandchild, cow->child_tgid);
+	log_counts(_metadata, "grandchild", &cow->child);
+	assert_copied(_metadata, &cow->child, "grandchild", CHILD_PAGES, CLONE_CHILD_SLACK);
+}
+
+/*
  * DISABLE while a child is alive closes its window: its record arrives
  * with end_reason STOP and what it had copied so far.  A new session does
  * not pick the child up again.
