@@ -42,25 +42,28 @@ extern char **environ;
  * is copied, or reused when the other side copied it first, so the tests
  * bound copied + reused as well as copied.  Measured with runtime_slack (a
  * child that writes nothing and exits, the parent waiting) and the logged
- * counts of every test, 16 runs of this program in TCG guests on Debian
- * 12's 6.1.0-56-amd64, glibc 2.36, over 200 records:
- *   fork_raw() child:   4 (15 runs) or 5 (1 run): its stack (1 page, 2 when
- *                       the frames straddle a page boundary: ASLR), the
- *                       TCB (the kernel's rseq update on return to user),
- *                       and the GOT + ld.so data written by lazy
- *                       binding of what only children call (_exit()).
- *                       (Seen in the child's /proc/self/smaps.)
- *   glibc fork() child: 7 or 8: the same plus glibc's child-side fork
- *                       bookkeeping (lock resets, TCB tid) in libc's data.
- *   parent:             0 to 5, depending on how much of its stack, the
- *                       harness metadata, TCB, GOT and ld.so data it
- *                       writes before the child is gone; one more stack
- *                       page is possible, hence 6.
- * A count off by more than this fails.
+ * counts of every test: 6 runs of this program (about 150 records) in TCG
+ * guests on Debian 12's 6.1.0-56-amd64, glibc 2.36.
+ *   fork_raw() child:    2 in every record: its stack page and its TCB
+ *                        (the kernel's rseq update on its first return to
+ *                        user space).  3 when its frames straddle a stack
+ *                        page boundary (the stack top is randomized).
+ *   glibc fork() child:  7 to 9: the same, plus glibc's child-side fork
+ *                        work (lock resets, TCB tid) in libc's data, and
+ *                        the GOT and ld.so data written by lazy binding of
+ *                        _exit(), first called in the child.  (The pages
+ *                        were told apart in the child's /proc/self/smaps.)
+ *   parent:              0 to 6: its stack, the harness's metadata (each
+ *                        ASSERT counts a step), TCB, libc's data (glibc
+ *                        fork's parent side), the GOT and ld.so data (first
+ *                        waitpid()), whichever it writes before the child
+ *                        is gone.
+ * Each bound is the worst seen plus that one stack page.  A count off by
+ * more fails.
  */
-#define CLONE_CHILD_SLACK	5
-#define FORK_CHILD_SLACK	8
-#define PARENT_SLACK		6
+#define CLONE_CHILD_SLACK	3
+#define FORK_CHILD_SLACK	10
+#define PARENT_SLACK		7
 
 /*
  * The kernel's RSS counters are approximate: 6.1 caches up to 64 events
@@ -72,6 +75,17 @@ extern char **environ;
 
 #define THP_ENABLED		"/sys/kernel/mm/transparent_hugepage/enabled"
 #define NR_HUGEPAGES		"/proc/sys/vm/nr_hugepages"
+
+/*
+ * Set once by the fixture, before any fork: a child calling sysconf()
+ * itself could be its first call, and lazy binding would write pages.
+ */
+static size_t ps;
+
+static size_t page_size(void)
+{
+	return ps;
+}
 
 FIXTURE(cow) {
 	int fd;
@@ -88,6 +102,7 @@ FIXTURE_SETUP(cow)
 	struct clonescope_version v = { .size = sizeof(v) };
 
 	self->saved_nr_hugepages = -1;
+	ps = sysconf(_SC_PAGESIZE);
 	self->fd = cs_open(O_RDWR);
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", CS_DEVICE, strerror(-self->fd));
 	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_VERSION, &v));
@@ -139,11 +154,6 @@ FIXTURE_TEARDOWN(cow)
 		SKIP(return, "module without " #feat " on this kernel"); \
 } while (0)
 
-static size_t page_size(void)
-{
-	return sysconf(_SC_PAGESIZE);
-}
-
 /*
  * Maps @size bytes of private anonymous memory in 4K pages (no THP, so no
  * huge zero page either) as self->region; @populate writes every page.
@@ -167,7 +177,7 @@ static char *map_region(struct __test_metadata *_metadata,
 static void write_pages(char *region, size_t first, size_t n)
 {
 	volatile char *p = region;
-	size_t i, ps = page_size();
+	size_t i;
 
 	for (i = first; i < first + n; i++)
 		p[i * ps] = (char)i;
@@ -178,11 +188,22 @@ static unsigned long read_pages(const char *region, size_t first, size_t n)
 {
 	const volatile char *p = region;
 	unsigned long sum = 0;
-	size_t i, ps = page_size();
+	size_t i;
 
 	for (i = first; i < first + n; i++)
 		sum += p[i * ps];
 	return sum;
+}
+
+/*
+ * What children made by fork_raw() call: syscall() only, which their
+ * parent has called already, so no lazy binding writes the GOT and ld.so's
+ * data in the child; glibc's _exit() would be its first call.
+ */
+static void __attribute__((noreturn)) child_exit(int status)
+{
+	for (;;)
+		syscall(SYS_exit_group, status);
 }
 
 /*
@@ -205,14 +226,14 @@ static void gate_child(struct gate *g, char *region, size_t first, size_t n)
 {
 	char c = 0;
 
-	close(g->ready[0]);
-	close(g->go[1]);
+	syscall(SYS_close, g->ready[0]);
+	syscall(SYS_close, g->go[1]);
 	write_pages(region, first, n);
-	if (write(g->ready[1], &c, 1) != 1)
-		_exit(1);
-	if (read(g->go[0], &c, 1) < 0)
-		_exit(1);
-	_exit(0);
+	if (syscall(SYS_write, g->ready[1], &c, 1) != 1)
+		child_exit(1);
+	if (syscall(SYS_read, g->go[0], &c, 1) < 0)
+		child_exit(1);
+	child_exit(0);
 }
 
 /* Parent side, after fork(): waits until the child wrote its pages. */
@@ -238,23 +259,27 @@ static void gate_release(struct __test_metadata *_metadata, struct gate *g,
  * fork() without glibc's child-side bookkeeping (locks reset, fork
  * handlers, TCB update), which writes several shared pages of its own: a
  * bare clone(SIGCHLD) whose child only touches its stack.  The child must
- * stick to plain memory writes and syscalls.
+ * stick to plain memory writes and syscall(): see child_exit().
  */
-static pid_t fork_raw(void)
+static pid_t fork_raw(struct __test_metadata *_metadata)
 {
-	return syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+	pid_t pid = syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+
+	/* Not in the child: an ASSERT writes the harness's metadata. */
+	if (pid)
+		ASSERT_LT(0, pid);
+	return pid;
 }
 
 /* A child that writes @n pages from page @first and exits. */
 static pid_t fork_writer(struct __test_metadata *_metadata, char *region,
 			 size_t first, size_t n)
 {
-	pid_t pid = fork_raw();
+	pid_t pid = fork_raw(_metadata);
 
-	ASSERT_LE(0, pid);
 	if (!pid) {
 		write_pages(region, first, n);
-		_exit(0);
+		child_exit(0);
 	}
 	return pid;
 }
@@ -426,10 +451,9 @@ TEST_F(cow, runtime_slack)
 	ASSERT_LT(0, rss);
 	vmas = count_vmas();
 	ASSERT_LT(0, vmas);
-	raw = fork_raw();
-	ASSERT_LE(0, raw);
+	raw = fork_raw(_metadata);
 	if (!raw)
-		_exit(0);
+		child_exit(0);
 	cs_wait_exited(_metadata, raw);
 	libc = fork();
 	ASSERT_LE(0, libc);
@@ -501,8 +525,7 @@ TEST_F(cow, parent_copies)
 	region = map_region(_metadata, self, REGION_SIZE, true);
 	gate_open(_metadata, &g);
 	ASSERT_EQ(0, cs_trace_self(self->fd));
-	pid = fork_raw();
-	ASSERT_LE(0, pid);
+	pid = fork_raw(_metadata);
 	if (!pid)
 		gate_child(&g, region, 0, CHILD_PAGES);
 	gate_wait_ready(_metadata, &g);
@@ -530,15 +553,13 @@ TEST_F(cow, two_children)
 	region = map_region(_metadata, self, REGION_SIZE, true);
 	gate_open(_metadata, &ga);
 	ASSERT_EQ(0, cs_trace_self(self->fd));
-	a = fork_raw();
-	ASSERT_LE(0, a);
+	a = fork_raw(_metadata);
 	if (!a)
 		gate_child(&ga, region, 0, 30);
 	gate_wait_ready(_metadata, &ga);
 	/* Opened now: A must not hold B's gate open. */
 	gate_open(_metadata, &gb);
-	b = fork_raw();
-	ASSERT_LE(0, b);
+	b = fork_raw(_metadata);
 	if (!b) {
 		close(ga.go[1]);
 		gate_child(&gb, region, 30, 70);
@@ -556,6 +577,40 @@ TEST_F(cow, two_children)
 	cow = child_cow(_metadata, self, b, CLONESCOPE_COW_END_EXIT);
 	assert_copied(_metadata, &cow->child, "b: child", 70, CLONE_CHILD_SLACK);
 	assert_copied(_metadata, &cow->parent, "b: parent", PARENT_PAGES, PARENT_SLACK);
+}
+
+/*
+ * "The parent's faults are counted for its most recent live fork" (uapi):
+ * once the later child B is gone, the parent's copies of pages it still
+ * shares with A are A's cost and go to A's record.
+ */
+TEST_F(cow, parent_counted_after_later_child_exits)
+{
+	const struct clonescope_cow_event *cow;
+	struct gate ga;
+	char *region;
+	pid_t a, b;
+
+	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
+	region = map_region(_metadata, self, REGION_SIZE, true);
+	gate_open(_metadata, &ga);
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	a = fork_raw(_metadata);
+	if (!a)
+		gate_child(&ga, region, 0, 0);
+	gate_wait_ready(_metadata, &ga);
+	b = fork_writer(_metadata, region, 0, 0);
+	cs_wait_exited(_metadata, b);
+	/* Shared with A (and no longer with B): real copies. */
+	write_pages(region, 0, PARENT_PAGES);
+	gate_release(_metadata, &ga, a);
+	drain(_metadata, self);
+
+	ASSERT_EQ(2, find_cow(self->buf, self->len, 0, &cow));
+	cow = child_cow(_metadata, self, b, CLONESCOPE_COW_END_EXIT);
+	assert_copied(_metadata, &cow->parent, "b: parent", 0, PARENT_SLACK);
+	cow = child_cow(_metadata, self, a, CLONESCOPE_COW_END_EXIT);
+	assert_copied(_metadata, &cow->parent, "a: parent", PARENT_PAGES, PARENT_SLACK);
 }
 
 /*
@@ -664,8 +719,7 @@ TEST_F(cow, parent_reuse_after_exit)
 	write_pages(region, 0, REUSE_PAGES);
 
 	ASSERT_EQ(0, madvise(region, REGION_SIZE, MADV_DONTFORK));
-	b = fork_raw();
-	ASSERT_LE(0, b);
+	b = fork_raw(_metadata);
 	if (!b)
 		gate_child(&g, NULL, 0, 0);
 	gate_wait_ready(_metadata, &g);
@@ -781,11 +835,10 @@ TEST_F(cow, thp)
 		SKIP(return, "region got no huge page (AnonHugePages %ld kB)", kb);
 
 	ASSERT_EQ(0, cs_trace_self(self->fd));
-	pid = fork_raw();
-	ASSERT_LE(0, pid);
+	pid = fork_raw(_metadata);
 	if (!pid) {
 		thp[12345] = 1;
-		_exit(0);
+		child_exit(0);
 	}
 	cs_wait_exited(_metadata, pid);
 	drain(_metadata, self);
@@ -861,11 +914,10 @@ TEST_F(cow, hugetlb)
 	memset(map, 0x5a, size);
 
 	ASSERT_EQ(0, cs_trace_self(self->fd));
-	pid = fork_raw();
-	ASSERT_LE(0, pid);
+	pid = fork_raw(_metadata);
 	if (!pid) {
 		map[4321] = 1;
-		_exit(0);
+		child_exit(0);
 	}
 	cs_wait_exited(_metadata, pid);
 	drain(_metadata, self);
@@ -891,18 +943,18 @@ static pid_t fork_grandchild_writer(struct __test_metadata *_metadata,
 	pid_t child, pid;
 
 	ASSERT_EQ(0, pipe2(pipefd, O_CLOEXEC));
-	child = fork_raw();
-	ASSERT_LE(0, child);
+	child = fork_raw(_metadata);
 	if (!child) {
-		pid = fork_raw();
+		pid = syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
 		if (!pid) {
 			write_pages(region, 0, CHILD_PAGES);
-			_exit(0);
+			child_exit(0);
 		}
-		if (pid < 0 || write(pipefd[1], &pid, sizeof(pid)) != sizeof(pid) ||
-		    waitpid(pid, NULL, 0) != pid)
-			_exit(1);
-		_exit(0);
+		if (pid < 0 ||
+		    syscall(SYS_write, pipefd[1], &pid, sizeof(pid)) != sizeof(pid) ||
+		    syscall(SYS_wait4, pid, NULL, 0, NULL) != pid)
+			child_exit(1);
+		child_exit(0);
 	}
 	close(pipefd[1]);
 	ASSERT_EQ(sizeof(pid), read(pipefd[0], &pid, sizeof(pid)));
@@ -983,8 +1035,7 @@ TEST_F(cow, disable_stops_window)
 	region = map_region(_metadata, self, REGION_SIZE, true);
 	gate_open(_metadata, &g);
 	ASSERT_EQ(0, cs_trace_self(self->fd));
-	pid = fork_raw();
-	ASSERT_LE(0, pid);
+	pid = fork_raw(_metadata);
 	if (!pid)
 		gate_child(&g, region, 0, CHILD_PAGES);
 	gate_wait_ready(_metadata, &g);
