@@ -9,7 +9,7 @@ ACCEL ?= tcg
 export KVER KDIR BUILD ACCEL
 
 .PHONY: all module tool selftests deps deps-kernels check unit-check vm-check \
-	check-all-kernels demo clean help
+	check-all-kernels demo bench cases clean help
 
 all: module tool selftests
 
@@ -50,6 +50,14 @@ check-all-kernels: tool selftests
 demo: deps all
 	scripts/demo.sh
 
+# Not tests: overhead against bpftrace/forkstat (bench/results.md), and the
+# case studies (Documentation/case-studies.rst), each from one guest run.
+bench: module tool
+	bench/run.sh
+
+cases: module tool
+	bench/cases/run.sh
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR)/module clean
 	-$(MAKE) -C selftests clean
@@ -60,6 +68,8 @@ help:
 	@echo "make          build module (KVER=$(KVER)), tool and selftests"
 	@echo "make demo     boot a VM, trace a real workload, print the report"
 	@echo "make check    host unit tests + selftests in a VM"
+	@echo "make bench    overhead benchmark -> bench/results.md"
+	@echo "make cases    case studies -> Documentation/case-studies.rst"
 	@echo "make deps-kernels    add 6.12 from bookworm-backports"
 	@echo "make check-all-kernels  selftests on every installed kernel"
 	@echo "KVER=, KDIR=  kernel to build for; ACCEL=kvm to try KVM (default tcg)"
