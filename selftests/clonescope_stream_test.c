@@ -2,7 +2,8 @@
 /*
  * clonescope selftests of the record stream as a whole: child-start
  * records, the filters, in-stream loss reports when the buffer overflows,
- * concurrent clones on several CPUs, and a blocked reader being woken.
+ * concurrent clones on several CPUs and many sleeping in the kernel at
+ * once, and a blocked reader being woken.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -197,6 +198,23 @@ TEST_F(clonescope, lost_records)
 	ASSERT_EQ(stats.produced, stats.delivered + stats.dropped);
 }
 
+/* kprobe and kretprobe misses over all probes, since the module loaded. */
+static __u64 probe_misses(struct __test_metadata *_metadata, int fd)
+{
+	struct clonescope_probe_info info;
+	struct clonescope_stats stats;
+	__u64 missed = 0;
+	__u32 i;
+
+	ASSERT_EQ(0, cs_get_stats(fd, &stats));
+	for (i = 0; i < stats.nr_probes; i++) {
+		info = (struct clonescope_probe_info){ .size = sizeof(info), .index = i };
+		ASSERT_EQ(0, cs_ioctl(fd, CLONESCOPE_IOC_GET_PROBE, &info));
+		missed += info.nmissed;
+	}
+	return missed;
+}
+
 struct forker {
 	pid_t tid;
 	pid_t pids[FORKS_PER_THREAD];
@@ -219,7 +237,10 @@ static void *forker_main(void *arg)
 	return NULL;
 }
 
-/* Two threads forking at once: every clone recorded once, to the right thread. */
+/*
+ * Two threads forking at once: every clone recorded once, to the right
+ * thread, with no probe hit missed (a missed kretprobe loses a record).
+ */
 TEST_F(clonescope, concurrent_forks)
 {
 	const size_t per_clone = sizeof(struct clonescope_clone_event) +
@@ -231,11 +252,13 @@ TEST_F(clonescope, concurrent_forks)
 	const struct clonescope_record_header *first;
 	const struct clonescope_clone_event *ev;
 	struct clonescope_stats stats;
+	__u64 misses;
 	int t, i;
 
 	/* Room for every record even if all land on one CPU: nothing dropped. */
 	cs_set_buffer(_metadata, self, clones * per_clone / sysconf(_SC_PAGESIZE) + 1);
 
+	misses = probe_misses(_metadata, self->fd);
 	ASSERT_EQ(0, cs_trace_self(self->fd));
 	for (t = 0; t < NR_FORKERS; t++)
 		ASSERT_EQ(0, pthread_create(&threads[t], NULL, forker_main, &forkers[t]));
@@ -247,6 +270,8 @@ TEST_F(clonescope, concurrent_forks)
 
 	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
 	ASSERT_EQ(0, stats.dropped);
+	ASSERT_EQ(0, stats.inflight_overflow);
+	ASSERT_EQ(misses, probe_misses(_metadata, self->fd));
 	ASSERT_EQ(clones, cs_count_records(self->buf, self->len,
 					   CLONESCOPE_RECORD_CLONE, &first));
 	for (t = 0; t < NR_FORKERS; t++) {
@@ -258,6 +283,86 @@ TEST_F(clonescope, concurrent_forks)
 			ASSERT_EQ(forkers[t].pids[i], ev->result);
 		}
 	}
+}
+
+struct vforker {
+	int release_fd;		/* the vfork child blocks reading this */
+	int *ready;		/* children about to block */
+	pid_t pid;
+	int failed;
+};
+
+static void *vforker_main(void *arg)
+{
+	struct vforker *v = arg;
+	char c;
+
+	v->pid = vfork();
+	if (!v->pid) {
+		/*
+		 * The child shares our memory: count it in, then block, keeping
+		 * this thread asleep inside kernel_clone() until released.
+		 */
+		__atomic_add_fetch(v->ready, 1, __ATOMIC_RELEASE);
+		_exit(read(v->release_fd, &c, 1) != 1);
+	}
+	if (v->pid < 0 || waitpid(v->pid, NULL, 0) != v->pid)
+		v->failed = 1;
+	return NULL;
+}
+
+/*
+ * Many vfork parents asleep in kernel_clone() at once, far more than
+ * kretprobe's default maxactive (2 per CPU): each clone is still recorded
+ * and no return is missed.
+ */
+TEST_F(clonescope, concurrent_vforks)
+{
+	const int nr = 16 * sysconf(_SC_NPROCESSORS_ONLN);
+	const struct clonescope_clone_event *ev;
+	struct clonescope_stats stats;
+	struct vforker *vforkers;
+	pthread_t *threads;
+	int release[2], ready = 0, i, waited;
+	__u64 misses;
+
+	vforkers = calloc(nr, sizeof(*vforkers));
+	threads = calloc(nr, sizeof(*threads));
+	ASSERT_NE(NULL, vforkers);
+	ASSERT_NE(NULL, threads);
+	ASSERT_EQ(0, pipe(release));
+
+	misses = probe_misses(_metadata, self->fd);
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	for (i = 0; i < nr; i++) {
+		vforkers[i] = (struct vforker){ .release_fd = release[0], .ready = &ready };
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, vforker_main, &vforkers[i]));
+	}
+	for (waited = 0; waited < 10000; waited++) {
+		if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE) == nr)
+			break;
+		usleep(1000);
+	}
+	ASSERT_EQ(nr, __atomic_load_n(&ready, __ATOMIC_ACQUIRE));
+	for (i = 0; i < nr; i++)
+		ASSERT_EQ(1, write(release[1], "", 1));
+	for (i = 0; i < nr; i++) {
+		ASSERT_EQ(0, pthread_join(threads[i], NULL));
+		ASSERT_EQ(0, vforkers[i].failed);
+	}
+	cs_drain_all(_metadata, self);
+
+	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
+	ASSERT_EQ(0, stats.dropped);
+	ASSERT_EQ(0, stats.inflight_overflow);
+	ASSERT_EQ(misses, probe_misses(_metadata, self->fd));
+	for (i = 0; i < nr; i++) {
+		ASSERT_EQ(1, cs_find_clone(self->buf, self->len, vforkers[i].pid, &ev));
+		ASSERT_EQ(CLONESCOPE_SYSCALL_VFORK, ev->syscall);
+		ASSERT_EQ(vforkers[i].pid, ev->result);
+	}
+	free(threads);
+	free(vforkers);
 }
 
 struct reader {
