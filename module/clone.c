@@ -452,11 +452,12 @@ NOKPROBE_SYMBOL(cs_child_start);
 
 #define CS_SYSCALL_PROBE(sym, nr) {					\
 	.symbols = CS_SYMS(sym), .role = "syscall entry",		\
+	.group = CLONESCOPE_PROBES_CLONE,				\
 	.entry = cs_syscall_entry, .ret = cs_syscall_return,		\
 	.cookie = (nr) }
 
-#define CS_LANDMARK_PROBE(sym, role_, entry_lm, ret_lm, err_phase) {	\
-	.symbols = CS_SYMS(sym), .role = role_,				\
+#define CS_LANDMARK_PROBE(sym, role_, group_, entry_lm, ret_lm, err_phase) { \
+	.symbols = CS_SYMS(sym), .role = role_, .group = group_,	\
 	.entry = cs_landmark_entry,					\
 	.ret = (ret_lm) == LM_NONE ? NULL : cs_landmark_return,	\
 	.cookie = CS_LM(entry_lm, ret_lm, err_phase) }
@@ -474,6 +475,7 @@ static struct cs_probe cs_probes[] = {
 		/* Renamed from _do_fork in 5.10. */
 		.symbols = CS_SYMS("kernel_clone", "_do_fork"),
 		.role = "clone",
+		.group = CLONESCOPE_PROBES_CLONE,
 		.entry = cs_kernel_clone_entry,
 		.ret = cs_kernel_clone_return,
 		.required = true,
@@ -481,46 +483,58 @@ static struct cs_probe cs_probes[] = {
 	{
 		.symbols = CS_SYMS("copy_process"),
 		.role = "copy_process",
+		.group = CLONESCOPE_PROBES_CLONE,
 		.entry = cs_landmark_entry,
 		.ret = cs_copy_process_return,
 		.cookie = CS_LM(LM_CP_ENTRY, LM_NONE, CS_NO_PHASE),
 		.required = true,
 	},
 	CS_LANDMARK_PROBE("copy_creds", "phase landmark",
+			  CLONESCOPE_PROBES_PHASES,
 			  LM_CREDS_ENTRY, LM_CREDS_RET,
 			  CLONESCOPE_PHASE_COPY_CREDS),
 	CS_LANDMARK_PROBE("sched_fork", "phase landmark",
+			  CLONESCOPE_PROBES_PHASES,
 			  LM_NONE, LM_SCHED_FORK_RET,
 			  CLONESCOPE_PHASE_SCHED_FORK),
 	CS_LANDMARK_PROBE("copy_semundo", "phase landmark",
+			  CLONESCOPE_PROBES_PHASES,
 			  LM_NONE, LM_SEMUNDO_RET,
 			  CLONESCOPE_PHASE_TASK_INIT),
 	CS_LANDMARK_PROBE("copy_namespaces", "phase landmark",
+			  CLONESCOPE_PROBES_PHASES,
 			  LM_NS_ENTRY, LM_NS_RET,
 			  CLONESCOPE_PHASE_COPY_NAMESPACES),
 	CS_LANDMARK_PROBE("copy_thread", "phase landmark",
+			  CLONESCOPE_PROBES_PHASES,
 			  LM_THREAD_ENTRY, LM_NONE, CS_NO_PHASE),
 	CS_LANDMARK_PROBE("alloc_pid", "phase landmark",
+			  CLONESCOPE_PROBES_PHASES,
 			  LM_PID_ENTRY, LM_NONE, CS_NO_PHASE),
 	CS_LANDMARK_PROBE("cgroup_can_fork", "phase landmark",
+			  CLONESCOPE_PROBES_PHASES,
 			  LM_CGCAN_ENTRY, LM_CGCAN_RET,
 			  CLONESCOPE_PHASE_CGROUP_CAN_FORK),
 	CS_LANDMARK_PROBE("dup_mmap", "phase landmark",
+			  CLONESCOPE_PROBES_PHASES,
 			  LM_DUP_MMAP_ENTRY, LM_DUP_MMAP_RET,
 			  CLONESCOPE_PHASE_FILES_TO_MM),
 	{
 		.symbols = CS_SYMS("copy_page_range"),
 		.role = "page table copy",
+		.group = CLONESCOPE_PROBES_PAGE_TABLES,
 		.entry = cs_copy_page_range_entry,
 		.ret = cs_copy_page_range_return,
 		.data_size = sizeof(u64),
 	},
 	CS_LANDMARK_PROBE("wake_up_new_task", "child wake-up",
+			  CLONESCOPE_PROBES_CLONE,
 			  LM_WAKE_ENTRY, LM_WAKE_RET, CS_NO_PHASE),
 	{
 		/* The first thing a new task runs, with its rq lock held. */
 		.symbols = CS_SYMS("schedule_tail"),
 		.role = "child first run",
+		.group = CLONESCOPE_PROBES_CLONE,
 		.entry = cs_child_start,
 	},
 };

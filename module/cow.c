@@ -127,7 +127,7 @@ void cs_cow_fork(struct task_struct *child, u64 now)
 	struct cs_cow *c;
 	long i, p;
 
-	if (!mm || !child->mm)
+	if (!cs_tracing_probes(CLONESCOPE_PROBES_COW) || !mm || !child->mm)
 		return;
 	i = cs_key_claim(cs_child_mms, CS_COW_BITS, (unsigned long)child->mm);
 	if (i < 0) {
@@ -373,6 +373,7 @@ static struct cs_probe cs_cow_probes[] = {
 	{
 		.symbols = CS_SYMS("wp_page_copy"),
 		.role = "COW page copy",
+		.group = CLONESCOPE_PROBES_COW,
 		.entry = cs_wp_page_copy_entry,
 		.ret = cs_wp_page_copy_return,
 		.data_size = sizeof(struct cs_fault_data),
@@ -380,6 +381,7 @@ static struct cs_probe cs_cow_probes[] = {
 	{
 		.symbols = CS_SYMS("do_wp_page"),
 		.role = "COW (copy inlined)",
+		.group = CLONESCOPE_PROBES_COW,
 		.entry = cs_do_wp_page_entry,
 		.ret = cs_do_wp_page_return,
 		.data_size = sizeof(struct cs_fault_data),
@@ -388,11 +390,13 @@ static struct cs_probe cs_cow_probes[] = {
 	{
 		.symbols = CS_SYMS("wp_page_reuse"),
 		.role = "COW reuse",
+		.group = CLONESCOPE_PROBES_COW,
 		.entry = cs_wp_page_reuse,
 	},
 	{
 		.symbols = CS_SYMS("do_huge_pmd_wp_page"),
 		.role = "COW on THP",
+		.group = CLONESCOPE_PROBES_COW,
 		.entry = cs_thp_wp_entry,
 		.ret = cs_thp_wp_return,
 		.data_size = sizeof(struct cs_fault_data),
@@ -401,17 +405,20 @@ static struct cs_probe cs_cow_probes[] = {
 	{
 		.symbols = CS_SYMS("hugetlb_wp", "hugetlb_cow"),
 		.role = "COW on hugetlb",
+		.group = CLONESCOPE_PROBES_COW,
 		.entry = cs_hugetlb_wp,
 	},
 	{
 		.symbols = CS_SYMS("copy_user_huge_page"),
 		.role = "hugetlb page copy",
+		.group = CLONESCOPE_PROBES_COW,
 		.entry = cs_hugetlb_copy,
 	},
 #endif
 	{
 		.symbols = CS_SYMS("exit_mmap"),
 		.role = "end of COW window",
+		.group = CLONESCOPE_PROBES_COW,
 		.entry = cs_exit_mmap,
 	},
 };

@@ -43,6 +43,8 @@ static DECLARE_WAIT_QUEUE_HEAD(cs_readers);
 static struct file *cs_owner;
 static struct cs_ring __rcu *cs_ring;
 bool cs_tracing_on;
+/* The probe groups ENABLE arms (CLONESCOPE_IOC_SET_OPTIONS). */
+u32 cs_armed_probes = CLONESCOPE_PROBES_ALL;
 
 int cs_emit(void *rec)
 {
@@ -89,7 +91,7 @@ static void cs_stop(void)
 	if (!cs_tracing())
 		return;
 	WRITE_ONCE(cs_tracing_on, false);
-	cs_probes_arm_all(false);
+	cs_probes_arm(0);
 	/* Handlers run with preemption off: wait for any still running. */
 	synchronize_rcu();
 	cs_cow_flush();
@@ -189,7 +191,8 @@ static long cs_ioctl_version(void __user *uarg)
 	memset(&ver, 0, sizeof(ver));
 	ver.abi_major = CLONESCOPE_ABI_MAJOR;
 	ver.abi_minor = CLONESCOPE_ABI_MINOR;
-	ver.features = cs_clone_features() | cs_cow_features();
+	ver.features = cs_clone_features() | cs_cow_features() |
+		       CLONESCOPE_FEAT_OPTIONS;
 	return cs_put_struct(uarg, usize, &ver, sizeof(ver));
 }
 
@@ -208,6 +211,7 @@ void cs_collect_stats(struct clonescope_stats *st)
 	st->handler_calls = handlers.hits;
 	st->handler_ns = handlers.ns;
 	st->nr_probes = cs_probes_count();
+	st->probes = READ_ONCE(cs_armed_probes);
 	rcu_read_lock();
 	ring = rcu_dereference(cs_ring);
 	cs_ring_counters(ring, &counters);
@@ -296,6 +300,25 @@ static long cs_ioctl_buffer(void __user *uarg)
 	return 0;
 }
 
+static long cs_ioctl_options(void __user *uarg)
+{
+	struct clonescope_options opts;
+	u32 usize;
+	int err;
+
+	err = cs_get_struct(&opts, sizeof(opts), CLONESCOPE_OPTIONS_SIZE_VER0,
+			    uarg, &usize);
+	if (err)
+		return err;
+	if ((opts.probes & ~CLONESCOPE_PROBES_ALL) ||
+	    !(opts.probes & CLONESCOPE_PROBES_CLONE))
+		return -EINVAL;
+	if (cs_tracing())
+		return -EBUSY;
+	WRITE_ONCE(cs_armed_probes, opts.probes);
+	return 0;
+}
+
 static long cs_ioctl_enable(void)
 {
 	struct cs_ring *ring;
@@ -311,7 +334,7 @@ static long cs_ioctl_enable(void)
 	cs_probes_reset_stats_all();
 	/* Handlers that see tracing on see the tables reset. */
 	smp_store_release(&cs_tracing_on, true);
-	cs_probes_arm_all(true);
+	cs_probes_arm(cs_armed_probes);
 	return 0;
 }
 
@@ -338,6 +361,9 @@ static long cs_ioctl_owned(struct file *file, unsigned int cmd,
 	case CLONESCOPE_IOC_SET_BUFFER:
 		ret = cs_ioctl_buffer(uarg);
 		break;
+	case CLONESCOPE_IOC_SET_OPTIONS:
+		ret = cs_ioctl_options(uarg);
+		break;
 	}
 out:
 	mutex_unlock(&cs_lock);
@@ -359,6 +385,7 @@ static long cs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case CLONESCOPE_IOC_DISABLE:
 	case CLONESCOPE_IOC_SET_FILTER:
 	case CLONESCOPE_IOC_SET_BUFFER:
+	case CLONESCOPE_IOC_SET_OPTIONS:
 		return cs_ioctl_owned(file, cmd, uarg);
 	default:
 		return -ENOTTY;

@@ -220,15 +220,17 @@ void cs_probes_unregister_all(void)
 	}
 }
 
-void cs_probes_arm_all(bool on)
+void cs_probes_arm(u32 groups)
 {
 	struct cs_probe *p;
 	unsigned int t, i;
 
 	for_each_cs_probe(p, t, i) {
+		bool on = p->group & groups;
 		int err;
 
-		if (p->state != CLONESCOPE_PROBE_REGISTERED)
+		if (p->state != CLONESCOPE_PROBE_REGISTERED ||
+		    on == !kprobe_disabled(&p->krp.kp))
 			continue;
 		err = on ? enable_kprobe(&p->krp.kp) : disable_kprobe(&p->krp.kp);
 		if (err)

@@ -39,6 +39,7 @@ struct cs_probe {
 	/* Set by the user of this unit. */
 	const char *const *symbols;	/* NULL-terminated candidates */
 	const char *role;
+	u32 group;			/* CLONESCOPE_PROBES_*: armed with it */
 	cs_handler_fn entry;
 	cs_handler_fn ret;		/* non-NULL: a kretprobe */
 	unsigned long cookie;
@@ -62,7 +63,8 @@ struct cs_probe {
  */
 int cs_probes_register(struct cs_probe *probes, unsigned int nr);
 void cs_probes_unregister_all(void);
-void cs_probes_arm_all(bool on);
+/* Arms the probes of @groups (CLONESCOPE_PROBES_*), or disarms all (0). */
+void cs_probes_arm(u32 groups);
 void cs_probes_reset_stats_all(void);
 void cs_probes_totals(struct cs_probe_stats *sum);
 unsigned int cs_probes_count(void);

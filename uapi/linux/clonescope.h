@@ -34,6 +34,7 @@
 #define CLONESCOPE_FEAT_COW		(1ULL << 7) /* COW records: 4K copies */
 #define CLONESCOPE_FEAT_COW_THP		(1ULL << 8) /* COW on THP counted */
 #define CLONESCOPE_FEAT_COW_HUGETLB	(1ULL << 9) /* COW on hugetlb counted */
+#define CLONESCOPE_FEAT_OPTIONS		(1ULL << 10) /* CLONESCOPE_IOC_SET_OPTIONS */
 
 /* ------------------------------------------------------------------ */
 /* Records                                                            */
@@ -240,6 +241,25 @@ struct clonescope_filter {
 };
 #define CLONESCOPE_FILTER_SIZE_VER0	104
 
+/*
+ * Groups of probes ENABLE arms: each costs time in every traced clone, so
+ * a user pays only for what they read.  CLONE is always armed.
+ */
+#define CLONESCOPE_PROBES_CLONE		(1U << 0) /* syscalls, kernel_clone,
+						   * copy_process, wake-up,
+						   * child start */
+#define CLONESCOPE_PROBES_PHASES	(1U << 1) /* copy_process landmarks */
+#define CLONESCOPE_PROBES_PAGE_TABLES	(1U << 2) /* copy_page_range, per VMA */
+#define CLONESCOPE_PROBES_COW		(1U << 3) /* copy-on-write faults */
+#define CLONESCOPE_PROBES_ALL		((1U << 4) - 1)
+
+/* Set while tracing is off; until set, all groups are armed. */
+struct clonescope_options {
+	__u32	size;
+	__u32	probes;			/* CLONESCOPE_PROBES_* */
+};
+#define CLONESCOPE_OPTIONS_SIZE_VER0	8
+
 struct clonescope_buffer_config {
 	__u32	size;
 	__u32	pages_per_cpu;		/* 1..1024, rounded up to a power of 2 */
@@ -265,7 +285,7 @@ struct clonescope_stats {
 	__aligned_u64 handler_ns;	/* time inside clonescope handlers */
 	__aligned_u64 clones;		/* clone records produced */
 	__u32	nr_probes;		/* for CLONESCOPE_IOC_GET_PROBE */
-	__u32	__reserved;
+	__u32	probes;			/* CLONESCOPE_PROBES_* armed by ENABLE */
 };
 #define CLONESCOPE_STATS_SIZE_VER0	80
 
@@ -298,5 +318,6 @@ struct clonescope_probe_info {
 #define CLONESCOPE_IOC_GET_STATS	_IOWR(CLONESCOPE_IOC_MAGIC, 0x05, struct clonescope_stats)
 #define CLONESCOPE_IOC_GET_PROBE	_IOWR(CLONESCOPE_IOC_MAGIC, 0x06, struct clonescope_probe_info)
 #define CLONESCOPE_IOC_SET_BUFFER	_IOW(CLONESCOPE_IOC_MAGIC, 0x07, struct clonescope_buffer_config)
+#define CLONESCOPE_IOC_SET_OPTIONS	_IOW(CLONESCOPE_IOC_MAGIC, 0x09, struct clonescope_options)
 
 #endif /* _UAPI_LINUX_CLONESCOPE_H */
