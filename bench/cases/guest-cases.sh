@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Guest side of `make cases` (run by selftests/vm/run.sh inside the test
+# guest, from the repository): runs the six case studies under
+# `clonescope record` and leaves the raw material in $CLONESCOPE_OUT for
+# bench/cases/report.py.  For each run ID:
+#   ID.cmd      the workload's command line (what `record` ran)
+#   ID.out      what `clonescope record` printed (one line per record)
+#   ID.res      the workload's own key=value lines (user-side clocks, smaps)
+#   ID.cst      the trace; ID.report / ID.json: `clonescope report` of it
+# plus meta.txt (facts about the guest) and status.txt (`clonescope status`).
+#
+# Arguments are KEY=VALUE settings (bench/cases/run.sh passes them); the
+# defaults are the full run, about 10 minutes under TCG.
+set -euo pipefail
+
+TOOL="$BUILD/tool/clonescope"
+W="$BUILD/cases/cs-cases"
+OUT="$CLONESCOPE_OUT"
+
+SIZES="16 64 256 512 1024"	# study 1, MiB
+REPS=5				# forks per size (medians of these)
+THP_MIB=256			# study 2
+THP_STRIDE=128			# study 2: a write every 128 pages (4 per 2 MiB)
+SPAWN_MIB=512			# study 3
+SPAWN_REPS=5
+SPAWN_WRITES=4096		# study 3: pages the parent writes after each start
+COW_MIB=256			# study 4
+COW_PCT=100
+COW_STEPS=8
+THREAD_N=20			# study 5
+THREAD_MIB=64
+FAIL_MIB=64			# study 6: the failing parents
+NPROC_LIMIT=5
+PID_SLOTS=50
+SIG_MIB=256
+SIG_REPS=3
+SIG_REAL_US=20			# SIGALRM interval, and at most that many
+SIG_REAL_MAX=400
+SIG_PROF_US=100			# SIGPROF (tick-bound: one per tick at most)
+SIG_PROF_MAX=40
+
+for kv in "$@"; do
+	[[ "$kv" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "bad setting: $kv" >&2; exit 2; }
+	declare "$kv"
+done
+
+log() {
+	printf 'cases: [%s] %s\n' "$(date +%T)" "$*"
+}
+
+meta() {
+	printf '%s=%s\n' "$1" "$2" >> "$OUT/meta.txt"
+}
+
+module_load() {
+	local i
+
+	insmod "$CLONESCOPE_REPO/module/clonescope.ko"
+	# No udev in the guest: devtmpfs makes the node, wait for it.
+	for ((i = 0; i < 50; i++)); do
+		[[ -c /dev/clonescope ]] && return 0
+		sleep 0.1
+	done
+	echo "no /dev/clonescope after insmod" >&2
+	return 1
+}
+
+# run ID ARGS...: one workload run under `clonescope record`.
+run() {
+	local id="$1" t0
+	shift
+
+	log "$id: cs-cases $*"
+	printf '%s\n' "$*" > "$OUT/$id.cmd"
+	t0=$(date +%s%N)
+	"$TOOL" record -o "$OUT/$id.cst" -- "$W" "$OUT/$id.res" "$@" > "$OUT/$id.out" 2>&1 || {
+		echo "$id: record failed:" >&2
+		tail -n 20 "$OUT/$id.out" >&2
+		return 1
+	}
+	echo "wall_ms=$((($(date +%s%N) - t0) / 1000000))" >> "$OUT/$id.res"
+	"$TOOL" report --no-hist "$OUT/$id.cst" > "$OUT/$id.report" 2>&1
+	"$TOOL" report --json "$OUT/$id.cst" > "$OUT/$id.json" 2> /dev/null
+}
+
+main() {
+	local start mib mode
+
+	start=$(date +%s)
+	: > "$OUT/meta.txt"
+	meta kernel "$(uname -r)"
+	meta cpus "$(nproc)"
+	meta mem_total_kb "$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
+	meta thp_enabled "$(cat /sys/kernel/mm/transparent_hugepage/enabled)"
+	meta thp_defrag "$(cat /sys/kernel/mm/transparent_hugepage/defrag)"
+	meta clocksource "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+	meta cpu_model "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+	meta pid_max "$(cat /proc/sys/kernel/pid_max)"
+	meta glibc "$(ldd --version | head -n 1)"
+	meta settings "SIZES='$SIZES' REPS=$REPS THP_MIB=$THP_MIB SPAWN_MIB=$SPAWN_MIB COW_MIB=$COW_MIB SIG_MIB=$SIG_MIB"
+
+	module_load
+	trap 'rmmod clonescope' EXIT
+	"$TOOL" status > "$OUT/status.txt" 2>&1
+
+	# 1. fork latency vs parent size (4K pages)
+	for mib in $SIZES; do
+		run "s1-$mib" size "$mib" "$REPS" 0 0
+	done
+
+	# 2. THP off and on, the same parent, then a COW pass
+	run s2-thp0 size "$THP_MIB" "$REPS" 0 "$THP_STRIDE"
+	run s2-thp1 size "$THP_MIB" "$REPS" 1 "$THP_STRIDE"
+
+	# 3. four ways to start /bin/true from a big parent
+	for mode in fork vfork spawn clonevm; do
+		run "s3-$mode" spawn "$mode" "$SPAWN_MIB" "$SPAWN_REPS" "$SPAWN_WRITES"
+	done
+
+	# 4. the COW bill of a snapshot fork
+	run s4-cowbill cowbill "$COW_MIB" "$COW_PCT" "$COW_STEPS"
+
+	# 5. threads vs processes
+	run s5-threads threads "$THREAD_N" "$THREAD_MIB"
+
+	# 6. failures and restarts (pid_max last: it wants the pid cursor past 300)
+	run s6-nproc nproc "$FAIL_MIB" "$NPROC_LIMIT"
+	run s6-sigalrm signals "$SIG_MIB" "$SIG_REPS" real "$SIG_REAL_US" "$SIG_REAL_MAX"
+	run s6-sigprof signals "$SIG_MIB" "$SIG_REPS" prof "$SIG_PROF_US" "$SIG_PROF_MAX"
+	run s6-pidmax pidmax "$FAIL_MIB" "$PID_SLOTS"
+
+	"$TOOL" status > "$OUT/status-end.txt" 2>&1
+	meta guest_seconds "$(($(date +%s) - start))"
+	log "done in $(($(date +%s) - start)) s"
+}
+
+main
