@@ -35,11 +35,12 @@
  *	As root, with MIB MiB of memory: lower /proc/sys/kernel/pid_max to
  *	300 + SLOTS, fork children that wait until a fork fails, restore
  *	pid_max.
- *   signals MIB REPS TIMER INTERVAL_US MAXSIG
- *	A parent of MIB MiB forks REPS times while an interval timer (TIMER
- *	real: ITIMER_REAL/SIGALRM, prof: ITIMER_PROF/SIGPROF) fires every
- *	INTERVAL_US; the handler counts and stops the timer after MAXSIG
- *	signals, so each fork eventually completes.
+ *   signals MIB REPS SOURCE INTERVAL_US MAXSIG
+ *	A parent of MIB MiB forks REPS times while signals come in from
+ *	SOURCE: real (ITIMER_REAL/SIGALRM every INTERVAL_US), prof
+ *	(ITIMER_PROF/SIGPROF) or thread (a second thread sending SIGUSR1 to
+ *	the forking one as fast as it can).  The handler counts and stops the
+ *	source after MAXSIG signals, so each fork eventually completes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -601,15 +602,29 @@ static int study_pidmax(int argc, char **argv)
 
 static volatile sig_atomic_t signals_seen;
 static volatile sig_atomic_t signals_max;
-static int timer_which;
+static volatile int sender_stop;
+static int timer_which = -1;
 
-static void on_timer(int sig)
+static void on_signal(int sig)
 {
 	static const struct itimerval off;
 
 	(void)sig;
-	if (++signals_seen >= signals_max)
+	if (++signals_seen < signals_max)
+		return;
+	if (timer_which >= 0)
 		setitimer(timer_which, &off, NULL);
+	sender_stop = 1;
+}
+
+/* The "thread" source: signals the forking thread as fast as it can. */
+static void *sender_fn(void *arg)
+{
+	pthread_t target = *(pthread_t *)arg;
+
+	while (!__atomic_load_n(&sender_stop, __ATOMIC_RELAXED))
+		pthread_kill(target, SIGUSR1);
+	return NULL;
 }
 
 static int study_signals(int argc, char **argv)
@@ -617,53 +632,75 @@ static int study_signals(int argc, char **argv)
 	unsigned long mib, reps, interval, i;
 	struct itimerval it = { 0 }, off = { 0 };
 	struct sigaction sa = { 0 };
+	const char *source;
+	pthread_t self, sender;
 	struct region r;
 	uint64_t t0, t1;
-	int sig;
+	int sig, before, during, err;
 	pid_t pid;
 
 	if (argc != 5)
-		die("usage: signals MIB REPS real|prof INTERVAL_US MAXSIG");
+		die("usage: signals MIB REPS real|prof|thread INTERVAL_US MAXSIG");
 	mib = parse_ul(argv[0], "MIB");
 	reps = parse_ul(argv[1], "REPS");
-	if (!strcmp(argv[2], "real")) {
+	source = argv[2];
+	if (!strcmp(source, "real")) {
 		timer_which = ITIMER_REAL;
 		sig = SIGALRM;
-	} else if (!strcmp(argv[2], "prof")) {
+	} else if (!strcmp(source, "prof")) {
 		timer_which = ITIMER_PROF;
 		sig = SIGPROF;
+	} else if (!strcmp(source, "thread")) {
+		sig = SIGUSR1;
 	} else {
-		die("TIMER must be real or prof");
+		die("the signal source must be real, prof or thread");
 	}
 	interval = parse_ul(argv[3], "INTERVAL_US");
 	signals_max = (sig_atomic_t)parse_ul(argv[4], "MAXSIG");
 	region_alloc(&r, mib, 0);
 	region_touch(&r, 1);
 
-	sa.sa_handler = on_timer;
+	sa.sa_handler = on_signal;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(sig, &sa, NULL))
 		die("sigaction: %s", strerror(errno));
 	it.it_interval.tv_usec = (suseconds_t)interval;
 	it.it_value.tv_usec = (suseconds_t)interval;
+	self = pthread_self();
 
 	for (i = 0; i < reps; i++) {
 		signals_seen = 0;
-		if (setitimer(timer_which, &it, NULL))
-			die("setitimer: %s", strerror(errno));
+		sender_stop = 0;
+		if (timer_which >= 0) {
+			if (setitimer(timer_which, &it, NULL))
+				die("setitimer: %s", strerror(errno));
+		} else {
+			err = pthread_create(&sender, NULL, sender_fn, &self);
+			if (err)
+				die("pthread_create: %s", strerror(err));
+			/* Fork only once the signals are flowing. */
+			while (signals_seen < 2)
+				;
+		}
+		before = signals_seen;
 		t0 = now_ns();
 		pid = fork();
 		if (pid == 0)
 			_exit(0);
 		t1 = now_ns();
-		setitimer(timer_which, &off, NULL);
+		during = signals_seen - before;
+		if (timer_which >= 0)
+			setitimer(timer_which, &off, NULL);
+		sender_stop = 1;
+		if (timer_which < 0)
+			pthread_join(sender, NULL);
 		if (pid < 0)
 			die("fork: %s", strerror(errno));
 		reap(pid);
-		emit("signals mib=%lu timer=%s interval_us=%lu rep=%lu pid=%d user_ns=%llu "
-		     "signals=%d", mib, argv[2], interval, i, pid, (unsigned long long)(t1 - t0),
-		     (int)signals_seen);
+		emit("signals mib=%lu source=%s interval_us=%lu rep=%lu pid=%d user_ns=%llu "
+		     "signals=%d signals_in_fork=%d", mib, source, interval, i, pid,
+		     (unsigned long long)(t1 - t0), (int)signals_seen, during);
 		region_touch(&r, (unsigned char)(i + 2));
 	}
 	return 0;
