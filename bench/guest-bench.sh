@@ -12,7 +12,7 @@
 # Arguments are KEY=VALUE settings (bench/run.sh passes them): ROUNDS,
 # VARIANTS, WORKLOADS, ITERS_<workload> (with - as _), COW_MIB, SEED,
 # TRACER_TIMEOUT.
-# shellcheck disable=SC2034 # ITERS_* are read through ${!var} in iters()
+# shellcheck disable=SC2034,SC2317 # ITERS_* are read through ${!var}; setup_*, run_*, teardown_* and the readiness checks are called by name
 set -euo pipefail
 
 BENCH_BIN="$BUILD/bench"
@@ -34,6 +34,7 @@ ITERS_storm=150
 COW_MIB=256
 SEED=1
 TRACER_TIMEOUT=180
+STOP_GRACE=30
 
 for kv in "$@"; do
 	[[ "$kv" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "bad setting: $kv" >&2; exit 2; }
@@ -45,7 +46,7 @@ meta() {
 }
 
 log() {
-	printf 'bench: %s\n' "$*"
+	printf 'bench: [%s] %s\n' "$(date +%T)" "$*"
 }
 
 # ---------------------------------------------------------------- module
@@ -79,16 +80,16 @@ tracer_log=""
 
 # Waits until CHECK (a command) succeeds while the tracer is alive.
 wait_ready() {
-	local what="$1" check="$2" waited
+	local what="$1" check="$2" t0=$SECONDS
 
-	for ((waited = 0; waited < TRACER_TIMEOUT * 10; waited++)); do
+	while ((SECONDS - t0 < TRACER_TIMEOUT)); do
 		if ! kill -0 "$tracer_pid" 2>/dev/null; then
 			echo "$what exited before it was ready: $(tail -n 5 "$tracer_log" | tr '\n' ' ')" >&2
 			tracer_pid=""
 			return 1
 		fi
 		if "$check"; then
-			log "$what ready after $((waited / 10)).$((waited % 10)) s"
+			log "$what ready after $((SECONDS - t0)) s"
 			return 0
 		fi
 		sleep 0.1
@@ -97,17 +98,23 @@ wait_ready() {
 	return 1
 }
 
+# SIGINT (how a user stops a tracer: bpftrace prints its maps), then
+# SIGTERM, then SIGKILL, each after $STOP_GRACE s.
 stop_tracer() {
-	local i
+	local i sig t0=$SECONDS
 
 	[[ -n "$tracer_pid" ]] || return 0
-	kill -INT "$tracer_pid" 2>/dev/null || true
-	for ((i = 0; i < TRACER_TIMEOUT * 10; i++)); do
+	for sig in INT TERM KILL; do
+		kill -"$sig" "$tracer_pid" 2>/dev/null || break
+		for ((i = 0; i < STOP_GRACE * 10; i++)); do
+			kill -0 "$tracer_pid" 2>/dev/null || break
+			sleep 0.1
+		done
 		kill -0 "$tracer_pid" 2>/dev/null || break
-		sleep 0.1
+		log "tracer $tracer_pid still running $((SECONDS - t0)) s after SIG$sig"
 	done
-	kill -KILL "$tracer_pid" 2>/dev/null || true
 	wait "$tracer_pid" 2>/dev/null || true
+	log "tracer stopped in $((SECONDS - t0)) s"
 	tracer_pid=""
 }
 
@@ -121,15 +128,19 @@ kretprobe:copy_process /@cp_start[tid]/ {
 	@copy_process_ns = hist(nsecs - @cp_start[tid]); delete(@cp_start[tid]);
 }'
 
-# All four probes are in the kernel's kprobe list: bpftrace has attached.
+# bpftrace said it attaches, and all four probes are in the kernel's kprobe
+# list (the module is unloaded: they are bpftrace's).  The list goes to the
+# log as evidence.
 bpftrace_attached() {
 	local list
 
+	grep -q '^Attaching 4 probes' "$tracer_log" || return 1
 	list="$(cat /sys/kernel/debug/kprobes/list 2>/dev/null)" || return 1
 	grep -Eq ' k +kernel_clone\+0x0' <<< "$list" &&
 		grep -Eq ' r +kernel_clone\+0x0' <<< "$list" &&
 		grep -Eq ' k +copy_process\+0x0' <<< "$list" &&
-		grep -Eq ' r +copy_process\+0x0' <<< "$list"
+		grep -Eq ' r +copy_process\+0x0' <<< "$list" || return 1
+	printf 'kprobes at readiness:\n%s\n' "$list" > "${tracer_log%.log}-kprobes.txt"
 }
 
 # forkstat has printed an event of ours.
@@ -156,9 +167,19 @@ run_unloaded() { workload "$1"; }
 teardown_unloaded() { :; }
 
 setup_disabled() { module_load; }
+# The stats still show the last session (only ENABLE resets them): the
+# handler calls made during the batch are the difference.
+handler_calls() {
+	"$BENCH_BIN/cs-ctl" stats | sed -n 's/.*handler_calls=\([0-9]*\).*/\1/p'
+}
+
 run_disabled() {
+	local before after
+
+	before="$(handler_calls)" || return
 	workload "$1" || return
-	"$BENCH_BIN/cs-ctl" stats
+	after="$(handler_calls)" || return
+	echo "disabled_handler_calls=$((after - before))"
 }
 teardown_disabled() { :; }
 
@@ -203,7 +224,7 @@ run_record_shim() { record_batch "$1"; }
 teardown_record_shim() { :; }
 
 setup_bpftrace() {
-	module_unload
+	module_unload || return
 	tracer_log="$OUT/bpftrace-round$1.log"
 	bpftrace -e "$BPFTRACE_PROG" > "$tracer_log" 2>&1 &
 	tracer_pid=$!
@@ -213,7 +234,7 @@ run_bpftrace() { workload "$1"; }
 teardown_bpftrace() { stop_tracer; }
 
 setup_forkstat() {
-	module_unload
+	module_unload || return
 	tracer_log="$OUT/forkstat-round$1.log"
 	# Line-buffered, as on a terminal, so readiness shows in the file.
 	stdbuf -oL forkstat -e fork,exec,exit > "$tracer_log" 2>&1 < /dev/null &
@@ -224,7 +245,7 @@ run_forkstat() { workload "$1"; }
 teardown_forkstat() { stop_tracer; }
 
 setup_perf() {
-	module_unload
+	module_unload || return
 	tracer_log="$OUT/perf-round$1.log"
 	perf record -q -a -e sched:sched_process_fork -o /tmp/perf.data \
 		> "$tracer_log" 2>&1 < /dev/null &
@@ -364,7 +385,7 @@ shuffle() {
 }
 
 run_round() {
-	local round="$1" pos=0 v w order workloads
+	local round="$1" pos=0 v w order workloads t0
 
 	# shellcheck disable=SC2086 # word splitting of the lists is meant
 	shuffle $VARIANTS
@@ -376,6 +397,7 @@ run_round() {
 	log "round $round/$ROUNDS: $order"
 	for v in $order; do
 		pos=$((pos + 1))
+		t0=$SECONDS
 		if ! "setup_${v//-/_}" "$round" 2> /tmp/setup.err; then
 			printf 'round=%s pos=%s variant=%s setup_error=%q\n' "$round" "$pos" "$v" \
 				"$(tail -n 3 /tmp/setup.err | tr '\n' ' ')" >> "$RAW"
@@ -383,10 +405,12 @@ run_round() {
 			stop_tracer
 			continue
 		fi
+		log "round $round: $v set up in $((SECONDS - t0)) s"
 		for w in $workloads; do
 			batch "$round" "$pos" "$v" "$w"
 		done
 		"teardown_${v//-/_}" "$round"
+		log "round $round: $v done in $((SECONDS - t0)) s"
 	done
 }
 
@@ -395,6 +419,9 @@ main() {
 
 	start=$(date +%s)
 	RANDOM="$SEED"
+	# Job control: background tracers get their own process group and do
+	# not start with SIGINT ignored, as a non-interactive shell's would.
+	set -m
 	cp "$CLONESCOPE_REPO/module/clonescope.ko" "$MODULE"
 	: > "$RAW"
 	: > "$META"
@@ -414,4 +441,5 @@ main() {
 	log "done in $(($(date +%s) - start)) s"
 }
 
-main
+# One line: bash reads no further, so editing this file mid-run is harmless.
+main; exit

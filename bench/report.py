@@ -183,8 +183,8 @@ def main():
         L.append(f"Noise: the p25–p75 spread of a variant's ratios is "
                  f"{statistics.median(spread) * 100:.1f} points at the median "
                  f"(widest {max(spread) * 100:.1f}); an overhead smaller than that is not "
-                 "resolved by the wall-clock ratio — see the module's self-cost below, "
-                 "which host noise does not touch.")
+                 "resolved by the wall-clock ratio — see also the module's self-cost "
+                 "below.")
         L.append("")
 
     # ---- self cost and drops
@@ -195,14 +195,15 @@ def main():
              "traced clone (all its probes, COW accounting included), median over rounds; "
              "*per iteration* divides the batch's handler time by the workload's iterations "
              "and compares it with the baseline's median time per iteration — an overhead "
-             "estimate that emulator and host noise do not blur (it leaves out cache and "
-             "TLB effects). Produced/dropped are summed over all rounds.")
+             "estimate that is far less noisy than wall-clock ratios, though not immune: a "
+             "vCPU thread the host preempts inside a handler inflates it, and it leaves out "
+             "cache and TLB effects. Produced/dropped are summed over all rounds.")
     L.append("")
     L.append("| variant | workload | handler ns/clone | handler time per iteration "
              "(% of baseline) | clones/s | produced | dropped | in-flight overflow |")
     L.append("|---|---|---|---|---|---|---|---|")
     zero_drop_rates = []
-    for v in SELF_COST_VARIANTS + ("disabled",):
+    for v in SELF_COST_VARIANTS:
         if v not in variants:
             continue
         for w in workloads:
@@ -230,9 +231,10 @@ def main():
                      f"{produced} | {dropped} | {overflow} |")
     L.append("")
     if "disabled" in variants:
-        calls = sum(int(b.get("handler_calls", 0)) for b in batches if b["variant"] == "disabled")
-        L.append(f"Module loaded but disabled: {calls} handler calls over all its batches "
-                 "(its probes are disarmed).")
+        ds = [b for b in batches if b["variant"] == "disabled"]
+        calls = sum(int(b.get("disabled_handler_calls", 0)) for b in ds)
+        L.append(f"Module loaded but disabled: {calls} probe handler calls during its "
+                 f"{len(ds)} batches.")
         L.append("")
 
     # ---- memory
@@ -298,7 +300,7 @@ def main():
         rows.append(("less overhead than bpftrace on the same probes",
                      "; ".join(f"{wl_names.get(w, w)}: {pct(a)} vs {pct(b)}" for w, a, b in comp),
                      "met" if len(lower) == len(comp) else
-                     f"missed ({len(comp) - len(lower)} of {len(comp)} workloads)"))
+                     f"missed: lower on {len(lower)} of {len(comp)} workloads"))
     else:
         rows.append(("less overhead than bpftrace", "not measured", "not measured"))
     sb = [b for b in by_vw.get((READER, "storm"), [])]
@@ -324,8 +326,8 @@ def main():
     if zero_drop_rates:
         rate, w = max(zero_drop_rates)
         L.append(f"Highest clone rate seen with zero drops (default buffer, `clonescope record` "
-                 f"reading): {rate:.0f} clones/s ({wl_names.get(w, w)}). This guest cannot "
-                 "create tasks faster, so higher rates are untested.")
+                 f"reading): {rate:.0f} clones/s ({wl_names.get(w, w)}), the fastest batch "
+                 "of this run; no faster rate was tried.")
         L.append("")
     if accel != "KVM":
         L.append("Under TCG an overhead target is judged on emulated ratios; kprobe traps and "
