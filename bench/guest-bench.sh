@@ -15,8 +15,11 @@
 # shellcheck disable=SC2034,SC2317 # ITERS_* are read through ${!var}; setup_*, run_*, teardown_* and the readiness checks are called by name
 set -euo pipefail
 
-BENCH_BIN="$BUILD/bench"
-TOOL="$BUILD/tool/clonescope"
+# Snapshots taken at the start (see snapshot()): the host tree is live in
+# the guest, and a rebuild on the host must not change a binary mid-run.
+BENCH_BIN=/tmp/bench-bin
+TOOL_DIR=/tmp/bench-tool
+TOOL="$TOOL_DIR/clonescope"
 MODULE=/tmp/clonescope.ko
 OUT="$CLONESCOPE_OUT"
 RAW="$OUT/raw.txt"
@@ -291,7 +294,7 @@ check_variants() {
 		case "$v" in
 		record | record-shim)
 			if [[ ! -x "$TOOL" ]]; then
-				meta "unavailable_$v" "clonescope tool not built ($TOOL)"
+				meta "unavailable_$v" "clonescope tool not built ($BUILD/tool/clonescope)"
 				continue
 			fi
 			;;
@@ -414,6 +417,17 @@ run_round() {
 	done
 }
 
+# The tool finds its LD_PRELOAD shim next to itself: copy both.
+snapshot() {
+	mkdir -p "$BENCH_BIN" "$TOOL_DIR"
+	cp "$CLONESCOPE_REPO/module/clonescope.ko" "$MODULE"
+	cp "$BUILD/bench/cs-workload" "$BUILD/bench/cs-ctl" "$BENCH_BIN/"
+	if [[ -x "$BUILD/tool/clonescope" ]]; then
+		cp "$BUILD/tool/clonescope" "$TOOL_DIR/"
+		cp "$BUILD/tool/libclonescope-preload.so" "$TOOL_DIR/" 2>/dev/null || true
+	fi
+}
+
 main() {
 	local round start
 
@@ -422,7 +436,7 @@ main() {
 	# Job control: background tracers get their own process group and do
 	# not start with SIGINT ignored, as a non-interactive shell's would.
 	set -m
-	cp "$CLONESCOPE_REPO/module/clonescope.ko" "$MODULE"
+	snapshot
 	: > "$RAW"
 	: > "$META"
 	trap 'stop_tracer; module_unload || true' EXIT
