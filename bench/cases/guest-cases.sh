@@ -13,9 +13,8 @@
 # defaults are the full run, about 10 minutes under TCG.
 set -euo pipefail
 
-TOOL="$BUILD/tool/clonescope"
-W="$BUILD/cases/cs-cases"
 OUT="$CLONESCOPE_OUT"
+BIN=""				# a copy of the tool, shim, workload and module
 
 SIZES="16 64 256 512 1024"	# study 1, MiB
 REPS=5				# forks per size (medians of these)
@@ -44,6 +43,9 @@ for kv in "$@"; do
 	[[ "$kv" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "bad setting: $kv" >&2; exit 2; }
 	declare "$kv"
 done
+[[ -n "$BIN" ]] || BIN="$BUILD/cases/bin-missing"
+TOOL="$BIN/clonescope"
+W="$BIN/cs-cases"
 
 log() {
 	printf 'cases: [%s] %s\n' "$(date +%T)" "$*"
@@ -56,7 +58,7 @@ meta() {
 module_load() {
 	local i
 
-	insmod "$CLONESCOPE_REPO/module/clonescope.ko"
+	insmod "$BIN/clonescope.ko"
 	# No udev in the guest: devtmpfs makes the node, wait for it.
 	for ((i = 0; i < 50; i++)); do
 		[[ -c /dev/clonescope ]] && return 0

@@ -32,8 +32,18 @@ build() {
 	make -s -C "$CASES_DIR" BUILD="$BUILD"
 }
 
+# Copies what the guest runs into $1, so a host rebuild of the tool or the
+# module during the (long) guest run cannot change them under it.
+snapshot() {
+	local dir="$1"
+
+	mkdir -p "$dir"
+	cp "$TOOL" "$BUILD/tool/libclonescope-preload.so" "$BUILD/cases/cs-cases" \
+		"$CLONESCOPE_REPO/module/clonescope.ko" "$dir/"
+}
+
 main() {
-	local out doc args=() start rc=0
+	local out doc snap args=() start rc=0
 
 	start=$(date +%s)
 	if [[ "${CASES_QUICK:-0}" == 1 ]]; then
@@ -46,10 +56,13 @@ main() {
 	else
 		build
 		out="$BUILD/vm-out/cases-$(date +%Y%m%d-%H%M%S)-$$"
+		snap="$BUILD/cases/snap-$$"
+		snapshot "$snap"
+		trap 'rm -rf "$snap"' EXIT
 		note "case studies: output in $out"
 		VM_OUT="$out" VM_TIMEOUT="${VM_TIMEOUT:-1800}" VM_QUIET="${VM_QUIET:-1}" \
-			"$CLONESCOPE_REPO/selftests/vm/run.sh" "$CASES_DIR/guest-cases.sh" "${args[@]}" ||
-			rc=$?
+			"$CLONESCOPE_REPO/selftests/vm/run.sh" "$CASES_DIR/guest-cases.sh" \
+			"BIN=$snap" "${args[@]}" || rc=$?
 		echo "host_seconds=$(($(date +%s) - start))" > "$out/host.txt"
 		echo "accel=${ACCEL:-tcg}" >> "$out/host.txt"
 		echo "host_cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" >> "$out/host.txt"
