@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clonescope selftests of the module's own cost (issue 12): every clone
+ * record carries the time spent in clonescope's handlers for it, non-zero
+ * and smaller than the clone; the stats and per-probe counters add up and
+ * agree with debugfs; ENABLE resets them, DISABLE keeps them, and a
+ * disabled module's probes do not run at all.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "clonescope_test_util.h"
+
+#define DEBUGFS_STATUS	"/sys/kernel/debug/clonescope/status"
+
+FIXTURE(selfcost) {
+	int fd;
+	void *buf;
+	ssize_t len;
+};
+
+FIXTURE_SETUP(selfcost)
+{
+	self->fd = cs_open(O_RDWR);
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", CS_DEVICE, strerror(-self->fd));
+	self->buf = malloc(CS_DRAIN_BUF_SIZE);
+	ASSERT_NE(NULL, self->buf);
+}
+
+FIXTURE_TEARDOWN(selfcost)
+{
+	if (self->fd >= 0) {
+		EXPECT_EQ(0, ct_disable(self->fd));
+		EXPECT_EQ(0, ct_filter_none(self->fd));
+		close(self->fd);
+	}
+	free(self->buf);
+}
+
+static void trace_self(struct __test_metadata *_metadata, FIXTURE_DATA(selfcost) *self)
+{
+	ASSERT_EQ(0, ct_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
+	ASSERT_EQ(0, ct_enable(self->fd));
+}
+
+static void drain(struct __test_metadata *_metadata, FIXTURE_DATA(selfcost) *self)
+{
+	self->len = cs_drain(self->fd, self->buf, CS_DRAIN_BUF_SIZE);
+	ASSERT_LE(0, self->len) TH_LOG("drain: %s", strerror(-self->len));
+}
+
+/* The per-probe counters summed: they must make up the stats. */
+static void probe_totals(struct __test_metadata *_metadata, int fd,
+			 __u64 *hits, __u64 *ns)
+{
+	struct clonescope_probe_info info;
+	struct clonescope_stats st;
+	__u32 i;
+
+	*hits = *ns = 0;
+	ASSERT_EQ(0, ct_stats(fd, &st));
+	for (i = 0; i < st.nr_probes; i++) {
+		ASSERT_EQ(0, ct_probe(fd, i, &info));
+		*hits += info.hits;
+		*ns += info.handler_ns;
+	}
+}
+
+/* fork, vfork, a thread and a failed clone3: @n_ok + 1 clones. */
+static void clone_mix(struct __test_metadata *_metadata, int n_ok)
+{
+	struct clone_args bad = { .flags = CLONE_THREAD };
+	int i;
+
+	for (i = 0; i < n_ok; i++)
+		ASSERT_EQ(0, ct_clone_once(i % 3 == 0 ? CT_LOAD_FORK :
+					   i % 3 == 1 ? CT_LOAD_VFORK : CT_LOAD_THREAD));
+	/* CLONE_THREAD without CLONE_SIGHAND: copy_process() refuses. */
+	ASSERT_EQ(-1, syscall(SYS_clone3, &bad, sizeof(bad)));
+	ASSERT_EQ(EINVAL, errno);
+}
+
+/*
+ * Every clone record, successful or not, carries a self-cost: non-zero,
+ * and smaller than the clone it was measured on.  All of it is handler
+ * time, so the records' sum is within the stats' handler_ns.
+ */
+TEST_F(selfcost, per_record)
+{
+	const struct clonescope_record_header *hdr;
+	struct clonescope_version v = { .size = sizeof(v) };
+	struct clonescope_stats st;
+	__u64 sum = 0;
+	size_t off = 0;
+	int nr = 0, failed = 0, err;
+
+	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_VERSION, &v));
+	ASSERT_TRUE(v.features & CLONESCOPE_FEAT_SELF_COST);
+	trace_self(_metadata, self);
+	clone_mix(_metadata, 9);
+	drain(_metadata, self);
+
+	while ((hdr = cs_next_record(self->buf, self->len, &off, &err))) {
+		const struct clonescope_clone_event *ev = (const void *)hdr;
+
+		if (hdr->type != CLONESCOPE_RECORD_CLONE)
+			continue;
+		ASSERT_LE(sizeof(*ev), hdr->size);
+		ASSERT_LT(0, ev->self_cost_ns) TH_LOG("clone to %u", ev->child_pid);
+		ASSERT_LT(ev->self_cost_ns, ev->end_ns - ev->start_ns)
+			TH_LOG("clone to %u (result %lld): self cost %llu ns of %llu ns from start_ns to end_ns, record written %llu ns after end_ns",
+			       ev->child_pid, (long long)ev->result,
+			       (unsigned long long)ev->self_cost_ns,
+			       (unsigned long long)(ev->end_ns - ev->start_ns),
+			       (unsigned long long)(ev->hdr.timestamp_ns - ev->end_ns));
+		sum += ev->self_cost_ns;
+		failed += !!(ev->flags & CLONESCOPE_CLONE_FAILED);
+		nr++;
+	}
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(10, nr);
+	ASSERT_EQ(1, failed);
+	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_LE(sum, st.handler_ns);
+	TH_LOG("self cost: %llu ns per clone, %llu ns in all handlers",
+	       (unsigned long long)(sum / nr), (unsigned long long)st.handler_ns);
+}
+
+/*
+ * A traced fork makes handler calls and handler time; the clone probes
+ * were hit at least once per clone; the per-probe counters add up to the
+ * stats exactly.
+ */
+TEST_F(selfcost, stats_and_probes)
+{
+	struct clonescope_probe_info info;
+	struct clonescope_stats st;
+	__u64 hits, ns;
+
+	trace_self(_metadata, self);
+	clone_mix(_metadata, 3);
+	ASSERT_EQ(0, ct_disable(self->fd));
+
+	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(4, st.clones);
+	ASSERT_LT(0, st.handler_calls);
+	ASSERT_LT(0, st.handler_ns);
+	/* Entry and return of kernel_clone and copy_process, at least. */
+	ASSERT_LE(4 * st.clones, st.handler_calls);
+
+	ASSERT_LE(0, ct_find_probe(self->fd, "kernel_clone", &info));
+	ASSERT_EQ(CLONESCOPE_PROBE_REGISTERED, info.state);
+	ASSERT_LE(st.clones, info.hits);
+	ASSERT_LT(0, info.handler_ns);
+	ASSERT_LE(0, ct_find_probe(self->fd, "copy_process", &info));
+	ASSERT_LE(st.clones, info.hits);
+
+	probe_totals(_metadata, self->fd, &hits, &ns);
+	ASSERT_EQ(st.handler_calls, hits);
+	ASSERT_EQ(st.handler_ns, ns);
+}
+
+/*
+ * DISABLE keeps the counters, and with tracing disabled forks do not run
+ * a single handler; ENABLE resets them all to zero.
+ */
+TEST_F(selfcost, disable_keeps_enable_resets)
+{
+	struct clonescope_stats before, after;
+	__u64 hits_before, ns_before, hits, ns;
+	int attempt, quiet = 0;
+
+	trace_self(_metadata, self);
+	clone_mix(_metadata, 3);
+	ASSERT_EQ(0, ct_disable(self->fd));
+	ASSERT_EQ(0, ct_stats(self->fd, &before));
+	ASSERT_EQ(0, before.enabled);
+	ASSERT_LT(0, before.handler_calls);
+	probe_totals(_metadata, self->fd, &hits_before, &ns_before);
+
+	/* Disabled: clones, ours and anyone's, cost nothing. */
+	clone_mix(_metadata, 6);
+	ASSERT_EQ(0, ct_stats(self->fd, &after));
+	ASSERT_EQ(before.handler_calls, after.handler_calls);
+	ASSERT_EQ(before.handler_ns, after.handler_ns);
+	ASSERT_EQ(before.clones, after.clones);
+	ASSERT_EQ(before.produced, after.produced);
+	probe_totals(_metadata, self->fd, &hits, &ns);
+	ASSERT_EQ(hits_before, hits);
+	ASSERT_EQ(ns_before, ns);
+
+	/*
+	 * ENABLE with nothing cloning: all zero.  Any task of the guest (a
+	 * kworker being spawned) may clone in between and run a handler, so
+	 * a few tries, each of which must reset what we produced.
+	 */
+	for (attempt = 0; attempt < 5 && !quiet; attempt++) {
+		ASSERT_EQ(0, ct_enable(self->fd));
+		ASSERT_EQ(0, ct_stats(self->fd, &after));
+		ASSERT_EQ(0, ct_disable(self->fd));
+		ASSERT_EQ(1, after.enabled);
+		ASSERT_EQ(0, after.clones);
+		ASSERT_EQ(0, after.produced);
+		ASSERT_EQ(0, after.delivered);
+		ASSERT_EQ(0, after.dropped);
+		ASSERT_GT(before.handler_calls, after.handler_calls);
+		quiet = !after.handler_calls && !after.handler_ns;
+		if (quiet) {
+			probe_totals(_metadata, self->fd, &hits, &ns);
+			quiet = !hits && !ns;
+		}
+	}
+	ASSERT_TRUE(quiet) TH_LOG("handler counters not zero after ENABLE in 5 tries");
+}
+
+/* Reads "label: N" from the debugfs status text; -1 when absent. */
+static long long status_value(const char *text, const char *label)
+{
+	const char *p = strstr(text, label);
+
+	if (!p)
+		return -1;
+	return strtoll(p + strlen(label), NULL, 10);
+}
+
+/* debugfs tells the same counters, and the cost per traced clone. */
+TEST_F(selfcost, debugfs_status)
+{
+	struct clonescope_stats st;
+	char *text;
+
+	if (access(DEBUGFS_STATUS, R_OK))
+		SKIP(return, "%s: %s", DEBUGFS_STATUS, strerror(errno));
+	trace_self(_metadata, self);
+	clone_mix(_metadata, 3);
+	ASSERT_EQ(0, ct_disable(self->fd));
+	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	text = ct_read_file(DEBUGFS_STATUS, NULL);
+	ASSERT_NE(NULL, text);
+	EXPECT_EQ((long long)st.handler_calls, status_value(text, "handler calls:"));
+	EXPECT_EQ((long long)st.handler_ns, status_value(text, "handler time ns:"));
+	EXPECT_EQ((long long)st.clones, status_value(text, "clones traced:"));
+	EXPECT_EQ((long long)(st.handler_ns / st.clones),
+		  status_value(text, "handler ns/clone:"));
+	free(text);
+}
+
+CT_HARNESS_MAIN
