@@ -19,6 +19,7 @@ EXAMPLES:
     clonescope report t.cst                # by call site and kind, percentiles
     clonescope report --perfetto t.json    # timeline for ui.perfetto.dev
     clonescope stat 1 10                   # system-wide, ten 1-second lines
+    clonescope top -p 1234                 # who clones most under pid 1234
 )";
 
 } // namespace
@@ -57,15 +58,22 @@ int main(int argc, char **argv)
 	report->add_option("--perfetto", rep.perfetto,
 			   "also write Chrome trace-event JSON for ui.perfetto.dev to this file");
 
-	StatOptions st;
+	// stat and top share their options.
+	LiveOptions live;
 	auto *stat = app.add_subcommand("stat", "live clone rates and latency, one line per interval");
-	stat->add_option("interval", st.interval_s, "seconds per line")
-		->capture_default_str()
-		->check(CLI::Range(0.01, 3600.0));
-	stat->add_option("count", st.count, "number of lines (default: until Ctrl-C)");
-	stat->add_option("-p,--pid", st.tree_of_pid, "only this process and its descendants")
-		->check(CLI::PositiveNumber);
-	stat->add_option("-c,--comm", st.comm, "only clones made by tasks with this comm");
+	auto *top = app.add_subcommand("top", "live view of the comms that clone most, redrawn in place");
+	for (auto *cmd : {stat, top}) {
+		cmd->add_option("interval", live.interval_s, "seconds per update")
+			->capture_default_str()
+			->check(CLI::Number)
+			->check(CLI::Range(0.01, 3600.0));
+		cmd->add_option("count", live.count, "number of updates (default: until Ctrl-C)");
+		cmd->add_option("-p,--pid", live.filter.tree_of_pid,
+				"only this process and its descendants")
+			->check(CLI::PositiveNumber);
+		cmd->add_option("-c,--comm", live.filter.comm, "only clones made by tasks with this comm");
+	}
+	top->add_option("-n,--rows", live.rows, "comms shown")->capture_default_str();
 
 	CLI11_PARSE(app, argc, argv);
 
@@ -73,10 +81,11 @@ int main(int argc, char **argv)
 		return run_status(device);
 	if (*report)
 		return run_report(rep);
-	if (*stat) {
-		st.device = device;
-		return run_stat(st);
-	}
+	live.device = device;
+	if (*stat)
+		return run_stat(live);
+	if (*top)
+		return run_top(live);
 	if (*record) {
 		rec.device = device;
 		return run_record(rec);

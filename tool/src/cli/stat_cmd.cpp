@@ -1,19 +1,19 @@
 #include "cli/stat_cmd.hpp"
 
-#include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <fmt/format.h>
+#include <functional>
 #include <map>
 
 #include "correlate/correlate.hpp"
-#include "device/device.hpp"
 #include "report/event_line.hpp"
 #include "report/stats.hpp"
+#include "trace/process_tree.hpp"
 #include "util/clock.hpp"
 
 namespace clonescope {
@@ -22,7 +22,7 @@ namespace {
 
 std::atomic<bool> g_exiting{false};
 
-void on_sigint(int)
+void on_signal(int)
 {
 	g_exiting = true;
 }
@@ -32,116 +32,131 @@ std::string pct(const std::optional<Summary> &s, uint64_t Summary::*field)
 	return s ? format_duration((*s).*field) : std::string("-");
 }
 
-void print_header()
+std::string clock_time()
 {
-	fmt::print("{:<8} {:>8} {:>6} {:>6} {:>6} {:>6} {:>5} {:>9} {:>9} {:>9} {:>9} {:>7} {:>5}\n",
-		   "TIME", "CLONES/s", "FORK", "VFORK", "THREAD", "OTHER", "FAIL", "p50", "p99",
-		   "max", "WAKEp50", "COWpg", "LOST");
-}
-
-// One interval's records, summarized on one line.
-void print_interval(const Trace &window, double seconds)
-{
-	const Correlation corr = correlate(window);
-	std::map<std::string, size_t> kinds;
-	size_t failed = 0;
-	uint64_t cow = 0;
-	std::vector<uint64_t> totals, wakeups;
-	for (const auto &s : corr.samples) {
-		kinds[s.kind]++;
-		failed += s.failed();
-		if (auto t = s.kernel_ns())
-			totals.push_back(*t);
-		if (s.wakeup_ns)
-			wakeups.push_back(*s.wakeup_ns);
-		cow += s.cow_pages().value_or(0);
-	}
-	const size_t other = corr.samples.size() - kinds["fork"] - kinds["vfork"] - kinds["thread"];
-	const auto total = summarize(totals);
-	const auto wake = summarize(wakeups);
-
 	char now[16];
 	const time_t t = time(nullptr);
 	tm local;
 	strftime(now, sizeof(now), "%H:%M:%S", localtime_r(&t, &local));
-	fmt::print("{:<8} {:>8.1f} {:>6} {:>6} {:>6} {:>6} {:>5} {:>9} {:>9} {:>9} {:>9} {:>7} {:>5}\n",
-		   now, static_cast<double>(corr.samples.size()) / seconds, kinds["fork"],
-		   kinds["vfork"], kinds["thread"], other, failed, pct(total, &Summary::p50),
-		   pct(total, &Summary::p99), pct(total, &Summary::max), pct(wake, &Summary::p50),
-		   cow, corr.lost);
-	std::fflush(stdout);
+	return now;
 }
 
-int fail(const Error &e)
+// What one line of stat or top says about a set of samples.
+struct Line {
+	size_t clones = 0, fork = 0, vfork = 0, thread = 0, failed = 0;
+	uint64_t cow_pages = 0;
+	std::optional<Summary> total, wakeup;
+
+	explicit Line(const std::vector<const Sample *> &samples)
+	{
+		std::vector<uint64_t> totals, wakeups;
+		for (const auto *s : samples) {
+			clones++;
+			fork += s->kind == "fork";
+			vfork += s->kind == "vfork";
+			thread += s->kind == "thread";
+			failed += s->failed();
+			if (auto t = s->kernel_ns())
+				totals.push_back(*t);
+			if (s->wakeup_ns)
+				wakeups.push_back(*s->wakeup_ns);
+			cow_pages += s->cow_pages().value_or(0);
+		}
+		total = summarize(std::move(totals));
+		wakeup = summarize(std::move(wakeups));
+	}
+	size_t other() const { return clones - fork - vfork - thread; }
+};
+
+constexpr const char *kColumns = "{:>8} {:>6} {:>6} {:>6} {:>6} {:>5} {:>9} {:>9} {:>9} {:>9} {:>7}";
+
+std::string header()
 {
-	fmt::print(stderr, "clonescope: {}\n", e.message);
-	return 1;
+	return fmt::format(kColumns, "CLONES/s", "FORK", "VFORK", "THREAD", "OTHER", "FAIL", "p50",
+			   "p99", "max", "WAKEp50", "COWpg");
 }
 
-} // namespace
-
-int run_stat(const StatOptions &opts)
+std::string columns(const Line &l, double seconds)
 {
-	auto dev = Device::open(opts.device.empty() ? kDevicePath : opts.device);
-	if (!dev)
-		return fail(dev.error());
-	auto ver = dev->version();
-	if (!ver)
-		return fail(ver.error());
-	if (auto st = check_abi(*ver); !st)
-		return fail(st.error());
+	return fmt::format(kColumns, fmt::format("{:.1f}", static_cast<double>(l.clones) / seconds),
+			   l.fork, l.vfork, l.thread, l.other(), l.failed, pct(l.total, &Summary::p50),
+			   pct(l.total, &Summary::p99), pct(l.total, &Summary::max),
+			   pct(l.wakeup, &Summary::p50), l.cow_pages);
+}
 
-	clonescope_filter filter{};
-	if (opts.tree_of_pid) {
-		filter.flags |= CLONESCOPE_FILTER_TREE;
-		filter.nr_tgids = 1;
-		filter.tgids[0] = opts.tree_of_pid;
-	}
-	if (!opts.comm.empty()) {
-		filter.flags |= CLONESCOPE_FILTER_COMM;
-		std::strncpy(filter.comm, opts.comm.c_str(), sizeof(filter.comm) - 1);
-	}
-	if (auto st = dev->set_filter(filter); !st)
-		return fail(st.error());
+std::vector<const Sample *> all(const Correlation &corr)
+{
+	std::vector<const Sample *> v;
+	for (const auto &s : corr.samples)
+		v.push_back(&s);
+	return v;
+}
 
+// Runs @show for each interval's correlated records until count or a signal.
+int live_loop(const LiveOptions &opts, const std::function<void(const Correlation &, double)> &show)
+{
+	auto session = LiveSession::start(opts.device, opts.filter);
+	if (!session) {
+		fmt::print(stderr, "clonescope: {}\n", session.error().message);
+		return 1;
+	}
 	struct sigaction sa = {};
-	sa.sa_handler = on_sigint;
+	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, nullptr);
 	sigaction(SIGTERM, &sa, nullptr);
 
-	if (auto st = dev->enable(); !st)
-		return fail(st.error());
-	print_header();
-
-	alignas(8) static std::byte buf[1 << 16];
 	const auto interval_ns = static_cast<uint64_t>(opts.interval_s * 1e9);
 	for (uint64_t n = 0; !g_exiting && (opts.count == 0 || n < opts.count); n++) {
-		Trace window;
-		const uint64_t start = monotonic_ns(), deadline = start + interval_ns;
-		for (uint64_t now = start; now < deadline && !g_exiting; now = monotonic_ns()) {
-			pollfd pfd = {dev->fd(), POLLIN, 0};
-			const auto wait_ms = static_cast<int>((deadline - now + 999'999) / 1'000'000);
-			if (poll(&pfd, 1, wait_ms) < 0 && errno != EINTR)
-				return fail(errno_error("poll", errno));
-			for (;;) {
-				auto got = dev->read(buf);
-				if (!got && got.error().errnum == EAGAIN)
-					break;
-				if (!got)
-					return fail(got.error());
-				if (*got == 0)
-					break;
-				if (auto st = decode_records_into(std::span(buf, *got), 0, window.kernel); !st)
-					return fail(st.error());
-			}
+		const uint64_t start = monotonic_ns();
+		auto window = session->collect(interval_ns, g_exiting);
+		if (!window) {
+			fmt::print(stderr, "clonescope: {}\n", window.error().message);
+			return 1;
 		}
 		if (g_exiting)
 			break;
-		print_interval(window, static_cast<double>(monotonic_ns() - start) / 1e9);
+		show(correlate(*window), static_cast<double>(monotonic_ns() - start) / 1e9);
+		std::fflush(stdout);
 	}
-	(void)dev->disable();
 	return 0;
+}
+
+} // namespace
+
+int run_stat(const LiveOptions &opts)
+{
+	fmt::print("{:<8} {} {:>5}\n", "TIME", header(), "LOST");
+	return live_loop(opts, [](const Correlation &corr, double seconds) {
+		fmt::print("{:<8} {} {:>5}\n", clock_time(), columns(Line(all(corr)), seconds),
+			   corr.lost);
+	});
+}
+
+int run_top(const LiveOptions &opts)
+{
+	const bool tty = isatty(STDOUT_FILENO);
+	return live_loop(opts, [&opts, tty](const Correlation &corr, double seconds) {
+		std::map<std::string, std::vector<const Sample *>> by_comm;
+		for (const auto &s : corr.samples)
+			if (const auto *k = s.primary())
+				by_comm[comm_of(k->comm)].push_back(&s);
+		std::vector<std::pair<std::string, Line>> rows;
+		for (const auto &[comm, samples] : by_comm)
+			rows.emplace_back(comm, Line(samples));
+		std::stable_sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
+			return a.second.clones > b.second.clones;
+		});
+		if (tty)
+			fmt::print("\033[H\033[2J"); // redraw in place
+		fmt::print("clonescope top - {}   {:.1f} clones/s   lost {}\n\n", clock_time(),
+			   static_cast<double>(corr.samples.size()) / seconds, corr.lost);
+		fmt::print("{:<16} {}\n", "COMM", header());
+		for (size_t i = 0; i < rows.size() && i < opts.rows; i++)
+			fmt::print("{:<16} {}\n", rows[i].first, columns(rows[i].second, seconds));
+		if (!tty)
+			fmt::print("\n");
+	});
 }
 
 } // namespace clonescope

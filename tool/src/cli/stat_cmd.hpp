@@ -3,18 +3,24 @@
 #include <cstdint>
 #include <string>
 
+#include "record/live.hpp"
+
 namespace clonescope {
 
-struct StatOptions {
+struct LiveOptions {
 	std::string device;
 	double interval_s = 1.0;
-	uint64_t count = 0;	   // 0: until SIGINT
-	uint32_t tree_of_pid = 0;  // 0: system-wide
-	std::string comm;	   // empty: any
+	uint64_t count = 0; // 0: until SIGINT
+	LiveFilter filter;
+	size_t rows = 20;   // top only
 };
 
 // `clonescope stat [interval [count]]`: one line of rates and latency
 // percentiles per interval, like vmstat.
-int run_stat(const StatOptions &opts);
+int run_stat(const LiveOptions &opts);
+
+// `clonescope top [interval [count]]`: the busiest comms of each interval,
+// redrawn in place.
+int run_top(const LiveOptions &opts);
 
 } // namespace clonescope

@@ -1,0 +1,72 @@
+#include "record/live.hpp"
+
+#include <poll.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "util/clock.hpp"
+
+namespace clonescope {
+
+Result<LiveSession> LiveSession::start(const std::string &device, const LiveFilter &f)
+{
+	auto dev = Device::open(device.empty() ? kDevicePath : device);
+	if (!dev)
+		return dev.error();
+	auto ver = dev->version();
+	if (!ver)
+		return ver.error();
+	if (auto st = check_abi(*ver); !st)
+		return st.error();
+
+	clonescope_filter filter{};
+	if (f.tree_of_pid) {
+		filter.flags |= CLONESCOPE_FILTER_TREE;
+		filter.nr_tgids = 1;
+		filter.tgids[0] = f.tree_of_pid;
+	}
+	if (!f.comm.empty()) {
+		filter.flags |= CLONESCOPE_FILTER_COMM;
+		std::strncpy(filter.comm, f.comm.c_str(), sizeof(filter.comm) - 1);
+	}
+	if (auto st = dev->set_filter(filter); !st)
+		return st.error();
+	if (auto st = dev->enable(); !st)
+		return st.error();
+	return LiveSession(std::move(*dev));
+}
+
+LiveSession::~LiveSession()
+{
+	// Closing the owner fd disables tracing too; this just says so.
+	if (dev_.fd() >= 0)
+		(void)dev_.disable();
+}
+
+Result<Trace> LiveSession::collect(uint64_t ns, const std::atomic<bool> &stop)
+{
+	alignas(8) static std::byte buf[1 << 16];
+	Trace window;
+	const uint64_t deadline = monotonic_ns() + ns;
+	for (uint64_t now = monotonic_ns(); now < deadline && !stop; now = monotonic_ns()) {
+		pollfd pfd = {dev_.fd(), POLLIN, 0};
+		const auto wait_ms = static_cast<int>((deadline - now + 999'999) / 1'000'000);
+		if (poll(&pfd, 1, wait_ms) < 0 && errno != EINTR)
+			return errno_error("poll", errno);
+		for (;;) {
+			auto got = dev_.read(buf);
+			if (!got && got.error().errnum == EAGAIN)
+				break;
+			if (!got)
+				return got.error();
+			if (*got == 0)
+				break;
+			if (auto st = decode_records_into(std::span(buf, *got), 0, window.kernel); !st)
+				return st.error();
+		}
+	}
+	return window;
+}
+
+} // namespace clonescope

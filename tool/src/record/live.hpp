@@ -1,0 +1,33 @@
+#pragma once
+// A tracing session read in intervals, for the live commands (stat, top).
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "device/device.hpp"
+#include "trace/trace_file.hpp"
+
+namespace clonescope {
+
+struct LiveFilter {
+	uint32_t tree_of_pid = 0; // 0: system-wide
+	std::string comm;	  // empty: any
+};
+
+class LiveSession {
+public:
+	// Opens the device, sets the filter and enables tracing.
+	static Result<LiveSession> start(const std::string &device, const LiveFilter &filter);
+	LiveSession(LiveSession &&) = default;
+	~LiveSession();
+
+	// The records that arrive within @ns (less if @stop is set meanwhile).
+	Result<Trace> collect(uint64_t ns, const std::atomic<bool> &stop);
+
+private:
+	explicit LiveSession(Device dev) : dev_(std::move(dev)) {}
+	Device dev_;
+};
+
+} // namespace clonescope
