@@ -104,6 +104,7 @@ TEST_F(clonescope, reserved_nonzero)
 	ASSERT_EQ(-EINVAL, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_BUFFER, &cfg));
 }
 
+/* Every CLONESCOPE_PROBE_* state of the uapi: a new one must be added here. */
 static int known_probe_state(__u32 state)
 {
 	switch (state) {
@@ -111,6 +112,7 @@ static int known_probe_state(__u32 state)
 	case CLONESCOPE_PROBE_UNAVAILABLE:
 	case CLONESCOPE_PROBE_FAILED:
 	case CLONESCOPE_PROBE_ALIAS:
+	case CLONESCOPE_PROBE_STANDBY:
 		return 1;
 	}
 	return 0;
