@@ -2,7 +2,8 @@
  * libclonescope-preload.so: user-side half of clonescope.
  *
  * Interposes the libc calls that create tasks (fork, vfork, _Fork, clone,
- * posix_spawn, posix_spawnp, pthread_create, system, popen, daemon) and
+ * posix_spawn, posix_spawnp, pthread_create, system, popen, daemon, and
+ * clone3 reached through syscall(2), which has no glibc wrapper) and
  * appends one record per call to a per-process file in
  * $CLONESCOPE_USER_TRACE (format: user_trace.h): entry and return time
  * (CLOCK_MONOTONIC), the calling thread, the result, errno and the call
@@ -36,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -80,6 +82,7 @@ static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)
 static int (*real_system)(const char *);
 static FILE *(*real_popen)(const char *, const char *);
 static int (*real_daemon)(int, int);
+static long (*real_syscall)(long, ...);
 
 /* ---- async-signal-safe helpers ---------------------------------------- */
 
@@ -332,6 +335,7 @@ static void resolve_all(void)
 	RESOLVE(system);
 	RESOLVE(popen);
 	RESOLVE(daemon);
+	RESOLVE(syscall);
 }
 
 __attribute__((constructor)) static void cs_init(void)
@@ -483,5 +487,40 @@ int daemon(int nochdir, int noclose)
 	int r = real_daemon(nochdir, noclose);
 
 	record(CS_KIND_DAEMON, tid, entry, r, r < 0 ? errno : 0, site, r == 0 ? getpid() : 0);
+	return r;
+}
+
+/*
+ * clone3 has no glibc wrapper (2.36), so programs call syscall(SYS_clone3,
+ * ...).  Only a fork-like clone3 (no CLONE_VM) is recorded: its child has
+ * its own copy of this frame and returns through it like fork's.  A
+ * CLONE_VM child on the caller's stack (CLONE_VFORK without a new stack)
+ * would clobber this frame, and one on a new stack never returns here, so
+ * those, and every other syscall, go straight through.
+ */
+long syscall(long number, ...)
+{
+	uint64_t site = SITE(), entry;
+	const struct clone_args *args;
+	long a[6], r;
+	pid_t tid;
+	va_list ap;
+	int i;
+
+	va_start(ap, number);
+	for (i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	args = (const struct clone_args *)a[0];
+	if (number != SYS_clone3 || !g_dir[0] || !args || a[1] < (long)sizeof(args->flags) ||
+	    (args->flags & CLONE_VM))
+		return real_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+
+	entry = now_ns();
+	tid = gettid();
+	r = real_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (r == 0)
+		return 0;
+	record(CS_KIND_CLONE3, tid, entry, r, r < 0 ? errno : 0, site, r > 0 ? r : 0);
 	return r;
 }

@@ -56,6 +56,7 @@ struct cs_user_record_header {
 #define CS_KIND_SYSTEM		8
 #define CS_KIND_POPEN		9
 #define CS_KIND_DAEMON		10
+#define CS_KIND_CLONE3		11	/* syscall(SYS_clone3, ...) */
 
 /* One interposed call, written when it returns (in the calling process). */
 struct cs_user_call {

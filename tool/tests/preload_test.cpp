@@ -74,7 +74,7 @@ TEST(Preload, RecordsEveryCallWithItsSite)
 {
 	Trace trace;
 	size_t files = 0;
-	ASSERT_EQ(0, run_workload({"7", "5", "3", "2", "4", "2"}, trace, files));
+	ASSERT_EQ(0, run_workload({"7", "5", "3", "2", "4", "2", "3"}, trace, files));
 	// One image: the children exec'd tools that call nothing we interpose.
 	ASSERT_EQ(1u, files);
 	ASSERT_EQ(1u, trace.images.size());
@@ -89,7 +89,7 @@ TEST(Preload, RecordsEveryCallWithItsSite)
 		EXPECT_LE(c.entry_ns, c.return_ns);
 		EXPECT_EQ(0, c.err);
 		if (c.kind == CS_KIND_FORK || c.kind == CS_KIND_VFORK ||
-		    c.kind == CS_KIND_POSIX_SPAWNP) {
+		    c.kind == CS_KIND_POSIX_SPAWNP || c.kind == CS_KIND_CLONE3) {
 			EXPECT_GT(c.child, 0) << "kind " << c.kind;
 		}
 	}
@@ -99,6 +99,7 @@ TEST(Preload, RecordsEveryCallWithItsSite)
 	EXPECT_EQ(2, per_kind[CS_KIND_SYSTEM]);
 	EXPECT_EQ(4, per_kind[CS_KIND_VFORK]);
 	EXPECT_EQ(2, per_kind[CS_KIND_POPEN]);
+	EXPECT_EQ(3, per_kind[CS_KIND_CLONE3]);
 	for (const auto &[kind, s] : sites)
 		EXPECT_EQ(1u, s.size()) << "kind " << kind << " has one call site";
 
@@ -106,7 +107,8 @@ TEST(Preload, RecordsEveryCallWithItsSite)
 	const std::map<uint32_t, std::string> expected = {
 		{CS_KIND_FORK, "site_fork"},	    {CS_KIND_POSIX_SPAWNP, "site_spawn"},
 		{CS_KIND_PTHREAD_CREATE, "site_thread"}, {CS_KIND_SYSTEM, "site_system"},
-		{CS_KIND_VFORK, "site_vfork"},	    {CS_KIND_POPEN, "site_popen"}};
+		{CS_KIND_VFORK, "site_vfork"},	    {CS_KIND_POPEN, "site_popen"},
+		{CS_KIND_CLONE3, "site_clone3"}};
 	auto symbols = symbolize_call_sites(trace);
 	for (const auto &[kind, name] : expected) {
 		const uint64_t site = *sites[kind].begin();
@@ -122,7 +124,7 @@ TEST(Preload, RecordsEveryCallWithItsSite)
 TEST(Preload, InactiveWithoutDirectory)
 {
 	// Without CLONESCOPE_USER_TRACE the shim only forwards.
-	EXPECT_EQ(0, spawn_workload({"2", "1", "1", "1", "1", "1"},
+	EXPECT_EQ(0, spawn_workload({"2", "1", "1", "1", "1", "1", "1"},
 				    {"LD_PRELOAD=" CLONESCOPE_PRELOAD}));
 }
 

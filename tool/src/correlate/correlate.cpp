@@ -104,6 +104,8 @@ const char *user_kind_name(uint32_t kind)
 		return "popen";
 	case CS_KIND_DAEMON:
 		return "daemon";
+	case CS_KIND_CLONE3:
+		return "clone3";
 	default:
 		return "unknown";
 	}

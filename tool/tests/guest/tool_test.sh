@@ -17,8 +17,8 @@ TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
 # site function -> count given to the workload (same order as its argv)
-SITES=(site_fork site_spawn site_thread site_system site_vfork site_popen)
-COUNTS=(100 50 10 5 20 3)
+SITES=(site_fork site_spawn site_thread site_system site_vfork site_popen site_clone3)
+COUNTS=(100 50 10 5 20 3 4)
 
 n=0
 failed=0
