@@ -128,6 +128,24 @@ TEST(TraceFile, GarbageIsRejectedWithOffsets)
 	EXPECT_FALSE(parse_trace(noise).ok());
 }
 
+TEST(TraceFile, SymbolEntryWithoutFieldNamesSectionOffset)
+{
+	Trace t;
+	auto bytes = serialize_trace(t, {});
+	const size_t at = bytes.size(); // the extra section starts here
+	auto cbor = nlohmann::json::to_cbor(nlohmann::json::array({{{"image", 0}, {"address", 1}}}));
+	const uint32_t header[4] = {static_cast<uint32_t>(SectionType::Symbols), 0,
+				    static_cast<uint32_t>(cbor.size()), 0};
+	fixtures::append(bytes, header, sizeof(header));
+	fixtures::append(bytes, cbor.data(), cbor.size());
+	bytes.resize((bytes.size() + 7) & ~size_t{7}, std::byte{0});
+	auto r = parse_trace(bytes);
+	ASSERT_FALSE(r.ok());
+	EXPECT_NE(std::string::npos, r.error().message.find(fmt::format("offset {}", at)))
+		<< r.error().message;
+	EXPECT_NE(std::string::npos, r.error().message.find("\"module\""));
+}
+
 TEST(TraceFile, BadUserStreamNamesOffset)
 {
 	auto user = fixtures::user_stream();

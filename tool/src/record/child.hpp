@@ -21,7 +21,8 @@ public:
 	HeldChild(HeldChild &&o) noexcept;
 	HeldChild &operator=(HeldChild &&) = delete;
 	HeldChild(const HeldChild &) = delete;
-	// Kills and reaps a child that was never released.
+	// Reaps the child if wait() was not called: one never released exits
+	// on its own, a released one is killed (an error path of the tracer).
 	~HeldChild();
 
 	pid_t pid() const { return pid_; }

@@ -1,7 +1,5 @@
 #include "record/recorder.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -119,7 +117,8 @@ struct Session {
 	uint64_t stream_bytes = 0;
 	uint64_t t0 = 0;
 
-	// Reads until the device has nothing more; false on a read error.
+	// Reads until the device has nothing more, writing and printing what
+	// it got.
 	Status drain()
 	{
 		alignas(8) static std::byte buf[1 << 16];
@@ -370,14 +369,15 @@ int run_record(const RecordOptions &opts)
 		};
 		if (stats)
 			meta["stats"] = stats_json(*stats);
-		for (auto st : {writer->write_meta(meta),
-				writer->write_processes(build_process_tree(
-					static_cast<uint32_t>(child->pid()),
-					static_cast<uint32_t>(getpid()), comm, start_ns,
-					session.records)),
-				writer->write_symbols(symbolize_call_sites(user))})
-			if (!st)
-				return fail(st.error());
+		if (auto st = writer->write_meta(meta); !st)
+			return fail(st.error());
+		const auto tree = build_process_tree(static_cast<uint32_t>(child->pid()),
+						     static_cast<uint32_t>(getpid()), comm, start_ns,
+						     session.records);
+		if (auto st = writer->write_processes(tree); !st)
+			return fail(st.error());
+		if (auto st = writer->write_symbols(symbolize_call_sites(user)); !st)
+			return fail(st.error());
 		fmt::print(stderr, "clonescope: wrote {}: {} kernel bytes, {} user calls from {} "
 				   "process images\n",
 			   writer->path(), session.stream_bytes, user.calls.size(),

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
+#include <optional>
 
 #include "user_trace.h"
 
@@ -114,29 +115,42 @@ Result<json> parse_cbor(std::span<const std::byte> payload, uint64_t offset, con
 	return j;
 }
 
-// Reads @key of @obj as T, or an error naming the section offset.
-template <typename T>
-Result<T> field(const json &obj, const char *key, uint64_t offset, const char *what)
-{
-	auto it = obj.find(key);
-	if (it == obj.end())
-		return Error{fmt::format("{} section at offset {}: entry without \"{}\"", what,
-					 offset, key)};
-	try {
-		return it->get<T>();
-	} catch (const json::exception &) {
-		return Error{fmt::format("{} section at offset {}: \"{}\" has the wrong type", what,
-					 offset, key)};
+// Reads the fields of one CBOR entry; the first problem, naming the
+// section's offset, is kept in @error.
+class FieldReader {
+public:
+	FieldReader(const json &obj, uint64_t offset, const char *what)
+		: obj_(obj), offset_(offset), what_(what)
+	{
 	}
-}
 
-#define CS_FIELD(dst, obj, key, T, offset, what)                          \
-	do {                                                              \
-		auto r_ = field<T>(obj, key, offset, what);               \
-		if (!r_)                                                  \
-			return r_.error();                                \
-		dst = *r_;                                                \
-	} while (0)
+	template <typename T>
+	FieldReader &operator()(const char *key, T &dst)
+	{
+		if (error)
+			return *this;
+		auto it = obj_.find(key);
+		if (it == obj_.end()) {
+			error = Error{fmt::format("{} section at offset {}: entry without \"{}\"",
+						  what_, offset_, key)};
+			return *this;
+		}
+		try {
+			dst = it->get<T>();
+		} catch (const json::exception &) {
+			error = Error{fmt::format("{} section at offset {}: \"{}\" has the wrong type",
+						  what_, offset_, key)};
+		}
+		return *this;
+	}
+
+	std::optional<Error> error;
+
+private:
+	const json &obj_;
+	uint64_t offset_;
+	const char *what_;
+};
 
 Status parse_processes(const json &a, uint64_t offset, Trace &trace)
 {
@@ -144,11 +158,10 @@ Status parse_processes(const json &a, uint64_t offset, Trace &trace)
 		return Error{fmt::format("process-tree section at offset {}: not an array", offset)};
 	for (const auto &o : a) {
 		ProcessInfo p;
-		CS_FIELD(p.pid, o, "pid", uint32_t, offset, "process-tree");
-		CS_FIELD(p.tgid, o, "tgid", uint32_t, offset, "process-tree");
-		CS_FIELD(p.ppid, o, "ppid", uint32_t, offset, "process-tree");
-		CS_FIELD(p.comm, o, "comm", std::string, offset, "process-tree");
-		CS_FIELD(p.start_ns, o, "start_ns", uint64_t, offset, "process-tree");
+		FieldReader r(o, offset, "process-tree");
+		r("pid", p.pid)("tgid", p.tgid)("ppid", p.ppid)("comm", p.comm)("start_ns", p.start_ns);
+		if (r.error)
+			return *r.error;
 		trace.processes.push_back(std::move(p));
 	}
 	return Ok{};
@@ -160,19 +173,15 @@ Status parse_symbols(const json &a, uint64_t offset, Trace &trace)
 		return Error{fmt::format("symbols section at offset {}: not an array", offset)};
 	for (const auto &o : a) {
 		SymbolInfo s;
-		CS_FIELD(s.image, o, "image", uint32_t, offset, "symbols");
-		CS_FIELD(s.address, o, "address", uint64_t, offset, "symbols");
-		CS_FIELD(s.module, o, "module", std::string, offset, "symbols");
-		CS_FIELD(s.symbol, o, "symbol", std::string, offset, "symbols");
-		CS_FIELD(s.offset, o, "offset", uint64_t, offset, "symbols");
-		CS_FIELD(s.file, o, "file", std::string, offset, "symbols");
-		CS_FIELD(s.line, o, "line", int, offset, "symbols");
+		FieldReader r(o, offset, "symbols");
+		r("image", s.image)("address", s.address)("module", s.module)("symbol", s.symbol);
+		r("offset", s.offset)("file", s.file)("line", s.line);
+		if (r.error)
+			return *r.error;
 		trace.symbols.push_back(std::move(s));
 	}
 	return Ok{};
 }
-
-#undef CS_FIELD
 
 } // namespace
 
