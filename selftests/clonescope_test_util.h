@@ -85,6 +85,30 @@ static inline int ct_buffer(int fd, __u32 pages_per_cpu)
 	return cs_ioctl(fd, CLONESCOPE_IOC_SET_BUFFER, &cfg);
 }
 
+/*
+ * Arms every probe group on the next ENABLE (the module's default, but a
+ * module-wide setting another test may have changed).  A module without
+ * CLONESCOPE_IOC_SET_OPTIONS arms everything anyway.
+ */
+static inline int ct_all_probes(int fd)
+{
+#ifdef CLONESCOPE_IOC_SET_OPTIONS
+	struct clonescope_options opts = {
+		.size = sizeof(opts),
+		.probes = CLONESCOPE_PROBES_ALL,
+	};
+	struct clonescope_version v = { .size = sizeof(v) };
+	int ret = cs_ioctl(fd, CLONESCOPE_IOC_GET_VERSION, &v);
+
+	if (ret || !(v.features & CLONESCOPE_FEAT_OPTIONS))
+		return ret;
+	return cs_ioctl(fd, CLONESCOPE_IOC_SET_OPTIONS, &opts);
+#else
+	(void)fd;
+	return 0;
+#endif
+}
+
 static inline int ct_enable(int fd)
 {
 	return cs_ioctl(fd, CLONESCOPE_IOC_ENABLE, NULL);

@@ -57,6 +57,8 @@ FIXTURE_SETUP(reliability)
 {
 	self->fd = cs_open(O_RDWR);
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", CS_DEVICE, strerror(-self->fd));
+	/* Every probe group armed: what these tests check needs them all. */
+	ASSERT_EQ(0, ct_all_probes(self->fd));
 }
 
 FIXTURE_TEARDOWN(reliability)
@@ -101,6 +103,13 @@ static void fill_buffer(void *s)
 	((struct clonescope_buffer_config *)s)->pages_per_cpu = 4;
 }
 
+#ifdef CLONESCOPE_IOC_SET_OPTIONS
+static void fill_options(void *s)
+{
+	((struct clonescope_options *)s)->probes = CLONESCOPE_PROBES_ALL;
+}
+#endif
+
 static const struct struct_case struct_cases[] = {
 	{ "GET_VERSION", CLONESCOPE_IOC_GET_VERSION, CLONESCOPE_VERSION_SIZE_VER0,
 	  sizeof(struct clonescope_version), fill_zero },
@@ -112,6 +121,10 @@ static const struct struct_case struct_cases[] = {
 	  sizeof(struct clonescope_filter), fill_zero },
 	{ "SET_BUFFER", CLONESCOPE_IOC_SET_BUFFER, CLONESCOPE_BUFFER_CONFIG_SIZE_VER0,
 	  sizeof(struct clonescope_buffer_config), fill_buffer },
+#ifdef CLONESCOPE_IOC_SET_OPTIONS
+	{ "SET_OPTIONS", CLONESCOPE_IOC_SET_OPTIONS, CLONESCOPE_OPTIONS_SIZE_VER0,
+	  sizeof(struct clonescope_options), fill_options },
+#endif
 };
 
 #define STRUCT_MAX	512
@@ -214,6 +227,19 @@ TEST_F(reliability, reserved_and_ranges)
 	ASSERT_EQ(0, ct_buffer(self->fd, 1024));
 	ASSERT_EQ(0, ct_stats(self->fd, &st));
 	ASSERT_EQ(1024, st.pages_per_cpu);
+#ifdef CLONESCOPE_IOC_SET_OPTIONS
+	{
+		struct clonescope_options opts = { .size = sizeof(opts) };
+
+		/* Unknown groups, and no CLONE group. */
+		opts.probes = CLONESCOPE_PROBES_ALL + 1;
+		ASSERT_EQ(-EINVAL, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_OPTIONS, &opts));
+		opts.probes = 1U << 31 | CLONESCOPE_PROBES_CLONE;
+		ASSERT_EQ(-EINVAL, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_OPTIONS, &opts));
+		opts.probes = CLONESCOPE_PROBES_ALL & ~CLONESCOPE_PROBES_CLONE;
+		ASSERT_EQ(-EINVAL, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_OPTIONS, &opts));
+	}
+#endif
 }
 
 /* Commands that are not ours, or ours with another size or direction. */

@@ -33,6 +33,8 @@ FIXTURE_SETUP(selfcost)
 {
 	self->fd = cs_open(O_RDWR);
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", CS_DEVICE, strerror(-self->fd));
+	/* Every probe group armed: what these tests check needs them all. */
+	ASSERT_EQ(0, ct_all_probes(self->fd));
 	self->buf = malloc(CS_DRAIN_BUF_SIZE);
 	ASSERT_NE(NULL, self->buf);
 }
