@@ -45,6 +45,20 @@ TEST(Names, Features)
 	EXPECT_EQ("0x10000000000", names[2]);
 }
 
+TEST(Names, ProbeGroups)
+{
+	EXPECT_EQ(static_cast<uint32_t>(CLONESCOPE_PROBES_ALL), *parse_probe_groups("all"));
+	// The clone group is always armed.
+	EXPECT_EQ(CLONESCOPE_PROBES_CLONE | CLONESCOPE_PROBES_COW, *parse_probe_groups("cow"));
+	EXPECT_EQ(CLONESCOPE_PROBES_CLONE | CLONESCOPE_PROBES_PHASES |
+			  CLONESCOPE_PROBES_PAGE_TABLES,
+		  *parse_probe_groups("phases,page_tables"));
+	auto bad = parse_probe_groups("phases,bogus");
+	ASSERT_FALSE(bad.ok());
+	EXPECT_NE(std::string::npos, bad.error().message.find("\"bogus\""));
+	EXPECT_FALSE(parse_probe_groups("").ok());
+}
+
 TEST(Names, AbiCheck)
 {
 	EXPECT_TRUE(check_abi({CLONESCOPE_ABI_MAJOR, CLONESCOPE_ABI_MINOR + 5, 0}).ok());

@@ -7,6 +7,7 @@
 #include "cli/report_cmd.hpp"
 #include "cli/stat_cmd.hpp"
 #include "cli/status.hpp"
+#include "device/device.hpp"
 #include "record/recorder.hpp"
 
 namespace {
@@ -43,6 +44,10 @@ int main(int argc, char **argv)
 	record->add_option("--buffer-pages", rec.buffer_pages, "per-CPU buffer size in pages")
 		->check(CLI::Range(1u, 1u << 20));
 	record->add_flag("-q,--quiet", rec.quiet, "do not print one line per event");
+	std::string record_probes = "all";
+	record->add_option("--probes", record_probes,
+			   "probe groups to arm: all, or a list of clone,phases,page_tables,cow")
+		->capture_default_str();
 	record->add_flag("!--no-preload", rec.preload, "do not inject the user-side shim");
 	record->add_option("--preload", rec.preload_path, "user-side shim to inject")
 		->check(CLI::ExistingFile);
@@ -73,6 +78,11 @@ int main(int argc, char **argv)
 			->check(CLI::PositiveNumber);
 		cmd->add_option("-c,--comm", live.filter.comm, "only clones made by tasks with this comm");
 	}
+	std::string live_probes = "all";
+	for (auto *cmd : {stat, top})
+		cmd->add_option("--probes", live_probes,
+				"probe groups to arm: all, or a list of clone,phases,page_tables,cow")
+			->capture_default_str();
 	top->add_option("-n,--rows", live.rows, "comms shown")->capture_default_str();
 
 	CLI11_PARSE(app, argc, argv);
@@ -81,6 +91,13 @@ int main(int argc, char **argv)
 		return run_status(device);
 	if (*report)
 		return run_report(rep);
+	// The probe groups of whichever live command or record was chosen.
+	auto groups = parse_probe_groups(*record ? record_probes : live_probes);
+	if (!groups) {
+		fmt::print(stderr, "clonescope: {}\n", groups.error().message);
+		return 2;
+	}
+	rec.probe_groups = live.filter.probe_groups = *groups;
 	live.device = device;
 	if (*stat)
 		return run_stat(live);

@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fmt/format.h>
 
@@ -27,6 +28,7 @@ constexpr FeatureName kFeatures[] = {
 	{CLONESCOPE_FEAT_COW, "cow"},
 	{CLONESCOPE_FEAT_COW_THP, "cow_thp"},
 	{CLONESCOPE_FEAT_COW_HUGETLB, "cow_hugetlb"},
+	{CLONESCOPE_FEAT_OPTIONS, "options"},
 };
 
 // What an errno from one of our ioctls means for the user.
@@ -61,6 +63,39 @@ std::vector<std::string> feature_names(uint64_t features)
 	if (features)
 		names.push_back(fmt::format("{:#x}", features));
 	return names;
+}
+
+Result<uint32_t> parse_probe_groups(const std::string &list)
+{
+	static constexpr struct {
+		const char *name;
+		uint32_t bits;
+	} kGroups[] = {
+		{"clone", CLONESCOPE_PROBES_CLONE},
+		{"phases", CLONESCOPE_PROBES_PHASES},
+		{"page_tables", CLONESCOPE_PROBES_PAGE_TABLES},
+		{"cow", CLONESCOPE_PROBES_COW},
+		{"all", CLONESCOPE_PROBES_ALL},
+	};
+	uint32_t groups = CLONESCOPE_PROBES_CLONE;
+	size_t pos = 0;
+	while (pos <= list.size()) {
+		const size_t comma = std::min(list.find(',', pos), list.size());
+		const std::string name = list.substr(pos, comma - pos);
+		pos = comma + 1;
+		bool known = false;
+		for (const auto &g : kGroups) {
+			if (name == g.name) {
+				groups |= g.bits;
+				known = true;
+			}
+		}
+		if (!known)
+			return Error{fmt::format("unknown probe group \"{}\" (known: clone, phases, "
+						 "page_tables, cow, all)",
+						 name)};
+	}
+	return groups;
 }
 
 Status check_abi(const AbiVersion &module)
@@ -139,6 +174,20 @@ Status Device::set_buffer_pages(uint32_t pages_per_cpu) const
 	c.size = sizeof(c);
 	c.pages_per_cpu = pages_per_cpu;
 	return ioctl_checked(CLONESCOPE_IOC_SET_BUFFER, &c, "SET_BUFFER");
+}
+
+Status Device::set_probe_groups(uint32_t groups, uint64_t features) const
+{
+	if (!(features & CLONESCOPE_FEAT_OPTIONS)) {
+		if (groups == CLONESCOPE_PROBES_ALL)
+			return Ok{};
+		return Error{"this module arms every probe group: it cannot limit them "
+			     "(no CLONESCOPE_FEAT_OPTIONS)"};
+	}
+	clonescope_options o{};
+	o.size = sizeof(o);
+	o.probes = groups;
+	return ioctl_checked(CLONESCOPE_IOC_SET_OPTIONS, &o, "SET_OPTIONS");
 }
 
 Status Device::enable() const

@@ -26,6 +26,10 @@ struct AbiVersion {
 // Names of the CLONESCOPE_FEAT_* bits set in @features ("0x..." for unknown bits).
 std::vector<std::string> feature_names(uint64_t features);
 
+// CLONESCOPE_PROBES_* from "clone,phases,page_tables,cow" or "all"; the
+// clone group is always included (the module always arms it).
+Result<uint32_t> parse_probe_groups(const std::string &list);
+
 // Refuses a module whose ABI major differs from the one we were built with;
 // a newer minor only adds things we can ignore.
 Status check_abi(const AbiVersion &module);
@@ -40,6 +44,10 @@ public:
 	Result<clonescope_probe_info> probe(uint32_t index) const;
 	Status set_filter(const clonescope_filter &filter) const;
 	Status set_buffer_pages(uint32_t pages_per_cpu) const;
+	// Which probe groups ENABLE arms (CLONESCOPE_PROBES_*). A module
+	// without CLONESCOPE_FEAT_OPTIONS arms all of them: then this does
+	// nothing for "all" and refuses anything less.
+	Status set_probe_groups(uint32_t groups, uint64_t features) const;
 	Status enable() const;
 	Status disable() const;
 

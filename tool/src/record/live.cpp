@@ -32,6 +32,8 @@ Result<LiveSession> LiveSession::start(const std::string &device, const LiveFilt
 	}
 	if (auto st = dev->set_filter(filter); !st)
 		return st.error();
+	if (auto st = dev->set_probe_groups(f.probe_groups, ver->features); !st)
+		return st.error();
 	if (auto st = dev->enable(); !st)
 		return st.error();
 	return LiveSession(std::move(*dev));

@@ -13,6 +13,7 @@ namespace clonescope {
 struct LiveFilter {
 	uint32_t tree_of_pid = 0; // 0: system-wide
 	std::string comm;	  // empty: any
+	uint32_t probe_groups = CLONESCOPE_PROBES_ALL;
 };
 
 class LiveSession {

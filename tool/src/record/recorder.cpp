@@ -263,6 +263,9 @@ int run_record(const RecordOptions &opts)
 	if (opts.buffer_pages)
 		if (auto st = dev->set_buffer_pages(opts.buffer_pages); !st)
 			return fail(st.error());
+	// Always set: another session may have left fewer groups armed.
+	if (auto st = dev->set_probe_groups(opts.probe_groups, ver->features); !st)
+		return fail(st.error());
 
 	std::optional<TraceWriter> writer;
 	if (!opts.output.empty()) {
@@ -360,6 +363,7 @@ int run_record(const RecordOptions &opts)
 			{"abi_major", ver->major},
 			{"abi_minor", ver->minor},
 			{"features", ver->features},
+			{"probe_groups", opts.probe_groups},
 			{"command", opts.command},
 			{"root_pid", child->pid()},
 			{"start_ns", start_ns},

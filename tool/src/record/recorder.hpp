@@ -1,5 +1,7 @@
 #pragma once
 
+#include <linux/clonescope.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -10,6 +12,7 @@ struct RecordOptions {
 	std::string output = "clonescope.cst"; // empty: no trace file
 	std::string device;
 	uint32_t buffer_pages = 0; // 0: the module's default
+	uint32_t probe_groups = CLONESCOPE_PROBES_ALL;
 	bool quiet = false;	   // no per-event lines
 	bool preload = true;	   // inject the user-side shim
 	std::string preload_path;  // default: next to the executable
