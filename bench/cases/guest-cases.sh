@@ -37,7 +37,9 @@ SIG_REAL_US=20			# SIGALRM interval, and at most that many
 SIG_REAL_MAX=400
 SIG_PROF_US=100			# SIGPROF (tick-bound: one per tick at most)
 SIG_PROF_MAX=40
-SIG_THREAD_MAX=200		# SIGUSR1 from a second thread, back to back
+SIG_THREAD_MIB=16		# SIGUSR1 from a second thread, back to back,
+SIG_THREAD_REPS=40		# during many short forks
+SIG_THREAD_MAX=1000000
 
 for kv in "$@"; do
 	[[ "$kv" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "bad setting: $kv" >&2; exit 2; }
@@ -130,7 +132,7 @@ main() {
 	run s6-nproc nproc "$FAIL_MIB" "$NPROC_LIMIT"
 	run s6-sigalrm signals "$SIG_MIB" "$SIG_REPS" real "$SIG_REAL_US" "$SIG_REAL_MAX"
 	run s6-sigprof signals "$SIG_MIB" "$SIG_REPS" prof "$SIG_PROF_US" "$SIG_PROF_MAX"
-	run s6-sigthread signals "$SIG_MIB" "$SIG_REPS" thread 0 "$SIG_THREAD_MAX"
+	run s6-sigthread signals "$SIG_THREAD_MIB" "$SIG_THREAD_REPS" thread 0 "$SIG_THREAD_MAX"
 	run s6-pidmax pidmax "$FAIL_MIB" "$PID_SLOTS"
 
 	"$TOOL" status > "$OUT/status-end.txt" 2>&1

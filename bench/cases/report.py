@@ -815,7 +815,7 @@ def main():
         study4(runs["s4-cowbill"]),
         study5(runs["s5-threads"]),
         study6(runs["s6-nproc"], runs["s6-pidmax"],
-               [runs[i] for i in ("s6-sigalrm", "s6-sigprof") if i in runs]),
+               [runs[i] for i in ("s6-sigalrm", "s6-sigprof", "s6-sigthread") if i in runs]),
         leftovers(),
     ]
     with open(doc, "w", encoding="utf-8") as f:

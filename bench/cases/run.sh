@@ -43,26 +43,26 @@ snapshot() {
 }
 
 main() {
-	local out doc snap args=() start rc=0
+	local out doc args=() start rc=0
 
 	start=$(date +%s)
 	if [[ "${CASES_QUICK:-0}" == 1 ]]; then
 		args=("SIZES=16 64" REPS=2 THP_MIB=32 SPAWN_MIB=64 SPAWN_REPS=2
 		      SPAWN_WRITES=512 COW_MIB=32 COW_STEPS=3 THREAD_N=4 THREAD_MIB=16
-		      SIG_MIB=64 SIG_REPS=1 FAIL_MIB=16)
+		      SIG_MIB=64 SIG_REPS=1 FAIL_MIB=16 SIG_THREAD_REPS=10)
 	fi
 	if [[ -n "${CASES_OUT:-}" ]]; then
 		out="$CASES_OUT"
 	else
 		build
 		out="$BUILD/vm-out/cases-$(date +%Y%m%d-%H%M%S)-$$"
-		snap="$BUILD/cases/snap-$$"
-		snapshot "$snap"
-		trap 'rm -rf "$snap"' EXIT
+		SNAP="$BUILD/cases/snap-$$"
+		snapshot "$SNAP"
+		trap 'rm -rf "$SNAP"' EXIT
 		note "case studies: output in $out"
 		VM_OUT="$out" VM_TIMEOUT="${VM_TIMEOUT:-1800}" VM_QUIET="${VM_QUIET:-1}" \
 			"$CLONESCOPE_REPO/selftests/vm/run.sh" "$CASES_DIR/guest-cases.sh" \
-			"BIN=$snap" "${args[@]}" || rc=$?
+			"BIN=$SNAP" "${args[@]}" || rc=$?
 		echo "host_seconds=$(($(date +%s) - start))" > "$out/host.txt"
 		echo "accel=${ACCEL:-tcg}" >> "$out/host.txt"
 		echo "host_cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" >> "$out/host.txt"
