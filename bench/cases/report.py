@@ -297,9 +297,9 @@ def intro(meta, host, status_runs, all_runs):
         "no hardware virtualisation, every guest instruction is translated, and\n"
         "every guest memory access goes through QEMU's software TLB.  Kernel\n"
         "code that walks and writes page tables, which is what a big fork does,\n"
-        "is hit hardest.  A fork here takes tens of times longer than on real\n"
-        "hardware, and timings are noisy (other guests and compilers share the\n"
-        "two host cores).  What carries over to real machines is the *shape*:\n"
+        "is hit hardest.  A fork here takes several times longer than on real\n"
+        "hardware (study 1 measures by how much), and timings are noisy (other\n"
+        "guests and compilers share the two host cores).  What carries over to real machines is the *shape*:\n"
         "which phase grows with what, what disappears, what a failure costs,\n"
         "ratios between variants measured in the same run.  Each figure is the\n"
         "median of several repetitions.\n")
@@ -361,6 +361,7 @@ def study1(runs, sizes):
                     "rest of files_to_mm", "everything else", "fork() in user",
                     "ms/GiB", "ns/page"], rows))
     slope, slope_cpr = fit_slope(xs, ys), fit_slope(xs, ycpr)
+    slope = slope or 0
     big_f = big.forks()
     big_tot = med(c["total"] for c in big_f)
     big_cpr = med(c["ph"]["copy_page_range"] for c in big_f)
@@ -381,6 +382,14 @@ def study1(runs, sizes):
             f"{sizes[-1]} MiB the page-table copy is {pct(big_cpr, big_tot)} of the\n"
             f"fork, at {sizes[0]} MiB the fork costs {ms(small_tot)} ms, most of it\n"
             "fixed costs that do not depend on the size.\n")
+    firsts = [c["total"] for c in big_f[:1]]
+    if firsts and big_tot and firsts[0] > 1.5 * big_tot:
+        s.append(
+            f"\nThe first fork of the biggest parent was the slowest ({ms(firsts[0])} ms\n"
+            f"at {sizes[-1]} MiB against a median of {ms(big_tot)} ms), most likely\n"
+            "because the child's page tables went into guest pages used for the\n"
+            "first time, which the emulator has to back with host memory first.\n"
+            "The medians leave such outliers out.\n")
     s.append(
         "\n**Against the published numbers.**  Redis's latency documentation\n"
         "(\"Fork time in different systems\") lists forks of 9 to 13 ms per GB\n"
@@ -392,11 +401,14 @@ def study1(runs, sizes):
         "because a 4K-page parent has one PTE to copy per 4 KiB (262144 per\n"
         "GiB), and for each one 6.1 also takes a reference on the page and\n"
         "checks whether it may stay shared (``page_try_dup_anon_rmap``), then\n"
-        "write-protects the parent's PTE.  The absolute figure is larger by\n"
-        "an order of magnitude because every one of those memory accesses is\n"
-        "emulated by TCG (no hardware page walker, no KVM), not because 6.1\n"
-        "forks slowly; the per-page figure above is the number to compare with\n"
-        "a real machine's (a few ns per page: 10 ms/GB is 38 ns per 4K page).\n"
+        "write-protects the parent's PTE.  The absolute figure is larger\n"
+        f"({slope / 1e6 / 10:.0f} times the rule of thumb) because every one of\n"
+        "those memory accesses is emulated by TCG (no hardware page walker, no\n"
+        "KVM), not because 6.1 forks slowly; the per-page figure above is the\n"
+        "number to compare with a real machine's (10 ms/GB is 38 ns per 4K\n"
+        "page).  Redis's table shows how much the platform matters (from about\n"
+        "9 ms/GB on bare metal to over 200 ms/GB on old Xen, where each\n"
+        "page-table update traps); this emulated guest lands in between.\n"
         "The gap between *fork() in user* and *total* is the libc wrapper, the\n"
         "LD_PRELOAD shim and, mostly, the time until the parent runs again\n"
         "after the child was woken.\n")
@@ -457,8 +469,10 @@ def study2(r0, r1):
         "huge afterwards (``AnonHugePages`` 0), the child's still is.  The\n"
         "warning that \"a single byte written into a huge page copies 2 MB\"\n"
         "dates from kernels before 5.8, which copied the whole huge page.  On\n"
-        "6.1 THP makes the fork itself cheaper and each first write dearer (a\n"
-        "split plus a 4K copy) and leaves the parent without huge pages until\n"
+        "6.1 THP makes the fork itself cheaper and each first write into a\n"
+        f"huge page dearer (a split plus a 4K copy: the write loop took\n"
+        f"{cow_rows[1][6] if len(cow_rows) > 1 else '?'} ms with THP against "
+        f"{cow_rows[0][6] if cow_rows else '?'} ms without) and leaves the parent without huge pages until\n"
         "khugepaged collapses them again; Redis's advice to turn THP off still\n"
         "stands for its other reasons (allocation and compaction stalls, memory\n"
         "bloat), not for the size of the copy.\n")
@@ -513,7 +527,11 @@ def study3(runs, modes):
         "\n*vfork wait* is ``kernel_clone`` minus ``copy_process`` and the wake-up:\n"
         "the parent sleeping until the child has exec'd (a CLONE_VFORK parent\n"
         "returns only then), which is why the kernel total of those calls is\n"
-        "not their cost to the machine.\n")
+        "not their cost to the machine.  It is the child's time on its way to\n"
+        "``execve`` (for ``posix_spawn``, glibc's child-side set-up, then the\n"
+        "first part of ``execve``), which clonescope sees as a whole but does\n"
+        "not break down; it is noisy here and differs between the modes for\n"
+        "reasons outside the clone itself.\n")
     s.append(
         "\n**What it shows.**  With ``CLONE_VM`` the address-space copy is gone:\n"
         "``dup_mmap`` and ``copy_page_range`` are not even reached (clonescope\n"
