@@ -2,6 +2,7 @@
 #include <linux/sched.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "correlate/correlate.hpp"
 #include "fixture_data.hpp"
@@ -122,6 +123,31 @@ TEST(Correlate, InnermostCallWinsAndChildPidBreaksTies)
 	const Correlation c2 = correlate(t2);
 	EXPECT_EQ(1u, c2.samples[0].kernel.size());
 	EXPECT_TRUE(c2.samples[1].kernel.empty());
+}
+
+TEST(Correlate, ManySequentialCallsStayLinear)
+{
+	// 100k forks of one thread: each record must find its call without
+	// scanning all the others (quadratic would take tens of seconds).
+	constexpr size_t n = 100'000;
+	Trace t;
+	t.images.push_back({});
+	for (size_t i = 0; i < n; i++) {
+		const uint64_t base = 1'000'000 + i * 10'000;
+		const auto child = static_cast<int64_t>(10'000 + i);
+		t.calls.push_back({0, 10, 10, CS_KIND_FORK, 0, child, base, base + 5000, 0x1, child});
+		t.kernel.records.push_back(
+			clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, base + 1000, base + 4000, child));
+	}
+	const auto start = std::chrono::steady_clock::now();
+	const Correlation c = correlate(t);
+	const auto took = std::chrono::steady_clock::now() - start;
+	EXPECT_EQ(n, c.user_matched);
+	EXPECT_EQ(n, c.kernel_matched);
+	for (size_t i = 0; i < n; i += 9973)
+		EXPECT_EQ(static_cast<uint64_t>(c.samples[i].user->child),
+			  c.samples[i].primary()->child_pid);
+	EXPECT_LT(took, std::chrono::seconds(5));
 }
 
 TEST(Correlate, KernelOnlyKinds)

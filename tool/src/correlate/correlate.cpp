@@ -27,6 +27,14 @@ bool has_phase(const clonescope_clone_event &ev, uint32_t phase)
 
 } // namespace
 
+std::string site_name(const Trace &trace, uint32_t image, uint64_t address)
+{
+	auto it = std::find_if(trace.symbols.begin(), trace.symbols.end(), [&](const SymbolInfo &s) {
+		return s.image == image && s.address == address;
+	});
+	return site_name(it == trace.symbols.end() ? nullptr : &*it, trace, image, address);
+}
+
 bool Sample::failed() const
 {
 	return error() != 0;
@@ -124,23 +132,23 @@ const char *kernel_kind_name(const clonescope_clone_event &ev)
 	return "fork";
 }
 
-std::string site_name(const Trace &trace, uint32_t image, uint64_t address)
+std::string site_name(const SymbolInfo *sym, const Trace &trace, uint32_t image,
+		      uint64_t address)
 {
-	for (const auto &s : trace.symbols) {
-		if (s.image != image || s.address != address)
-			continue;
+	if (sym) {
+		const SymbolInfo &s = *sym;
 		std::string name;
 		if (!s.symbol.empty())
 			name = fmt::format("{}+{:#x}", s.symbol, s.offset);
 		else if (!s.module.empty())
 			name = fmt::format("{}+{:#x}", basename_of(s.module), s.offset);
-		else
-			break;
-		if (!s.file.empty())
-			name += fmt::format(" ({}:{})", basename_of(s.file), s.line);
-		if (!s.symbol.empty() && !s.module.empty())
-			name += fmt::format(" [{}]", basename_of(s.module));
-		return name;
+		if (!name.empty()) {
+			if (!s.file.empty())
+				name += fmt::format(" ({}:{})", basename_of(s.file), s.line);
+			if (!s.symbol.empty() && !s.module.empty())
+				name += fmt::format(" [{}]", basename_of(s.module));
+			return name;
+		}
 	}
 	// Not symbolized: module-relative from the image's mappings.
 	if (image < trace.images.size())
@@ -177,15 +185,37 @@ Correlation correlate(const Trace &trace)
 	out.kernel_clones = clones.size();
 	out.user_calls = trace.calls.size();
 
-	std::unordered_map<uint32_t, std::vector<size_t>> calls_by_tid;
+	// Per tid: its calls by entry time, and the latest return among the
+	// first i of them, so that the search for the calls around a record
+	// stops as soon as no earlier call can still be running.
+	struct TidCalls {
+		std::vector<size_t> by_entry;
+		std::vector<uint64_t> max_return;
+	};
+	std::unordered_map<uint32_t, TidCalls> calls_by_tid;
 	for (size_t i = 0; i < trace.calls.size(); i++)
-		calls_by_tid[trace.calls[i].tid].push_back(i);
+		calls_by_tid[trace.calls[i].tid].by_entry.push_back(i);
+	for (auto &[tid, tc] : calls_by_tid) {
+		std::stable_sort(tc.by_entry.begin(), tc.by_entry.end(), [&](size_t a, size_t b) {
+			return trace.calls[a].entry_ns < trace.calls[b].entry_ns;
+		});
+		uint64_t latest = 0;
+		for (size_t i : tc.by_entry)
+			tc.max_return.push_back(latest = std::max(latest, trace.calls[i].return_ns));
+	}
 
+	std::map<std::pair<uint32_t, uint64_t>, const SymbolInfo *> symbols;
+	for (const auto &s : trace.symbols)
+		symbols.emplace(std::pair{s.image, s.address}, &s);
 	out.samples.reserve(trace.calls.size() + clones.size());
-	for (const auto &c : trace.calls)
-		out.samples.push_back(Sample{.kind = user_kind_name(c.kind),
-					     .site = site_name(trace, c.image, c.call_site),
-					     .user = &c});
+	for (const auto &c : trace.calls) {
+		auto sym = symbols.find({c.image, c.call_site});
+		out.samples.push_back(Sample{
+			.kind = user_kind_name(c.kind),
+			.site = site_name(sym == symbols.end() ? nullptr : sym->second, trace, c.image,
+					  c.call_site),
+			.user = &c});
+	}
 
 	std::vector<const clonescope_clone_event *> unmatched;
 	for (const auto *k : clones) {
@@ -199,10 +229,16 @@ Correlation correlate(const Trace &trace)
 			return x.return_ns - x.entry_ns < y.return_ns - y.entry_ns;
 		};
 		if (auto it = calls_by_tid.find(k->parent_pid); it != calls_by_tid.end()) {
-			for (size_t i : it->second) {
-				const UserCall &c = trace.calls[i];
-				if (c.entry_ns <= k->start_ns && k->end_ns <= c.return_ns &&
-				    (!best || better(i, *best)))
+			const TidCalls &tc = it->second;
+			// Calls that entered before the clone began, latest first.
+			auto end = std::upper_bound(tc.by_entry.begin(), tc.by_entry.end(), k->start_ns,
+						    [&](uint64_t t, size_t i) {
+							    return t < trace.calls[i].entry_ns;
+						    });
+			for (auto pos = static_cast<size_t>(end - tc.by_entry.begin());
+			     pos > 0 && tc.max_return[pos - 1] >= k->end_ns; pos--) {
+				const size_t i = tc.by_entry[pos - 1];
+				if (k->end_ns <= trace.calls[i].return_ns && (!best || better(i, *best)))
 					best = i;
 			}
 		}

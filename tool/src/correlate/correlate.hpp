@@ -66,8 +66,11 @@ struct Correlation {
 const char *user_kind_name(uint32_t kind);
 // The kind of a clone no user call claims, from its flags and syscall.
 const char *kernel_kind_name(const clonescope_clone_event &ev);
-// "symbol+0xoff (file:line) [module]" for a call site of image @image.
+// "symbol+0xoff (file:line) [module]" for a call site of image @image;
+// "module+0xoff" or the bare address without symbol information. The
+// first form takes the site's SymbolInfo (nullptr: none) already found.
 std::string site_name(const Trace &trace, uint32_t image, uint64_t address);
+std::string site_name(const SymbolInfo *sym, const Trace &trace, uint32_t image, uint64_t address);
 
 // @trace must outlive the result.
 Correlation correlate(const Trace &trace);
