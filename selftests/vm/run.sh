@@ -50,6 +50,8 @@ prepare_out() {
 # QEMU under a hard timeout, console to $out/console.log.  no_timer_check:
 # on a loaded host the TCG vCPU can miss the IO-APIC timer check's window,
 # and the kernel then panics at boot ("IO-APIC + timer doesn't work!").
+# oops=panic: after an Oops the kernel is not trustworthy, and tests going
+# on would only pile up more Oopses until the timeout; stop at the first.
 run_qemu() {
 	local accel="$1" initrd="$2" out="$3" pid
 	local -a accel_args
@@ -64,7 +66,7 @@ run_qemu() {
 		-display none -no-user-config -nodefaults -no-reboot \
 		-serial "file:$out/console.log" -monitor none \
 		-kernel "/boot/vmlinuz-$KVER" -initrd "$initrd" \
-		-append "console=ttyS0 quiet panic=-1 tsc=reliable clocksource=tsc no_timer_check" \
+		-append "console=ttyS0 quiet panic=-1 oops=panic tsc=reliable clocksource=tsc no_timer_check" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap" &
 	pid=$!
@@ -98,6 +100,22 @@ kvm_came_up() {
 	wait "$qemu_pid" || true
 	note "no guest output under KVM after ${waited}s ($(head -n 1 "$out/qemu.log")); falling back to TCG"
 	return 1
+}
+
+# The console, or its start (the first failure) and end when it is long.
+show_console() {
+	local log="$1" lines head=150 tail=100
+
+	lines="$(wc -l < "$log")"
+	echo "----- guest console ($log) -----"
+	if ((lines <= head + tail)); then
+		cat "$log"
+	else
+		head -n "$head" "$log"
+		echo "[... $((lines - head - tail)) lines omitted ...]"
+		tail -n "$tail" "$log"
+	fi
+	echo "-----"
 }
 
 stop_children() {
@@ -162,11 +180,7 @@ main() {
 	if [[ -z "$reason" ]]; then
 		return 0
 	fi
-	if [[ "${VM_QUIET:-0}" == 1 ]]; then
-		echo "----- guest console ($out/console.log) -----" >&2
-		cat "$out/console.log" >&2
-		echo "-----" >&2
-	fi
+	[[ "${VM_QUIET:-0}" == 1 ]] && show_console "$out/console.log" >&2
 	note "FAILED: $reason (output in $out)"
 	# The guest script's own status when it has one, else a plain failure.
 	if [[ -f "$out/script-status" && "$(cat "$out/script-status")" != 0 ]]; then
