@@ -42,7 +42,7 @@ int main(int argc, char **argv)
 	record->add_option("-o,--output", rec.output, "trace file to write ('' for none)")
 		->capture_default_str();
 	record->add_option("--buffer-pages", rec.buffer_pages, "per-CPU buffer size in pages")
-		->check(CLI::Range(1u, 1u << 20));
+		->check(CLI::Range(1u, 1024u)); // uapi: 1..1024, rounded up to a power of 2
 	record->add_flag("-q,--quiet", rec.quiet, "do not print one line per event");
 	std::string record_probes = "all";
 	record->add_option("--probes", record_probes,
