@@ -127,23 +127,36 @@ static struct cs_slot *cs_slots;
 /* Children created by a traced clone that have not run yet. */
 static unsigned long *cs_child_keys;
 
+static_assert(NR_LANDMARKS <= 32);
+
+/* Landmarks some armed probe stamps, as BIT(landmark): set by reset. */
+static u32 cs_live_landmarks;
 static DEFINE_PER_CPU(u64, cs_clones);
 static DEFINE_PER_CPU(u64, cs_overflow);
 
-/* The slot of the clone current is in, if it is traced. */
-static struct cs_slot *cs_slot_current(void)
+/* current's slot, live or left stale by a missed return; or NULL. */
+static struct cs_slot *cs_slot_of_current(void)
 {
 	long idx;
 
 	if (!cs_tracing())
 		return NULL;
 	idx = cs_key_find(cs_slot_keys, CS_SLOT_BITS, (unsigned long)current);
-	/* The pid check guards against a slot leaked by a missed return of
-	 * a task whose task_struct was then reused.
+	return idx < 0 ? NULL : &cs_slots[idx];
+}
+NOKPROBE_SYMBOL(cs_slot_of_current);
+
+/* The slot of the clone current is in, if it is traced. */
+static struct cs_slot *cs_slot_current(void)
+{
+	struct cs_slot *s = cs_slot_of_current();
+
+	/* A slot leaked by a missed return of a task whose task_struct was
+	 * then reused has another pid.
 	 */
-	if (idx < 0 || cs_slots[idx].ev.parent_pid != current->pid)
+	if (!s || s->ev.parent_pid != current->pid)
 		return NULL;
-	return &cs_slots[idx];
+	return s;
 }
 NOKPROBE_SYMBOL(cs_slot_current);
 
@@ -202,9 +215,10 @@ static void cs_fill_phases(struct cs_slot *s)
 	struct clonescope_clone_event *ev = &s->ev;
 	u32 last_started = CLONESCOPE_PHASE_NONE;
 	unsigned int i;
+	u64 start;
 
 	for (i = 0; i < CLONESCOPE_NR_PHASES; i++) {
-		u64 start, end;
+		u64 end;
 
 		if (cs_phase_span[i].start == LM_NONE)
 			continue;
@@ -225,21 +239,22 @@ static void cs_fill_phases(struct cs_slot *s)
 		return;
 	/*
 	 * copy_process() failed: blame the function that returned an error,
-	 * else the phase it was in.  The failed phase ends at the return of
-	 * copy_process(); later phases did not happen.
+	 * else the phase it was in, if that phase could have been seen to
+	 * end (its end landmark is armed): with a landmark missing, the last
+	 * phase started is not where it failed.  The failed phase ends at the
+	 * return of copy_process(), so the phases still tile it; later ones
+	 * did not happen.
 	 */
-	if (s->failed_phase == CLONESCOPE_PHASE_NONE)
+	if (s->failed_phase == CLONESCOPE_PHASE_NONE &&
+	    last_started != CLONESCOPE_PHASE_NONE &&
+	    (cs_live_landmarks & BIT(cs_phase_span[last_started].end)))
 		s->failed_phase = last_started;
 	ev->failed_phase = s->failed_phase;
 	if (ev->failed_phase == CLONESCOPE_PHASE_NONE)
 		return;
-	if (!(ev->phase_mask & (1ULL << ev->failed_phase))) {
-		u64 start = s->lm[cs_phase_span[ev->failed_phase].start];
-
-		if (s->lm[LM_CP_RET] >= start)
-			cs_set_phase(ev, ev->failed_phase, start,
-				     s->lm[LM_CP_RET] - start);
-	}
+	start = s->lm[cs_phase_span[ev->failed_phase].start];
+	if (start && s->lm[LM_CP_RET] >= start)
+		cs_set_phase(ev, ev->failed_phase, start, s->lm[LM_CP_RET] - start);
 	for (i = ev->failed_phase + 1; i <= CS_LAST_TILED_PHASE; i++)
 		ev->phase_mask &= ~(1ULL << i);
 }
@@ -256,9 +271,11 @@ static void cs_emit_clone(struct cs_slot *s, struct cs_hctx *ctx)
 		if (ev->result == -ERESTARTNOINTR)
 			ev->flags |= CLONESCOPE_CLONE_RESTART;
 	}
+	/*
+	 * self_cost_ns covers the handlers inside [start_ns, end_ns]; this
+	 * one's time from end_ns on counts in the probe's totals only.
+	 */
 	ev->hdr.timestamp_ns = ktime_get_ns();
-	/* This handler's own cost, up to here, belongs to the record too. */
-	ev->self_cost_ns += ev->hdr.timestamp_ns - ctx->now;
 	cs_emit(ev);
 	this_cpu_inc(cs_clones);
 	cs_slot_release(s);
@@ -272,7 +289,7 @@ static int cs_syscall_entry(struct cs_hctx *ctx)
 	if (!cs_tracing())
 		return 1;
 	/* A slot of current already here is stale: one clone at a time. */
-	s = cs_slot_begin(cs_slot_current(), CS_OUTER_SYSCALL, ctx->now);
+	s = cs_slot_begin(cs_slot_of_current(), CS_OUTER_SYSCALL, ctx->now);
 	if (!s)
 		return 1;
 	s->ev.syscall = ctx->cookie;
@@ -294,7 +311,8 @@ static int cs_syscall_return(struct cs_hctx *ctx)
 	if (!s)
 		return 0;
 	s->ev.result = regs_return_value(ctx->regs);
-	if (!s->lm[LM_KC_ENTRY])
+	/* Judged by both: kernel_clone's entry may be a missed kretprobe. */
+	if (!s->lm[LM_KC_ENTRY] && !s->lm[LM_CP_ENTRY])
 		s->ev.flags |= CLONESCOPE_CLONE_NO_KERNEL_CLONE;
 	cs_emit_clone(s, ctx);
 	return 0;
@@ -310,7 +328,8 @@ static int cs_kernel_clone_entry(struct cs_hctx *ctx)
 		return 1;
 	/* Inside a traced clone syscall, or a clone of the kernel's own. */
 	if (!s || s->outer != CS_OUTER_SYSCALL || s->lm[LM_KC_ENTRY])
-		s = cs_slot_begin(s, CS_OUTER_KERNEL_CLONE, ctx->now);
+		s = cs_slot_begin(cs_slot_of_current(), CS_OUTER_KERNEL_CLONE,
+				  ctx->now);
 	if (!s)
 		return 1;
 	args = (struct kernel_clone_args *)regs_get_kernel_argument(ctx->regs, 0);
@@ -359,7 +378,8 @@ static int cs_copy_process_return(struct cs_hctx *ctx)
 	s->ev.child_tgid = child->tgid;
 	if (cs_key_claim(cs_child_keys, CS_CHILD_BITS, ret) < 0)
 		this_cpu_inc(cs_overflow);
-	if (!(s->ev.clone_flags & CLONE_VM) && child->mm)
+	/* Not from clone_flags: kernel_clone's entry may have been missed. */
+	if (child->mm && child->mm != current->mm)
 		cs_cow_fork(child, ctx->now);
 	return 0;
 }
@@ -447,8 +467,6 @@ static int cs_child_start(struct cs_hctx *ctx)
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_child_start);
-
-#define CS_SYMS(...)	((const char *const []){ __VA_ARGS__, NULL })
 
 #define CS_SYSCALL_PROBE(sym, nr) {					\
 	.symbols = CS_SYMS(sym), .role = "syscall entry",		\
@@ -552,10 +570,31 @@ u64 cs_clone_features(void)
 	return features;
 }
 
-/* Only while no handler runs: tracing is off and was waited out. */
-void cs_clone_reset(void)
+static bool cs_probe_live(const struct cs_probe *p, u32 armed)
 {
+	return p->state == CLONESCOPE_PROBE_REGISTERED && (p->group & armed);
+}
+
+/* Only while no handler runs: tracing is off and was waited out. */
+void cs_clone_reset(u32 armed)
+{
+	unsigned int i;
 	int cpu;
+
+	cs_live_landmarks = 0;
+	for (i = 0; i < ARRAY_SIZE(cs_probes); i++) {
+		unsigned long c = cs_probes[i].cookie;
+
+		if (!cs_probe_live(&cs_probes[i], armed) ||
+		    cs_probes[i].entry != cs_landmark_entry)
+			continue;
+		if (CS_LM_ENTRY(c) != LM_NONE)
+			cs_live_landmarks |= BIT(CS_LM_ENTRY(c));
+		if (cs_probes[i].ret && CS_LM_RET(c) != LM_NONE)
+			cs_live_landmarks |= BIT(CS_LM_RET(c));
+	}
+	/* copy_process's return is stamped by its own return handler. */
+	cs_live_landmarks |= BIT(LM_CP_RET);
 
 	memset(cs_slot_keys, 0, CS_NR_SLOTS * sizeof(*cs_slot_keys));
 	memset(cs_child_keys, 0, CS_NR_CHILDREN * sizeof(*cs_child_keys));

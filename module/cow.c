@@ -63,9 +63,12 @@ struct cs_cow {
 /* Watched child mms; a child's fork is cs_cows[] at the same index. */
 static unsigned long *cs_child_mms;
 static struct cs_cow *cs_cows;
-/* Watched parent mms, and the index of each one's latest fork. */
+/* Watched parent mms, and the index of each one's latest live fork. */
 static unsigned long *cs_parent_mms;
 static unsigned int *cs_parent_fork;
+#define CS_NO_FORK		UINT_MAX
+/* Whether this session counts COW: its probes armed, and able to end. */
+static bool cs_cow_on;
 static DEFINE_PER_CPU(u64, cs_cow_overflow);
 
 /* What a wp_page_copy() call copies, judged at its entry. */
@@ -75,6 +78,7 @@ enum cs_copy_kind {
 };
 
 struct cs_fault_data {
+	struct vm_fault *vmf;	/* which fault: tags the per-CPU pointer */
 	struct mm_struct *mm;
 	u64 start;
 	enum cs_copy_kind kind;
@@ -106,9 +110,12 @@ static void cs_cow_count(struct mm_struct *mm, enum cs_cow_count what, u64 n)
 	if (i >= 0)
 		atomic64_add(n, &cs_cows[i].counts[CS_ROLE_CHILD][what]);
 	i = cs_key_find(cs_parent_mms, CS_COW_BITS, key);
-	if (i >= 0)
-		atomic64_add(n, &cs_cows[READ_ONCE(cs_parent_fork[i])]
-					.counts[CS_ROLE_PARENT][what]);
+	if (i >= 0) {
+		unsigned int fork = READ_ONCE(cs_parent_fork[i]);
+
+		if (fork != CS_NO_FORK)
+			atomic64_add(n, &cs_cows[fork].counts[CS_ROLE_PARENT][what]);
+	}
 }
 NOKPROBE_SYMBOL(cs_cow_count);
 
@@ -120,14 +127,37 @@ static struct mm_struct *cs_fault_mm(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_fault_mm);
 
+/* Makes fork @i the one the parent's faults go to. */
+static void cs_cow_parent_watch(unsigned long mm, long i)
+{
+	unsigned int tries;
+	long p;
+
+	/* The parent's last other fork may end meanwhile and let the key
+	 * go: then take it again.
+	 */
+	for (tries = 0; tries < 2; tries++) {
+		p = cs_key_find(cs_parent_mms, CS_COW_BITS, mm);
+		if (p < 0)
+			p = cs_key_claim(cs_parent_mms, CS_COW_BITS, mm);
+		if (p < 0)
+			break;
+		WRITE_ONCE(cs_parent_fork[p], i);
+		if (READ_ONCE(cs_parent_mms[p]) == mm)
+			return;
+	}
+	this_cpu_inc(cs_cow_overflow);
+}
+NOKPROBE_SYMBOL(cs_cow_parent_watch);
+
 void cs_cow_fork(struct task_struct *child, u64 now)
 {
 	struct mm_struct *mm = current->mm;
 	struct clonescope_cow_event *ev;
 	struct cs_cow *c;
-	long i, p;
+	long i;
 
-	if (!cs_tracing_probes(CLONESCOPE_PROBES_COW) || !mm || !child->mm)
+	if (!READ_ONCE(cs_cow_on) || !mm || !child->mm)
 		return;
 	i = cs_key_claim(cs_child_mms, CS_COW_BITS, (unsigned long)child->mm);
 	if (i < 0) {
@@ -148,17 +178,51 @@ void cs_cow_fork(struct task_struct *child, u64 now)
 	ev->child_tgid = child->tgid;
 	ev->parent_pid = current->pid;
 	ev->parent_tgid = current->tgid;
-
-	/* The parent's faults go to its latest fork from now on. */
-	p = cs_key_find(cs_parent_mms, CS_COW_BITS, (unsigned long)mm);
-	if (p < 0)
-		p = cs_key_claim(cs_parent_mms, CS_COW_BITS, (unsigned long)mm);
-	if (p < 0)
-		this_cpu_inc(cs_cow_overflow);
-	else
-		WRITE_ONCE(cs_parent_fork[p], i);
+	cs_cow_parent_watch(c->parent_mm, i);
 }
 NOKPROBE_SYMBOL(cs_cow_fork);
+
+/*
+ * The latest fork other than @skip whose child still shares @parent_mm:
+ * a scan, but only when a watched child goes away.
+ */
+static long cs_latest_live_fork(unsigned long parent_mm, long skip)
+{
+	long i, latest = -1;
+
+	for (i = 0; i < CS_NR_COWS; i++) {
+		if (i == skip || !READ_ONCE(cs_child_mms[i]) ||
+		    READ_ONCE(cs_cows[i].parent_mm) != parent_mm)
+			continue;
+		if (latest < 0 || cs_cows[i].ev.fork_ns > cs_cows[latest].ev.fork_ns)
+			latest = i;
+	}
+	return latest;
+}
+NOKPROBE_SYMBOL(cs_latest_live_fork);
+
+/*
+ * Fork @i's child is gone: the parent's faults go to its latest fork that
+ * is still live, or, with none left, the parent stops being watched.
+ */
+static void cs_cow_parent_moves_on(struct cs_cow *c, long i)
+{
+	unsigned long parent_mm = READ_ONCE(c->parent_mm);
+	long p, next;
+
+	if (!parent_mm)
+		return;
+	p = cs_key_find(cs_parent_mms, CS_COW_BITS, parent_mm);
+	if (p < 0 || READ_ONCE(cs_parent_fork[p]) != i)
+		return;
+	next = cs_latest_live_fork(parent_mm, i);
+	if (next >= 0) {
+		cmpxchg(&cs_parent_fork[p], i, next);
+	} else if (cmpxchg(&cs_parent_fork[p], i, CS_NO_FORK) == i) {
+		cs_key_release(cs_parent_mms, p);
+	}
+}
+NOKPROBE_SYMBOL(cs_cow_parent_moves_on);
 
 static void cs_cow_finish(long i, u32 reason)
 {
@@ -166,13 +230,8 @@ static void cs_cow_finish(long i, u32 reason)
 	struct clonescope_cow_event *ev = &c->ev;
 	u64 *child = (u64 *)&ev->child, *parent = (u64 *)&ev->parent;
 	unsigned int n;
-	long p;
 
-	/* A parent whose latest fork this was stops being watched. */
-	p = cs_key_find(cs_parent_mms, CS_COW_BITS, c->parent_mm);
-	if (p >= 0 && READ_ONCE(cs_parent_fork[p]) == i)
-		cs_key_release(cs_parent_mms, p);
-
+	cs_cow_parent_moves_on(c, i);
 	for (n = 0; n < CS_NR_COW_COUNTS; n++) {
 		child[n] = atomic64_read(&c->counts[CS_ROLE_CHILD][n]);
 		parent[n] = atomic64_read(&c->counts[CS_ROLE_PARENT][n]);
@@ -192,17 +251,22 @@ static bool cs_wp_fault_begin(struct cs_hctx *ctx, struct cs_fault_data *d)
 {
 	struct vm_fault *vmf = (void *)regs_get_kernel_argument(ctx->regs, 0);
 	unsigned long pfn = pte_pfn(vmf->orig_pte);
+	struct page *page;
 
+	/* Shared and raw-PFN mappings are not COW of anonymous memory. */
 	if (!cs_tracing() || (vmf->flags & FAULT_FLAG_UNSHARE) ||
-	    (vmf->vma->vm_flags & VM_SHARED) ||
+	    (vmf->vma->vm_flags & (VM_SHARED | VM_MAYSHARE | VM_PFNMAP |
+				   VM_MIXEDMAP)) ||
 	    !cs_mm_watched(vmf->vma->vm_mm))
 		return false;
+	page = pfn_valid(pfn) ? pfn_to_page(pfn) : NULL;
 	if (is_zero_pfn(pfn))
 		d->kind = CS_COPY_ZERO;
-	else if (pfn_valid(pfn) && PageAnon(pfn_to_page(pfn)))
+	else if (page && PageAnon(page) && !PageKsm(page))
 		d->kind = CS_COPY_ANON;
 	else
-		return false;	/* a private file page: not a cost of fork */
+		return false;	/* file or KSM page: not a cost of the fork */
+	d->vmf = vmf;
 	d->mm = vmf->vma->vm_mm;
 	d->start = ctx->now;
 	d->reused = false;
@@ -237,7 +301,7 @@ NOKPROBE_SYMBOL(cs_wp_page_copy_entry);
 
 static int cs_wp_page_copy_return(struct cs_hctx *ctx)
 {
-	vm_fault_t ret = regs_return_value(ctx->regs);
+	vm_fault_t ret = (vm_fault_t)regs_return_value(ctx->regs);
 
 	if (cs_tracing() && CS_WP_COPIED(ret))
 		cs_wp_fault_copied(ctx, ctx->data);
@@ -270,7 +334,11 @@ static int cs_do_wp_page_return(struct cs_hctx *ctx)
 {
 	struct cs_fault_data *d = ctx->data;
 
-	if (cs_tracing() && !d->reused && !regs_return_value(ctx->regs))
+	/* The copy path may have slept and moved: clear where it started. */
+	if (this_cpu_read(cs_wp_fault) == d)
+		this_cpu_write(cs_wp_fault, NULL);
+	if (cs_tracing() && !d->reused &&
+	    !(vm_fault_t)regs_return_value(ctx->regs))
 		cs_wp_fault_copied(ctx, d);
 	return 0;
 }
@@ -283,12 +351,12 @@ static int cs_wp_page_reuse(struct cs_hctx *ctx)
 
 	if (!cs_tracing())
 		return 0;
-	if (d && d->mm == vmf->vma->vm_mm) {
+	if (d && d->vmf == vmf) {
 		d->reused = true;
 		this_cpu_write(cs_wp_fault, NULL);
 	}
 	/* Shared mappings also get here; only private ones are COW. */
-	if (!(vmf->vma->vm_flags & VM_SHARED))
+	if (!(vmf->vma->vm_flags & (VM_SHARED | VM_MAYSHARE)))
 		cs_cow_count(vmf->vma->vm_mm, CS_COW_REUSED, 1);
 	return 0;
 }
@@ -308,7 +376,7 @@ NOKPROBE_SYMBOL(cs_thp_wp_entry);
 static int cs_thp_wp_return(struct cs_hctx *ctx)
 {
 	struct cs_fault_data *d = ctx->data;
-	vm_fault_t ret = regs_return_value(ctx->regs);
+	vm_fault_t ret = (vm_fault_t)regs_return_value(ctx->regs);
 
 	if (!cs_tracing())
 		return 0;
@@ -340,7 +408,7 @@ static int cs_hugetlb_copy(struct cs_hctx *ctx)
 	if (!cs_tracing())
 		return 0;
 	vma = (void *)regs_get_kernel_argument(ctx->regs, 3);
-	pages = regs_get_kernel_argument(ctx->regs, 4);
+	pages = (u32)regs_get_kernel_argument(ctx->regs, 4);
 	cs_cow_count(vma->vm_mm, CS_COW_HUGETLB_COPIED, 1);
 	cs_cow_count(vma->vm_mm, CS_COW_HUGETLB_BYTES, pages << PAGE_SHIFT);
 	return 0;
@@ -348,6 +416,26 @@ static int cs_hugetlb_copy(struct cs_hctx *ctx)
 NOKPROBE_SYMBOL(cs_hugetlb_copy);
 #endif
 
+/* A parent that went away: its children's forks have no parent left. */
+static void cs_cow_parent_gone(unsigned long mm)
+{
+	long i;
+
+	while ((i = cs_key_find(cs_parent_mms, CS_COW_BITS, mm)) >= 0) {
+		WRITE_ONCE(cs_parent_fork[i], CS_NO_FORK);
+		cs_key_release(cs_parent_mms, i);
+	}
+	for (i = 0; i < CS_NR_COWS; i++)
+		if (READ_ONCE(cs_cows[i].parent_mm) == mm)
+			WRITE_ONCE(cs_cows[i].parent_mm, 0);
+}
+NOKPROBE_SYMBOL(cs_cow_parent_gone);
+
+/*
+ * exit_mmap() runs in the task that drops the last user of the mm: the
+ * child itself when it execs or exits, else (a /proc reader, an async
+ * mmput) the window ends as if the child had exited.
+ */
 static int cs_exit_mmap(struct cs_hctx *ctx)
 {
 	unsigned long key = regs_get_kernel_argument(ctx->regs, 0);
@@ -356,18 +444,18 @@ static int cs_exit_mmap(struct cs_hctx *ctx)
 	if (!cs_tracing())
 		return 0;
 	i = cs_key_find(cs_child_mms, CS_COW_BITS, key);
-	if (i >= 0)
-		cs_cow_finish(i, current->in_execve ? CLONESCOPE_COW_END_EXEC :
-						      CLONESCOPE_COW_END_EXIT);
-	/* A parent that went away has nothing more to pay. */
-	i = cs_key_find(cs_parent_mms, CS_COW_BITS, key);
-	if (i >= 0)
-		cs_key_release(cs_parent_mms, i);
+	if (i >= 0) {
+		bool exec = current->in_execve &&
+			    current->tgid == cs_cows[i].ev.child_tgid;
+
+		cs_cow_finish(i, exec ? CLONESCOPE_COW_END_EXEC :
+					CLONESCOPE_COW_END_EXIT);
+	}
+	if (cs_key_find(cs_parent_mms, CS_COW_BITS, key) >= 0)
+		cs_cow_parent_gone(key);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_exit_mmap);
-
-#define CS_SYMS(...)	((const char *const []){ __VA_ARGS__, NULL })
 
 static struct cs_probe cs_cow_probes[] = {
 	{
@@ -438,14 +526,22 @@ u64 cs_cow_features(void)
 	return features;
 }
 
-void cs_cow_reset(void)
+void cs_cow_reset(u32 armed)
 {
+	unsigned int i;
 	int cpu;
 
 	memset(cs_child_mms, 0, CS_NR_COWS * sizeof(*cs_child_mms));
 	memset(cs_parent_mms, 0, CS_NR_COWS * sizeof(*cs_parent_mms));
-	for_each_possible_cpu(cpu)
+	for (i = 0; i < CS_NR_COWS; i++)
+		cs_parent_fork[i] = CS_NO_FORK;
+	for_each_possible_cpu(cpu) {
 		per_cpu(cs_cow_overflow, cpu) = 0;
+		per_cpu(cs_wp_fault, cpu) = NULL;
+	}
+	/* Without exit_mmap no window would ever end. */
+	cs_cow_on = (armed & CLONESCOPE_PROBES_COW) &&
+		    (cs_cow_features() & CLONESCOPE_FEAT_COW);
 }
 
 void cs_cow_flush(void)

@@ -12,7 +12,8 @@ struct clonescope_stats;
 
 int cs_cow_init(void);
 void cs_cow_exit(void);
-void cs_cow_reset(void);
+/* @armed: the CLONESCOPE_PROBES_* groups the next session arms. */
+void cs_cow_reset(u32 armed);
 /* Writes the records of forks still watched; no handler may run. */
 void cs_cow_flush(void);
 u64 cs_cow_features(void);

@@ -36,6 +36,13 @@ int cs_filter_set(const struct clonescope_filter *f)
 	if ((f->flags & CLONESCOPE_FILTER_COMM) &&
 	    !memchr(f->comm, '\0', sizeof(f->comm)))
 		return -EINVAL;
+	/* Fields of unset conditions are reserved: zero. */
+	if ((!(f->flags & CLONESCOPE_FILTER_PID) && f->pid) ||
+	    (!(f->flags & CLONESCOPE_FILTER_CGROUP) && f->cgroup_id) ||
+	    (!(f->flags & CLONESCOPE_FILTER_COMM) && f->comm[0]) ||
+	    (!(f->flags & (CLONESCOPE_FILTER_TGID | CLONESCOPE_FILTER_TREE)) &&
+	     f->nr_tgids))
+		return -EINVAL;
 	cs_filter = *f;
 	return 0;
 }

@@ -29,6 +29,12 @@
 
 #define CS_MAX_PAGES_PER_CPU	1024
 
+/*
+ * Commands are matched without their size bits: a struct's size travels
+ * in its size field, so a struct that grows keeps its command number.
+ */
+#define CS_IOC_NR(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
+
 static unsigned int buffer_pages = 64;
 module_param(buffer_pages, uint, 0444);
 MODULE_PARM_DESC(buffer_pages,
@@ -44,7 +50,10 @@ static struct file *cs_owner;
 static struct cs_ring __rcu *cs_ring;
 bool cs_tracing_on;
 /* The probe groups ENABLE arms (CLONESCOPE_IOC_SET_OPTIONS). */
-u32 cs_armed_probes = CLONESCOPE_PROBES_ALL;
+static u32 cs_armed_probes = CLONESCOPE_PROBES_ALL;
+module_param_named(probes, cs_armed_probes, uint, 0444);
+MODULE_PARM_DESC(probes,
+		 "probe groups armed until CLONESCOPE_IOC_SET_OPTIONS: CLONESCOPE_PROBES_* bits (default 0xf, all)");
 
 int cs_emit(void *rec)
 {
@@ -168,6 +177,9 @@ static int cs_get_struct(void *dst, size_t ksize, size_t ver0,
 		return -EFAULT;
 	if (*usize < ver0)
 		return -EINVAL;
+	/* As clone3 does: no struct will ever be this large. */
+	if (*usize > PAGE_SIZE)
+		return -E2BIG;
 	return copy_struct_from_user(dst, ksize, uarg, *usize);
 }
 
@@ -322,6 +334,7 @@ static long cs_ioctl_options(void __user *uarg)
 static long cs_ioctl_enable(void)
 {
 	struct cs_ring *ring;
+	int err;
 
 	if (cs_tracing())
 		return 0;
@@ -329,12 +342,16 @@ static long cs_ioctl_enable(void)
 	ring = cs_ring_locked();
 	cs_ring_reset(ring);
 	mutex_unlock(&cs_read_lock);
-	cs_clone_reset();
-	cs_cow_reset();
+	cs_clone_reset(cs_armed_probes);
+	cs_cow_reset(cs_armed_probes);
 	cs_probes_reset_stats_all();
 	/* Handlers that see tracing on see the tables reset. */
 	smp_store_release(&cs_tracing_on, true);
-	cs_probes_arm(cs_armed_probes);
+	err = cs_probes_arm(cs_armed_probes);
+	if (err) {
+		cs_stop();
+		return err;
+	}
 	return 0;
 }
 
@@ -349,19 +366,19 @@ static long cs_ioctl_owned(struct file *file, unsigned int cmd,
 	if (ret)
 		goto out;
 	switch (cmd) {
-	case CLONESCOPE_IOC_ENABLE:
+	case CS_IOC_NR(CLONESCOPE_IOC_ENABLE):
 		ret = cs_ioctl_enable();
 		break;
-	case CLONESCOPE_IOC_DISABLE:
+	case CS_IOC_NR(CLONESCOPE_IOC_DISABLE):
 		cs_stop();
 		break;
-	case CLONESCOPE_IOC_SET_FILTER:
+	case CS_IOC_NR(CLONESCOPE_IOC_SET_FILTER):
 		ret = cs_ioctl_filter(uarg);
 		break;
-	case CLONESCOPE_IOC_SET_BUFFER:
+	case CS_IOC_NR(CLONESCOPE_IOC_SET_BUFFER):
 		ret = cs_ioctl_buffer(uarg);
 		break;
-	case CLONESCOPE_IOC_SET_OPTIONS:
+	case CS_IOC_NR(CLONESCOPE_IOC_SET_OPTIONS):
 		ret = cs_ioctl_options(uarg);
 		break;
 	}
@@ -374,18 +391,19 @@ static long cs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
 
+	cmd = CS_IOC_NR(cmd);
 	switch (cmd) {
-	case CLONESCOPE_IOC_GET_VERSION:
+	case CS_IOC_NR(CLONESCOPE_IOC_GET_VERSION):
 		return cs_ioctl_version(uarg);
-	case CLONESCOPE_IOC_GET_STATS:
+	case CS_IOC_NR(CLONESCOPE_IOC_GET_STATS):
 		return cs_ioctl_stats(uarg);
-	case CLONESCOPE_IOC_GET_PROBE:
+	case CS_IOC_NR(CLONESCOPE_IOC_GET_PROBE):
 		return cs_ioctl_probe(uarg);
-	case CLONESCOPE_IOC_ENABLE:
-	case CLONESCOPE_IOC_DISABLE:
-	case CLONESCOPE_IOC_SET_FILTER:
-	case CLONESCOPE_IOC_SET_BUFFER:
-	case CLONESCOPE_IOC_SET_OPTIONS:
+	case CS_IOC_NR(CLONESCOPE_IOC_ENABLE):
+	case CS_IOC_NR(CLONESCOPE_IOC_DISABLE):
+	case CS_IOC_NR(CLONESCOPE_IOC_SET_FILTER):
+	case CS_IOC_NR(CLONESCOPE_IOC_SET_BUFFER):
+	case CS_IOC_NR(CLONESCOPE_IOC_SET_OPTIONS):
 		return cs_ioctl_owned(file, cmd, uarg);
 	default:
 		return -ENOTTY;
@@ -416,6 +434,12 @@ static int __init cs_init(void)
 
 	if (!buffer_pages || buffer_pages > CS_MAX_PAGES_PER_CPU) {
 		pr_err("buffer_pages must be 1..%u\n", CS_MAX_PAGES_PER_CPU);
+		return -EINVAL;
+	}
+	if ((cs_armed_probes & ~CLONESCOPE_PROBES_ALL) ||
+	    !(cs_armed_probes & CLONESCOPE_PROBES_CLONE)) {
+		pr_err("probes must include CLONESCOPE_PROBES_CLONE (1) and be within 0x%x\n",
+		       CLONESCOPE_PROBES_ALL);
 		return -EINVAL;
 	}
 	ring = cs_ring_alloc(buffer_pages, &cs_readers);

@@ -220,23 +220,42 @@ void cs_probes_unregister_all(void)
 	}
 }
 
-void cs_probes_arm(u32 groups)
+static int cs_probe_arm(struct cs_probe *p, u32 groups)
 {
-	struct cs_probe *p;
+	bool on = p->group & groups;
+	int err;
+
+	if (p->state != CLONESCOPE_PROBE_REGISTERED ||
+	    on == !kprobe_disabled(&p->krp.kp))
+		return 0;
+	err = on ? enable_kprobe(&p->krp.kp) : disable_kprobe(&p->krp.kp);
+	if (err)
+		pr_warn_ratelimited("cannot %s probe %s: %d\n",
+				    on ? "arm" : "disarm", p->symbol, err);
+	return p->required && on ? err : 0;
+}
+
+/*
+ * Tables list outer functions before inner ones (the syscall before
+ * kernel_clone before copy_process): arming inner ones first means a
+ * clone caught mid-way by arming lacks its outer span, not its inner
+ * detail; disarming goes the other way.
+ */
+int cs_probes_arm(u32 groups)
+{
 	unsigned int t, i;
+	int err = 0;
 
-	for_each_cs_probe(p, t, i) {
-		bool on = p->group & groups;
-		int err;
-
-		if (p->state != CLONESCOPE_PROBE_REGISTERED ||
-		    on == !kprobe_disabled(&p->krp.kp))
-			continue;
-		err = on ? enable_kprobe(&p->krp.kp) : disable_kprobe(&p->krp.kp);
-		if (err)
-			pr_warn_ratelimited("cannot %s probe %s: %d\n",
-					    on ? "arm" : "disarm", p->symbol, err);
+	if (!groups) {
+		for (t = 0; t < cs_nr_tables; t++)
+			for (i = 0; i < cs_tables[t].nr; i++)
+				cs_probe_arm(&cs_tables[t].probes[i], 0);
+		return 0;
 	}
+	for (t = cs_nr_tables; t-- > 0; )
+		for (i = cs_tables[t].nr; i-- > 0; )
+			err = cs_probe_arm(&cs_tables[t].probes[i], groups) ?: err;
+	return err;
 }
 
 void cs_probes_reset_stats_all(void)

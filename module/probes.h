@@ -13,6 +13,9 @@
 #include <linux/kprobes.h>
 #include <linux/types.h>
 
+/* A probe's candidate symbols, in the order they are tried. */
+#define CS_SYMS(...)	((const char *const []){ __VA_ARGS__, NULL })
+
 struct clonescope_probe_info;
 
 struct cs_hctx {
@@ -63,8 +66,11 @@ struct cs_probe {
  */
 int cs_probes_register(struct cs_probe *probes, unsigned int nr);
 void cs_probes_unregister_all(void);
-/* Arms the probes of @groups (CLONESCOPE_PROBES_*), or disarms all (0). */
-void cs_probes_arm(u32 groups);
+/*
+ * Arms the probes of @groups (CLONESCOPE_PROBES_*), or disarms all (0).
+ * Fails when a required probe cannot be armed.
+ */
+int cs_probes_arm(u32 groups);
 void cs_probes_reset_stats_all(void);
 void cs_probes_totals(struct cs_probe_stats *sum);
 unsigned int cs_probes_count(void);

@@ -157,6 +157,10 @@ int cs_ring_write(struct cs_ring *ring, void *rec)
 	unsigned long flags;
 	int cpu, ret = 0;
 
+	/* The reader walks records by size: a bad one would stall it. */
+	if (WARN_ON_ONCE(hdr->size < sizeof(*hdr) || hdr->size % 8 ||
+			 hdr->size > CLONESCOPE_READ_MIN))
+		return -EINVAL;
 	local_irq_save(flags);
 	cpu = smp_processor_id();
 	b = per_cpu_ptr(ring->bufs, cpu);

@@ -10,18 +10,15 @@
 #include <linux/types.h>
 
 extern bool cs_tracing_on;
-extern u32 cs_armed_probes;
 
-/* Handlers check this first: a disarmed kretprobe can still return. */
+/*
+ * Handlers check this first: a disarmed kretprobe can still return.  The
+ * acquire pairs with ENABLE's release: a handler that sees tracing on sees
+ * the tables it reset.
+ */
 static inline bool cs_tracing(void)
 {
-	return READ_ONCE(cs_tracing_on);
-}
-
-/* Whether tracing is on with the probes of @group (CLONESCOPE_PROBES_*). */
-static inline bool cs_tracing_probes(u32 group)
-{
-	return cs_tracing() && (READ_ONCE(cs_armed_probes) & group);
+	return smp_load_acquire(&cs_tracing_on);
 }
 
 /* Writes a record to the buffer of this CPU; never blocks. */
