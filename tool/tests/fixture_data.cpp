@@ -122,6 +122,7 @@ std::vector<std::byte> kernel_stream()
 	add_phases(spawn_ev, (1ULL << CLONESCOPE_PHASE_DUP_TASK) | (1ULL << CLONESCOPE_PHASE_ALLOC_PID),
 		   us);
 	spawn_ev.clone3_size = 88;
+	spawn_ev.self_cost_ns = 1200;
 	append(out, &spawn_ev, sizeof(spawn_ev));
 	append_child_start(out, 5001, 5001, kPid, kT0 + 215 * us);
 
@@ -129,6 +130,7 @@ std::vector<std::byte> kernel_stream()
 				     kT0 + 300 * us, kT0 + 340 * us, 5002);
 	add_phases(thread_ev, (1ULL << CLONESCOPE_PHASE_COPY_THREAD), us);
 	thread_ev.clone3_size = 88;
+	thread_ev.self_cost_ns = 800;
 	append(out, &thread_ev, sizeof(thread_ev));
 	append_child_start(out, 5002, kPid, kPid, kT0 + 345 * us);
 
@@ -141,6 +143,7 @@ std::vector<std::byte> kernel_stream()
 	auto failed = clone_event(kPid, kPid, CLONE_THREAD, CLONESCOPE_SYSCALL_CLONE3,
 				  kT0 + 400 * us, kT0 + 402 * us, -EINVAL);
 	failed.flags |= CLONESCOPE_CLONE_NO_KERNEL_CLONE;
+	failed.self_cost_ns = 300;
 	append(out, &failed, sizeof(failed));
 
 	clonescope_lost_event lost{};
@@ -151,6 +154,7 @@ std::vector<std::byte> kernel_stream()
 	// A raw clone syscall: no libc call to match.
 	auto raw = clone_event(kPid, kPid, 0, CLONESCOPE_SYSCALL_CLONE, kT0 + 500 * us,
 			       kT0 + 580 * us, 5003);
+	raw.self_cost_ns = 1500;
 	append(out, &raw, sizeof(raw));
 
 	// The COW bill of the first fork, when its child exited.
@@ -217,7 +221,8 @@ std::vector<std::byte> trace_file()
 {
 	Trace t;
 	t.meta = {{"tool", "clonescope"},	 {"abi_major", CLONESCOPE_ABI_MAJOR},
-		  {"abi_minor", CLONESCOPE_ABI_MINOR}, {"command", {"fixture", "--run"}},
+		  {"abi_minor", CLONESCOPE_ABI_MINOR}, {"features", kFeatures},
+		  {"command", {"fixture", "--run"}},
 		  {"root_pid", kPid},		 {"start_ns", kT0},
 		  {"end_ns", kT0 + 1'000'000},	 {"exit_status", 0}};
 	t.kernel_bytes = kernel_stream();

@@ -20,6 +20,8 @@ inline constexpr uint32_t kTid2 = 4243;	 // its second thread
 inline constexpr uint64_t kSiteFork = 0x555555555100;
 inline constexpr uint64_t kSiteSpawn = 0x555555555200;
 inline constexpr uint64_t kExeBase = 0x555555554000;
+// The trace's module features: every one the ABI defines, self-cost included.
+inline constexpr uint64_t kFeatures = (CLONESCOPE_FEAT_OPTIONS << 1) - 1;
 
 // Kernel stream: a fork, a posix_spawn's vfork-style clone, a thread, a
 // failed clone3, a raw clone nobody called through libc, a child start

@@ -105,9 +105,9 @@ TEST_F(Output, Csv)
 		lines.push_back(l);
 	ASSERT_FALSE(lines.empty());
 	EXPECT_EQ("group_by,key,kinds,count,matched,failures,metric,unit,n,p50,p90,p99,max", lines[0]);
-	// Groups x metrics rows, plus the header.
-	const size_t metrics = 6 + CLONESCOPE_NR_PHASES;
-	EXPECT_EQ(1 + (report.by_kind.size() + report.by_site.size()) * metrics, lines.size());
+	// Groups x metrics rows, plus the header and the two self-cost rows.
+	const size_t metrics = 7 + CLONESCOPE_NR_PHASES;
+	EXPECT_EQ(1 + (report.by_kind.size() + report.by_site.size()) * metrics + 2, lines.size());
 
 	const uint64_t total = clones[1].end_ns - clones[1].start_ns;
 	const std::string site = "run_spawns+0x18 (fixture.c:57) [fixture]";
@@ -118,12 +118,59 @@ TEST_F(Output, Csv)
 				    total, total, total)))
 		<< csv;
 	EXPECT_TRUE(has(fmt::format("site,{},posix_spawn,1,1,0,copy_creds,ns,0,,,,", site)));
+	EXPECT_TRUE(has(fmt::format("site,{},posix_spawn,1,1,0,self_cost,ns,1,1200,1200,1200,1200",
+				    site)));
+	// Self-costs 300, 800, 1200, 1500, 3000 ns; clone times 2, 40, 60, 80, 100 us.
+	EXPECT_TRUE(has("trace,all,,5,,,self_cost,ns,5,1200,3000,3000,3000")) << csv;
+	EXPECT_TRUE(has("trace,all,,5,,,clone_time,ns,5,60000,100000,100000,100000")) << csv;
 	// A key with a comma is quoted.
 	Report r = report;
 	r.by_site.resize(1);
 	r.by_kind.clear();
 	r.by_site[0].key = "a,\"b\"";
 	EXPECT_NE(std::string::npos, render_csv(r).find("site,\"a,\"\"b\"\"\","));
+}
+
+// The fixture's clone records cost 3000 (fork), 1200 (spawn), 800 (thread),
+// 300 (failed clone3) and 1500 ns (raw clone) of handler time, and last 100,
+// 60, 40, 2 and 80 us: medians 1200 ns and 60 us, 2.0%.
+TEST_F(Output, SelfCost)
+{
+	const json j = render_json(report);
+	EXPECT_EQ(json({{"clones", 5},
+			{"median_ns", 1200},
+			{"p90_ns", 3000},
+			{"max_ns", 3000},
+			{"median_clone_ns", 60000},
+			{"percent_of_median_clone", 2.0}}),
+		  j["self_cost"]);
+	// Per kind: the forks' 3000 and 1500 ns (the fork without a kernel
+	// record has none); the threads' 800 and 300 ns.
+	const json &fork = group(j["by_kind"], "fork")["metrics"]["self_cost"];
+	EXPECT_EQ(2, fork["n"]);
+	EXPECT_EQ(1500, fork["p50"]);
+	EXPECT_EQ(3000, fork["max"]);
+	EXPECT_EQ(300, group(j["by_kind"], "thread")["metrics"]["self_cost"]["p50"]);
+
+	const std::string text = render_text(report, false);
+	const std::string footer =
+		"\nclonescope cost: 1.2 us per clone (median self_cost_ns), 2.0% of median clone "
+		"time\n";
+	ASSERT_GE(text.size(), footer.size());
+	EXPECT_EQ(footer, text.substr(text.size() - footer.size()));
+}
+
+// A module without CLONESCOPE_FEAT_SELF_COST leaves self_cost_ns 0: that is
+// unavailable, not free.
+TEST_F(Output, SelfCostUnavailableWithoutTheFeature)
+{
+	trace.meta["features"] = kFeatures & ~static_cast<uint64_t>(CLONESCOPE_FEAT_SELF_COST);
+	const Report r = build_report(trace, corr);
+	const json j = render_json(r);
+	EXPECT_TRUE(j["self_cost"].is_null());
+	EXPECT_TRUE(group(j["by_kind"], "fork")["metrics"]["self_cost"].is_null());
+	EXPECT_NE(std::string::npos, render_text(r, false).find("clonescope cost: unavailable"));
+	EXPECT_EQ(std::string::npos, render_csv(r).find("trace,all"));
 }
 
 TEST_F(Output, Perfetto)

@@ -51,12 +51,12 @@ int Sample::error() const
 
 std::optional<uint64_t> Sample::kernel_ns() const
 {
-	if (kernel.empty())
-		return std::nullopt;
-	uint64_t sum = 0;
-	for (const auto *k : kernel)
-		sum += k->end_ns - k->start_ns;
-	return sum;
+	return sum_kernel([](const clonescope_clone_event &k) { return k.end_ns - k.start_ns; });
+}
+
+std::optional<uint64_t> Sample::self_cost_ns() const
+{
+	return sum_kernel([](const clonescope_clone_event &k) { return k.self_cost_ns; });
 }
 
 std::optional<uint64_t> Sample::user_ns() const

@@ -49,6 +49,22 @@ struct Sample {
 	// were shared; nullopt without a COW record.
 	std::optional<uint64_t> cow_pages() const;
 	std::optional<uint64_t> cow_copy_ns() const;
+	// Time clonescope's handlers spent in the kernel records; nullopt
+	// without any (whether the module measured it is the trace's feature).
+	std::optional<uint64_t> self_cost_ns() const;
+
+private:
+	// Sum of @field over the kernel records; nullopt without any.
+	template <typename Field>
+	std::optional<uint64_t> sum_kernel(Field field) const
+	{
+		if (kernel.empty())
+			return std::nullopt;
+		uint64_t sum = 0;
+		for (const auto *k : kernel)
+			sum += field(*k);
+		return sum;
+	}
 };
 
 struct Correlation {

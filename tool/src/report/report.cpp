@@ -24,7 +24,13 @@ struct MetricDef {
 	Extract extract;
 };
 
-std::vector<MetricDef> metric_defs()
+// Whether the module that recorded @meta's trace had CLONESCOPE_FEAT_* @feature.
+bool has_feature(const json &meta, uint64_t feature)
+{
+	return meta.contains("features") && (meta["features"].get<uint64_t>() & feature);
+}
+
+std::vector<MetricDef> metric_defs(bool self_cost_measured)
 {
 	std::vector<MetricDef> defs = {
 		{"total", "ns", [](const Sample &s) { return s.kernel_ns(); }},
@@ -33,6 +39,12 @@ std::vector<MetricDef> metric_defs()
 		{"wakeup", "ns", [](const Sample &s) { return s.wakeup_ns; }},
 		{"cow_pages", "pages", [](const Sample &s) { return s.cow_pages(); }},
 		{"cow_copy", "ns", [](const Sample &s) { return s.cow_copy_ns(); }},
+		{"self_cost", "ns",
+		 [self_cost_measured](const Sample &s) -> std::optional<uint64_t> {
+			 if (!self_cost_measured)
+				 return std::nullopt;
+			 return s.self_cost_ns();
+		 }},
 	};
 	for (uint32_t i = 0; i < CLONESCOPE_NR_PHASES; i++)
 		defs.push_back({phase_name(i), "ns", [i](const Sample &s) -> std::optional<uint64_t> {
@@ -72,13 +84,12 @@ Group make_group(const std::string &key, const std::vector<const Sample *> &samp
 	return g;
 }
 
-std::vector<Group> group_by(const Correlation &corr,
+std::vector<Group> group_by(const Correlation &corr, const std::vector<MetricDef> &defs,
 			    const std::function<std::string(const Sample &)> &key_of)
 {
 	std::map<std::string, std::vector<const Sample *>> buckets;
 	for (const auto &s : corr.samples)
 		buckets[key_of(s)].push_back(&s);
-	const auto defs = metric_defs();
 	std::vector<Group> groups;
 	for (const auto &[key, samples] : buckets)
 		groups.push_back(make_group(key, samples, defs));
@@ -139,6 +150,47 @@ json metric_json(const Metric &m)
 		{"p90", s.p90},	  {"p99", s.p99}, {"max", s.max}};
 }
 
+std::optional<SelfCost> self_cost_of(const Trace &trace)
+{
+	if (!has_feature(trace.meta, CLONESCOPE_FEAT_SELF_COST))
+		return std::nullopt;
+	std::vector<uint64_t> costs, times;
+	for (const auto &r : trace.kernel.records) {
+		if (const auto *c = std::get_if<clonescope_clone_event>(&r)) {
+			costs.push_back(c->self_cost_ns);
+			times.push_back(c->end_ns - c->start_ns);
+		}
+	}
+	auto cost = summarize(std::move(costs));
+	auto time = summarize(std::move(times));
+	if (!cost || !time)
+		return std::nullopt;
+	return SelfCost{*cost, *time};
+}
+
+std::string self_cost_text(const std::optional<SelfCost> &c)
+{
+	if (!c)
+		return "clonescope cost: unavailable (no clone records, or the module does not "
+		       "measure its self-cost)\n";
+	return fmt::format("clonescope cost: {:.1f} us per clone (median self_cost_ns), {:.1f}% of "
+			   "median clone time\n",
+			   static_cast<double>(c->per_clone.p50) / 1e3,
+			   c->percent_of_median_clone());
+}
+
+json self_cost_json(const std::optional<SelfCost> &c)
+{
+	if (!c)
+		return nullptr;
+	return {{"clones", c->per_clone.n},
+		{"median_ns", c->per_clone.p50},
+		{"p90_ns", c->per_clone.p90},
+		{"max_ns", c->per_clone.max},
+		{"median_clone_ns", c->clone_time.p50},
+		{"percent_of_median_clone", c->percent_of_median_clone()}};
+}
+
 json group_json(const Group &g)
 {
 	json errors = json::object();
@@ -157,6 +209,14 @@ json group_json(const Group &g)
 		{"histogram_total_usecs", g.total_us.slots()}};
 }
 
+// "n,p50,p90,p99,max" of a CSV row; "0,,,," when unavailable.
+std::string csv_values(const std::optional<Summary> &s)
+{
+	if (!s)
+		return "0,,,,";
+	return fmt::format("{},{},{},{},{}", s->n, s->p50, s->p90, s->p99, s->max);
+}
+
 // RFC 4180 quoting.
 std::string csv_field(const std::string &s)
 {
@@ -170,6 +230,13 @@ std::string csv_field(const std::string &s)
 
 } // namespace
 
+double SelfCost::percent_of_median_clone() const
+{
+	if (clone_time.p50 == 0)
+		return 0;
+	return 100.0 * static_cast<double>(per_clone.p50) / static_cast<double>(clone_time.p50);
+}
+
 Report build_report(const Trace &trace, const Correlation &corr)
 {
 	Report r;
@@ -181,8 +248,10 @@ Report build_report(const Trace &trace, const Correlation &corr)
 	r.child_starts = corr.child_starts;
 	r.cow_records = corr.cow_records;
 	r.lost = corr.lost;
-	r.by_kind = group_by(corr, [](const Sample &s) { return s.kind; });
-	r.by_site = group_by(corr, [](const Sample &s) { return s.site; });
+	r.self_cost = self_cost_of(trace);
+	const auto defs = metric_defs(has_feature(trace.meta, CLONESCOPE_FEAT_SELF_COST));
+	r.by_kind = group_by(corr, defs, [](const Sample &s) { return s.kind; });
+	r.by_site = group_by(corr, defs, [](const Sample &s) { return s.site; });
 	return r;
 }
 
@@ -204,6 +273,7 @@ std::string render_text(const Report &r, bool histograms)
 	out += "\n=== by call site ===\n";
 	for (const auto &g : r.by_site)
 		render_group_text(out, g, false);
+	out += "\n" + self_cost_text(r.self_cost);
 	return out;
 }
 
@@ -225,6 +295,7 @@ json render_json(const Report &r)
 		  {"child_starts", r.child_starts},
 		  {"cow_records", r.cow_records},
 		  {"lost", r.lost}}},
+		{"self_cost", self_cost_json(r.self_cost)},
 		{"by_kind", by_kind},
 		{"by_site", by_site}};
 }
@@ -235,19 +306,23 @@ std::string render_csv(const Report &r)
 	auto rows = [&out](const char *by, const std::vector<Group> &groups) {
 		for (const auto &g : groups)
 			for (const auto &m : g.metrics) {
-				out += fmt::format("{},{},{},{},{},{},{},{},", by, csv_field(g.key),
-						   csv_field(join(g.kinds, " ")), g.count, g.matched,
-						   g.failures, m.name, m.unit);
-				if (m.summary)
-					out += fmt::format("{},{},{},{},{}\n", m.summary->n,
-							   m.summary->p50, m.summary->p90,
-							   m.summary->p99, m.summary->max);
-				else
-					out += "0,,,,\n";
+				out += fmt::format("{},{},{},{},{},{},{},{},{}\n", by,
+						   csv_field(g.key), csv_field(join(g.kinds, " ")),
+						   g.count, g.matched, g.failures, m.name, m.unit,
+						   csv_values(m.summary));
 			}
 	};
 	rows("kind", r.by_kind);
 	rows("site", r.by_site);
+	// The self-cost summary: two rows over all clone records, whose p50s
+	// give the percentage (self_cost p50 / clone_time p50).
+	if (r.self_cost) {
+		const size_t n = r.self_cost->per_clone.n;
+		out += fmt::format("trace,all,,{},,,self_cost,ns,{}\n", n,
+				   csv_values(r.self_cost->per_clone));
+		out += fmt::format("trace,all,,{},,,clone_time,ns,{}\n", n,
+				   csv_values(r.self_cost->clone_time));
+	}
 	return out;
 }
 

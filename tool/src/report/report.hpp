@@ -28,9 +28,18 @@ struct Group {
 	size_t matched = 0; // user calls with their kernel record(s)
 	size_t failures = 0;
 	std::map<int, size_t> errors; // errno -> failures
-	// total, user, overhead, wakeup, cow_pages, cow_copy, phases in ABI order
+	// total, user, overhead, wakeup, cow_pages, cow_copy, self_cost,
+	// phases in ABI order
 	std::vector<Metric> metrics;
 	Log2Hist total_us;	      // kernel total, in microseconds
+};
+
+// What clonescope's own handlers cost, over the trace's clone records.
+struct SelfCost {
+	Summary per_clone;  // self_cost_ns
+	Summary clone_time; // end_ns - start_ns
+	// Median self-cost as a percentage of the median clone time.
+	double percent_of_median_clone() const;
 };
 
 struct Report {
@@ -40,6 +49,8 @@ struct Report {
 	size_t child_starts = 0;
 	size_t cow_records = 0;
 	uint64_t lost = 0;
+	// nullopt: no clone records, or a module that does not measure it.
+	std::optional<SelfCost> self_cost;
 	std::vector<Group> by_kind; // most samples first
 	std::vector<Group> by_site;
 };
