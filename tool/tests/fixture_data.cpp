@@ -44,6 +44,15 @@ clonescope_clone_event clone_event(uint32_t tid, uint32_t tgid, uint64_t flags, 
 	return ev;
 }
 
+clonescope_clone_event restarted_event(uint32_t tid, uint64_t start_ns, uint64_t end_ns)
+{
+	constexpr int64_t kErestartnointr = 513; // include/linux/errno.h
+	auto ev = clone_event(tid, tid, 0, CLONESCOPE_SYSCALL_CLONE, start_ns, end_ns,
+			      -kErestartnointr);
+	ev.flags |= CLONESCOPE_CLONE_RESTART;
+	return ev;
+}
+
 namespace {
 
 // Phases laid end to end from @start, each @step ns long, for the phases

@@ -36,6 +36,8 @@ std::vector<std::byte> trace_file();
 // Builders the tests use for records of their own.
 clonescope_clone_event clone_event(uint32_t tid, uint32_t tgid, uint64_t flags, uint32_t syscall,
 				   uint64_t start_ns, uint64_t end_ns, int64_t result);
+// A clone the kernel restarts (-ERESTARTNOINTR), as the module flags it.
+clonescope_clone_event restarted_event(uint32_t tid, uint64_t start_ns, uint64_t end_ns);
 void append(std::vector<std::byte> &out, const void *p, size_t n);
 
 } // namespace clonescope::fixtures

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <fmt/format.h>
 #include <sstream>
 
@@ -13,6 +14,7 @@
 #include "report/perfetto.hpp"
 #include "report/report.hpp"
 #include "test_util.hpp"
+#include "user_trace.h"
 
 namespace clonescope {
 namespace {
@@ -104,7 +106,8 @@ TEST_F(Output, Csv)
 	for (std::string l; std::getline(in, l);)
 		lines.push_back(l);
 	ASSERT_FALSE(lines.empty());
-	EXPECT_EQ("group_by,key,kinds,count,matched,failures,metric,unit,n,p50,p90,p99,max", lines[0]);
+	EXPECT_EQ("group_by,key,kinds,count,matched,failures,restarts,metric,unit,n,p50,p90,p99,max",
+		  lines[0]);
 	// Groups x metrics rows, plus the header and the two self-cost rows.
 	const size_t metrics = 7 + CLONESCOPE_NR_PHASES;
 	EXPECT_EQ(1 + (report.by_kind.size() + report.by_site.size()) * metrics + 2, lines.size());
@@ -114,15 +117,15 @@ TEST_F(Output, Csv)
 	auto has = [&](const std::string &line) {
 		return std::find(lines.begin(), lines.end(), line) != lines.end();
 	};
-	EXPECT_TRUE(has(fmt::format("site,{},posix_spawn,1,1,0,total,ns,1,{},{},{},{}", site, total,
+	EXPECT_TRUE(has(fmt::format("site,{},posix_spawn,1,1,0,0,total,ns,1,{},{},{},{}", site, total,
 				    total, total, total)))
 		<< csv;
-	EXPECT_TRUE(has(fmt::format("site,{},posix_spawn,1,1,0,copy_creds,ns,0,,,,", site)));
-	EXPECT_TRUE(has(fmt::format("site,{},posix_spawn,1,1,0,self_cost,ns,1,1200,1200,1200,1200",
+	EXPECT_TRUE(has(fmt::format("site,{},posix_spawn,1,1,0,0,copy_creds,ns,0,,,,", site)));
+	EXPECT_TRUE(has(fmt::format("site,{},posix_spawn,1,1,0,0,self_cost,ns,1,1200,1200,1200,1200",
 				    site)));
 	// Self-costs 300, 800, 1200, 1500, 3000 ns; clone times 2, 40, 60, 80, 100 us.
-	EXPECT_TRUE(has("trace,all,,5,,,self_cost,ns,5,1200,3000,3000,3000")) << csv;
-	EXPECT_TRUE(has("trace,all,,5,,,clone_time,ns,5,60000,100000,100000,100000")) << csv;
+	EXPECT_TRUE(has("trace,all,,5,,,,self_cost,ns,5,1200,3000,3000,3000")) << csv;
+	EXPECT_TRUE(has("trace,all,,5,,,,clone_time,ns,5,60000,100000,100000,100000")) << csv;
 	// A key with a comma is quoted.
 	Report r = report;
 	r.by_site.resize(1);
@@ -171,6 +174,46 @@ TEST_F(Output, SelfCostUnavailableWithoutTheFeature)
 	EXPECT_TRUE(group(j["by_kind"], "fork")["metrics"]["self_cost"].is_null());
 	EXPECT_NE(std::string::npos, render_text(r, false).find("clonescope cost: unavailable"));
 	EXPECT_EQ(std::string::npos, render_csv(r).find("trace,all"));
+}
+
+// -ERESTARTNOINTR records are restarts, not failures: a fork() call that
+// the kernel restarted twice before it succeeded, a restart no call owns
+// (the trace ended), and one real failure.
+TEST(Restarts, CountedApartFromFailures)
+{
+	Trace t;
+	t.images.push_back({});
+	t.calls.push_back({0, 10, 10, CS_KIND_FORK, 0, 77, 1000, 9000, 0x1, 77});
+	t.calls.push_back({0, 10, 10, CS_KIND_FORK, -1, 0, 10'000, 11'000, 0x1, 0});
+	t.calls.back().err = EAGAIN;
+	t.kernel.records.push_back(restarted_event(10, 2000, 2500));
+	t.kernel.records.push_back(restarted_event(10, 3000, 3500));
+	t.kernel.records.push_back(clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, 4000, 8000, 77));
+	t.kernel.records.push_back(
+		clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, 10'100, 10'900, -EAGAIN));
+	t.kernel.records.push_back(restarted_event(10, 20'000, 20'500));
+	const Correlation c = correlate(t);
+	EXPECT_EQ(3u, c.kernel_restarts);
+	EXPECT_FALSE(c.samples[0].failed());
+	EXPECT_EQ(2u, c.samples[0].restarts());
+	EXPECT_FALSE(c.samples[2].failed()); // the lone restart
+
+	const Report r = build_report(t, c);
+	const json j = render_json(r);
+	EXPECT_EQ(3, j["correlation"]["kernel_restarts"]);
+	ASSERT_EQ(1u, j["by_kind"].size());
+	const json &fork = j["by_kind"][0];
+	EXPECT_EQ(3, fork["count"]);
+	EXPECT_EQ(1, fork["failures"]);
+	EXPECT_EQ(3, fork["restarts"]);
+	EXPECT_EQ(json({{"EAGAIN", {{"count", 1}, {"message", "Resource temporarily unavailable"}}}}),
+		  fork["failures_by_errno"]);
+
+	const std::string text = render_text(r, false);
+	EXPECT_NE(std::string::npos, text.find("restarted clones: 3 ")) << text;
+	EXPECT_NE(std::string::npos, text.find("failed: 1   restarted: 3\n")) << text;
+	EXPECT_EQ(std::string::npos, text.find("ERESTARTNOINTR (")) << text;
+	EXPECT_NE(std::string::npos, render_csv(r).find("kind,fork,fork,3,2,1,3,total,")) << render_csv(r);
 }
 
 TEST_F(Output, Perfetto)

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "fixture_data.hpp"
+#include "report/event_line.hpp"
 #include "test_util.hpp"
 #include "trace/records.hpp"
 
@@ -47,6 +48,24 @@ TEST(Records, DecodesEveryTypeAndSkipsUnknown)
 	EXPECT_EQ(7u, lost.lost);
 	const auto &failed = std::get<clonescope_clone_event>(d->records[6]);
 	EXPECT_EQ(-EINVAL, failed.result);
+}
+
+// record's summary line counts restarts apart from real failures.
+TEST(Records, TallyCountsRestartsApart)
+{
+	DecodedRecords d;
+	d.records.push_back(fixtures::restarted_event(10, 1000, 2000));
+	d.records.push_back(fixtures::restarted_event(10, 3000, 4000));
+	d.records.push_back(fixtures::clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, 5000, 9000, 11));
+	d.records.push_back(fixtures::clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, 9500, 9600,
+						  -EAGAIN));
+	clonescope_child_start_event start{};
+	d.records.push_back(start);
+	clonescope_lost_event lost{};
+	lost.lost = 4;
+	d.records.push_back(lost);
+	EXPECT_EQ("4 clone records (1 failed, 2 restarted), 1 child starts, 4 lost in-stream",
+		  format_tally(tally_records(d)));
 }
 
 TEST(Records, TruncatedRecordNamesOffset)

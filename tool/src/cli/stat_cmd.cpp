@@ -43,7 +43,7 @@ std::string clock_time()
 
 // What one line of stat or top says about a set of samples.
 struct Line {
-	size_t clones = 0, fork = 0, vfork = 0, thread = 0, failed = 0;
+	size_t clones = 0, fork = 0, vfork = 0, thread = 0, failed = 0, restarted = 0;
 	uint64_t cow_pages = 0;
 	std::optional<Summary> total, wakeup;
 
@@ -56,6 +56,7 @@ struct Line {
 			vfork += s->kind == "vfork";
 			thread += s->kind == "thread";
 			failed += s->failed();
+			restarted += s->restarts();
 			if (auto t = s->kernel_ns())
 				totals.push_back(*t);
 			if (s->wakeup_ns)
@@ -68,18 +69,21 @@ struct Line {
 	size_t other() const { return clones - fork - vfork - thread; }
 };
 
-constexpr const char *kColumns = "{:>8} {:>6} {:>6} {:>6} {:>6} {:>5} {:>9} {:>9} {:>9} {:>9} {:>7}";
+constexpr const char *kColumns =
+	"{:>8} {:>6} {:>6} {:>6} {:>6} {:>5} {:>5} {:>9} {:>9} {:>9} {:>9} {:>7}";
 
 std::string header()
 {
-	return fmt::format(kColumns, "CLONES/s", "FORK", "VFORK", "THREAD", "OTHER", "FAIL", "p50",
+	return fmt::format(kColumns, "CLONES/s", "FORK", "VFORK", "THREAD", "OTHER", "FAIL", "RSTRT",
+			   "p50",
 			   "p99", "max", "WAKEp50", "COWpg");
 }
 
 std::string columns(const Line &l, double seconds)
 {
 	return fmt::format(kColumns, fmt::format("{:.1f}", static_cast<double>(l.clones) / seconds),
-			   l.fork, l.vfork, l.thread, l.other(), l.failed, pct(l.total, &Summary::p50),
+			   l.fork, l.vfork, l.thread, l.other(), l.failed, l.restarted,
+			   pct(l.total, &Summary::p50),
 			   pct(l.total, &Summary::p99), pct(l.total, &Summary::max),
 			   pct(l.wakeup, &Summary::p50), l.cow_pages);
 }

@@ -42,11 +42,17 @@ bool Sample::failed() const
 
 int Sample::error() const
 {
-	if (const auto *k = primary(); k && k->result < 0)
+	if (const auto *k = primary(); k && is_failure(*k))
 		return static_cast<int>(-k->result);
 	if (user && user->err)
 		return user->err;
 	return 0;
+}
+
+size_t Sample::restarts() const
+{
+	return static_cast<size_t>(std::count_if(kernel.begin(), kernel.end(),
+						 [](const auto *k) { return is_restart(*k); }));
 }
 
 std::optional<uint64_t> Sample::kernel_ns() const
@@ -167,9 +173,10 @@ Correlation correlate(const Trace &trace)
 	// child pid -> COW records, in stream order.
 	std::unordered_map<uint32_t, std::vector<const clonescope_cow_event *>> cows;
 	for (const auto &r : trace.kernel.records) {
-		if (const auto *c = std::get_if<clonescope_clone_event>(&r))
+		if (const auto *c = std::get_if<clonescope_clone_event>(&r)) {
 			clones.push_back(c);
-		else if (const auto *s = std::get_if<clonescope_child_start_event>(&r))
+			out.kernel_restarts += is_restart(*c);
+		} else if (const auto *s = std::get_if<clonescope_child_start_event>(&r))
 			starts[s->pid].push_back(s->hdr.timestamp_ns);
 		else if (const auto *l = std::get_if<clonescope_lost_event>(&r))
 			out.lost += l->lost;

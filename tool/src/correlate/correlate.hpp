@@ -38,8 +38,11 @@ struct Sample {
 	const clonescope_cow_event *cow = nullptr;
 
 	bool failed() const;
-	// errno of the failure (kernel result, else the user call's), 0 if none.
+	// errno of the failure (kernel result, else the user call's), 0 if none;
+	// a restarted record is no failure (see is_restart).
 	int error() const;
+	// Kernel records the kernel restarted (-ERESTARTNOINTR).
+	size_t restarts() const;
 	// Sum of the kernel records' durations; nullopt without any.
 	std::optional<uint64_t> kernel_ns() const;
 	std::optional<uint64_t> user_ns() const;
@@ -73,6 +76,7 @@ struct Correlation {
 	size_t user_matched = 0; // calls that own at least one kernel record
 	size_t kernel_clones = 0;
 	size_t kernel_matched = 0;
+	size_t kernel_restarts = 0; // records with CLONESCOPE_CLONE_RESTART
 	size_t child_starts = 0;
 	size_t cow_records = 0;
 	uint64_t lost = 0; // records the module dropped (LOST records)

@@ -207,21 +207,7 @@ json stats_json(const clonescope_stats &s)
 
 void print_summary(const DecodedRecords &records, const std::optional<clonescope_stats> &stats)
 {
-	size_t clones = 0, failed = 0, starts = 0;
-	uint64_t lost = 0;
-	for (const auto &r : records.records) {
-		if (const auto *c = std::get_if<clonescope_clone_event>(&r)) {
-			clones++;
-			failed += c->result < 0;
-		} else if (std::holds_alternative<clonescope_child_start_event>(r)) {
-			starts++;
-		} else if (const auto *l = std::get_if<clonescope_lost_event>(&r)) {
-			lost += l->lost;
-		}
-	}
-	fmt::print(stderr, "clonescope: {} clone records ({} failed), {} child starts, {} lost "
-			   "in-stream\n",
-		   clones, failed, starts, lost);
+	fmt::print(stderr, "clonescope: {}\n", format_tally(tally_records(records)));
 	if (stats) {
 		fmt::print(stderr, "clonescope: module: produced {}, delivered {}, dropped {}, "
 				   "in-flight overflow {}",

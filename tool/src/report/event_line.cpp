@@ -78,6 +78,13 @@ std::string format_cow(const clonescope_cow_event &ev, uint64_t t0_ns)
 			   ev.parent.reused, format_duration(ev.child.copy_ns + ev.parent.copy_ns));
 }
 
+std::string format_tally(const RecordTally &t)
+{
+	return fmt::format("{} clone records ({} failed, {} restarted), {} child starts, {} lost "
+			   "in-stream",
+			   t.clones, t.failed, t.restarted, t.child_starts, t.lost);
+}
+
 std::string format_lost(const clonescope_lost_event &ev, uint64_t t0_ns)
 {
 	return fmt::format("{} LOST {} records on cpu {} (buffer full)",

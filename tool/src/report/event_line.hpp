@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "trace/records.hpp"
+
 namespace clonescope {
 
 // "TIME COMM PID/TGID SYSCALL FLAGS sig=SIG -> CHILD|ERRNO TOTAL", then,
@@ -15,6 +17,9 @@ std::string format_clone_event(const clonescope_clone_event &ev, uint64_t t0_ns)
 std::string format_child_start(const clonescope_child_start_event &ev, uint64_t t0_ns);
 std::string format_lost(const clonescope_lost_event &ev, uint64_t t0_ns);
 std::string format_cow(const clonescope_cow_event &ev, uint64_t t0_ns);
+
+// "N clone records (F failed, R restarted), S child starts, L lost in-stream".
+std::string format_tally(const RecordTally &t);
 
 // "12.3us" style duration from ns.
 std::string format_duration(uint64_t ns);

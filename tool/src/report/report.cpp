@@ -66,6 +66,7 @@ Group make_group(const std::string &key, const std::vector<const Sample *> &samp
 		g.count++;
 		kinds.insert(s->kind);
 		g.matched += s->user && !s->kernel.empty();
+		g.restarts += s->restarts();
 		if (int e = s->error()) {
 			g.failures++;
 			g.errors[e]++;
@@ -113,8 +114,9 @@ std::string error_label(int err)
 
 void render_group_text(std::string &out, const Group &g, bool histogram)
 {
-	out += fmt::format("\n{}\n  kinds: {}   count: {}   matched: {}   failed: {}\n", g.key,
-			   join(g.kinds, ","), g.count, g.matched, g.failures);
+	out += fmt::format("\n{}\n  kinds: {}   count: {}   matched: {}   failed: {}   "
+			   "restarted: {}\n",
+			   g.key, join(g.kinds, ","), g.count, g.matched, g.failures, g.restarts);
 	for (const auto &[err, n] : g.errors)
 		out += fmt::format("    failed with {}: {}\n", error_label(err), n);
 	out += fmt::format("  {:<18} {:>7} {:>10} {:>10} {:>10} {:>10}\n", "metric", "n", "p50",
@@ -204,6 +206,7 @@ json group_json(const Group &g)
 		{"count", g.count},
 		{"matched", g.matched},
 		{"failures", g.failures},
+		{"restarts", g.restarts},
 		{"failures_by_errno", errors},
 		{"metrics", metrics},
 		{"histogram_total_usecs", g.total_us.slots()}};
@@ -245,6 +248,7 @@ Report build_report(const Trace &trace, const Correlation &corr)
 	r.user_matched = corr.user_matched;
 	r.kernel_clones = corr.kernel_clones;
 	r.kernel_matched = corr.kernel_matched;
+	r.kernel_restarts = corr.kernel_restarts;
 	r.child_starts = corr.child_starts;
 	r.cow_records = corr.cow_records;
 	r.lost = corr.lost;
@@ -265,6 +269,9 @@ std::string render_text(const Report &r, bool histograms)
 	out += fmt::format("kernel clones: {} ({} matched a user call, {} without one: raw "
 			   "syscalls or untraced programs)\n",
 			   r.kernel_clones, r.kernel_matched, r.kernel_clones - r.kernel_matched);
+	out += fmt::format("restarted clones: {} (ERESTARTNOINTR: the kernel retried the syscall; "
+			   "not failures)\n",
+			   r.kernel_restarts);
 	out += fmt::format("child first runs: {}   COW records: {}   records lost: {}\n",
 			   r.child_starts, r.cow_records, r.lost);
 	out += "\n=== by kind ===\n";
@@ -292,6 +299,7 @@ json render_json(const Report &r)
 		  {"kernel_clones", r.kernel_clones},
 		  {"kernel_matched", r.kernel_matched},
 		  {"kernel_unmatched", r.kernel_clones - r.kernel_matched},
+		  {"kernel_restarts", r.kernel_restarts},
 		  {"child_starts", r.child_starts},
 		  {"cow_records", r.cow_records},
 		  {"lost", r.lost}}},
@@ -302,14 +310,15 @@ json render_json(const Report &r)
 
 std::string render_csv(const Report &r)
 {
-	std::string out = "group_by,key,kinds,count,matched,failures,metric,unit,n,p50,p90,p99,max\n";
+	std::string out = "group_by,key,kinds,count,matched,failures,restarts,metric,unit,n,p50,p90,"
+			  "p99,max\n";
 	auto rows = [&out](const char *by, const std::vector<Group> &groups) {
 		for (const auto &g : groups)
 			for (const auto &m : g.metrics) {
-				out += fmt::format("{},{},{},{},{},{},{},{},{}\n", by,
+				out += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", by,
 						   csv_field(g.key), csv_field(join(g.kinds, " ")),
-						   g.count, g.matched, g.failures, m.name, m.unit,
-						   csv_values(m.summary));
+						   g.count, g.matched, g.failures, g.restarts, m.name,
+						   m.unit, csv_values(m.summary));
 			}
 	};
 	rows("kind", r.by_kind);
@@ -318,9 +327,9 @@ std::string render_csv(const Report &r)
 	// give the percentage (self_cost p50 / clone_time p50).
 	if (r.self_cost) {
 		const size_t n = r.self_cost->per_clone.n;
-		out += fmt::format("trace,all,,{},,,self_cost,ns,{}\n", n,
+		out += fmt::format("trace,all,,{},,,,self_cost,ns,{}\n", n,
 				   csv_values(r.self_cost->per_clone));
-		out += fmt::format("trace,all,,{},,,clone_time,ns,{}\n", n,
+		out += fmt::format("trace,all,,{},,,,clone_time,ns,{}\n", n,
 				   csv_values(r.self_cost->clone_time));
 	}
 	return out;

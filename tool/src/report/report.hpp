@@ -27,6 +27,7 @@ struct Group {
 	size_t count = 0;
 	size_t matched = 0; // user calls with their kernel record(s)
 	size_t failures = 0;
+	size_t restarts = 0; // kernel records restarted: not failures
 	std::map<int, size_t> errors; // errno -> failures
 	// total, user, overhead, wakeup, cow_pages, cow_copy, self_cost,
 	// phases in ABI order
@@ -45,7 +46,7 @@ struct SelfCost {
 struct Report {
 	nlohmann::json meta;
 	size_t user_calls = 0, user_matched = 0;
-	size_t kernel_clones = 0, kernel_matched = 0;
+	size_t kernel_clones = 0, kernel_matched = 0, kernel_restarts = 0;
 	size_t child_starts = 0;
 	size_t cow_records = 0;
 	uint64_t lost = 0;

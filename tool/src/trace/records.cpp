@@ -69,6 +69,23 @@ Status decode_records_into(std::span<const std::byte> bytes, uint64_t base_offse
 	return Ok{};
 }
 
+RecordTally tally_records(const DecodedRecords &records)
+{
+	RecordTally t;
+	for (const auto &r : records.records) {
+		if (const auto *c = std::get_if<clonescope_clone_event>(&r)) {
+			t.clones++;
+			t.failed += is_failure(*c);
+			t.restarted += is_restart(*c);
+		} else if (std::holds_alternative<clonescope_child_start_event>(r)) {
+			t.child_starts++;
+		} else if (const auto *l = std::get_if<clonescope_lost_event>(&r)) {
+			t.lost += l->lost;
+		}
+	}
+	return t;
+}
+
 Result<DecodedRecords> decode_records(std::span<const std::byte> bytes, uint64_t base_offset)
 {
 	DecodedRecords out;

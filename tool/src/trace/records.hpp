@@ -21,6 +21,29 @@ struct DecodedRecords {
 	size_t unknown_skipped = 0; // records of types this tool does not know
 };
 
+// -ERESTARTNOINTR: the kernel restarts the syscall itself, so the caller
+// never sees it. Counted apart from failures.
+inline bool is_restart(const clonescope_clone_event &ev)
+{
+	return ev.flags & CLONESCOPE_CLONE_RESTART;
+}
+
+// A failure the caller saw.
+inline bool is_failure(const clonescope_clone_event &ev)
+{
+	return ev.result < 0 && !is_restart(ev);
+}
+
+// What `record` says about the records it read at the end.
+struct RecordTally {
+	size_t clones = 0;
+	size_t failed = 0;    // is_failure
+	size_t restarted = 0; // is_restart
+	size_t child_starts = 0;
+	uint64_t lost = 0; // the LOST records' counts
+};
+RecordTally tally_records(const DecodedRecords &records);
+
 // Decodes whole records. @base_offset is added to offsets in error messages
 // so they point into the file or stream the bytes came from. A record
 // larger than the struct we know (newer ABI minor) is accepted; its tail is
