@@ -59,6 +59,16 @@ run_selftest() {
 	cat "$tap"
 }
 
+# The tool end to end (issue 7): known call sites, exact counts.
+run_tool_test() {
+	local test="$CLONESCOPE_REPO/tool/tests/guest/tool_test.sh"
+	local tap="$CLONESCOPE_OUT/tool_test.tap"
+
+	echo "# $test"
+	"$test" "$BUILD/tool" > "$tap" 2>&1 || failed=1
+	cat "$tap"
+}
+
 main() {
 	local bin
 	local -a bins
@@ -72,6 +82,7 @@ main() {
 	for bin in "${bins[@]}"; do
 		run_selftest "$bin"
 	done
+	run_tool_test
 	step "rmmod clonescope" rmmod clonescope
 	step "insmod again" load_module
 	step "rmmod refused while /dev/clonescope is open" rmmod_refused_while_open
