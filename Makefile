@@ -8,7 +8,7 @@ ACCEL ?= tcg
 
 export KVER KDIR BUILD ACCEL
 
-.PHONY: all module tool selftests deps deps-kernels check unit-check vm-check \
+.PHONY: all module tool selftests deps deps-bench deps-kernels check unit-check vm-check \
 	check-all-kernels demo bench cases clean help
 
 all: module tool selftests
@@ -27,6 +27,10 @@ selftests:
 
 deps:
 	scripts/deps.sh
+
+# What make bench and make cases add: bpftrace, forkstat, perf, python3.
+deps-bench:
+	scripts/deps.sh bench
 
 # The second test kernel (6.12, bookworm-backports) for check-all-kernels.
 deps-kernels:
@@ -52,10 +56,10 @@ demo: deps all
 
 # Not tests: overhead against bpftrace/forkstat (bench/results.md), and the
 # case studies (Documentation/case-studies.rst), each from one guest run.
-bench: module tool
+bench: deps-bench module tool
 	bench/run.sh
 
-cases: module tool
+cases: deps-bench module tool
 	bench/cases/run.sh
 
 clean:

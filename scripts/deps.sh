@@ -18,6 +18,10 @@ PACKAGES=(
 	linux-source-6.1
 )
 
+# make deps-bench: the tracers clonescope is compared with, and the
+# generators of bench/results.md and the case studies.
+BENCH_PACKAGES=(bpftrace forkstat linux-perf python3)
+
 missing_packages() {
 	local pkg status
 
@@ -34,6 +38,11 @@ apt_install() {
 main() {
 	local -a missing
 
+	case "${1:-}" in
+	"") ;;
+	bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
+	*) die "usage: ${0##*/} [bench]" ;;
+	esac
 	mapfile -t missing < <(missing_packages)
 	if ((${#missing[@]} == 0)); then
 		echo "deps: all present"
