@@ -3,8 +3,13 @@
 #include <linux/sched.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <fmt/format.h>
+#include <fstream>
+#include <regex>
+#include <sstream>
 
 #include "device/device.hpp"
 #include "trace/names.hpp"
@@ -43,6 +48,61 @@ TEST(Names, Features)
 	EXPECT_EQ("phases", names[0]);
 	EXPECT_EQ("filter", names[1]);
 	EXPECT_EQ("0x10000000000", names[2]);
+}
+
+// The uapi header's `#define CLONESCOPE_<prefix>NAME <value>` lines whose
+// value @value_re matches (its first group is the number), as
+// {"name", number} with the name in lower case.
+std::vector<std::pair<std::string, uint64_t>> uapi_defines(const std::string &prefix,
+							   const std::string &value_re)
+{
+	std::ifstream in(CLONESCOPE_UAPI_HEADER);
+	std::stringstream text;
+	text << in.rdbuf();
+	const std::string s = text.str();
+	const std::regex re("#define\\s+CLONESCOPE_" + prefix + "([A-Z_]+)\\s+" + value_re);
+	std::vector<std::pair<std::string, uint64_t>> out;
+	for (auto it = std::sregex_iterator(s.begin(), s.end(), re); it != std::sregex_iterator();
+	     ++it) {
+		std::string name = (*it)[1];
+		std::transform(name.begin(), name.end(), name.begin(),
+			       [](unsigned char c) { return std::tolower(c); });
+		out.emplace_back(name, std::stoull((*it)[2]));
+	}
+	return out;
+}
+
+// Every CLONESCOPE_FEAT_* bit of the header has a name: a bit added to the
+// ABI without one fails here (status would print it as hex).
+TEST(Names, EveryFeatureBitHasAName)
+{
+	const auto feats = uapi_defines("FEAT_", "\\(1ULL << (\\d+)\\)");
+	ASSERT_GE(feats.size(), 11u) << "cannot read " << CLONESCOPE_UAPI_HEADER;
+	uint64_t highest = 0;
+	for (const auto &[name, bit] : feats) {
+		EXPECT_EQ(std::vector<std::string>{name}, feature_names(1ULL << bit)) << name;
+		highest = std::max(highest, bit);
+	}
+	// No gaps: every bit up to the highest is a named feature.
+	for (uint64_t bit = 0; bit <= highest; bit++) {
+		const auto names = feature_names(1ULL << bit);
+		ASSERT_EQ(1u, names.size());
+		EXPECT_NE('0', names[0][0]) << "bit " << bit << " has no name";
+	}
+	// What status printed as 0x380 for a module with COW support.
+	EXPECT_EQ((std::vector<std::string>{"cow", "cow_thp", "cow_hugetlb"}), feature_names(0x380));
+}
+
+TEST(Names, ProbeStates)
+{
+	const auto states = uapi_defines("PROBE_", "(\\d+)\\b");
+	ASSERT_GE(states.size(), 5u) << "cannot read " << CLONESCOPE_UAPI_HEADER;
+	for (const auto &[name, value] : states)
+		EXPECT_EQ(name, probe_state_name(static_cast<uint32_t>(value)));
+	EXPECT_STREQ("alias", probe_state_name(CLONESCOPE_PROBE_ALIAS));
+	EXPECT_STREQ("standby", probe_state_name(CLONESCOPE_PROBE_STANDBY));
+	EXPECT_STREQ("unknown", probe_state_name(0));
+	EXPECT_STREQ("unknown", probe_state_name(99));
 }
 
 TEST(Names, ProbeGroups)

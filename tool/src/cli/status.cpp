@@ -10,24 +10,6 @@ namespace clonescope {
 
 namespace {
 
-const char *probe_state_name(uint32_t state)
-{
-	switch (state) {
-	case CLONESCOPE_PROBE_REGISTERED:
-		return "registered";
-	case CLONESCOPE_PROBE_UNAVAILABLE:
-		return "unavailable";
-	case CLONESCOPE_PROBE_FAILED:
-		return "failed";
-	case CLONESCOPE_PROBE_ALIAS:
-		return "alias";
-	case CLONESCOPE_PROBE_STANDBY:
-		return "standby";
-	default:
-		return "unknown";
-	}
-}
-
 template <size_t N>
 std::string cstr(const char (&s)[N])
 {

@@ -65,6 +65,24 @@ std::vector<std::string> feature_names(uint64_t features)
 	return names;
 }
 
+const char *probe_state_name(uint32_t state)
+{
+	switch (state) {
+	case CLONESCOPE_PROBE_REGISTERED:
+		return "registered";
+	case CLONESCOPE_PROBE_UNAVAILABLE:
+		return "unavailable";
+	case CLONESCOPE_PROBE_FAILED:
+		return "failed";
+	case CLONESCOPE_PROBE_ALIAS:
+		return "alias";
+	case CLONESCOPE_PROBE_STANDBY:
+		return "standby";
+	default:
+		return "unknown";
+	}
+}
+
 Result<uint32_t> parse_probe_groups(const std::string &list)
 {
 	static constexpr struct {

@@ -26,6 +26,9 @@ struct AbiVersion {
 // Names of the CLONESCOPE_FEAT_* bits set in @features ("0x..." for unknown bits).
 std::vector<std::string> feature_names(uint64_t features);
 
+// "registered", "alias", ... for CLONESCOPE_PROBE_* @state; "unknown" else.
+const char *probe_state_name(uint32_t state);
+
 // CLONESCOPE_PROBES_* from "clone,phases,page_tables,cow" or "all"; the
 // clone group is always included (the module always arms it).
 Result<uint32_t> parse_probe_groups(const std::string &list);
