@@ -180,6 +180,9 @@ std::vector<std::byte> kernel_stream()
 	cow.parent_tgid = kPid;
 	cow.child.copied = 25;
 	cow.child.copy_ns = 50 * us;
+	cow.child.zero_copied = 4;
+	cow.parent.thp_faults = 2;
+	cow.parent.thp_fallback = 2;
 	cow.parent.copied = 12;
 	cow.parent.reused = 3;
 	cow.parent.copy_ns = 20 * us;

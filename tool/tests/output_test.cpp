@@ -11,6 +11,7 @@
 
 #include "correlate/correlate.hpp"
 #include "fixture_data.hpp"
+#include "report/event_line.hpp"
 #include "report/perfetto.hpp"
 #include "report/report.hpp"
 #include "test_util.hpp"
@@ -214,6 +215,48 @@ TEST(Restarts, CountedApartFromFailures)
 	EXPECT_NE(std::string::npos, text.find("failed: 1   restarted: 3\n")) << text;
 	EXPECT_EQ(std::string::npos, text.find("ERESTARTNOINTR (")) << text;
 	EXPECT_NE(std::string::npos, render_csv(r).find("kind,fork,fork,3,2,1,3,total,")) << render_csv(r);
+}
+
+// The COW line shows the zero-page, THP and hugetlb counters that are not 0.
+TEST(Cow, LiveLineShowsNonZeroCounters)
+{
+	clonescope_cow_event ev{};
+	ev.hdr.timestamp_ns = 2'500'000'000;
+	ev.parent_pid = 10;
+	ev.parent_tgid = 10;
+	ev.child_pid = 11;
+	ev.end_reason = CLONESCOPE_COW_END_EXEC;
+	ev.child.copied = 3;
+	ev.child.reused = 1;
+	ev.child.zero_copied = 5;
+	ev.child.copy_ns = 1500;
+	ev.parent.copied = 7;
+	ev.parent.copy_ns = 500;
+	ev.parent.thp_faults = 2;
+	ev.parent.thp_fallback = 1;
+	ev.parent.hugetlb_faults = 1;
+	ev.parent.hugetlb_copied = 1;
+	ev.parent.hugetlb_bytes = 2 << 20;
+	EXPECT_EQ("    0.500000 COW of fork 10/10 -> 11 (until exec): child copied 3 reused 1 "
+		  "zero_copied 5, parent copied 7 reused 0 thp_faults 2 thp_fallback 1 "
+		  "hugetlb_faults 1 hugetlb_copied 1 hugetlb_bytes 2097152, copying took 2.0us",
+		  format_cow(ev, 2'000'000'000));
+}
+
+TEST_F(Output, CowTotals)
+{
+	// The fixture's one COW record: child 25 copied, 4 zero-page copies;
+	// parent 12 copied, 3 reused, 2 THP faults that fell back to 4K.
+	EXPECT_NE(std::string::npos,
+		  render_text(report, false)
+			  .find("\nCOW of all forks (child + parent): copied 37 reused 3 zero_copied "
+				"4 thp_faults 2 thp_fallback 2, copying took 70.0us\n"));
+	Trace no_cow = trace;
+	std::erase_if(no_cow.kernel.records, [](const KernelRecord &r) {
+		return std::holds_alternative<clonescope_cow_event>(r);
+	});
+	EXPECT_EQ(std::string::npos,
+		  render_text(build_report(no_cow, correlate(no_cow)), false).find("COW of all"));
 }
 
 TEST_F(Output, Perfetto)

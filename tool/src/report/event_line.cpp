@@ -66,16 +66,63 @@ std::string format_child_start(const clonescope_child_start_event &ev, uint64_t 
 			   ev.pid, ev.tgid, ev.parent_tgid);
 }
 
+namespace {
+
+// When format_cow_counts shows a counter.
+enum class Show { Always, NonZero, Never };
+
+struct CowField {
+	const char *name;
+	__u64 clonescope_cow_counts::*field;
+	Show show;
+};
+
+// Every counter, in the struct's order (a new one fails the assert below).
+constexpr CowField kCowFields[] = {
+	{"copied", &clonescope_cow_counts::copied, Show::Always},
+	{"reused", &clonescope_cow_counts::reused, Show::Always},
+	{"zero_copied", &clonescope_cow_counts::zero_copied, Show::NonZero},
+	// Shown once for both sides: "copying took".
+	{"copy_ns", &clonescope_cow_counts::copy_ns, Show::Never},
+	{"thp_faults", &clonescope_cow_counts::thp_faults, Show::NonZero},
+	{"thp_fallback", &clonescope_cow_counts::thp_fallback, Show::NonZero},
+	{"hugetlb_faults", &clonescope_cow_counts::hugetlb_faults, Show::NonZero},
+	{"hugetlb_copied", &clonescope_cow_counts::hugetlb_copied, Show::NonZero},
+	{"hugetlb_bytes", &clonescope_cow_counts::hugetlb_bytes, Show::NonZero},
+};
+static_assert(sizeof(clonescope_cow_counts) == std::size(kCowFields) * sizeof(__u64));
+
+} // namespace
+
+std::string format_cow_counts(const clonescope_cow_counts &c)
+{
+	std::string out;
+	for (const auto &f : kCowFields)
+		if (f.show == Show::Always || (f.show == Show::NonZero && c.*f.field))
+			out += fmt::format("{}{} {}", out.empty() ? "" : " ", f.name, c.*f.field);
+	return out;
+}
+
+clonescope_cow_counts add_cow_counts(const clonescope_cow_counts &a,
+				     const clonescope_cow_counts &b)
+{
+	clonescope_cow_counts sum{};
+	for (const auto &f : kCowFields)
+		sum.*f.field = a.*f.field + b.*f.field;
+	return sum;
+}
+
 std::string format_cow(const clonescope_cow_event &ev, uint64_t t0_ns)
 {
 	const char *end = ev.end_reason == CLONESCOPE_COW_END_EXEC   ? "exec"
 			  : ev.end_reason == CLONESCOPE_COW_END_EXIT ? "exit"
 								     : "stop";
-	return fmt::format("{} COW of fork {}/{} -> {} (until {}): child copied {} reused {}, "
-			   "parent copied {} reused {}, copying took {}",
+	return fmt::format("{} COW of fork {}/{} -> {} (until {}): child {}, parent {}, copying "
+			   "took {}",
 			   rel_time(ev.hdr.timestamp_ns, t0_ns), ev.parent_pid, ev.parent_tgid,
-			   ev.child_pid, end, ev.child.copied, ev.child.reused, ev.parent.copied,
-			   ev.parent.reused, format_duration(ev.child.copy_ns + ev.parent.copy_ns));
+			   ev.child_pid, end, format_cow_counts(ev.child),
+			   format_cow_counts(ev.parent),
+			   format_duration(ev.child.copy_ns + ev.parent.copy_ns));
 }
 
 std::string format_tally(const RecordTally &t)

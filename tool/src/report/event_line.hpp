@@ -17,6 +17,12 @@ std::string format_clone_event(const clonescope_clone_event &ev, uint64_t t0_ns)
 std::string format_child_start(const clonescope_child_start_event &ev, uint64_t t0_ns);
 std::string format_lost(const clonescope_lost_event &ev, uint64_t t0_ns);
 std::string format_cow(const clonescope_cow_event &ev, uint64_t t0_ns);
+// "copied N reused N", then each other page counter (zero_copied, thp_*,
+// hugetlb_*) that is not zero.
+std::string format_cow_counts(const clonescope_cow_counts &c);
+// @a + @b, field by field.
+clonescope_cow_counts add_cow_counts(const clonescope_cow_counts &a,
+				     const clonescope_cow_counts &b);
 
 // "N clone records (F failed, R restarted), S child starts, L lost in-stream".
 std::string format_tally(const RecordTally &t);

@@ -152,6 +152,17 @@ json metric_json(const Metric &m)
 		{"p90", s.p90},	  {"p99", s.p99}, {"max", s.max}};
 }
 
+std::optional<clonescope_cow_counts> cow_total_of(const Trace &trace)
+{
+	std::optional<clonescope_cow_counts> total;
+	for (const auto &r : trace.kernel.records) {
+		if (const auto *w = std::get_if<clonescope_cow_event>(&r))
+			total = add_cow_counts(total.value_or(clonescope_cow_counts{}),
+					       add_cow_counts(w->child, w->parent));
+	}
+	return total;
+}
+
 std::optional<SelfCost> self_cost_of(const Trace &trace)
 {
 	if (!has_feature(trace.meta, CLONESCOPE_FEAT_SELF_COST))
@@ -252,6 +263,7 @@ Report build_report(const Trace &trace, const Correlation &corr)
 	r.child_starts = corr.child_starts;
 	r.cow_records = corr.cow_records;
 	r.lost = corr.lost;
+	r.cow_total = cow_total_of(trace);
 	r.self_cost = self_cost_of(trace);
 	const auto defs = metric_defs(has_feature(trace.meta, CLONESCOPE_FEAT_SELF_COST));
 	r.by_kind = group_by(corr, defs, [](const Sample &s) { return s.kind; });
@@ -274,6 +286,10 @@ std::string render_text(const Report &r, bool histograms)
 			   r.kernel_restarts);
 	out += fmt::format("child first runs: {}   COW records: {}   records lost: {}\n",
 			   r.child_starts, r.cow_records, r.lost);
+	if (r.cow_total)
+		out += fmt::format("COW of all forks (child + parent): {}, copying took {}\n",
+				   format_cow_counts(*r.cow_total),
+				   format_duration(r.cow_total->copy_ns));
 	out += "\n=== by kind ===\n";
 	for (const auto &g : r.by_kind)
 		render_group_text(out, g, histograms);

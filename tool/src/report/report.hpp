@@ -49,6 +49,8 @@ struct Report {
 	size_t kernel_clones = 0, kernel_matched = 0, kernel_restarts = 0;
 	size_t child_starts = 0;
 	size_t cow_records = 0;
+	// Child + parent counts of every COW record; nullopt without any.
+	std::optional<clonescope_cow_counts> cow_total;
 	uint64_t lost = 0;
 	// nullopt: no clone records, or a module that does not measure it.
 	std::optional<SelfCost> self_cost;
