@@ -53,11 +53,13 @@ check "report --csv" test -s "$TMP/report.csv"
 for i in "${!SITES[@]}"; do
 	site="${SITES[$i]}"
 	want="${COUNTS[$i]}"
-	# group_by,key,kinds,count,matched,failures,metric,...: the site's total row
-	row="$(awk -F, -v s="$site+" '$1 == "site" && index($2, s) == 1 && $7 == "total"' \
+	# The site's total row, as "count matched": columns found by header name.
+	row="$(awk -F, -v s="$site+" '
+		NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		$col["group_by"] == "site" && index($col["key"], s) == 1 &&
+		$col["metric"] == "total" { print $col["count"], $col["matched"] }' \
 		"$TMP/report.csv")"
-	count="$(cut -d, -f4 <<< "$row")"
-	matched="$(cut -d, -f5 <<< "$row")"
+	read -r count matched <<< "$row"
 	if [[ "$count" == "$want" && "$matched" == "$want" ]]; then
 		ok "$site: $want calls, all matched"
 	else
