@@ -28,7 +28,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
 #include "clonescope_test_util.h"
 
 extern char **environ;
@@ -62,10 +61,10 @@ FIXTURE_TEARDOWN(clonepath)
 {
 	if (self->fd >= 0) {
 		/* The filter and buffer are module-wide: leave them as found. */
-		EXPECT_EQ(0, ct_disable(self->fd));
+		EXPECT_EQ(0, cs_disable(self->fd));
 		if (self->saved_pages)
-			EXPECT_EQ(0, ct_buffer(self->fd, self->saved_pages));
-		EXPECT_EQ(0, ct_filter_none(self->fd));
+			EXPECT_EQ(0, cs_set_pages(self->fd, self->saved_pages));
+		EXPECT_EQ(0, cs_filter_none(self->fd));
 		close(self->fd);
 	}
 	free(self->buf);
@@ -76,19 +75,19 @@ static void set_buffer(struct __test_metadata *_metadata,
 {
 	struct clonescope_stats st;
 
-	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	if (!self->saved_pages)
 		self->saved_pages = st.pages_per_cpu;
-	ASSERT_EQ(0, ct_buffer(self->fd, pages));
-	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(0, cs_set_pages(self->fd, pages));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	ASSERT_EQ(pages, st.pages_per_cpu);
 }
 
 static void trace_tgid(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(clonepath) *self, __u32 flags, pid_t tgid)
 {
-	ASSERT_EQ(0, ct_filter_tgid(self->fd, flags, tgid));
-	ASSERT_EQ(0, ct_enable(self->fd));
+	ASSERT_EQ(0, cs_filter_tgid(self->fd, flags, tgid));
+	ASSERT_EQ(0, cs_enable(self->fd));
 }
 
 static void drain(struct __test_metadata *_metadata, FIXTURE_DATA(clonepath) *self)
@@ -485,8 +484,8 @@ TEST_F(clonepath, clone3_into_cgroup)
 	ASSERT_LT(0, write(procsfd, pidstr, strlen(pidstr)));
 	close(procsfd);
 
-	ASSERT_EQ(0, ct_filter(self->fd, &filter));
-	ASSERT_EQ(0, ct_enable(self->fd));
+	ASSERT_EQ(0, cs_set_filter(self->fd, &filter));
+	ASSERT_EQ(0, cs_enable(self->fd));
 	ASSERT_EQ(1, write(go[1], "g", 1));
 	close(go[1]);
 	ASSERT_EQ(0, fork_n(NR_FILTER_FORKS));
@@ -567,7 +566,7 @@ TEST_F(clonepath, rlimit_nproc_failure)
 static void check_accounting(struct __test_metadata *_metadata, int fd,
 			     const struct ct_tally *t, struct clonescope_stats *st)
 {
-	ASSERT_EQ(0, ct_stats(fd, st));
+	ASSERT_EQ(0, cs_get_stats(fd, st));
 	ASSERT_EQ(0, st->enabled);
 	ASSERT_EQ(st->produced, st->delivered + st->dropped)
 		TH_LOG("produced %llu delivered %llu dropped %llu",
@@ -662,11 +661,11 @@ TEST_F_TIMEOUT(clonepath, filter_tgid, 60)
 	sh->go = 1;
 	for (session = 0; session < 2; session++) {
 		if (session) {
-			ASSERT_EQ(0, ct_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
+			ASSERT_EQ(0, cs_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
 		} else {
-			ASSERT_EQ(0, ct_filter_none(self->fd));
+			ASSERT_EQ(0, cs_filter_none(self->fd));
 		}
-		ASSERT_EQ(0, ct_enable(self->fd));
+		ASSERT_EQ(0, cs_enable(self->fd));
 		before = sh->done[0];
 		ASSERT_EQ(0, fork_n(NR_FILTER_FORKS));
 		deadline = cs_now_ns() + 10 * CT_SEC;
@@ -702,8 +701,8 @@ TEST_F(clonepath, filter_comm)
 	ASSERT_NE(NULL, sh);
 	yes = start_forker(_metadata, sh, "ct_comm_yes");
 	no = start_forker(_metadata, sh, "ct_comm_no");
-	ASSERT_EQ(0, ct_filter(self->fd, &filter));
-	ASSERT_EQ(0, ct_enable(self->fd));
+	ASSERT_EQ(0, cs_set_filter(self->fd, &filter));
+	ASSERT_EQ(0, cs_enable(self->fd));
 	sh->go = 1;
 	ASSERT_EQ(0, fork_n(NR_FILTER_FORKS));
 	wait_ok(_metadata, yes);
@@ -762,8 +761,8 @@ TEST_F(clonepath, filter_pid)
 	while (!tf.ready)
 		usleep(1000);
 	filter.pid = tf.tid;
-	ASSERT_EQ(0, ct_filter(self->fd, &filter));
-	ASSERT_EQ(0, ct_enable(self->fd));
+	ASSERT_EQ(0, cs_set_filter(self->fd, &filter));
+	ASSERT_EQ(0, cs_enable(self->fd));
 	tf.sh->go = 1;
 	ASSERT_EQ(0, fork_n(NR_FILTER_FORKS));
 	ASSERT_EQ(0, pthread_join(thread, NULL));
@@ -820,8 +819,8 @@ TEST_F(clonepath, filter_tree_grandchild)
 		}
 		_exit(sh->go ? 0 : 1);
 	}
-	ASSERT_EQ(0, ct_filter_tgid(self->fd, CLONESCOPE_FILTER_TREE, a));
-	ASSERT_EQ(0, ct_enable(self->fd));
+	ASSERT_EQ(0, cs_filter_tgid(self->fd, CLONESCOPE_FILTER_TREE, a));
+	ASSERT_EQ(0, cs_enable(self->fd));
 	sh->go = 1;
 	ASSERT_EQ(0, fork_n(NR_FILTER_FORKS));
 	wait_ok(_metadata, a);
@@ -853,7 +852,7 @@ TEST_F(clonepath, filter_invalid)
 
 #define BAD_FILTER(err, ...) do {						\
 		f = (struct clonescope_filter){ .size = sizeof(f), __VA_ARGS__ };	\
-		ASSERT_EQ(err, ct_filter(self->fd, &f)) TH_LOG("%s", #__VA_ARGS__);	\
+		ASSERT_EQ(err, cs_set_filter(self->fd, &f)) TH_LOG("%s", #__VA_ARGS__);	\
 	} while (0)
 
 	BAD_FILTER(-EINVAL, .flags = CLONESCOPE_FILTER_ALL + 1);
@@ -874,21 +873,21 @@ TEST_F(clonepath, filter_invalid)
 		   .comm = { 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a',
 			     'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a' });
 	f = (struct clonescope_filter){ .size = CLONESCOPE_FILTER_SIZE_VER0 - 1 };
-	ASSERT_EQ(-EINVAL, ct_filter(self->fd, &f));
+	ASSERT_EQ(-EINVAL, cs_set_filter(self->fd, &f));
 	f.size = 0;
-	ASSERT_EQ(-EINVAL, ct_filter(self->fd, &f));
-	ASSERT_EQ(-EFAULT, ct_filter(self->fd, NULL));
+	ASSERT_EQ(-EINVAL, cs_set_filter(self->fd, &f));
+	ASSERT_EQ(-EFAULT, cs_set_filter(self->fd, NULL));
 
 	big = (typeof(big)){ .f.size = sizeof(big), .tail = 1 };
-	ASSERT_EQ(-E2BIG, ct_filter(self->fd, &big.f));
+	ASSERT_EQ(-E2BIG, cs_set_filter(self->fd, &big.f));
 	big.tail = 0;
-	ASSERT_EQ(0, ct_filter(self->fd, &big.f));
+	ASSERT_EQ(0, cs_set_filter(self->fd, &big.f));
 
 	/* Our tgid in force; a refused filter naming init does not replace it. */
-	ASSERT_EQ(0, ct_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
+	ASSERT_EQ(0, cs_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
 	BAD_FILTER(-EINVAL, .flags = CLONESCOPE_FILTER_TGID | (1U << 31), .nr_tgids = 1,
 		   .tgids = { 1 });
-	ASSERT_EQ(0, ct_enable(self->fd));
+	ASSERT_EQ(0, cs_enable(self->fd));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
@@ -908,13 +907,13 @@ TEST_F(clonepath, filter_while_enabled)
 	__u32 pages;
 	pid_t pid;
 
-	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	pages = st.pages_per_cpu;
 	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TGID, getpid());
-	ASSERT_EQ(-EBUSY, ct_filter_none(self->fd));
-	ASSERT_EQ(-EBUSY, ct_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, 1));
-	ASSERT_EQ(-EBUSY, ct_buffer(self->fd, pages == 1 ? 2 : 1));
-	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(-EBUSY, cs_filter_none(self->fd));
+	ASSERT_EQ(-EBUSY, cs_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, 1));
+	ASSERT_EQ(-EBUSY, cs_set_pages(self->fd, pages == 1 ? 2 : 1));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	ASSERT_EQ(1, st.enabled);
 	ASSERT_EQ(pages, st.pages_per_cpu);
 
@@ -927,4 +926,4 @@ TEST_F(clonepath, filter_while_enabled)
 	ASSERT_EQ(1, find_clones(_metadata, self, getpid(), evs, 4));
 }
 
-CT_HARNESS_MAIN
+CS_HARNESS_MAIN

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the clonescope selftests: open the device, trace only
- * the calling process, drain the buffer and walk the records (cs_*: they
- * return 0 / a count, or -errno, for the tests to ASSERT on); and the
- * fixture every test uses, with helpers that ASSERT themselves.  Include
- * it once, from the test's only source file.
+ * Helpers shared by the clonescope selftests: open the device, wrap its
+ * ioctls, trace only the calling process, drain the buffer and walk the
+ * records (cs_*: they return 0 / a count, or -errno, for the tests to
+ * ASSERT on); and the clonescope fixture, with helpers that ASSERT
+ * themselves (those taking _metadata).  clonescope_test_util.h adds the
+ * heavier ct_* utilities on top.  Include it once, from the test's only
+ * source file.
  */
 #ifndef CLONESCOPE_HELPERS_H
 #define CLONESCOPE_HELPERS_H
@@ -50,21 +52,86 @@ static inline __u64 cs_now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/*
- * Makes @fd the owner and starts tracing the clones whose parent is this
- * process, so the guest's other activity cannot add records.
- */
-static inline int cs_trace_self(int fd)
+static inline int cs_get_version(int fd, struct clonescope_version *v)
+{
+	*v = (struct clonescope_version){ .size = sizeof(*v) };
+	return cs_ioctl(fd, CLONESCOPE_IOC_GET_VERSION, v);
+}
+
+static inline int cs_get_stats(int fd, struct clonescope_stats *stats)
+{
+	*stats = (struct clonescope_stats){ .size = sizeof(*stats) };
+	return cs_ioctl(fd, CLONESCOPE_IOC_GET_STATS, stats);
+}
+
+static inline int cs_get_probe(int fd, __u32 index, struct clonescope_probe_info *info)
+{
+	*info = (struct clonescope_probe_info){ .size = sizeof(*info), .index = index };
+	return cs_ioctl(fd, CLONESCOPE_IOC_GET_PROBE, info);
+}
+
+static inline int cs_enable(int fd)
+{
+	return cs_ioctl(fd, CLONESCOPE_IOC_ENABLE, NULL);
+}
+
+static inline int cs_disable(int fd)
+{
+	return cs_ioctl(fd, CLONESCOPE_IOC_DISABLE, NULL);
+}
+
+static inline int cs_set_filter(int fd, const struct clonescope_filter *filter)
+{
+	return cs_ioctl(fd, CLONESCOPE_IOC_SET_FILTER, (void *)filter);
+}
+
+/* Traces every clone on the machine. */
+static inline int cs_filter_none(int fd)
+{
+	struct clonescope_filter filter = { .size = sizeof(filter) };
+
+	return cs_set_filter(fd, &filter);
+}
+
+/* A filter of @flags (CLONESCOPE_FILTER_TGID or _TREE) on the one @tgid. */
+static inline int cs_filter_tgid(int fd, __u32 flags, pid_t tgid)
 {
 	struct clonescope_filter filter = {
 		.size = sizeof(filter),
-		.flags = CLONESCOPE_FILTER_TGID,
+		.flags = flags,
 		.nr_tgids = 1,
-		.tgids = { getpid() },
+		.tgids = { tgid },
 	};
-	int ret = cs_ioctl(fd, CLONESCOPE_IOC_SET_FILTER, &filter);
 
-	return ret ? ret : cs_ioctl(fd, CLONESCOPE_IOC_ENABLE, NULL);
+	return cs_set_filter(fd, &filter);
+}
+
+/* Resizes the per-CPU buffers: module-wide, and only while disabled. */
+static inline int cs_set_pages(int fd, __u32 pages_per_cpu)
+{
+	struct clonescope_buffer_config cfg = {
+		.size = sizeof(cfg),
+		.pages_per_cpu = pages_per_cpu,
+	};
+
+	return cs_ioctl(fd, CLONESCOPE_IOC_SET_BUFFER, &cfg);
+}
+
+/* Makes @fd the owner and starts tracing with cs_filter_tgid(). */
+static inline int cs_trace(int fd, __u32 flags, pid_t tgid)
+{
+	int ret = cs_filter_tgid(fd, flags, tgid);
+
+	return ret ? ret : cs_enable(fd);
+}
+
+/*
+ * Starts tracing the clones whose parent is this process, so the guest's
+ * other activity cannot add records.
+ */
+static inline int cs_trace_self(int fd)
+{
+	return cs_trace(fd, CLONESCOPE_FILTER_TGID, getpid());
 }
 
 /*
@@ -75,7 +142,7 @@ static inline ssize_t cs_drain(int fd, void *buf, size_t cap)
 {
 	size_t len = 0;
 	ssize_t n;
-	int ret = cs_ioctl(fd, CLONESCOPE_IOC_DISABLE, NULL);
+	int ret = cs_disable(fd);
 
 	if (ret)
 		return ret;
@@ -138,6 +205,35 @@ static inline int cs_count_records(const void *buf, size_t len, __u16 type,
 	return err ? err : count;
 }
 
+/* cs_find_pid() pid that matches every record. */
+#define CS_ANY_PID		(-1)
+
+/*
+ * Counts the records of @type, at least @size bytes long, whose __u32 at
+ * @pid_off is @pid (or all, for CS_ANY_PID), and points *@found at the
+ * first.  Returns the count or -EINVAL for a malformed stream.
+ */
+static inline int cs_find_pid(const void *buf, size_t len, __u16 type, size_t size,
+			      size_t pid_off, pid_t pid, const void **found)
+{
+	const struct clonescope_record_header *hdr;
+	size_t off = 0;
+	int count = 0, err;
+	__u32 rec_pid;
+
+	*found = NULL;
+	while ((hdr = cs_next_record(buf, len, &off, &err))) {
+		if (hdr->type != type || hdr->size < size)
+			continue;
+		memcpy(&rec_pid, (const char *)hdr + pid_off, sizeof(rec_pid));
+		if (pid != CS_ANY_PID && rec_pid != (__u32)pid)
+			continue;
+		if (!count++)
+			*found = hdr;
+	}
+	return err ? err : count;
+}
+
 /*
  * Counts the clone records whose child is @child_pid and points *@found at
  * the first.  Returns the count or -EINVAL for a malformed stream.
@@ -145,29 +241,59 @@ static inline int cs_count_records(const void *buf, size_t len, __u16 type,
 static inline int cs_find_clone(const void *buf, size_t len, pid_t child_pid,
 				const struct clonescope_clone_event **found)
 {
-	const struct clonescope_record_header *hdr;
-	const struct clonescope_clone_event *ev;
-	size_t off = 0;
-	int count = 0, err;
+	const void *first;
+	int ret = cs_find_pid(buf, len, CLONESCOPE_RECORD_CLONE, sizeof(**found),
+			      offsetof(struct clonescope_clone_event, child_pid),
+			      child_pid, &first);
 
-	*found = NULL;
-	while ((hdr = cs_next_record(buf, len, &off, &err))) {
-		if (hdr->type != CLONESCOPE_RECORD_CLONE || hdr->size < sizeof(*ev))
-			continue;
-		ev = (const struct clonescope_clone_event *)hdr;
-		if (ev->child_pid != (__u32)child_pid)
-			continue;
-		if (!count++)
-			*found = ev;
-	}
-	return err ? err : count;
+	*found = first;
+	return ret;
 }
 
-static inline int cs_get_stats(int fd, struct clonescope_stats *stats)
+/*
+ * What a fixture's setup does first: opens the device into *@fd (left
+ * negative on failure, for the teardown) and, unless @buf is NULL,
+ * allocates a buffer of CS_DRAIN_BUF_SIZE for the drained stream.
+ */
+static inline void cs_setup(struct __test_metadata *_metadata, int *fd, void **buf)
 {
-	*stats = (struct clonescope_stats){ .size = sizeof(*stats) };
-	return cs_ioctl(fd, CLONESCOPE_IOC_GET_STATS, stats);
+	*fd = cs_open(O_RDWR);
+	ASSERT_LE(0, *fd) TH_LOG("open %s: %s", CS_DEVICE, strerror(-*fd));
+	if (!buf)
+		return;
+	*buf = malloc(CS_DRAIN_BUF_SIZE);
+	ASSERT_NE(NULL, *buf);
 }
+
+/*
+ * Resizes the per-CPU buffers (tracing disabled); the first call saves the
+ * size in force in *@saved, for the teardown to restore.
+ */
+static inline void cs_resize(struct __test_metadata *_metadata, int fd,
+			     __u32 *saved, __u32 pages_per_cpu)
+{
+	struct clonescope_stats stats;
+
+	ASSERT_EQ(0, cs_get_stats(fd, &stats));
+	ASSERT_EQ(0, cs_set_pages(fd, pages_per_cpu));
+	if (!*saved)
+		*saved = stats.pages_per_cpu;
+}
+
+/* Stops tracing and drains the stream into @buf (CS_DRAIN_BUF_SIZE), *@len. */
+static inline void cs_drain_to(struct __test_metadata *_metadata, int fd,
+			       void *buf, ssize_t *len)
+{
+	*len = cs_drain(fd, buf, CS_DRAIN_BUF_SIZE);
+	ASSERT_LE(0, *len) TH_LOG("drain: %s", strerror(-*len));
+}
+
+/*
+ * The same for any fixture with fd, buf and len (as clonescope's): drains
+ * into self->buf / self->len.
+ */
+#define cs_drain_all(_metadata, self) \
+	cs_drain_to(_metadata, (self)->fd, (self)->buf, &(self)->len)
 
 /* Buffer size is module-wide: cs_set_buffer() makes teardown restore it. */
 FIXTURE(clonescope) {
@@ -179,22 +305,14 @@ FIXTURE(clonescope) {
 
 FIXTURE_SETUP(clonescope)
 {
-	self->fd = cs_open(O_RDWR);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", CS_DEVICE, strerror(-self->fd));
-	self->buf = malloc(CS_DRAIN_BUF_SIZE);
-	ASSERT_NE(NULL, self->buf);
+	cs_setup(_metadata, &self->fd, &self->buf);
 }
 
 FIXTURE_TEARDOWN(clonescope)
 {
-	struct clonescope_buffer_config cfg = {
-		.size = sizeof(cfg),
-		.pages_per_cpu = self->saved_pages_per_cpu,
-	};
-
 	if (self->saved_pages_per_cpu) {
-		EXPECT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_DISABLE, NULL));
-		EXPECT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_BUFFER, &cfg));
+		EXPECT_EQ(0, cs_disable(self->fd));
+		EXPECT_EQ(0, cs_set_pages(self->fd, self->saved_pages_per_cpu));
 	}
 	if (self->fd >= 0)
 		close(self->fd);
@@ -205,24 +323,7 @@ FIXTURE_TEARDOWN(clonescope)
 static inline void cs_set_buffer(struct __test_metadata *_metadata,
 				 FIXTURE_DATA(clonescope) *self, __u32 pages_per_cpu)
 {
-	struct clonescope_buffer_config cfg = {
-		.size = sizeof(cfg),
-		.pages_per_cpu = pages_per_cpu,
-	};
-	struct clonescope_stats stats;
-
-	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
-	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_BUFFER, &cfg));
-	if (!self->saved_pages_per_cpu)
-		self->saved_pages_per_cpu = stats.pages_per_cpu;
-}
-
-/* Stops tracing and drains the stream into self->buf / self->len. */
-static inline void cs_drain_all(struct __test_metadata *_metadata,
-				FIXTURE_DATA(clonescope) *self)
-{
-	self->len = cs_drain(self->fd, self->buf, CS_DRAIN_BUF_SIZE);
-	ASSERT_LE(0, self->len) TH_LOG("drain: %s", strerror(-self->len));
+	cs_resize(_metadata, self->fd, &self->saved_pages_per_cpu, pages_per_cpu);
 }
 
 /* Drains the stream and returns its one clone record. */
@@ -244,6 +345,17 @@ static inline void cs_wait_exited(struct __test_metadata *_metadata, pid_t pid)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
+/* Forks a child that exits at once; returns its pid, for the caller to reap. */
+static inline pid_t cs_fork_exit(struct __test_metadata *_metadata)
+{
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(0);
+	return pid;
 }
 
 /* kselftest's main, but a missing device skips the whole program. */

@@ -1,89 +1,48 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * More helpers for the clonescope selftests (clonepath, selfcost,
- * reliability), on top of clonescope_helpers.h: probe and phase lookups, a
- * streaming record reader for storms, helper processes that fork in a
- * loop, privilege dropping and module load/unload.  Names start with ct_
- * so they never collide with clonescope_helpers.h.  Functions return 0 /
- * a count, or -errno; those taking _metadata ASSERT themselves.
+ * reliability), on top of clonescope_helpers.h, which they include and
+ * never redefine: probe and phase lookups, a streaming record reader for
+ * storms, helper processes that fork in a loop, privilege dropping and
+ * module load/unload.  Names start with ct_.  Functions return 0 / a
+ * count, or -errno; those taking _metadata ASSERT themselves.
  */
 #ifndef CLONESCOPE_TEST_UTIL_H
 #define CLONESCOPE_TEST_UTIL_H
 
-#include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 #include <linux/capability.h>
 
-#include "kselftest_harness.h"
 #include "clonescope_helpers.h"
 
 #define CT_MSEC		1000000ULL
 #define CT_SEC		1000000000ULL
 
+/*
+ * What the fixtures of these tests undo at teardown, leaving the
+ * module-wide settings as they found them: tracing off, the buffer size
+ * back (when @saved_pages, see cs_resize()), no filter.
+ */
+static inline void ct_restore(struct __test_metadata *_metadata, int fd,
+			      __u32 saved_pages)
+{
+	EXPECT_EQ(0, cs_disable(fd));
+	if (saved_pages)
+		EXPECT_EQ(0, cs_set_pages(fd, saved_pages));
+	EXPECT_EQ(0, cs_filter_none(fd));
+}
+
 /* ------------------------------------------------------------------ */
-/* ioctl wrappers                                                      */
+/* Probes                                                              */
 /* ------------------------------------------------------------------ */
-
-static inline int ct_stats(int fd, struct clonescope_stats *st)
-{
-	*st = (struct clonescope_stats){ .size = sizeof(*st) };
-	return cs_ioctl(fd, CLONESCOPE_IOC_GET_STATS, st);
-}
-
-static inline int ct_probe(int fd, __u32 index, struct clonescope_probe_info *info)
-{
-	*info = (struct clonescope_probe_info){ .size = sizeof(*info), .index = index };
-	return cs_ioctl(fd, CLONESCOPE_IOC_GET_PROBE, info);
-}
-
-static inline int ct_filter(int fd, const struct clonescope_filter *f)
-{
-	return cs_ioctl(fd, CLONESCOPE_IOC_SET_FILTER, (void *)f);
-}
-
-/* Traces every clone on the machine. */
-static inline int ct_filter_none(int fd)
-{
-	struct clonescope_filter f = { .size = sizeof(f) };
-
-	return ct_filter(fd, &f);
-}
-
-static inline int ct_filter_tgid(int fd, __u32 flags, pid_t tgid)
-{
-	struct clonescope_filter f = {
-		.size = sizeof(f),
-		.flags = flags,
-		.nr_tgids = 1,
-		.tgids = { tgid },
-	};
-
-	return ct_filter(fd, &f);
-}
-
-static inline int ct_buffer(int fd, __u32 pages_per_cpu)
-{
-	struct clonescope_buffer_config cfg = {
-		.size = sizeof(cfg),
-		.pages_per_cpu = pages_per_cpu,
-	};
-
-	return cs_ioctl(fd, CLONESCOPE_IOC_SET_BUFFER, &cfg);
-}
 
 /*
  * Arms every probe group on the next ENABLE (the module's default, but a
@@ -97,8 +56,8 @@ static inline int ct_all_probes(int fd)
 		.size = sizeof(opts),
 		.probes = CLONESCOPE_PROBES_ALL,
 	};
-	struct clonescope_version v = { .size = sizeof(v) };
-	int ret = cs_ioctl(fd, CLONESCOPE_IOC_GET_VERSION, &v);
+	struct clonescope_version v;
+	int ret = cs_get_version(fd, &v);
 
 	if (ret || !(v.features & CLONESCOPE_FEAT_OPTIONS))
 		return ret;
@@ -107,16 +66,6 @@ static inline int ct_all_probes(int fd)
 	(void)fd;
 	return 0;
 #endif
-}
-
-static inline int ct_enable(int fd)
-{
-	return cs_ioctl(fd, CLONESCOPE_IOC_ENABLE, NULL);
-}
-
-static inline int ct_disable(int fd)
-{
-	return cs_ioctl(fd, CLONESCOPE_IOC_DISABLE, NULL);
 }
 
 /*
@@ -128,12 +77,12 @@ static inline int ct_find_probe(int fd, const char *symbol,
 {
 	struct clonescope_stats st;
 	__u32 i;
-	int ret = ct_stats(fd, &st);
+	int ret = cs_get_stats(fd, &st);
 
 	if (ret)
 		return ret;
 	for (i = 0; i < st.nr_probes; i++) {
-		ret = ct_probe(fd, i, info);
+		ret = cs_get_probe(fd, i, info);
 		if (ret)
 			return ret;
 		if (!strncmp(info->symbol, symbol, sizeof(info->symbol)))
@@ -312,7 +261,7 @@ static inline int ct_drain_tally(int fd, struct ct_tally *t, ct_record_fn fn,
 
 	if (!buf)
 		return -ENOMEM;
-	ret = ct_disable(fd);
+	ret = cs_disable(fd);
 	while (!ret) {
 		n = ct_read_once(fd, buf, t, fn, arg);
 		if (n < 0)
@@ -589,17 +538,5 @@ static inline char *ct_read_file(const char *path, size_t *lenp)
 		*lenp = len;
 	return buf;
 }
-
-/* kselftest's main, but a missing device skips the whole program. */
-#define CT_HARNESS_MAIN \
-	int main(int argc, char **argv) \
-	{ \
-		if (access(CS_DEVICE, F_OK)) { \
-			ksft_print_header(); \
-			ksft_exit_skip("%s absent: clonescope module not loaded\n", \
-				       CS_DEVICE); \
-		} \
-		return test_harness_run(argc, argv); \
-	}
 
 #endif /* CLONESCOPE_TEST_UTIL_H */

@@ -32,7 +32,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
 #include "clonescope_test_util.h"
 
 #define DEBUGFS_STATUS	"/sys/kernel/debug/clonescope/status"
@@ -64,10 +63,10 @@ FIXTURE_SETUP(reliability)
 FIXTURE_TEARDOWN(reliability)
 {
 	if (self->fd >= 0) {
-		EXPECT_EQ(0, ct_disable(self->fd));
+		EXPECT_EQ(0, cs_disable(self->fd));
 		if (self->saved_pages)
-			EXPECT_EQ(0, ct_buffer(self->fd, self->saved_pages));
-		EXPECT_EQ(0, ct_filter_none(self->fd));
+			EXPECT_EQ(0, cs_set_pages(self->fd, self->saved_pages));
+		EXPECT_EQ(0, cs_filter_none(self->fd));
 		close(self->fd);
 	}
 }
@@ -77,10 +76,10 @@ static void set_buffer(struct __test_metadata *_metadata,
 {
 	struct clonescope_stats st;
 
-	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	if (!self->saved_pages)
 		self->saved_pages = st.pages_per_cpu;
-	ASSERT_EQ(0, ct_buffer(self->fd, pages));
+	ASSERT_EQ(0, cs_set_pages(self->fd, pages));
 }
 
 /* Each size-versioned ioctl struct, with a valid content to start from. */
@@ -213,18 +212,18 @@ TEST_F(reliability, reserved_and_ranges)
 	ASSERT_EQ(-EINVAL, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_BUFFER, &cfg));
 	cfg.__reserved = 1ULL << 63;
 	ASSERT_EQ(-EINVAL, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_BUFFER, &cfg));
-	ASSERT_EQ(-EINVAL, ct_buffer(self->fd, 0));
-	ASSERT_EQ(-EINVAL, ct_buffer(self->fd, 1025));
-	ASSERT_EQ(-EINVAL, ct_buffer(self->fd, 0xffffffff));
+	ASSERT_EQ(-EINVAL, cs_set_pages(self->fd, 0));
+	ASSERT_EQ(-EINVAL, cs_set_pages(self->fd, 1025));
+	ASSERT_EQ(-EINVAL, cs_set_pages(self->fd, 0xffffffff));
 	/* None of those changed the buffer. */
-	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	ASSERT_EQ(4, st.pages_per_cpu);
 	/* In range: rounded up to a power of two. */
-	ASSERT_EQ(0, ct_buffer(self->fd, 3));
-	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(0, cs_set_pages(self->fd, 3));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	ASSERT_EQ(4, st.pages_per_cpu);
-	ASSERT_EQ(0, ct_buffer(self->fd, 1024));
-	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(0, cs_set_pages(self->fd, 1024));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	ASSERT_EQ(1024, st.pages_per_cpu);
 #ifdef CLONESCOPE_IOC_SET_OPTIONS
 	{
@@ -262,7 +261,7 @@ TEST_F(reliability, unknown_ioctl)
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		ASSERT_EQ(-ENOTTY, cs_ioctl(self->fd, cmds[i], junk)) TH_LOG("cmd %#lx", cmds[i]);
 	/* Nothing was enabled by a look-alike of ENABLE. */
-	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	ASSERT_EQ(0, st.enabled);
 }
 
@@ -272,13 +271,13 @@ TEST_F(reliability, probe_index)
 	struct clonescope_stats st;
 	__u32 i;
 
-	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	ASSERT_LT(0, st.nr_probes);
-	ASSERT_EQ(-ENOENT, ct_probe(self->fd, st.nr_probes, &info));
-	ASSERT_EQ(-ENOENT, ct_probe(self->fd, 0xffffffff, &info));
-	ASSERT_EQ(-ENOENT, ct_probe(self->fd, 0x80000000, &info));
+	ASSERT_EQ(-ENOENT, cs_get_probe(self->fd, st.nr_probes, &info));
+	ASSERT_EQ(-ENOENT, cs_get_probe(self->fd, 0xffffffff, &info));
+	ASSERT_EQ(-ENOENT, cs_get_probe(self->fd, 0x80000000, &info));
 	for (i = 0; i < st.nr_probes; i++) {
-		ASSERT_EQ(0, ct_probe(self->fd, i, &info));
+		ASSERT_EQ(0, cs_get_probe(self->fd, i, &info));
 		ASSERT_EQ(i, info.index);
 		ASSERT_NE(NULL, memchr(info.symbol, '\0', sizeof(info.symbol)));
 		ASSERT_NE(NULL, memchr(info.role, '\0', sizeof(info.role)));
@@ -305,19 +304,19 @@ TEST_F(reliability, open_modes)
 	ASSERT_LE(0, wo);
 	ASSERT_EQ(-1, read(wo, buf, CLONESCOPE_READ_MIN));
 	ASSERT_EQ(EBADF, errno);
-	ASSERT_EQ(0, ct_stats(wo, &st));
+	ASSERT_EQ(0, cs_get_stats(wo, &st));
 	close(wo);
 
 	ro = cs_open(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, ro);
 	self->fd = ro;
-	ASSERT_EQ(0, ct_filter_tgid(ro, CLONESCOPE_FILTER_TGID, getpid()));
-	ASSERT_EQ(0, ct_enable(ro));
-	ASSERT_EQ(0, ct_stats(ro, &st));
+	ASSERT_EQ(0, cs_filter_tgid(ro, CLONESCOPE_FILTER_TGID, getpid()));
+	ASSERT_EQ(0, cs_enable(ro));
+	ASSERT_EQ(0, cs_get_stats(ro, &st));
 	ASSERT_EQ(1, st.enabled);
 	ASSERT_EQ(-1, read(ro, buf, CLONESCOPE_READ_MIN));
 	ASSERT_EQ(EAGAIN, errno);
-	ASSERT_EQ(0, ct_disable(ro));
+	ASSERT_EQ(0, cs_disable(ro));
 	ASSERT_EQ(0, read(ro, buf, CLONESCOPE_READ_MIN));
 	free(buf);
 }
@@ -573,8 +572,8 @@ TEST_F(reliability, no_kernel_pointers)
 
 	/* One page per CPU: enough forks overflow it and make LOST records. */
 	set_buffer(_metadata, self, 1);
-	ASSERT_EQ(0, ct_filter_tgid(self->fd, CLONESCOPE_FILTER_TREE, getpid()));
-	ASSERT_EQ(0, ct_enable(self->fd));
+	ASSERT_EQ(0, cs_filter_tgid(self->fd, CLONESCOPE_FILTER_TREE, getpid()));
+	ASSERT_EQ(0, cs_enable(self->fd));
 	for (n = 0; n < 40; n++)
 		ASSERT_EQ(0, ct_clone_once(n % 4 == 1 ? CT_LOAD_VFORK :
 					   n % 4 == 2 ? CT_LOAD_THREAD : CT_LOAD_FORK));
@@ -592,11 +591,11 @@ TEST_F(reliability, no_kernel_pointers)
 	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_VERSION, &v));
 	for (n = 0; n < (int)(sizeof(v) / 8); n++)
 		ASSERT_FALSE(kernel_address(((__u64 *)&v)[n]));
-	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	for (n = 0; n < (int)(sizeof(st) / 8); n++)
 		ASSERT_FALSE(kernel_address(((__u64 *)&st)[n]));
 	for (i = 0; i < st.nr_probes; i++) {
-		ASSERT_EQ(0, ct_probe(self->fd, i, &info));
+		ASSERT_EQ(0, cs_get_probe(self->fd, i, &info));
 		/* state and error (a -errno) share a word. */
 		ASSERT_LE(-4095, info.error);
 		ASSERT_GE(0, info.error);
@@ -635,16 +634,16 @@ static void check_not_owner(struct __test_metadata *_metadata, int fd)
 	struct clonescope_stats st;
 	char buf[CLONESCOPE_READ_MIN];
 
-	ASSERT_EQ(-EBUSY, ct_enable(fd));
-	ASSERT_EQ(-EBUSY, ct_disable(fd));
-	ASSERT_EQ(-EBUSY, ct_filter_none(fd));
-	ASSERT_EQ(-EBUSY, ct_buffer(fd, 2));
+	ASSERT_EQ(-EBUSY, cs_enable(fd));
+	ASSERT_EQ(-EBUSY, cs_disable(fd));
+	ASSERT_EQ(-EBUSY, cs_filter_none(fd));
+	ASSERT_EQ(-EBUSY, cs_set_pages(fd, 2));
 	ASSERT_EQ(-1, read(fd, buf, sizeof(buf)));
 	ASSERT_EQ(EBUSY, errno);
 	ASSERT_EQ(0, cs_ioctl(fd, CLONESCOPE_IOC_GET_VERSION, &v));
-	ASSERT_EQ(0, ct_stats(fd, &st));
+	ASSERT_EQ(0, cs_get_stats(fd, &st));
 	ASSERT_EQ(1, st.enabled);
-	ASSERT_EQ(0, ct_probe(fd, 0, &info));
+	ASSERT_EQ(0, cs_get_probe(fd, 0, &info));
 }
 
 static int not_owner_in_child(void *arg)
@@ -656,10 +655,10 @@ static int not_owner_in_child(void *arg)
 	(void)arg;
 	if (fd < 0)
 		return 1;
-	if (ct_enable(fd) != -EBUSY || ct_filter_none(fd) != -EBUSY ||
+	if (cs_enable(fd) != -EBUSY || cs_filter_none(fd) != -EBUSY ||
 	    read(fd, buf, sizeof(buf)) != -1 || errno != EBUSY)
 		return 2;
-	if (ct_stats(fd, &st) || !st.enabled)
+	if (cs_get_stats(fd, &st) || !st.enabled)
 		return 3;
 	close(fd);
 	return 0;
@@ -683,8 +682,8 @@ TEST_F(reliability, two_fds)
 	ASSERT_NE(NULL, buf);
 	other = cs_open(O_RDWR | O_NONBLOCK);
 	ASSERT_LE(0, other);
-	ASSERT_EQ(0, ct_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
-	ASSERT_EQ(0, ct_enable(self->fd));
+	ASSERT_EQ(0, cs_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
+	ASSERT_EQ(0, cs_enable(self->fd));
 	check_not_owner(_metadata, other);
 	ASSERT_EQ(0, in_child(not_owner_in_child, NULL));
 
@@ -701,11 +700,11 @@ TEST_F(reliability, two_fds)
 	check_not_owner(_metadata, other);
 	close(dup_fd);
 
-	ASSERT_EQ(0, ct_stats(other, &st));
+	ASSERT_EQ(0, cs_get_stats(other, &st));
 	ASSERT_EQ(0, st.enabled);
 	self->fd = other;
-	ASSERT_EQ(0, ct_filter_tgid(other, CLONESCOPE_FILTER_TGID, getpid()));
-	ASSERT_EQ(0, ct_enable(other));
+	ASSERT_EQ(0, cs_filter_tgid(other, CLONESCOPE_FILTER_TGID, getpid()));
+	ASSERT_EQ(0, cs_enable(other));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
@@ -756,8 +755,8 @@ static void check_functional(struct __test_metadata *_metadata)
 	ASSERT_NE(NULL, buf);
 	fd = cs_open(O_RDWR);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ct_filter_tgid(fd, CLONESCOPE_FILTER_TGID, getpid()));
-	ASSERT_EQ(0, ct_enable(fd));
+	ASSERT_EQ(0, cs_filter_tgid(fd, CLONESCOPE_FILTER_TGID, getpid()));
+	ASSERT_EQ(0, cs_enable(fd));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
@@ -767,7 +766,7 @@ static void check_functional(struct __test_metadata *_metadata)
 	ASSERT_LE(0, len);
 	ASSERT_EQ(1, cs_find_clone(buf, len, pid, &ev));
 	ASSERT_EQ(pid, ev->result);
-	ASSERT_EQ(0, ct_filter_none(fd));
+	ASSERT_EQ(0, cs_filter_none(fd));
 	close(fd);
 	free(buf);
 }
@@ -791,7 +790,7 @@ TEST_F(module, rmmod_while_open)
 	ret = ct_module_unload();
 	ASSERT_TRUE(unload_refused(ret)) TH_LOG("delete_module: %s", strerror(-ret));
 	ASSERT_TRUE(ct_module_loaded());
-	ASSERT_EQ(0, ct_filter_none(fd));
+	ASSERT_EQ(0, cs_filter_none(fd));
 	close(fd);
 	check_functional(_metadata);
 
@@ -856,7 +855,7 @@ static pid_t start_holder(int ready[2], int release[2])
 	close(ready[0]);
 	close(release[1]);
 	fd = cs_open(O_RDWR);
-	if (fd < 0 || ct_filter_none(fd) || ct_enable(fd))
+	if (fd < 0 || cs_filter_none(fd) || cs_enable(fd))
 		_exit(1);
 	if (write(ready[1], "r", 1) != 1)
 		_exit(2);
@@ -948,12 +947,12 @@ TEST_F_TIMEOUT(module, load_unload_cycles, 300)
 		ASSERT_EQ(0, ct_module_load(NULL)) TH_LOG("cycle %lu", cycle);
 		fd = cs_open(O_RDWR);
 		ASSERT_LE(0, fd) TH_LOG("cycle %lu", cycle);
-		ASSERT_EQ(0, ct_filter_none(fd));
+		ASSERT_EQ(0, cs_filter_none(fd));
 		kmsg_step(cycle, "enable");
-		ASSERT_EQ(0, ct_enable(fd));
+		ASSERT_EQ(0, cs_enable(fd));
 		deadline = cs_now_ns() + 10 * CT_SEC;
 		do {
-			ASSERT_EQ(0, ct_stats(fd, &st));
+			ASSERT_EQ(0, cs_get_stats(fd, &st));
 		} while (!st.clones && cs_now_ns() < deadline && !usleep(1000));
 		ASSERT_LT(0, st.clones) TH_LOG("cycle %lu: nothing traced", cycle);
 		kmsg_step(cycle, "close");
@@ -1092,9 +1091,9 @@ TEST_F_TIMEOUT(reliability, fork_bomb_rlimit, 90)
 		_exit(bomb_root(go[0]));
 	}
 	close(go[0]);
-	ASSERT_EQ(0, ct_filter_tgid(self->fd, CLONESCOPE_FILTER_TREE, root));
+	ASSERT_EQ(0, cs_filter_tgid(self->fd, CLONESCOPE_FILTER_TREE, root));
 	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
-	ASSERT_EQ(0, ct_enable(self->fd));
+	ASSERT_EQ(0, cs_enable(self->fd));
 	ASSERT_EQ(1, write(go[1], "g", 1));
 	close(go[1]);
 
@@ -1114,7 +1113,7 @@ TEST_F_TIMEOUT(reliability, fork_bomb_rlimit, 90)
 	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("the bomb was not cleaned up");
 	ASSERT_EQ(0, ct_drain_tally(self->fd, &t, scan_bomb, &b));
 
-	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	TH_LOG("bomb: %llu clones traced, %lu EAGAIN seen, produced %llu delivered %llu dropped %llu",
 	       (unsigned long long)st.clones, b.eagain, (unsigned long long)st.produced,
 	       (unsigned long long)st.delivered, (unsigned long long)st.dropped);
@@ -1155,13 +1154,13 @@ TEST_F_TIMEOUT(reliability, storm_all_cpus, 120)
 	ASSERT_GE(90, seconds);
 	nr = cpus * 2 > 16 ? 16 : cpus * 2;
 	set_buffer(_metadata, self, 1);
-	ASSERT_EQ(0, ct_filter_none(self->fd));
+	ASSERT_EQ(0, cs_filter_none(self->fd));
 	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
 	for (i = 0; i < nr; i++) {
 		loaders[i] = ct_start_loader(sh, i, CT_LOAD_FORK, (seconds + 20) * CT_SEC);
 		ASSERT_LT(0, loaders[i]);
 	}
-	ASSERT_EQ(0, ct_enable(self->fd));
+	ASSERT_EQ(0, cs_enable(self->fd));
 	sh->go = 1;
 	end = cs_now_ns() + seconds * CT_SEC;
 	while (cs_now_ns() < end) {
@@ -1171,11 +1170,11 @@ TEST_F_TIMEOUT(reliability, storm_all_cpus, 120)
 		n = ct_read_once(self->fd, buf, &t, NULL, NULL);
 		ASSERT_TRUE(n >= 0 || n == -EAGAIN) TH_LOG("read: %s", strerror(-n));
 	}
-	ASSERT_EQ(0, ct_disable(self->fd));
+	ASSERT_EQ(0, cs_disable(self->fd));
 	ct_stop_loaders(sh, loaders, nr);
 	ASSERT_EQ(0, ct_drain_tally(self->fd, &t, NULL, NULL));
 
-	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	TH_LOG("storm: %d forkers, %lu s: %llu clones (%.0f/s), produced %llu, delivered %llu, dropped %llu in %llu LOST records",
 	       nr, seconds, (unsigned long long)st.clones, st.clones / (double)seconds,
 	       (unsigned long long)st.produced, (unsigned long long)st.delivered,
@@ -1190,4 +1189,4 @@ TEST_F_TIMEOUT(reliability, storm_all_cpus, 120)
 	ct_shared_free(sh);
 }
 
-CT_HARNESS_MAIN
+CS_HARNESS_MAIN

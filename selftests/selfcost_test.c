@@ -18,7 +18,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
 #include "clonescope_test_util.h"
 
 #define DEBUGFS_STATUS	"/sys/kernel/debug/clonescope/status"
@@ -42,8 +41,8 @@ FIXTURE_SETUP(selfcost)
 FIXTURE_TEARDOWN(selfcost)
 {
 	if (self->fd >= 0) {
-		EXPECT_EQ(0, ct_disable(self->fd));
-		EXPECT_EQ(0, ct_filter_none(self->fd));
+		EXPECT_EQ(0, cs_disable(self->fd));
+		EXPECT_EQ(0, cs_filter_none(self->fd));
 		close(self->fd);
 	}
 	free(self->buf);
@@ -51,8 +50,8 @@ FIXTURE_TEARDOWN(selfcost)
 
 static void trace_self(struct __test_metadata *_metadata, FIXTURE_DATA(selfcost) *self)
 {
-	ASSERT_EQ(0, ct_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
-	ASSERT_EQ(0, ct_enable(self->fd));
+	ASSERT_EQ(0, cs_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
+	ASSERT_EQ(0, cs_enable(self->fd));
 }
 
 static void drain(struct __test_metadata *_metadata, FIXTURE_DATA(selfcost) *self)
@@ -70,9 +69,9 @@ static void probe_totals(struct __test_metadata *_metadata, int fd,
 	__u32 i;
 
 	*hits = *ns = 0;
-	ASSERT_EQ(0, ct_stats(fd, &st));
+	ASSERT_EQ(0, cs_get_stats(fd, &st));
 	for (i = 0; i < st.nr_probes; i++) {
-		ASSERT_EQ(0, ct_probe(fd, i, &info));
+		ASSERT_EQ(0, cs_get_probe(fd, i, &info));
 		*hits += info.hits;
 		*ns += info.handler_ns;
 	}
@@ -132,7 +131,7 @@ TEST_F(selfcost, per_record)
 	ASSERT_EQ(0, err);
 	ASSERT_EQ(10, nr);
 	ASSERT_EQ(1, failed);
-	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	ASSERT_LE(sum, st.handler_ns);
 	TH_LOG("self cost: %llu ns per clone, %llu ns in all handlers",
 	       (unsigned long long)(sum / nr), (unsigned long long)st.handler_ns);
@@ -151,9 +150,9 @@ TEST_F(selfcost, stats_and_probes)
 
 	trace_self(_metadata, self);
 	clone_mix(_metadata, 3);
-	ASSERT_EQ(0, ct_disable(self->fd));
+	ASSERT_EQ(0, cs_disable(self->fd));
 
-	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	ASSERT_EQ(4, st.clones);
 	ASSERT_LT(0, st.handler_calls);
 	ASSERT_LT(0, st.handler_ns);
@@ -184,15 +183,15 @@ TEST_F(selfcost, disable_keeps_enable_resets)
 
 	trace_self(_metadata, self);
 	clone_mix(_metadata, 3);
-	ASSERT_EQ(0, ct_disable(self->fd));
-	ASSERT_EQ(0, ct_stats(self->fd, &before));
+	ASSERT_EQ(0, cs_disable(self->fd));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &before));
 	ASSERT_EQ(0, before.enabled);
 	ASSERT_LT(0, before.handler_calls);
 	probe_totals(_metadata, self->fd, &hits_before, &ns_before);
 
 	/* Disabled: clones, ours and anyone's, cost nothing. */
 	clone_mix(_metadata, 6);
-	ASSERT_EQ(0, ct_stats(self->fd, &after));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &after));
 	ASSERT_EQ(before.handler_calls, after.handler_calls);
 	ASSERT_EQ(before.handler_ns, after.handler_ns);
 	ASSERT_EQ(before.clones, after.clones);
@@ -207,9 +206,9 @@ TEST_F(selfcost, disable_keeps_enable_resets)
 	 * a few tries, each of which must reset what we produced.
 	 */
 	for (attempt = 0; attempt < 5 && !quiet; attempt++) {
-		ASSERT_EQ(0, ct_enable(self->fd));
-		ASSERT_EQ(0, ct_stats(self->fd, &after));
-		ASSERT_EQ(0, ct_disable(self->fd));
+		ASSERT_EQ(0, cs_enable(self->fd));
+		ASSERT_EQ(0, cs_get_stats(self->fd, &after));
+		ASSERT_EQ(0, cs_disable(self->fd));
 		ASSERT_EQ(1, after.enabled);
 		ASSERT_EQ(0, after.clones);
 		ASSERT_EQ(0, after.produced);
@@ -245,8 +244,8 @@ TEST_F(selfcost, debugfs_status)
 		SKIP(return, "%s: %s", DEBUGFS_STATUS, strerror(errno));
 	trace_self(_metadata, self);
 	clone_mix(_metadata, 3);
-	ASSERT_EQ(0, ct_disable(self->fd));
-	ASSERT_EQ(0, ct_stats(self->fd, &st));
+	ASSERT_EQ(0, cs_disable(self->fd));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	text = ct_read_file(DEBUGFS_STATUS, NULL);
 	ASSERT_NE(NULL, text);
 	EXPECT_EQ((long long)st.handler_calls, status_value(text, "handler calls:"));
@@ -257,4 +256,4 @@ TEST_F(selfcost, debugfs_status)
 	free(text);
 }
 
-CT_HARNESS_MAIN
+CS_HARNESS_MAIN
