@@ -45,12 +45,9 @@ FIXTURE(clonepath) {
 
 FIXTURE_SETUP(clonepath)
 {
-	self->fd = cs_open(O_RDWR);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", CS_DEVICE, strerror(-self->fd));
+	cs_setup(_metadata, &self->fd, &self->buf);
 	/* Every probe group armed: what these tests check needs them all. */
 	ASSERT_EQ(0, ct_all_probes(self->fd));
-	self->buf = malloc(CS_DRAIN_BUF_SIZE);
-	ASSERT_NE(NULL, self->buf);
 	self->avail = ct_phases_available(self->fd);
 	/* copy_process and kernel_clone are required: the load fails without. */
 	ASSERT_TRUE(self->avail & CT_BIT(CLONESCOPE_PHASE_COPY_PROCESS));
@@ -61,10 +58,7 @@ FIXTURE_TEARDOWN(clonepath)
 {
 	if (self->fd >= 0) {
 		/* The filter and buffer are module-wide: leave them as found. */
-		EXPECT_EQ(0, cs_disable(self->fd));
-		if (self->saved_pages)
-			EXPECT_EQ(0, cs_set_pages(self->fd, self->saved_pages));
-		EXPECT_EQ(0, cs_filter_none(self->fd));
+		ct_restore(_metadata, self->fd, self->saved_pages);
 		close(self->fd);
 	}
 	free(self->buf);
@@ -75,25 +69,9 @@ static void set_buffer(struct __test_metadata *_metadata,
 {
 	struct clonescope_stats st;
 
-	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
-	if (!self->saved_pages)
-		self->saved_pages = st.pages_per_cpu;
-	ASSERT_EQ(0, cs_set_pages(self->fd, pages));
+	cs_resize(_metadata, self->fd, &self->saved_pages, pages);
 	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	ASSERT_EQ(pages, st.pages_per_cpu);
-}
-
-static void trace_tgid(struct __test_metadata *_metadata,
-		       FIXTURE_DATA(clonepath) *self, __u32 flags, pid_t tgid)
-{
-	ASSERT_EQ(0, cs_filter_tgid(self->fd, flags, tgid));
-	ASSERT_EQ(0, cs_enable(self->fd));
-}
-
-static void drain(struct __test_metadata *_metadata, FIXTURE_DATA(clonepath) *self)
-{
-	self->len = cs_drain(self->fd, self->buf, CS_DRAIN_BUF_SIZE);
-	ASSERT_LE(0, self->len) TH_LOG("drain: %s", strerror(-self->len));
 }
 
 static void wait_ok(struct __test_metadata *_metadata, pid_t pid)
@@ -302,15 +280,12 @@ TEST_F(clonepath, fork)
 	pid_t pids[3];
 	int i;
 
-	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TGID, getpid());
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
 	for (i = 0; i < 3; i++) {
-		pids[i] = fork();
-		ASSERT_LE(0, pids[i]);
-		if (!pids[i])
-			_exit(0);
+		pids[i] = cs_fork_exit(_metadata);
 		wait_ok(_metadata, pids[i]);
 	}
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 	ASSERT_EQ(3, find_clones(_metadata, self, getpid(), evs, 4));
 	for (i = 0; i < 3; i++) {
 		const struct clonescope_clone_event *ev = clone_of(_metadata, self, pids[i]);
@@ -326,13 +301,13 @@ TEST_F(clonepath, vfork)
 	const struct clonescope_clone_event *ev;
 	pid_t pid;
 
-	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TGID, getpid());
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
 	pid = vfork();
 	if (!pid)
 		_exit(0);
 	ASSERT_LE(0, pid);
 	wait_ok(_metadata, pid);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 	ev = clone_of(_metadata, self, pid);
 	ASSERT_EQ(CLONE_VM | CLONE_VFORK, ev->clone_flags & (CLONE_VM | CLONE_VFORK));
 	check_success(_metadata, self, ev, true);
@@ -350,10 +325,10 @@ TEST_F(clonepath, pthread_create)
 	pthread_t thread;
 	pid_t tid = 0;
 
-	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TGID, getpid());
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
 	ASSERT_EQ(0, pthread_create(&thread, NULL, report_tid, &tid));
 	ASSERT_EQ(0, pthread_join(thread, NULL));
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 	ev = clone_of(_metadata, self, tid);
 	ASSERT_EQ(getpid(), ev->child_tgid);
 	ASSERT_EQ(CLONE_THREAD, ev->clone_flags & CLONE_THREAD);
@@ -367,10 +342,10 @@ TEST_F(clonepath, posix_spawn)
 	const struct clonescope_clone_event *ev;
 	pid_t pid;
 
-	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TGID, getpid());
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
 	ASSERT_EQ(0, posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ));
 	wait_ok(_metadata, pid);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 	ev = clone_of(_metadata, self, pid);
 	ASSERT_EQ(CLONE_VM | CLONE_VFORK, ev->clone_flags & (CLONE_VM | CLONE_VFORK));
 	check_success(_metadata, self, ev, true);
@@ -448,13 +423,13 @@ TEST_F(clonepath, clone3_into_cgroup)
 		SKIP(return, "no cgroup v2 at %s: %s", CGROUP_ROOT, strerror(-cgfd));
 	args.cgroup = cgfd;
 
-	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TGID, getpid());
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
 	pid = syscall(SYS_clone3, &args, sizeof(args));
 	if (!pid)
 		_exit(in_cgroup(path) ? 0 : 1);
 	ASSERT_LT(0, pid) TH_LOG("clone3: %s", strerror(errno));
 	wait_ok(_metadata, pid);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 	ev = clone_of(_metadata, self, pid);
 	ASSERT_EQ(CLONESCOPE_SYSCALL_CLONE3, ev->syscall);
 	ASSERT_EQ(sizeof(args), ev->clone3_size);
@@ -490,7 +465,7 @@ TEST_F(clonepath, clone3_into_cgroup)
 	close(go[1]);
 	ASSERT_EQ(0, fork_n(NR_FILTER_FORKS));
 	wait_ok(_metadata, member);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 	ASSERT_EQ(0, find_clones(_metadata, self, getpid(), evs, NR_FILTER_FORKS + 1));
 	ASSERT_EQ(NR_FILTER_FORKS, find_clones(_metadata, self, member, evs,
 					       NR_FILTER_FORKS + 1));
@@ -536,11 +511,11 @@ TEST_F(clonepath, rlimit_nproc_failure)
 		_exit(errno == EAGAIN ? 0 : 13);
 	}
 	close(go[0]);
-	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TGID, child);
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TGID, child));
 	ASSERT_EQ(1, write(go[1], "g", 1));
 	close(go[1]);
 	ASSERT_EQ(0, ct_reap(child, 20 * CT_SEC)) TH_LOG("the limited fork did not fail with EAGAIN");
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(1, find_clones(_metadata, self, child, evs, 2));
 	ev = evs[0];
@@ -598,7 +573,7 @@ TEST_F_TIMEOUT(clonepath, storm_small_buffer_no_reader, 120)
 		loaders[i] = ct_start_loader(sh, i, CT_LOAD_FORK, 60 * CT_SEC);
 		ASSERT_LT(0, loaders[i]);
 	}
-	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TREE, getpid());
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TREE, getpid()));
 	sh->go = 1;
 	/* Bounded: enough forks to overflow 4 pages several times. */
 	deadline = cs_now_ns() + 20 * CT_SEC;
@@ -672,7 +647,7 @@ TEST_F_TIMEOUT(clonepath, filter_tgid, 60)
 		while (sh->done[0] < before + 3 && cs_now_ns() < deadline)
 			usleep(1000);
 		ASSERT_LE(before + 3, sh->done[0]) TH_LOG("the noise process does not fork");
-		drain(_metadata, self);
+		cs_drain_all(_metadata, self);
 		ASSERT_EQ(NR_FILTER_FORKS, find_clones(_metadata, self, getpid(), evs, 64));
 		if (session) {
 			ASSERT_EQ(0, find_clones(_metadata, self, noise, evs, 64));
@@ -707,7 +682,7 @@ TEST_F(clonepath, filter_comm)
 	ASSERT_EQ(0, fork_n(NR_FILTER_FORKS));
 	wait_ok(_metadata, yes);
 	wait_ok(_metadata, no);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	while ((hdr = cs_next_record(self->buf, self->len, &off, &err))) {
 		const struct clonescope_clone_event *ev = (const void *)hdr;
@@ -767,7 +742,7 @@ TEST_F(clonepath, filter_pid)
 	ASSERT_EQ(0, fork_n(NR_FILTER_FORKS));
 	ASSERT_EQ(0, pthread_join(thread, NULL));
 	ASSERT_EQ(0, tf.ret);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	while ((hdr = cs_next_record(self->buf, self->len, &off, &err))) {
 		const struct clonescope_clone_event *ev = (const void *)hdr;
@@ -819,12 +794,11 @@ TEST_F(clonepath, filter_tree_grandchild)
 		}
 		_exit(sh->go ? 0 : 1);
 	}
-	ASSERT_EQ(0, cs_filter_tgid(self->fd, CLONESCOPE_FILTER_TREE, a));
-	ASSERT_EQ(0, cs_enable(self->fd));
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TREE, a));
 	sh->go = 1;
 	ASSERT_EQ(0, fork_n(NR_FILTER_FORKS));
 	wait_ok(_metadata, a);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(0, find_clones(_metadata, self, getpid(), evs, 8));
 	ASSERT_EQ(1, find_clones(_metadata, self, a, evs, 8));
@@ -888,12 +862,9 @@ TEST_F(clonepath, filter_invalid)
 	BAD_FILTER(-EINVAL, .flags = CLONESCOPE_FILTER_TGID | (1U << 31), .nr_tgids = 1,
 		   .tgids = { 1 });
 	ASSERT_EQ(0, cs_enable(self->fd));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid)
-		_exit(0);
+	pid = cs_fork_exit(_metadata);
 	wait_ok(_metadata, pid);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 	ASSERT_EQ(1, find_clones(_metadata, self, getpid(), evs, 4));
 	ASSERT_EQ(pid, evs[0]->child_pid);
 #undef BAD_FILTER
@@ -909,7 +880,7 @@ TEST_F(clonepath, filter_while_enabled)
 
 	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	pages = st.pages_per_cpu;
-	trace_tgid(_metadata, self, CLONESCOPE_FILTER_TGID, getpid());
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
 	ASSERT_EQ(-EBUSY, cs_filter_none(self->fd));
 	ASSERT_EQ(-EBUSY, cs_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, 1));
 	ASSERT_EQ(-EBUSY, cs_set_pages(self->fd, pages == 1 ? 2 : 1));
@@ -917,12 +888,9 @@ TEST_F(clonepath, filter_while_enabled)
 	ASSERT_EQ(1, st.enabled);
 	ASSERT_EQ(pages, st.pages_per_cpu);
 
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid)
-		_exit(0);
+	pid = cs_fork_exit(_metadata);
 	wait_ok(_metadata, pid);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 	ASSERT_EQ(1, find_clones(_metadata, self, getpid(), evs, 4));
 }
 

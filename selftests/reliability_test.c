@@ -54,8 +54,7 @@ FIXTURE(reliability) {
 
 FIXTURE_SETUP(reliability)
 {
-	self->fd = cs_open(O_RDWR);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", CS_DEVICE, strerror(-self->fd));
+	cs_setup(_metadata, &self->fd, NULL);
 	/* Every probe group armed: what these tests check needs them all. */
 	ASSERT_EQ(0, ct_all_probes(self->fd));
 }
@@ -63,23 +62,9 @@ FIXTURE_SETUP(reliability)
 FIXTURE_TEARDOWN(reliability)
 {
 	if (self->fd >= 0) {
-		EXPECT_EQ(0, cs_disable(self->fd));
-		if (self->saved_pages)
-			EXPECT_EQ(0, cs_set_pages(self->fd, self->saved_pages));
-		EXPECT_EQ(0, cs_filter_none(self->fd));
+		ct_restore(_metadata, self->fd, self->saved_pages);
 		close(self->fd);
 	}
-}
-
-static void set_buffer(struct __test_metadata *_metadata,
-		       FIXTURE_DATA(reliability) *self, __u32 pages)
-{
-	struct clonescope_stats st;
-
-	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
-	if (!self->saved_pages)
-		self->saved_pages = st.pages_per_cpu;
-	ASSERT_EQ(0, cs_set_pages(self->fd, pages));
 }
 
 /* Each size-versioned ioctl struct, with a valid content to start from. */
@@ -146,7 +131,7 @@ TEST_F(reliability, struct_sizes)
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, map);
 	ASSERT_EQ(0, munmap(map + page, page));
-	set_buffer(_metadata, self, 4);
+	cs_resize(_metadata, self->fd, &self->saved_pages, 4);
 
 	for (i = 0; i < sizeof(struct_cases) / sizeof(struct_cases[0]); i++) {
 		const struct struct_case *c = &struct_cases[i];
@@ -207,7 +192,7 @@ TEST_F(reliability, reserved_and_ranges)
 	struct clonescope_buffer_config cfg = { .size = sizeof(cfg), .pages_per_cpu = 1 };
 	struct clonescope_stats st;
 
-	set_buffer(_metadata, self, 4);
+	cs_resize(_metadata, self->fd, &self->saved_pages, 4);
 	cfg.__reserved = 1;
 	ASSERT_EQ(-EINVAL, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_BUFFER, &cfg));
 	cfg.__reserved = 1ULL << 63;
@@ -310,8 +295,7 @@ TEST_F(reliability, open_modes)
 	ro = cs_open(O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, ro);
 	self->fd = ro;
-	ASSERT_EQ(0, cs_filter_tgid(ro, CLONESCOPE_FILTER_TGID, getpid()));
-	ASSERT_EQ(0, cs_enable(ro));
+	ASSERT_EQ(0, cs_trace(ro, CLONESCOPE_FILTER_TGID, getpid()));
 	ASSERT_EQ(0, cs_get_stats(ro, &st));
 	ASSERT_EQ(1, st.enabled);
 	ASSERT_EQ(-1, read(ro, buf, CLONESCOPE_READ_MIN));
@@ -571,9 +555,8 @@ TEST_F(reliability, no_kernel_pointers)
 	int n;
 
 	/* One page per CPU: enough forks overflow it and make LOST records. */
-	set_buffer(_metadata, self, 1);
-	ASSERT_EQ(0, cs_filter_tgid(self->fd, CLONESCOPE_FILTER_TREE, getpid()));
-	ASSERT_EQ(0, cs_enable(self->fd));
+	cs_resize(_metadata, self->fd, &self->saved_pages, 1);
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TREE, getpid()));
 	for (n = 0; n < 40; n++)
 		ASSERT_EQ(0, ct_clone_once(n % 4 == 1 ? CT_LOAD_VFORK :
 					   n % 4 == 2 ? CT_LOAD_THREAD : CT_LOAD_FORK));
@@ -626,6 +609,26 @@ TEST_F(reliability, no_kernel_pointers)
 /* Two fds                                                             */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Traces this process on @fd and forks a child that exits at once: returns
+ * the child's one clone record, drained into @buf (CS_DRAIN_BUF_SIZE), and
+ * its pid in *@pid.
+ */
+static const struct clonescope_clone_event *
+traced_fork(struct __test_metadata *_metadata, int fd, void *buf, pid_t *pid)
+{
+	const struct clonescope_clone_event *ev;
+	ssize_t len;
+
+	ASSERT_EQ(0, cs_trace(fd, CLONESCOPE_FILTER_TGID, getpid()));
+	*pid = cs_fork_exit(_metadata);
+	ASSERT_EQ(0, ct_reap(*pid, 10 * CT_SEC));
+	len = cs_drain(fd, buf, CS_DRAIN_BUF_SIZE);
+	ASSERT_LE(0, len);
+	ASSERT_EQ(1, cs_find_clone(buf, len, *pid, &ev));
+	return ev;
+}
+
 /* What a non-owner fd may and may not do. */
 static void check_not_owner(struct __test_metadata *_metadata, int fd)
 {
@@ -672,7 +675,6 @@ static int not_owner_in_child(void *arg)
  */
 TEST_F(reliability, two_fds)
 {
-	const struct clonescope_clone_event *ev;
 	char *buf = malloc(CS_DRAIN_BUF_SIZE);
 	struct clonescope_stats st;
 	int other, dup_fd;
@@ -682,8 +684,7 @@ TEST_F(reliability, two_fds)
 	ASSERT_NE(NULL, buf);
 	other = cs_open(O_RDWR | O_NONBLOCK);
 	ASSERT_LE(0, other);
-	ASSERT_EQ(0, cs_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
-	ASSERT_EQ(0, cs_enable(self->fd));
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
 	check_not_owner(_metadata, other);
 	ASSERT_EQ(0, in_child(not_owner_in_child, NULL));
 
@@ -703,16 +704,7 @@ TEST_F(reliability, two_fds)
 	ASSERT_EQ(0, cs_get_stats(other, &st));
 	ASSERT_EQ(0, st.enabled);
 	self->fd = other;
-	ASSERT_EQ(0, cs_filter_tgid(other, CLONESCOPE_FILTER_TGID, getpid()));
-	ASSERT_EQ(0, cs_enable(other));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid)
-		_exit(0);
-	ASSERT_EQ(0, ct_reap(pid, 10 * CT_SEC));
-	len = cs_drain(other, buf, CS_DRAIN_BUF_SIZE);
-	ASSERT_LE(0, len);
-	ASSERT_EQ(1, cs_find_clone(buf, len, pid, &ev));
+	traced_fork(_metadata, other, buf, &pid);
 	free(buf);
 }
 
@@ -748,23 +740,13 @@ static void check_functional(struct __test_metadata *_metadata)
 {
 	const struct clonescope_clone_event *ev;
 	char *buf = malloc(CS_DRAIN_BUF_SIZE);
-	ssize_t len;
 	pid_t pid;
 	int fd;
 
 	ASSERT_NE(NULL, buf);
 	fd = cs_open(O_RDWR);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cs_filter_tgid(fd, CLONESCOPE_FILTER_TGID, getpid()));
-	ASSERT_EQ(0, cs_enable(fd));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid)
-		_exit(0);
-	ASSERT_EQ(0, ct_reap(pid, 10 * CT_SEC));
-	len = cs_drain(fd, buf, CS_DRAIN_BUF_SIZE);
-	ASSERT_LE(0, len);
-	ASSERT_EQ(1, cs_find_clone(buf, len, pid, &ev));
+	ev = traced_fork(_metadata, fd, buf, &pid);
 	ASSERT_EQ(pid, ev->result);
 	ASSERT_EQ(0, cs_filter_none(fd));
 	close(fd);
@@ -1091,9 +1073,8 @@ TEST_F_TIMEOUT(reliability, fork_bomb_rlimit, 90)
 		_exit(bomb_root(go[0]));
 	}
 	close(go[0]);
-	ASSERT_EQ(0, cs_filter_tgid(self->fd, CLONESCOPE_FILTER_TREE, root));
 	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
-	ASSERT_EQ(0, cs_enable(self->fd));
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TREE, root));
 	ASSERT_EQ(1, write(go[1], "g", 1));
 	close(go[1]);
 
@@ -1153,7 +1134,7 @@ TEST_F_TIMEOUT(reliability, storm_all_cpus, 120)
 	ASSERT_NE(NULL, buf);
 	ASSERT_GE(90, seconds);
 	nr = cpus * 2 > 16 ? 16 : cpus * 2;
-	set_buffer(_metadata, self, 1);
+	cs_resize(_metadata, self->fd, &self->saved_pages, 1);
 	ASSERT_EQ(0, cs_filter_none(self->fd));
 	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
 	for (i = 0; i < nr; i++) {

@@ -30,34 +30,19 @@ FIXTURE(selfcost) {
 
 FIXTURE_SETUP(selfcost)
 {
-	self->fd = cs_open(O_RDWR);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", CS_DEVICE, strerror(-self->fd));
+	cs_setup(_metadata, &self->fd, &self->buf);
 	/* Every probe group armed: what these tests check needs them all. */
 	ASSERT_EQ(0, ct_all_probes(self->fd));
-	self->buf = malloc(CS_DRAIN_BUF_SIZE);
-	ASSERT_NE(NULL, self->buf);
 }
 
 FIXTURE_TEARDOWN(selfcost)
 {
 	if (self->fd >= 0) {
-		EXPECT_EQ(0, cs_disable(self->fd));
-		EXPECT_EQ(0, cs_filter_none(self->fd));
+		/* The buffer size is never changed here. */
+		ct_restore(_metadata, self->fd, 0);
 		close(self->fd);
 	}
 	free(self->buf);
-}
-
-static void trace_self(struct __test_metadata *_metadata, FIXTURE_DATA(selfcost) *self)
-{
-	ASSERT_EQ(0, cs_filter_tgid(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
-	ASSERT_EQ(0, cs_enable(self->fd));
-}
-
-static void drain(struct __test_metadata *_metadata, FIXTURE_DATA(selfcost) *self)
-{
-	self->len = cs_drain(self->fd, self->buf, CS_DRAIN_BUF_SIZE);
-	ASSERT_LE(0, self->len) TH_LOG("drain: %s", strerror(-self->len));
 }
 
 /* The per-probe counters summed: they must make up the stats. */
@@ -107,9 +92,9 @@ TEST_F(selfcost, per_record)
 
 	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_VERSION, &v));
 	ASSERT_TRUE(v.features & CLONESCOPE_FEAT_SELF_COST);
-	trace_self(_metadata, self);
+	ASSERT_EQ(0, cs_trace_self(self->fd));
 	clone_mix(_metadata, 9);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	while ((hdr = cs_next_record(self->buf, self->len, &off, &err))) {
 		const struct clonescope_clone_event *ev = (const void *)hdr;
@@ -148,7 +133,7 @@ TEST_F(selfcost, stats_and_probes)
 	struct clonescope_stats st;
 	__u64 hits, ns;
 
-	trace_self(_metadata, self);
+	ASSERT_EQ(0, cs_trace_self(self->fd));
 	clone_mix(_metadata, 3);
 	ASSERT_EQ(0, cs_disable(self->fd));
 
@@ -181,7 +166,7 @@ TEST_F(selfcost, disable_keeps_enable_resets)
 	__u64 hits_before, ns_before, hits, ns;
 	int attempt, quiet = 0;
 
-	trace_self(_metadata, self);
+	ASSERT_EQ(0, cs_trace_self(self->fd));
 	clone_mix(_metadata, 3);
 	ASSERT_EQ(0, cs_disable(self->fd));
 	ASSERT_EQ(0, cs_get_stats(self->fd, &before));
@@ -242,7 +227,7 @@ TEST_F(selfcost, debugfs_status)
 
 	if (access(DEBUGFS_STATUS, R_OK))
 		SKIP(return, "%s: %s", DEBUGFS_STATUS, strerror(errno));
-	trace_self(_metadata, self);
+	ASSERT_EQ(0, cs_trace_self(self->fd));
 	clone_mix(_metadata, 3);
 	ASSERT_EQ(0, cs_disable(self->fd));
 	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
