@@ -115,6 +115,17 @@ clone_of(struct __test_metadata *_metadata, FIXTURE_DATA(clonepath) *self, pid_t
 	return ev;
 }
 
+/* Phase @inner lies within phase @outer, when both were measured. */
+static void check_within(struct __test_metadata *_metadata,
+			 const struct clonescope_clone_event *ev,
+			 unsigned int outer, unsigned int inner)
+{
+	if (!ct_has_phase(ev, outer) || !ct_has_phase(ev, inner))
+		return;
+	ASSERT_LE(ev->phases[outer].start_ns, ev->phases[inner].start_ns);
+	ASSERT_LE(ct_phase_end(ev, inner), ct_phase_end(ev, outer));
+}
+
 /*
  * Phases 0..ATTACH follow each other inside COPY_PROCESS; DUP_MMAP lies in
  * FILES_TO_MM and COPY_PAGE_RANGE in DUP_MMAP; COPY_PROCESS and then
@@ -146,21 +157,9 @@ static void check_nesting(struct __test_metadata *_metadata,
 	ASSERT_LE(prev_end, ct_phase_end(ev, cp));
 	ASSERT_LE(sum, ev->phases[cp].duration_ns);
 
-	if (ct_has_phase(ev, CLONESCOPE_PHASE_DUP_MMAP) &&
-	    ct_has_phase(ev, CLONESCOPE_PHASE_FILES_TO_MM)) {
-		ASSERT_LE(ev->phases[CLONESCOPE_PHASE_FILES_TO_MM].start_ns,
-			  ev->phases[CLONESCOPE_PHASE_DUP_MMAP].start_ns);
-		ASSERT_LE(ct_phase_end(ev, CLONESCOPE_PHASE_DUP_MMAP),
-			  ct_phase_end(ev, CLONESCOPE_PHASE_FILES_TO_MM));
-	}
-	if (ct_has_phase(ev, CLONESCOPE_PHASE_COPY_PAGE_RANGE) &&
-	    ct_has_phase(ev, CLONESCOPE_PHASE_DUP_MMAP)) {
-		/* start: the first call; duration: the sum over all calls. */
-		ASSERT_LE(ev->phases[CLONESCOPE_PHASE_DUP_MMAP].start_ns,
-			  ev->phases[CLONESCOPE_PHASE_COPY_PAGE_RANGE].start_ns);
-		ASSERT_LE(ct_phase_end(ev, CLONESCOPE_PHASE_COPY_PAGE_RANGE),
-			  ct_phase_end(ev, CLONESCOPE_PHASE_DUP_MMAP));
-	}
+	check_within(_metadata, ev, CLONESCOPE_PHASE_FILES_TO_MM, CLONESCOPE_PHASE_DUP_MMAP);
+	/* start: the first call; duration: the sum over all calls. */
+	check_within(_metadata, ev, CLONESCOPE_PHASE_DUP_MMAP, CLONESCOPE_PHASE_COPY_PAGE_RANGE);
 	if (ct_has_phase(ev, CLONESCOPE_PHASE_WAKE_UP_NEW_TASK)) {
 		ASSERT_LE(ct_phase_end(ev, cp),
 			  ev->phases[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK].start_ns);

@@ -76,6 +76,16 @@ static void clone_mix(struct __test_metadata *_metadata, int n_ok)
 	ASSERT_EQ(EINVAL, errno);
 }
 
+/* Traces clone_mix(@n_ok), then stops tracing and reads the stats into @st. */
+static void traced_mix(struct __test_metadata *_metadata, FIXTURE_DATA(selfcost) *self,
+		       int n_ok, struct clonescope_stats *st)
+{
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	clone_mix(_metadata, n_ok);
+	ASSERT_EQ(0, cs_disable(self->fd));
+	ASSERT_EQ(0, cs_get_stats(self->fd, st));
+}
+
 /*
  * Every clone record, successful or not, carries a self-cost: non-zero,
  * and smaller than the clone it was measured on.  All of it is handler
@@ -84,13 +94,13 @@ static void clone_mix(struct __test_metadata *_metadata, int n_ok)
 TEST_F(selfcost, per_record)
 {
 	const struct clonescope_record_header *hdr;
-	struct clonescope_version v = { .size = sizeof(v) };
+	struct clonescope_version v;
 	struct clonescope_stats st;
 	__u64 sum = 0;
 	size_t off = 0;
 	int nr = 0, failed = 0, err;
 
-	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_VERSION, &v));
+	ASSERT_EQ(0, cs_get_version(self->fd, &v));
 	ASSERT_TRUE(v.features & CLONESCOPE_FEAT_SELF_COST);
 	ASSERT_EQ(0, cs_trace_self(self->fd));
 	clone_mix(_metadata, 9);
@@ -133,11 +143,7 @@ TEST_F(selfcost, stats_and_probes)
 	struct clonescope_stats st;
 	__u64 hits, ns;
 
-	ASSERT_EQ(0, cs_trace_self(self->fd));
-	clone_mix(_metadata, 3);
-	ASSERT_EQ(0, cs_disable(self->fd));
-
-	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
+	traced_mix(_metadata, self, 3, &st);
 	ASSERT_EQ(4, st.clones);
 	ASSERT_LT(0, st.handler_calls);
 	ASSERT_LT(0, st.handler_ns);
@@ -166,10 +172,7 @@ TEST_F(selfcost, disable_keeps_enable_resets)
 	__u64 hits_before, ns_before, hits, ns;
 	int attempt, quiet = 0;
 
-	ASSERT_EQ(0, cs_trace_self(self->fd));
-	clone_mix(_metadata, 3);
-	ASSERT_EQ(0, cs_disable(self->fd));
-	ASSERT_EQ(0, cs_get_stats(self->fd, &before));
+	traced_mix(_metadata, self, 3, &before);
 	ASSERT_EQ(0, before.enabled);
 	ASSERT_LT(0, before.handler_calls);
 	probe_totals(_metadata, self->fd, &hits_before, &ns_before);
