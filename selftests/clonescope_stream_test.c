@@ -21,21 +21,6 @@
 #define NR_FORKERS		2
 #define FORKS_PER_THREAD	50
 
-static __u64 features(struct __test_metadata *_metadata, int fd)
-{
-	struct clonescope_version v = { .size = sizeof(v) };
-
-	ASSERT_EQ(0, cs_ioctl(fd, CLONESCOPE_IOC_GET_VERSION, &v));
-	return v.features;
-}
-
-static void set_filter(struct __test_metadata *_metadata, int fd,
-		       const struct clonescope_filter *filter)
-{
-	ASSERT_EQ(0, cs_ioctl(fd, CLONESCOPE_IOC_SET_FILTER, (void *)filter));
-	ASSERT_EQ(0, cs_ioctl(fd, CLONESCOPE_IOC_ENABLE, NULL));
-}
-
 /*
  * Forks a child that (named @comm, unless NULL) forks a grandchild and
  * reports its pid through a pipe.  Returns the child's pid.
@@ -73,15 +58,14 @@ TEST_F(clonescope, child_start)
 	const struct clonescope_child_start_event *start;
 	const struct clonescope_clone_event *ev;
 	const struct clonescope_record_header *hdr;
+	struct clonescope_version v;
 	pid_t pid;
 
-	if (!(features(_metadata, self->fd) & CLONESCOPE_FEAT_CHILD_START))
+	ASSERT_EQ(0, cs_get_version(self->fd, &v));
+	if (!(v.features & CLONESCOPE_FEAT_CHILD_START))
 		SKIP(return, "module without CLONESCOPE_FEAT_CHILD_START");
 	ASSERT_EQ(0, cs_trace_self(self->fd));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid)
-		_exit(0);
+	pid = cs_fork_exit(_metadata);
 	cs_wait_exited(_metadata, pid);
 
 	ev = cs_drain_one_clone(_metadata, self);
@@ -112,17 +96,11 @@ TEST_F(clonescope, filter_tgid_skips_children)
 /* ...FILTER_TREE follows them. */
 TEST_F(clonescope, filter_tree_follows_descendants)
 {
-	struct clonescope_filter filter = {
-		.size = sizeof(filter),
-		.flags = CLONESCOPE_FILTER_TREE,
-		.nr_tgids = 1,
-		.tgids = { getpid() },
-	};
 	const struct clonescope_record_header *first;
 	const struct clonescope_clone_event *ev;
 	pid_t child, grandchild;
 
-	set_filter(_metadata, self->fd, &filter);
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TREE, getpid()));
 	child = fork_grandchild(_metadata, NULL, &grandchild);
 	cs_drain_all(_metadata, self);
 
@@ -145,7 +123,8 @@ TEST_F(clonescope, filter_comm)
 
 	/* Unique, so no other task in the guest matches. */
 	snprintf(filter.comm, sizeof(filter.comm), "cs-comm-%d", getpid());
-	set_filter(_metadata, self->fd, &filter);
+	ASSERT_EQ(0, cs_set_filter(self->fd, &filter));
+	ASSERT_EQ(0, cs_enable(self->fd));
 	child = fork_grandchild(_metadata, filter.comm, &grandchild);
 
 	ev = cs_drain_one_clone(_metadata, self);
@@ -176,10 +155,7 @@ TEST_F(clonescope, lost_records)
 
 	ASSERT_EQ(0, cs_trace_self(self->fd));
 	for (i = 0; i < forks; i++) {
-		pid = fork();
-		ASSERT_LE(0, pid);
-		if (!pid)
-			_exit(0);
+		pid = cs_fork_exit(_metadata);
 		cs_wait_exited(_metadata, pid);
 	}
 	cs_drain_all(_metadata, self);
@@ -208,11 +184,26 @@ static __u64 probe_misses(struct __test_metadata *_metadata, int fd)
 
 	ASSERT_EQ(0, cs_get_stats(fd, &stats));
 	for (i = 0; i < stats.nr_probes; i++) {
-		info = (struct clonescope_probe_info){ .size = sizeof(info), .index = i };
-		ASSERT_EQ(0, cs_ioctl(fd, CLONESCOPE_IOC_GET_PROBE, &info));
+		ASSERT_EQ(0, cs_get_probe(fd, i, &info));
 		missed += info.nmissed;
 	}
 	return missed;
+}
+
+/*
+ * Drains the stream, checking that no record was dropped and no probe hit
+ * missed since @misses was read.
+ */
+static void drain_nothing_missed(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(clonescope) *self, __u64 misses)
+{
+	struct clonescope_stats stats;
+
+	cs_drain_all(_metadata, self);
+	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
+	ASSERT_EQ(0, stats.dropped);
+	ASSERT_EQ(0, stats.inflight_overflow);
+	ASSERT_EQ(misses, probe_misses(_metadata, self->fd));
 }
 
 struct forker {
@@ -251,7 +242,6 @@ TEST_F(clonescope, concurrent_forks)
 	pthread_t threads[NR_FORKERS];
 	const struct clonescope_record_header *first;
 	const struct clonescope_clone_event *ev;
-	struct clonescope_stats stats;
 	__u64 misses;
 	int t, i;
 
@@ -266,12 +256,7 @@ TEST_F(clonescope, concurrent_forks)
 		ASSERT_EQ(0, pthread_join(threads[t], NULL));
 		ASSERT_EQ(0, forkers[t].failed);
 	}
-	cs_drain_all(_metadata, self);
-
-	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
-	ASSERT_EQ(0, stats.dropped);
-	ASSERT_EQ(0, stats.inflight_overflow);
-	ASSERT_EQ(misses, probe_misses(_metadata, self->fd));
+	drain_nothing_missed(_metadata, self, misses);
 	ASSERT_EQ(clones, cs_count_records(self->buf, self->len,
 					   CLONESCOPE_RECORD_CLONE, &first));
 	for (t = 0; t < NR_FORKERS; t++) {
@@ -320,7 +305,6 @@ TEST_F(clonescope, concurrent_vforks)
 {
 	const int nr = 16 * sysconf(_SC_NPROCESSORS_ONLN);
 	const struct clonescope_clone_event *ev;
-	struct clonescope_stats stats;
 	struct vforker *vforkers;
 	pthread_t *threads;
 	int release[2], ready = 0, i, waited;
@@ -350,12 +334,7 @@ TEST_F(clonescope, concurrent_vforks)
 		ASSERT_EQ(0, pthread_join(threads[i], NULL));
 		ASSERT_EQ(0, vforkers[i].failed);
 	}
-	cs_drain_all(_metadata, self);
-
-	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
-	ASSERT_EQ(0, stats.dropped);
-	ASSERT_EQ(0, stats.inflight_overflow);
-	ASSERT_EQ(misses, probe_misses(_metadata, self->fd));
+	drain_nothing_missed(_metadata, self, misses);
 	for (i = 0; i < nr; i++) {
 		ASSERT_EQ(1, cs_find_clone(self->buf, self->len, vforkers[i].pid, &ev));
 		ASSERT_EQ(CLONESCOPE_SYSCALL_VFORK, ev->syscall);
@@ -413,11 +392,6 @@ static char thread_state(pid_t tid)
 TEST_F(clonescope, blocking_read_wakes)
 {
 	struct reader r = { .fd = self->fd, .buf = self->buf };
-	struct clonescope_filter filter = {
-		.size = sizeof(filter),
-		.flags = CLONESCOPE_FILTER_TGID,
-		.nr_tgids = 1,
-	};
 	const struct clonescope_clone_event *ev;
 	const struct clonescope_record_header *first;
 	pthread_t thread;
@@ -436,8 +410,7 @@ TEST_F(clonescope, blocking_read_wakes)
 			_exit(0);
 		_exit(grandchild < 0 || waitpid(grandchild, NULL, 0) != grandchild);
 	}
-	filter.tgids[0] = helper;
-	set_filter(_metadata, self->fd, &filter);
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TGID, helper));
 
 	ASSERT_EQ(0, pthread_create(&thread, NULL, reader_main, &r));
 	for (waited = 0; waited < 10000; waited++) {

@@ -61,11 +61,11 @@ TEST_F(clonescope, device_mode)
 
 TEST_F(clonescope, version)
 {
-	struct clonescope_version v = { .size = sizeof(v) };
+	struct clonescope_version v;
 	const __u64 needed = CLONESCOPE_FEAT_KERNEL_CLONE | CLONESCOPE_FEAT_SYSCALL |
 			     CLONESCOPE_FEAT_FILTER;
 
-	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_VERSION, &v));
+	ASSERT_EQ(0, cs_get_version(self->fd, &v));
 	ASSERT_EQ(CLONESCOPE_ABI_MAJOR, v.abi_major);
 	ASSERT_EQ(CLONESCOPE_ABI_MINOR, v.abi_minor);
 	/* What the clone tests below rely on. */
@@ -129,8 +129,7 @@ TEST_F(clonescope, probes)
 	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
 	ASSERT_LT(0, stats.nr_probes);
 	for (i = 0; i < stats.nr_probes; i++) {
-		info = (struct clonescope_probe_info){ .size = sizeof(info), .index = i };
-		ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_PROBE, &info));
+		ASSERT_EQ(0, cs_get_probe(self->fd, i, &info));
 		ASSERT_NE(NULL, memchr(info.symbol, '\0', sizeof(info.symbol)));
 		ASSERT_NE(NULL, memchr(info.role, '\0', sizeof(info.role)));
 		ASSERT_TRUE(known_probe_state(info.state)) TH_LOG("%s: state %u",
@@ -141,8 +140,7 @@ TEST_F(clonescope, probes)
 	}
 	ASSERT_EQ(1, kernel_clone);
 
-	info = (struct clonescope_probe_info){ .size = sizeof(info), .index = stats.nr_probes };
-	ASSERT_EQ(-ENOENT, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_PROBE, &info));
+	ASSERT_EQ(-ENOENT, cs_get_probe(self->fd, stats.nr_probes, &info));
 }
 
 TEST_F(clonescope, unknown_ioctl)
@@ -175,7 +173,7 @@ TEST_F(clonescope, settings_need_disabled)
 	struct clonescope_buffer_config cfg = { .size = sizeof(cfg), .pages_per_cpu = 1 };
 
 	ASSERT_EQ(0, cs_trace_self(self->fd));
-	ASSERT_EQ(-EBUSY, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_FILTER, &filter));
+	ASSERT_EQ(-EBUSY, cs_set_filter(self->fd, &filter));
 	ASSERT_EQ(-EBUSY, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_BUFFER, &cfg));
 }
 
@@ -187,10 +185,7 @@ TEST_F(clonescope, poll_wakes_on_record)
 	ASSERT_EQ(0, cs_trace_self(self->fd));
 	ASSERT_EQ(0, poll(&pfd, 1, 0));
 
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid)
-		_exit(0);
+	pid = cs_fork_exit(_metadata);
 	cs_wait_exited(_metadata, pid);
 
 	ASSERT_EQ(1, poll(&pfd, 1, 5000));
@@ -261,16 +256,13 @@ TEST_F(clonescope, enable_discards)
 	pid_t pid;
 
 	ASSERT_EQ(0, cs_trace_self(self->fd));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid)
-		_exit(0);
+	pid = cs_fork_exit(_metadata);
 	cs_wait_exited(_metadata, pid);
-	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_DISABLE, NULL));
+	ASSERT_EQ(0, cs_disable(self->fd));
 	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
 	ASSERT_LT(0, stats.produced);
 
-	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_ENABLE, NULL));
+	ASSERT_EQ(0, cs_enable(self->fd));
 	ASSERT_EQ(0, cs_get_stats(self->fd, &stats));
 	ASSERT_EQ(0, stats.produced);
 	cs_drain_all(_metadata, self);
@@ -341,8 +333,8 @@ TEST_F(clonescope, second_fd)
 	other = cs_open(O_RDWR | O_NONBLOCK);
 	ASSERT_LE(0, other);
 
-	ASSERT_EQ(-EBUSY, cs_ioctl(other, CLONESCOPE_IOC_ENABLE, NULL));
-	ASSERT_EQ(-EBUSY, cs_ioctl(other, CLONESCOPE_IOC_SET_FILTER, &filter));
+	ASSERT_EQ(-EBUSY, cs_enable(other));
+	ASSERT_EQ(-EBUSY, cs_set_filter(other, &filter));
 	ASSERT_EQ(-1, read(other, self->buf, CS_DRAIN_BUF_SIZE));
 	ASSERT_EQ(EBUSY, errno);
 
