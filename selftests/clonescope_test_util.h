@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * More helpers for the clonescope selftests (clonepath, selfcost,
- * reliability), on top of clonescope_helpers.h, which they include and
+ * reliability, cow), on top of clonescope_helpers.h, which they include and
  * never redefine: probe and phase lookups, a streaming record reader for
  * storms, helper processes that fork in a loop, privilege dropping and
  * module load/unload.  Names start with ct_.  Functions return 0 / a
@@ -438,6 +438,71 @@ static inline int ct_set_caps(__u64 caps)
 }
 
 /* ------------------------------------------------------------------ */
+/* Files                                                               */
+/* ------------------------------------------------------------------ */
+
+/* The number a (sysfs, procfs) file starts with, or -errno. */
+static inline long ct_read_long(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	long val;
+
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%ld", &val) != 1)
+		val = -EINVAL;
+	fclose(f);
+	return val;
+}
+
+/* Writes @val and a newline to a (sysfs, procfs) file; 0 or -errno. */
+static inline int ct_write_long(const char *path, long val)
+{
+	FILE *f = fopen(path, "we");
+	int ret;
+
+	if (!f)
+		return -errno;
+	ret = fprintf(f, "%ld\n", val) < 0 ? -EIO : 0;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/* Reads a whole (small, procfs/debugfs) file into a NUL-terminated buffer. */
+static inline char *ct_read_file(const char *path, size_t *lenp)
+{
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap + 1);
+	ssize_t n;
+	int fd;
+
+	if (!buf)
+		return NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(buf);
+		return NULL;
+	}
+	while ((n = read(fd, buf + len, cap - len)) > 0) {
+		len += n;
+		if (len == cap) {
+			char *bigger = realloc(buf, 2 * cap + 1);
+
+			if (!bigger)
+				break;
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (lenp)
+		*lenp = len;
+	return buf;
+}
+
+/* ------------------------------------------------------------------ */
 /* Module load / unload                                                */
 /* ------------------------------------------------------------------ */
 
@@ -491,52 +556,7 @@ static inline int ct_module_unload(void)
 /* The module's reference count, or -errno. */
 static inline long ct_module_refcnt(void)
 {
-	FILE *f = fopen("/sys/module/" CT_MODULE_NAME "/refcnt", "re");
-	long refcnt = -ENOENT;
-
-	if (!f)
-		return -errno;
-	if (fscanf(f, "%ld", &refcnt) != 1)
-		refcnt = -EINVAL;
-	fclose(f);
-	return refcnt;
-}
-
-/* ------------------------------------------------------------------ */
-/* Misc                                                                */
-/* ------------------------------------------------------------------ */
-
-/* Reads a whole (small, procfs/debugfs) file into a NUL-terminated buffer. */
-static inline char *ct_read_file(const char *path, size_t *lenp)
-{
-	size_t cap = 65536, len = 0;
-	char *buf = malloc(cap + 1);
-	ssize_t n;
-	int fd;
-
-	if (!buf)
-		return NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(buf);
-		return NULL;
-	}
-	while ((n = read(fd, buf + len, cap - len)) > 0) {
-		len += n;
-		if (len == cap) {
-			char *bigger = realloc(buf, 2 * cap + 1);
-
-			if (!bigger)
-				break;
-			buf = bigger;
-			cap *= 2;
-		}
-	}
-	close(fd);
-	buf[len] = '\0';
-	if (lenp)
-		*lenp = len;
-	return buf;
+	return ct_read_long("/sys/module/" CT_MODULE_NAME "/refcnt");
 }
 
 #endif /* CLONESCOPE_TEST_UTIL_H */

@@ -27,7 +27,7 @@
 #include <unistd.h>
 #include <linux/sched.h>
 
-#include "clonescope_helpers.h"
+#include "clonescope_test_util.h"
 
 extern char **environ;
 
@@ -99,42 +99,13 @@ FIXTURE(cow) {
 
 FIXTURE_SETUP(cow)
 {
-	struct clonescope_version v = { .size = sizeof(v) };
+	struct clonescope_version v;
 
 	self->saved_nr_hugepages = -1;
 	ps = sysconf(_SC_PAGESIZE);
-	self->fd = cs_open(O_RDWR);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", CS_DEVICE, strerror(-self->fd));
-	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_VERSION, &v));
+	cs_setup(_metadata, &self->fd, &self->buf);
+	ASSERT_EQ(0, cs_get_version(self->fd, &v));
 	self->features = v.features;
-	self->buf = malloc(CS_DRAIN_BUF_SIZE);
-	ASSERT_NE(NULL, self->buf);
-}
-
-static int write_long(const char *path, long val)
-{
-	FILE *f = fopen(path, "we");
-	int ret;
-
-	if (!f)
-		return -errno;
-	ret = fprintf(f, "%ld\n", val) < 0 ? -EIO : 0;
-	if (fclose(f) && !ret)
-		ret = -errno;
-	return ret;
-}
-
-static long read_long(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	long val;
-
-	if (!f)
-		return -errno;
-	if (fscanf(f, "%ld", &val) != 1)
-		val = -EINVAL;
-	fclose(f);
-	return val;
 }
 
 FIXTURE_TEARDOWN(cow)
@@ -142,7 +113,7 @@ FIXTURE_TEARDOWN(cow)
 	if (self->region)
 		munmap(self->region, self->region_size);
 	if (self->saved_nr_hugepages >= 0)
-		EXPECT_EQ(0, write_long(NR_HUGEPAGES, self->saved_nr_hugepages));
+		EXPECT_EQ(0, ct_write_long(NR_HUGEPAGES, self->saved_nr_hugepages));
 	if (self->fd >= 0)
 		close(self->fd);
 	free(self->buf);
@@ -284,12 +255,6 @@ static pid_t fork_writer(struct __test_metadata *_metadata, char *region,
 	return pid;
 }
 
-static void drain(struct __test_metadata *_metadata, FIXTURE_DATA(cow) *self)
-{
-	self->len = cs_drain(self->fd, self->buf, CS_DRAIN_BUF_SIZE);
-	ASSERT_LE(0, self->len) TH_LOG("drain: %s", strerror(-self->len));
-}
-
 /*
  * Counts the COW records of @child (all of them for 0) in the drained
  * stream and points *@found at the first.  -EINVAL: malformed stream.
@@ -297,22 +262,13 @@ static void drain(struct __test_metadata *_metadata, FIXTURE_DATA(cow) *self)
 static int find_cow(const void *buf, size_t len, pid_t child,
 		    const struct clonescope_cow_event **found)
 {
-	const struct clonescope_record_header *hdr;
-	const struct clonescope_cow_event *ev;
-	size_t off = 0;
-	int count = 0, err;
+	const void *first;
+	int ret = cs_find_pid(buf, len, CLONESCOPE_RECORD_COW, sizeof(**found),
+			      offsetof(struct clonescope_cow_event, child_pid),
+			      child ? child : CS_ANY_PID, &first);
 
-	*found = NULL;
-	while ((hdr = cs_next_record(buf, len, &off, &err))) {
-		if (hdr->type != CLONESCOPE_RECORD_COW || hdr->size < sizeof(*ev))
-			continue;
-		ev = (const struct clonescope_cow_event *)hdr;
-		if (child && ev->child_pid != (__u32)child)
-			continue;
-		if (!count++)
-			*found = ev;
-	}
-	return err ? err : count;
+	*found = first;
+	return ret;
 }
 
 static void log_counts(struct __test_metadata *_metadata, const char *who,
@@ -460,7 +416,7 @@ TEST_F(cow, runtime_slack)
 	if (!libc)
 		_exit(0);
 	cs_wait_exited(_metadata, libc);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(2, find_cow(self->buf, self->len, 0, &cow));
 	cow = child_cow(_metadata, self, raw, CLONESCOPE_COW_END_EXIT);
@@ -502,7 +458,7 @@ TEST_F(cow, child_copies)
 		cs_wait_exited(_metadata, pids[i]);
 		first += counts[i];
 	}
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(nr, find_cow(self->buf, self->len, 0, &cow));
 	for (i = 0; i < nr; i++) {
@@ -531,7 +487,7 @@ TEST_F(cow, parent_copies)
 	gate_wait_ready(_metadata, &g);
 	write_pages(region, CHILD_PAGES, PARENT_PAGES);
 	gate_release(_metadata, &g, pid);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	cow = child_cow(_metadata, self, pid, CLONESCOPE_COW_END_EXIT);
 	assert_copied(_metadata, &cow->child, "child", CHILD_PAGES, CLONE_CHILD_SLACK);
@@ -568,7 +524,7 @@ TEST_F(cow, two_children)
 	write_pages(region, 100, PARENT_PAGES);
 	gate_release(_metadata, &gb, b);
 	gate_release(_metadata, &ga, a);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(2, find_cow(self->buf, self->len, 0, &cow));
 	cow = child_cow(_metadata, self, a, CLONESCOPE_COW_END_EXIT);
@@ -604,7 +560,7 @@ TEST_F(cow, parent_counted_after_later_child_exits)
 	/* Shared with A (and no longer with B): real copies. */
 	write_pages(region, 0, PARENT_PAGES);
 	gate_release(_metadata, &ga, a);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(2, find_cow(self->buf, self->len, 0, &cow));
 	cow = child_cow(_metadata, self, b, CLONESCOPE_COW_END_EXIT);
@@ -634,7 +590,7 @@ TEST_F(cow, fork_exec)
 		_exit(127);
 	}
 	cs_wait_exited(_metadata, pid);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(1, find_cow(self->buf, self->len, 0, &cow));
 	cow = child_cow(_metadata, self, pid, CLONESCOPE_COW_END_EXEC);
@@ -664,7 +620,7 @@ TEST_F(cow, vfork_no_cow)
 		_exit(0);
 	}
 	cs_wait_exited(_metadata, execs);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(1, cs_find_clone(self->buf, self->len, exits, &clone));
 	ASSERT_EQ(CLONE_VM, clone->clone_flags & CLONE_VM);
@@ -688,7 +644,7 @@ TEST_F(cow, posix_spawn_no_cow)
 	ASSERT_EQ(0, cs_trace_self(self->fd));
 	ASSERT_EQ(0, posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ));
 	cs_wait_exited(_metadata, pid);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(1, cs_find_clone(self->buf, self->len, pid, &clone));
 	ASSERT_EQ(CLONE_VM, clone->clone_flags & CLONE_VM);
@@ -725,7 +681,7 @@ TEST_F(cow, parent_reuse_after_exit)
 	gate_wait_ready(_metadata, &g);
 	write_pages(region, REUSE_PAGES, REUSE_PAGES);
 	gate_release(_metadata, &g, b);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(2, find_cow(self->buf, self->len, 0, &cow));
 	cow = child_cow(_metadata, self, a, CLONESCOPE_COW_END_EXIT);
@@ -756,7 +712,7 @@ TEST_F(cow, zero_page)
 	ASSERT_EQ(0, cs_trace_self(self->fd));
 	pid = fork_writer(_metadata, region, 0, 2 * CHILD_PAGES);
 	cs_wait_exited(_metadata, pid);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	cow = child_cow(_metadata, self, pid, CLONESCOPE_COW_END_EXIT);
 	ASSERT_EQ(CHILD_PAGES, cow->child.zero_copied);
@@ -841,7 +797,7 @@ TEST_F(cow, thp)
 		child_exit(0);
 	}
 	cs_wait_exited(_metadata, pid);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	cow = child_cow(_metadata, self, pid, CLONESCOPE_COW_END_EXIT);
 	ASSERT_EQ(1, cow->child.thp_faults);
@@ -872,7 +828,7 @@ static long free_hugepages(size_t size)
 
 	snprintf(path, sizeof(path),
 		 "/sys/kernel/mm/hugepages/hugepages-%zukB/free_hugepages", size >> 10);
-	return read_long(path);
+	return ct_read_long(path);
 }
 
 /*
@@ -893,13 +849,13 @@ TEST_F(cow, hugetlb)
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW_HUGETLB);
 	if (!size)
 		SKIP(return, "no hugetlb support (no Hugepagesize in /proc/meminfo)");
-	nr = read_long(NR_HUGEPAGES);
+	nr = ct_read_long(NR_HUGEPAGES);
 	avail = free_hugepages(size);
 	if (nr < 0 || avail < 0)
 		SKIP(return, "cannot read the hugetlb pool: %ld %ld", nr, avail);
 	if (avail < 2) {
 		self->saved_nr_hugepages = nr;
-		if (write_long(NR_HUGEPAGES, nr + 2 - avail))
+		if (ct_write_long(NR_HUGEPAGES, nr + 2 - avail))
 			SKIP(return, "cannot grow %s", NR_HUGEPAGES);
 		avail = free_hugepages(size);
 		if (avail < 2)
@@ -920,7 +876,7 @@ TEST_F(cow, hugetlb)
 		child_exit(0);
 	}
 	cs_wait_exited(_metadata, pid);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	cow = child_cow(_metadata, self, pid, CLONESCOPE_COW_END_EXIT);
 	ASSERT_EQ(1, cow->child.hugetlb_faults);
@@ -978,7 +934,7 @@ TEST_F(cow, untraced_fork_not_counted)
 	region = map_region(_metadata, self, REGION_SIZE, true);
 	ASSERT_EQ(0, cs_trace_self(self->fd));
 	child = fork_grandchild_writer(_metadata, region, &grandchild);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(1, find_cow(self->buf, self->len, 0, &cow));
 	cow = child_cow(_metadata, self, child, CLONESCOPE_COW_END_EXIT);
@@ -990,22 +946,15 @@ TEST_F(cow, untraced_fork_not_counted)
 /* FILTER_TREE traces the grandchild's fork too: it gets its own record. */
 TEST_F(cow, tree_filter_grandchild)
 {
-	struct clonescope_filter filter = {
-		.size = sizeof(filter),
-		.flags = CLONESCOPE_FILTER_TREE,
-		.nr_tgids = 1,
-		.tgids = { getpid() },
-	};
 	const struct clonescope_cow_event *cow;
 	pid_t child, grandchild;
 	char *region;
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
 	region = map_region(_metadata, self, REGION_SIZE, true);
-	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_FILTER, &filter));
-	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_ENABLE, NULL));
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TREE, getpid()));
 	child = fork_grandchild_writer(_metadata, region, &grandchild);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(2, find_cow(self->buf, self->len, 0, &cow));
 	cow = child_cow(_metadata, self, child, CLONESCOPE_COW_END_EXIT);
@@ -1039,15 +988,15 @@ TEST_F(cow, disable_stops_window)
 	if (!pid)
 		gate_child(&g, region, 0, CHILD_PAGES);
 	gate_wait_ready(_metadata, &g);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 
 	cow = child_cow(_metadata, self, pid, CLONESCOPE_COW_END_STOP);
 	assert_copied(_metadata, &cow->child, "child", CHILD_PAGES, CLONE_CHILD_SLACK);
 
-	ASSERT_EQ(0, cs_ioctl(self->fd, CLONESCOPE_IOC_ENABLE, NULL));
+	ASSERT_EQ(0, cs_enable(self->fd));
 	write_pages(region, CHILD_PAGES, PARENT_PAGES);
 	gate_release(_metadata, &g, pid);
-	drain(_metadata, self);
+	cs_drain_all(_metadata, self);
 	ASSERT_EQ(0, find_cow(self->buf, self->len, 0, &cow));
 }
 
