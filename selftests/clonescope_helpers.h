@@ -358,6 +358,22 @@ static inline pid_t cs_fork_exit(struct __test_metadata *_metadata)
 	return pid;
 }
 
+/*
+ * The parent's side of a @child that writes a pid (its own child's, say)
+ * to @pipefd[1] and exits 0: returns that pid, the child reaped.
+ */
+static inline pid_t cs_reap_reporter(struct __test_metadata *_metadata,
+				     int pipefd[2], pid_t child)
+{
+	pid_t pid;
+
+	close(pipefd[1]);
+	ASSERT_EQ(sizeof(pid), read(pipefd[0], &pid, sizeof(pid)));
+	close(pipefd[0]);
+	cs_wait_exited(_metadata, child);
+	return pid;
+}
+
 /* kselftest's main, but a missing device skips the whole program. */
 #define CS_HARNESS_MAIN \
 	int main(int argc, char **argv) \

@@ -45,11 +45,7 @@ static pid_t fork_grandchild(struct __test_metadata *_metadata, const char *comm
 			_exit(1);
 		_exit(0);
 	}
-	close(pipefd[1]);
-	ASSERT_EQ(sizeof(pid), read(pipefd[0], &pid, sizeof(pid)));
-	close(pipefd[0]);
-	cs_wait_exited(_metadata, child);
-	*grandchild = pid;
+	*grandchild = cs_reap_reporter(_metadata, pipefd, child);
 	return child;
 }
 

@@ -144,6 +144,15 @@ static char *map_region(struct __test_metadata *_metadata,
 	return p;
 }
 
+/* Most tests' start: a populated REGION_SIZE region, this process traced. */
+static char *traced_region(struct __test_metadata *_metadata, FIXTURE_DATA(cow) *self)
+{
+	char *region = map_region(_metadata, self, REGION_SIZE, true);
+
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	return region;
+}
+
 /* Writes one byte in each of @n pages from page @first. */
 static void write_pages(char *region, size_t first, size_t n)
 {
@@ -256,6 +265,23 @@ static pid_t fork_writer(struct __test_metadata *_metadata, char *region,
 }
 
 /*
+ * Opens @g and forks a gate_child() writing @n pages from page @first;
+ * returns once it wrote them.
+ */
+static pid_t fork_gated(struct __test_metadata *_metadata, struct gate *g,
+			char *region, size_t first, size_t n)
+{
+	pid_t pid;
+
+	gate_open(_metadata, g);
+	pid = fork_raw(_metadata);
+	if (!pid)
+		gate_child(g, region, first, n);
+	gate_wait_ready(_metadata, g);
+	return pid;
+}
+
+/*
  * Counts the COW records of @child (all of them for 0) in the drained
  * stream and points *@found at the first.  -EINVAL: malformed stream.
  */
@@ -309,6 +335,26 @@ child_cow(struct __test_metadata *_metadata, FIXTURE_DATA(cow) *self,
 	log_counts(_metadata, "child", &cow->child);
 	log_counts(_metadata, "parent", &cow->parent);
 	return cow;
+}
+
+/*
+ * Traces a fork_raw() child that writes the one byte at @byte (of a
+ * populated region) and exits; returns its COW record.
+ */
+static const struct clonescope_cow_event *
+traced_byte_write(struct __test_metadata *_metadata, FIXTURE_DATA(cow) *self, char *byte)
+{
+	pid_t pid;
+
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	pid = fork_raw(_metadata);
+	if (!pid) {
+		*byte = 1;
+		child_exit(0);
+	}
+	cs_wait_exited(_metadata, pid);
+	cs_drain_all(_metadata, self);
+	return child_cow(_metadata, self, pid, CLONESCOPE_COW_END_EXIT);
 }
 
 /*
@@ -390,6 +436,27 @@ static void assert_copied(struct __test_metadata *_metadata,
 }
 
 /*
+ * The one COW record of @child, ended by @reason (see child_cow()): the
+ * child copied @child_pages (@child_slack more at most), the parent
+ * @parent_pages.  @who prefixes "child" and "parent" in the messages.
+ */
+static const struct clonescope_cow_event *
+assert_cow(struct __test_metadata *_metadata, FIXTURE_DATA(cow) *self, pid_t child,
+	   __u32 reason, const char *who, size_t child_pages,
+	   unsigned int child_slack, size_t parent_pages)
+{
+	const struct clonescope_cow_event *cow;
+	char child_who[32], parent_who[32];
+
+	snprintf(child_who, sizeof(child_who), "%schild", who);
+	snprintf(parent_who, sizeof(parent_who), "%sparent", who);
+	cow = child_cow(_metadata, self, child, reason);
+	assert_copied(_metadata, &cow->child, child_who, child_pages, child_slack);
+	assert_copied(_metadata, &cow->parent, parent_who, parent_pages, PARENT_SLACK);
+	return cow;
+}
+
+/*
  * The slack itself: a child that writes nothing and exits, made with
  * fork_raw() and with glibc's fork().  Whatever is counted is the C
  * runtime's own doing; the logged counts are where the *_SLACK come from.
@@ -401,8 +468,7 @@ TEST_F(cow, runtime_slack)
 	pid_t raw, libc;
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
-	map_region(_metadata, self, REGION_SIZE, true);
-	ASSERT_EQ(0, cs_trace_self(self->fd));
+	traced_region(_metadata, self);
 	rss = rss_anon_pages();
 	ASSERT_LT(0, rss);
 	vmas = count_vmas();
@@ -419,9 +485,8 @@ TEST_F(cow, runtime_slack)
 	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(2, find_cow(self->buf, self->len, 0, &cow));
-	cow = child_cow(_metadata, self, raw, CLONESCOPE_COW_END_EXIT);
-	assert_copied(_metadata, &cow->child, "raw child", 0, CLONE_CHILD_SLACK);
-	assert_copied(_metadata, &cow->parent, "raw parent", 0, PARENT_SLACK);
+	cow = assert_cow(_metadata, self, raw, CLONESCOPE_COW_END_EXIT, "raw ", 0,
+			 CLONE_CHILD_SLACK, 0);
 	ASSERT_EQ(0, cow->child.zero_copied);
 	ASSERT_EQ(0, cow->child.thp_faults);
 	ASSERT_EQ(0, cow->child.hugetlb_faults);
@@ -431,9 +496,8 @@ TEST_F(cow, runtime_slack)
 			cow->rss_anon_pages, "rss_anon_pages");
 	ASSERT_LE(REGION_SIZE / page_size() - RSS_FUZZ_PAGES, cow->rss_anon_pages);
 
-	cow = child_cow(_metadata, self, libc, CLONESCOPE_COW_END_EXIT);
-	assert_copied(_metadata, &cow->child, "fork child", 0, FORK_CHILD_SLACK);
-	assert_copied(_metadata, &cow->parent, "fork parent", 0, PARENT_SLACK);
+	assert_cow(_metadata, self, libc, CLONESCOPE_COW_END_EXIT, "fork ", 0,
+		   FORK_CHILD_SLACK, 0);
 }
 
 /*
@@ -450,8 +514,7 @@ TEST_F(cow, child_copies)
 	pid_t pids[3];
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
-	region = map_region(_metadata, self, REGION_SIZE, true);
-	ASSERT_EQ(0, cs_trace_self(self->fd));
+	region = traced_region(_metadata, self);
 	for (i = 0; i < nr; i++) {
 		/* Fresh pages each time: all still shared with the parent. */
 		pids[i] = fork_writer(_metadata, region, first, counts[i]);
@@ -462,9 +525,8 @@ TEST_F(cow, child_copies)
 
 	ASSERT_EQ(nr, find_cow(self->buf, self->len, 0, &cow));
 	for (i = 0; i < nr; i++) {
-		cow = child_cow(_metadata, self, pids[i], CLONESCOPE_COW_END_EXIT);
-		assert_copied(_metadata, &cow->child, "child", counts[i], CLONE_CHILD_SLACK);
-		assert_copied(_metadata, &cow->parent, "parent", 0, PARENT_SLACK);
+		cow = assert_cow(_metadata, self, pids[i], CLONESCOPE_COW_END_EXIT, "", counts[i],
+				 CLONE_CHILD_SLACK, 0);
 		ASSERT_EQ(0, cow->child.zero_copied);
 	}
 }
@@ -472,26 +534,19 @@ TEST_F(cow, child_copies)
 /* The parent writes M pages while the child (which wrote N) is alive. */
 TEST_F(cow, parent_copies)
 {
-	const struct clonescope_cow_event *cow;
 	struct gate g;
 	char *region;
 	pid_t pid;
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
-	region = map_region(_metadata, self, REGION_SIZE, true);
-	gate_open(_metadata, &g);
-	ASSERT_EQ(0, cs_trace_self(self->fd));
-	pid = fork_raw(_metadata);
-	if (!pid)
-		gate_child(&g, region, 0, CHILD_PAGES);
-	gate_wait_ready(_metadata, &g);
+	region = traced_region(_metadata, self);
+	pid = fork_gated(_metadata, &g, region, 0, CHILD_PAGES);
 	write_pages(region, CHILD_PAGES, PARENT_PAGES);
 	gate_release(_metadata, &g, pid);
 	cs_drain_all(_metadata, self);
 
-	cow = child_cow(_metadata, self, pid, CLONESCOPE_COW_END_EXIT);
-	assert_copied(_metadata, &cow->child, "child", CHILD_PAGES, CLONE_CHILD_SLACK);
-	assert_copied(_metadata, &cow->parent, "parent", PARENT_PAGES, PARENT_SLACK);
+	assert_cow(_metadata, self, pid, CLONESCOPE_COW_END_EXIT, "", CHILD_PAGES,
+		   CLONE_CHILD_SLACK, PARENT_PAGES);
 }
 
 /*
@@ -506,13 +561,8 @@ TEST_F(cow, two_children)
 	pid_t a, b;
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
-	region = map_region(_metadata, self, REGION_SIZE, true);
-	gate_open(_metadata, &ga);
-	ASSERT_EQ(0, cs_trace_self(self->fd));
-	a = fork_raw(_metadata);
-	if (!a)
-		gate_child(&ga, region, 0, 30);
-	gate_wait_ready(_metadata, &ga);
+	region = traced_region(_metadata, self);
+	a = fork_gated(_metadata, &ga, region, 0, 30);
 	/* Opened now: A must not hold B's gate open. */
 	gate_open(_metadata, &gb);
 	b = fork_raw(_metadata);
@@ -527,12 +577,10 @@ TEST_F(cow, two_children)
 	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(2, find_cow(self->buf, self->len, 0, &cow));
-	cow = child_cow(_metadata, self, a, CLONESCOPE_COW_END_EXIT);
-	assert_copied(_metadata, &cow->child, "a: child", 30, CLONE_CHILD_SLACK);
-	assert_copied(_metadata, &cow->parent, "a: parent", 0, PARENT_SLACK);
-	cow = child_cow(_metadata, self, b, CLONESCOPE_COW_END_EXIT);
-	assert_copied(_metadata, &cow->child, "b: child", 70, CLONE_CHILD_SLACK);
-	assert_copied(_metadata, &cow->parent, "b: parent", PARENT_PAGES, PARENT_SLACK);
+	assert_cow(_metadata, self, a, CLONESCOPE_COW_END_EXIT, "a: ", 30,
+		   CLONE_CHILD_SLACK, 0);
+	assert_cow(_metadata, self, b, CLONESCOPE_COW_END_EXIT, "b: ", 70,
+		   CLONE_CHILD_SLACK, PARENT_PAGES);
 }
 
 /*
@@ -548,13 +596,8 @@ TEST_F(cow, parent_counted_after_later_child_exits)
 	pid_t a, b;
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
-	region = map_region(_metadata, self, REGION_SIZE, true);
-	gate_open(_metadata, &ga);
-	ASSERT_EQ(0, cs_trace_self(self->fd));
-	a = fork_raw(_metadata);
-	if (!a)
-		gate_child(&ga, region, 0, 0);
-	gate_wait_ready(_metadata, &ga);
+	region = traced_region(_metadata, self);
+	a = fork_gated(_metadata, &ga, region, 0, 0);
 	b = fork_writer(_metadata, region, 0, 0);
 	cs_wait_exited(_metadata, b);
 	/* Shared with A (and no longer with B): real copies. */
@@ -581,8 +624,7 @@ TEST_F(cow, fork_exec)
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
 	if (access("/bin/true", X_OK))
 		SKIP(return, "no /bin/true to exec");
-	map_region(_metadata, self, REGION_SIZE, true);
-	ASSERT_EQ(0, cs_trace_self(self->fd));
+	traced_region(_metadata, self);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -593,9 +635,8 @@ TEST_F(cow, fork_exec)
 	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(1, find_cow(self->buf, self->len, 0, &cow));
-	cow = child_cow(_metadata, self, pid, CLONESCOPE_COW_END_EXEC);
-	assert_copied(_metadata, &cow->child, "child", 0, FORK_CHILD_SLACK);
-	assert_copied(_metadata, &cow->parent, "parent", 0, PARENT_SLACK);
+	assert_cow(_metadata, self, pid, CLONESCOPE_COW_END_EXEC, "", 0,
+		   FORK_CHILD_SLACK, 0);
 }
 
 /* vfork (CLONE_VM): the memory is not copied, so no COW record at all. */
@@ -606,8 +647,7 @@ TEST_F(cow, vfork_no_cow)
 	pid_t exits, execs;
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
-	map_region(_metadata, self, REGION_SIZE, true);
-	ASSERT_EQ(0, cs_trace_self(self->fd));
+	traced_region(_metadata, self);
 	exits = vfork();
 	ASSERT_LE(0, exits);
 	if (!exits)
@@ -640,8 +680,7 @@ TEST_F(cow, posix_spawn_no_cow)
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
 	if (access("/bin/true", X_OK))
 		SKIP(return, "no /bin/true to spawn");
-	map_region(_metadata, self, REGION_SIZE, true);
-	ASSERT_EQ(0, cs_trace_self(self->fd));
+	traced_region(_metadata, self);
 	ASSERT_EQ(0, posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ));
 	cs_wait_exited(_metadata, pid);
 	cs_drain_all(_metadata, self);
@@ -667,18 +706,13 @@ TEST_F(cow, parent_reuse_after_exit)
 	pid_t a, b;
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
-	region = map_region(_metadata, self, REGION_SIZE, true);
-	gate_open(_metadata, &g);
-	ASSERT_EQ(0, cs_trace_self(self->fd));
+	region = traced_region(_metadata, self);
 	a = fork_writer(_metadata, region, 0, 0);
 	cs_wait_exited(_metadata, a);
 	write_pages(region, 0, REUSE_PAGES);
 
 	ASSERT_EQ(0, madvise(region, REGION_SIZE, MADV_DONTFORK));
-	b = fork_raw(_metadata);
-	if (!b)
-		gate_child(&g, NULL, 0, 0);
-	gate_wait_ready(_metadata, &g);
+	b = fork_gated(_metadata, &g, NULL, 0, 0);
 	write_pages(region, REUSE_PAGES, REUSE_PAGES);
 	gate_release(_metadata, &g, b);
 	cs_drain_all(_metadata, self);
@@ -771,7 +805,6 @@ TEST_F(cow, thp)
 	const struct clonescope_cow_event *cow;
 	size_t huge = 2UL << 20;
 	char *map, *thp;
-	pid_t pid;
 	long kb;
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
@@ -790,16 +823,7 @@ TEST_F(cow, thp)
 	if (kb < (long)(huge >> 10))
 		SKIP(return, "region got no huge page (AnonHugePages %ld kB)", kb);
 
-	ASSERT_EQ(0, cs_trace_self(self->fd));
-	pid = fork_raw(_metadata);
-	if (!pid) {
-		thp[12345] = 1;
-		child_exit(0);
-	}
-	cs_wait_exited(_metadata, pid);
-	cs_drain_all(_metadata, self);
-
-	cow = child_cow(_metadata, self, pid, CLONESCOPE_COW_END_EXIT);
+	cow = traced_byte_write(_metadata, self, &thp[12345]);
 	ASSERT_EQ(1, cow->child.thp_faults);
 	ASSERT_EQ(1, cow->child.thp_fallback);
 	assert_copied(_metadata, &cow->child, "child", 1, CLONE_CHILD_SLACK);
@@ -843,7 +867,6 @@ TEST_F(cow, hugetlb)
 	size_t size = hugepage_size();
 	long nr, avail;
 	char *map;
-	pid_t pid;
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW_HUGETLB);
@@ -869,16 +892,7 @@ TEST_F(cow, hugetlb)
 	self->region_size = size;
 	memset(map, 0x5a, size);
 
-	ASSERT_EQ(0, cs_trace_self(self->fd));
-	pid = fork_raw(_metadata);
-	if (!pid) {
-		map[4321] = 1;
-		child_exit(0);
-	}
-	cs_wait_exited(_metadata, pid);
-	cs_drain_all(_metadata, self);
-
-	cow = child_cow(_metadata, self, pid, CLONESCOPE_COW_END_EXIT);
+	cow = traced_byte_write(_metadata, self, &map[4321]);
 	ASSERT_EQ(1, cow->child.hugetlb_faults);
 	ASSERT_EQ(1, cow->child.hugetlb_copied);
 	ASSERT_EQ(size, cow->child.hugetlb_bytes);
@@ -912,11 +926,27 @@ static pid_t fork_grandchild_writer(struct __test_metadata *_metadata,
 			child_exit(1);
 		child_exit(0);
 	}
-	close(pipefd[1]);
-	ASSERT_EQ(sizeof(pid), read(pipefd[0], &pid, sizeof(pid)));
-	close(pipefd[0]);
-	cs_wait_exited(_metadata, child);
-	*grandchild = pid;
+	*grandchild = cs_reap_reporter(_metadata, pipefd, child);
+	return child;
+}
+
+/*
+ * Runs fork_grandchild_writer() and drains: @nr COW records in all, the
+ * child's showing only its own runtime's copies.  Returns the child's pid
+ * and the grandchild's in *@grandchild.
+ */
+static pid_t grandchild_cows(struct __test_metadata *_metadata, FIXTURE_DATA(cow) *self,
+			     char *region, int nr, pid_t *grandchild)
+{
+	const struct clonescope_cow_event *cow;
+	pid_t child = fork_grandchild_writer(_metadata, region, grandchild);
+
+	cs_drain_all(_metadata, self);
+	ASSERT_EQ(nr, find_cow(self->buf, self->len, 0, &cow));
+	cow = child_cow(_metadata, self, child, CLONESCOPE_COW_END_EXIT);
+	/* The child's own runtime, as a child and as the grandchild's parent. */
+	assert_copied(_metadata, &cow->child, "child", 0,
+		      CLONE_CHILD_SLACK + PARENT_SLACK);
 	return child;
 }
 
@@ -926,21 +956,12 @@ static pid_t fork_grandchild_writer(struct __test_metadata *_metadata,
  */
 TEST_F(cow, untraced_fork_not_counted)
 {
-	const struct clonescope_cow_event *cow;
-	pid_t child, grandchild;
+	pid_t grandchild;
 	char *region;
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
-	region = map_region(_metadata, self, REGION_SIZE, true);
-	ASSERT_EQ(0, cs_trace_self(self->fd));
-	child = fork_grandchild_writer(_metadata, region, &grandchild);
-	cs_drain_all(_metadata, self);
-
-	ASSERT_EQ(1, find_cow(self->buf, self->len, 0, &cow));
-	cow = child_cow(_metadata, self, child, CLONESCOPE_COW_END_EXIT);
-	/* The child's own runtime, as a child and as the grandchild's parent. */
-	assert_copied(_metadata, &cow->child, "child", 0,
-		      CLONE_CHILD_SLACK + PARENT_SLACK);
+	region = traced_region(_metadata, self);
+	grandchild_cows(_metadata, self, region, 1, &grandchild);
 }
 
 /* FILTER_TREE traces the grandchild's fork too: it gets its own record. */
@@ -953,13 +974,7 @@ TEST_F(cow, tree_filter_grandchild)
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
 	region = map_region(_metadata, self, REGION_SIZE, true);
 	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TREE, getpid()));
-	child = fork_grandchild_writer(_metadata, region, &grandchild);
-	cs_drain_all(_metadata, self);
-
-	ASSERT_EQ(2, find_cow(self->buf, self->len, 0, &cow));
-	cow = child_cow(_metadata, self, child, CLONESCOPE_COW_END_EXIT);
-	assert_copied(_metadata, &cow->child, "child", 0,
-		      CLONE_CHILD_SLACK + PARENT_SLACK);
+	child = grandchild_cows(_metadata, self, region, 2, &grandchild);
 	ASSERT_EQ(1, find_cow(self->buf, self->len, grandchild, &cow));
 	ASSERT_EQ(CLONESCOPE_COW_END_EXIT, cow->end_reason);
 	ASSERT_EQ(child, cow->parent_tgid);
@@ -981,13 +996,8 @@ TEST_F(cow, disable_stops_window)
 	pid_t pid;
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
-	region = map_region(_metadata, self, REGION_SIZE, true);
-	gate_open(_metadata, &g);
-	ASSERT_EQ(0, cs_trace_self(self->fd));
-	pid = fork_raw(_metadata);
-	if (!pid)
-		gate_child(&g, region, 0, CHILD_PAGES);
-	gate_wait_ready(_metadata, &g);
+	region = traced_region(_metadata, self);
+	pid = fork_gated(_metadata, &g, region, 0, CHILD_PAGES);
 	cs_drain_all(_metadata, self);
 
 	cow = child_cow(_metadata, self, pid, CLONESCOPE_COW_END_STOP);
