@@ -72,17 +72,27 @@ static struct cs_ring *cs_ring_locked(void)
 					 lockdep_is_held(&cs_read_lock));
 }
 
+/*
+ * Whether records wait to be read.  Asks writers for a wakeup first, so a
+ * record written after this look wakes the caller.
+ */
+static bool cs_have_records(void)
+{
+	struct cs_ring *ring;
+	bool empty;
+
+	rcu_read_lock();
+	ring = rcu_dereference(cs_ring);
+	cs_ring_want_wakeup(ring);
+	empty = cs_ring_empty(ring);
+	rcu_read_unlock();
+	return !empty;
+}
+
 /* Whether a blocked reader has something to do: records, or EOF. */
 static bool cs_readable(void)
 {
-	bool ready;
-
-	if (!cs_tracing())
-		return true;
-	rcu_read_lock();
-	ready = !cs_ring_empty(rcu_dereference(cs_ring));
-	rcu_read_unlock();
-	return ready;
+	return !cs_tracing() || cs_have_records();
 }
 
 static int cs_claim(struct file *file)
@@ -157,12 +167,8 @@ static ssize_t cs_read(struct file *file, char __user *buf, size_t count,
 static __poll_t cs_poll(struct file *file, poll_table *wait)
 {
 	poll_wait(file, &cs_readers, wait);
-	rcu_read_lock();
-	if (!cs_ring_empty(rcu_dereference(cs_ring))) {
-		rcu_read_unlock();
+	if (cs_have_records())
 		return EPOLLIN | EPOLLRDNORM;
-	}
-	rcu_read_unlock();
 	return cs_tracing() ? 0 : EPOLLHUP;
 }
 

@@ -42,6 +42,7 @@ struct cs_ring {
 	unsigned long size;
 	unsigned int pages_per_cpu;
 	unsigned int next_cpu;		/* where the reader starts, for fairness */
+	bool wakeup_armed;		/* a reader waits for the next record */
 	wait_queue_head_t *readers;
 	struct irq_work wakeup;
 };
@@ -191,7 +192,13 @@ drop:
 	ret = -ENOSPC;
 out:
 	local_irq_restore(flags);
-	if (!ret && wq_has_sleeper(ring->readers))
+	/*
+	 * One wakeup per wait: under a stream of records a reader is woken
+	 * once and reads them all.  wq_has_sleeper()'s barrier orders the
+	 * record before the test, against cs_ring_want_wakeup().
+	 */
+	if (!ret && wq_has_sleeper(ring->readers) && READ_ONCE(ring->wakeup_armed) &&
+	    xchg(&ring->wakeup_armed, false))
 		irq_work_queue(&ring->wakeup);
 	return ret;
 }
@@ -264,6 +271,13 @@ ssize_t cs_ring_read(struct cs_ring *ring, char __user *buf, size_t count)
 	}
 	ring->next_cpu = (ring->next_cpu + 1) % nr;
 	return copied;
+}
+
+void cs_ring_want_wakeup(struct cs_ring *ring)
+{
+	WRITE_ONCE(ring->wakeup_armed, true);
+	/* Pairs with the writer's barrier: it sees the flag or we its record. */
+	smp_mb();
 }
 
 bool cs_ring_empty(struct cs_ring *ring)

@@ -35,6 +35,11 @@ unsigned int cs_ring_pages_per_cpu(const struct cs_ring *ring);
 int cs_ring_write(struct cs_ring *ring, void *rec);
 
 ssize_t cs_ring_read(struct cs_ring *ring, char __user *buf, size_t count);
+/*
+ * A reader about to wait calls this before its last look at the buffers:
+ * writers wake readers once per such call, not once per record.
+ */
+void cs_ring_want_wakeup(struct cs_ring *ring);
 bool cs_ring_empty(struct cs_ring *ring);
 void cs_ring_reset(struct cs_ring *ring);
 void cs_ring_counters(struct cs_ring *ring, struct cs_ring_counters *sum);
