@@ -26,7 +26,7 @@ RAW="$OUT/raw.txt"
 META="$OUT/meta.txt"
 
 ROUNDS=10
-VARIANTS="unloaded disabled noreader record record-shim bpftrace forkstat perf"
+VARIANTS="unloaded disabled noreader record record-clone record-shim bpftrace forkstat perf"
 WORKLOADS="fork vfork-exec spawn thread cow storm"
 ITERS_fork=300
 ITERS_vfork_exec=20
@@ -222,6 +222,12 @@ record_batch() {
 run_record() { record_batch "$1" --no-preload; }
 teardown_record() { :; }
 
+# The clone group only (syscalls, kernel_clone, copy_process, wake-up,
+# child start): about the probes bpftrace's variant has.
+setup_record_clone() { module_load; }
+run_record_clone() { record_batch "$1" --no-preload --probes clone; }
+teardown_record_clone() { :; }
+
 setup_record_shim() { module_load; }
 run_record_shim() { record_batch "$1"; }
 teardown_record_shim() { :; }
@@ -292,7 +298,7 @@ check_variants() {
 
 	for v in $VARIANTS; do
 		case "$v" in
-		record | record-shim)
+		record | record-clone | record-shim)
 			if [[ ! -x "$TOOL" ]]; then
 				meta "unavailable_$v" "clonescope tool not built ($BUILD/tool/clonescope)"
 				continue
