@@ -15,6 +15,9 @@
 # shellcheck disable=SC2034,SC2317 # ITERS_* are read through ${!var}; setup_*, run_*, teardown_* and the readiness checks are called by name
 set -euo pipefail
 
+# shellcheck source=selftests/vm/guest-lib.sh
+source "$CLONESCOPE_REPO/selftests/vm/guest-lib.sh"
+
 # Snapshots taken at the start (see snapshot()): the host tree is live in
 # the guest, and a rebuild on the host must not change a binary mid-run.
 BENCH_BIN=/tmp/bench-bin
@@ -59,15 +62,7 @@ module_loaded() {
 }
 
 module_load() {
-	module_loaded || insmod "$MODULE"
-	# udev does not run in the guest: devtmpfs makes the node, wait for it.
-	local i
-	for ((i = 0; i < 50; i++)); do
-		[[ -c /dev/clonescope ]] && return 0
-		sleep 0.1
-	done
-	echo "no /dev/clonescope after insmod" >&2
-	return 1
+	module_loaded || insmod_clonescope "$MODULE"
 }
 
 module_unload() {

@@ -13,6 +13,9 @@
 # defaults are the full run, about 10 minutes under TCG.
 set -euo pipefail
 
+# shellcheck source=selftests/vm/guest-lib.sh
+source "$CLONESCOPE_REPO/selftests/vm/guest-lib.sh"
+
 OUT="$CLONESCOPE_OUT"
 BIN=""				# a copy of the tool, shim, workload and module
 
@@ -57,18 +60,6 @@ meta() {
 	printf '%s=%s\n' "$1" "$2" >> "$OUT/meta.txt"
 }
 
-module_load() {
-	local i
-
-	insmod "$BIN/clonescope.ko"
-	# No udev in the guest: devtmpfs makes the node, wait for it.
-	for ((i = 0; i < 50; i++)); do
-		[[ -c /dev/clonescope ]] && return 0
-		sleep 0.1
-	done
-	echo "no /dev/clonescope after insmod" >&2
-	return 1
-}
 
 # run ID ARGS...: one workload run under `clonescope record`.
 run() {
@@ -104,7 +95,7 @@ main() {
 	meta glibc "$(ldd --version | head -n 1)"
 	meta settings "SIZES='$SIZES' REPS=$REPS THP_MIB=$THP_MIB SPAWN_MIB=$SPAWN_MIB COW_MIB=$COW_MIB SIG_MIB=$SIG_MIB"
 
-	module_load
+	insmod_clonescope "$BIN/clonescope.ko"
 	trap 'rmmod clonescope' EXIT
 	"$TOOL" status > "$OUT/status.txt" 2>&1
 

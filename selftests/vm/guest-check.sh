@@ -34,7 +34,7 @@ step() {
 }
 
 load_module() {
-	insmod "$MODULE" && [[ -c /dev/clonescope ]]
+	insmod_clonescope "$MODULE"
 }
 
 # An open file must pin the module: unloading under it would leave the fd

@@ -26,3 +26,17 @@ dmesg_problems() {
 	fi
 	[[ -z "${bad:-}" ]]
 }
+
+# insmod the module (with any parameters) and wait for its device node:
+# there is no udev in the guest, devtmpfs makes the node a little later.
+insmod_clonescope() {
+	local i
+
+	insmod "$@" || return
+	for ((i = 0; i < 50; i++)); do
+		[[ -c /dev/clonescope ]] && return 0
+		sleep 0.1
+	done
+	echo "no /dev/clonescope after insmod" >&2
+	return 1
+}
