@@ -23,6 +23,9 @@ main() {
 
 	banner "fork, vfork, posix_spawn, pthread_create, system"
 	"$TOOL" record -o "$CLONESCOPE_OUT/workload.cst" -- "$BUILD/selftests/demo_workload"
+
+	banner "clonescope report: by kind and call site"
+	"$TOOL" report "$CLONESCOPE_OUT/workload.cst"
 }
 
 main
