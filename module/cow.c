@@ -216,11 +216,10 @@ static void cs_cow_parent_moves_on(struct cs_cow *c, long i)
 	if (p < 0 || READ_ONCE(cs_parent_fork[p]) != i)
 		return;
 	next = cs_latest_live_fork(parent_mm, i);
-	if (next >= 0) {
+	if (next >= 0)
 		cmpxchg(&cs_parent_fork[p], i, next);
-	} else if (cmpxchg(&cs_parent_fork[p], i, CS_NO_FORK) == i) {
+	else if (cmpxchg(&cs_parent_fork[p], i, CS_NO_FORK) == i)
 		cs_key_release(cs_parent_mms, p);
-	}
 }
 NOKPROBE_SYMBOL(cs_cow_parent_moves_on);
 

@@ -23,8 +23,8 @@ struct cs_hctx {
 	void *data;		/* kretprobe instance data, or NULL */
 	unsigned long cookie;	/* cs_probe.cookie */
 	u64 now;		/* ktime_get_ns() when the handler started */
-	u64 *cost_sink;		/* a handler may point this at a counter
-				 * that should also get this call's cost */
+	/* A handler may point this at a counter that also gets its cost. */
+	u64 *cost_sink;
 };
 
 /*
