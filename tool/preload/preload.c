@@ -356,28 +356,27 @@ __attribute__((constructor)) static void cs_init(void)
 
 #define SITE() ((uint64_t)(uintptr_t)__builtin_return_address(0))
 
-pid_t fork(void)
+/* fork() and _Fork(): the child records nothing, the parent one call. */
+static pid_t traced_fork(uint32_t kind, pid_t (*real)(void), uint64_t site)
 {
-	uint64_t site = SITE(), entry = now_ns();
+	uint64_t entry = now_ns();
 	pid_t tid = gettid();
-	pid_t r = real_fork();
+	pid_t r = real();
 
 	if (r == 0)
 		return 0;
-	record(CS_KIND_FORK, tid, entry, r, r < 0 ? errno : 0, site, r > 0 ? r : 0);
+	record(kind, tid, entry, r, r < 0 ? errno : 0, site, r > 0 ? r : 0);
 	return r;
+}
+
+pid_t fork(void)
+{
+	return traced_fork(CS_KIND_FORK, real_fork, SITE());
 }
 
 pid_t _Fork(void)
 {
-	uint64_t site = SITE(), entry = now_ns();
-	pid_t tid = gettid();
-	pid_t r = real__Fork();
-
-	if (r == 0)
-		return 0;
-	record(CS_KIND__FORK, tid, entry, r, r < 0 ? errno : 0, site, r > 0 ? r : 0);
-	return r;
+	return traced_fork(CS_KIND__FORK, real__Fork, SITE());
 }
 
 HIDDEN void cs_vfork_enter(uint64_t site)
