@@ -24,6 +24,7 @@
 #include <linux/vmalloc.h>
 #include <linux/clonescope.h>
 
+#include "compat.h"
 #include "cow.h"
 #include "keytab.h"
 #include "probes.h"
@@ -253,7 +254,7 @@ static bool cs_wp_fault_begin(struct cs_hctx *ctx, struct cs_fault_data *d)
 	struct page *page;
 
 	/* Shared and raw-PFN mappings are not COW of anonymous memory. */
-	if (!cs_tracing() || (vmf->flags & FAULT_FLAG_UNSHARE) ||
+	if (!cs_tracing() || (vmf->flags & CS_FAULT_FLAG_UNSHARE) ||
 	    (vmf->vma->vm_flags & (VM_SHARED | VM_MAYSHARE | VM_PFNMAP |
 				   VM_MIXEDMAP)) ||
 	    !cs_mm_watched(vmf->vma->vm_mm))
@@ -261,7 +262,7 @@ static bool cs_wp_fault_begin(struct cs_hctx *ctx, struct cs_fault_data *d)
 	page = pfn_valid(pfn) ? pfn_to_page(pfn) : NULL;
 	if (is_zero_pfn(pfn))
 		d->kind = CS_COPY_ZERO;
-	else if (page && PageAnon(page) && !PageKsm(page))
+	else if (page && cs_page_anon_not_ksm(page))
 		d->kind = CS_COPY_ANON;
 	else
 		return false;	/* file or KSM page: not a cost of the fork */
@@ -290,19 +291,11 @@ static int cs_wp_page_copy_entry(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_wp_page_copy_entry);
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
-/* Not copied: another thread fixed the fault first. */
-#define CS_WP_COPIED(ret)	((ret) & VM_FAULT_WRITE)
-#else
-/* 6.2 dropped VM_FAULT_WRITE: a fault fixed by another thread counts. */
-#define CS_WP_COPIED(ret)	(!(ret))
-#endif
-
 static int cs_wp_page_copy_return(struct cs_hctx *ctx)
 {
 	vm_fault_t ret = (vm_fault_t)regs_return_value(ctx->regs);
 
-	if (cs_tracing() && CS_WP_COPIED(ret))
+	if (cs_tracing() && cs_wp_page_copied(ret))
 		cs_wp_fault_copied(ctx, ctx->data);
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <linux/timekeeping.h>
 #include <linux/clonescope.h>
 
+#include "compat.h"
 #include "probes.h"
 
 #define CS_MAX_PROBE_TABLES	4
@@ -68,7 +69,7 @@ NOKPROBE_SYMBOL(cs_kprobe_pre);
 static int cs_kretprobe_entry(struct kretprobe_instance *ri,
 			      struct pt_regs *regs)
 {
-	struct cs_probe *p = container_of(get_kretprobe(ri), struct cs_probe, krp);
+	struct cs_probe *p = container_of(cs_get_kretprobe(ri), struct cs_probe, krp);
 
 	return cs_run(p, p->entry, regs, ri->data);
 }
@@ -77,7 +78,7 @@ NOKPROBE_SYMBOL(cs_kretprobe_entry);
 static int cs_kretprobe_ret(struct kretprobe_instance *ri,
 			    struct pt_regs *regs)
 {
-	struct kretprobe *rp = get_kretprobe(ri);
+	struct kretprobe *rp = cs_get_kretprobe(ri);
 	struct cs_probe *p;
 
 	if (unlikely(!rp))

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel API differences between the kernels clonescope supports (5.10 to
+ * 7.3), each resolved once here, as lttng-modules' include/wrapper/ does:
+ * the tracers call these wrappers and test no kernel version themselves.
+ * Differences in which functions exist to probe are run-time matters,
+ * handled by each probe's candidate symbols (probes.h).
+ */
+#ifndef CLONESCOPE_COMPAT_H
+#define CLONESCOPE_COMPAT_H
+
+#include <linux/kprobes.h>
+#include <linux/mm.h>
+#include <linux/version.h>
+
+/* 5.11 made the instance's kretprobe an RCU pointer behind get_kretprobe(). */
+static inline struct kretprobe *cs_get_kretprobe(struct kretprobe_instance *ri)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0)
+	return get_kretprobe(ri);
+#else
+	return ri->rp;
+#endif
+}
+
+/*
+ * 5.18 added unsharing faults (a GUP read pin breaking COW without a
+ * write); before it there are none to leave out.  An enum: no #ifdef.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 18, 0)
+#define CS_FAULT_FLAG_UNSHARE	FAULT_FLAG_UNSHARE
+#else
+#define CS_FAULT_FLAG_UNSHARE	0
+#endif
+
+/*
+ * Whether @page is anonymous memory a fork shares, not KSM's: 7.x dropped
+ * the PageKsm() page-flag test for the folio one, there since 5.16.
+ */
+static inline bool cs_page_anon_not_ksm(struct page *page)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 16, 0)
+	struct folio *folio = page_folio(page);
+
+	return folio_test_anon(folio) && !folio_test_ksm(folio);
+#else
+	return PageAnon(page) && !PageKsm(page);
+#endif
+}
+
+/*
+ * Whether wp_page_copy() returning @ret copied the page.  Before 6.2 it
+ * returned VM_FAULT_WRITE for a copy and 0 when another thread had fixed
+ * the fault first; 6.2 dropped VM_FAULT_WRITE, so from then on any
+ * success counts (the race is rare and still cost a copy attempt).
+ */
+static inline bool cs_wp_page_copied(vm_fault_t ret)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+	return ret & VM_FAULT_WRITE;
+#else
+	return !ret;
+#endif
+}
+
+#endif
