@@ -49,12 +49,13 @@ static inline bool cs_page_anon_not_ksm(struct page *page)
 }
 
 /*
- * Whether wp_page_copy() returning @ret copied the page.  Before 6.2 it
- * returned VM_FAULT_WRITE for a copy and 0 when another thread had fixed
- * the fault first; 6.2 dropped VM_FAULT_WRITE, so from then on any
- * success counts (the race is rare and still cost a copy attempt).
+ * Whether do_wp_page() or wp_page_copy() returning @ret mapped the page
+ * (reused or copied).  Before 6.2 they returned VM_FAULT_WRITE for that
+ * and 0 when another thread had fixed the fault first; 6.2 dropped
+ * VM_FAULT_WRITE, so from then on any success counts (the race is rare
+ * and still cost a copy attempt).
  */
-static inline bool cs_wp_page_copied(vm_fault_t ret)
+static inline bool cs_wp_fault_done(vm_fault_t ret)
 {
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
 	return ret & VM_FAULT_WRITE;

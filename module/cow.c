@@ -79,19 +79,29 @@ enum cs_copy_kind {
 };
 
 struct cs_fault_data {
-	struct vm_fault *vmf;	/* which fault: tags the per-CPU pointer */
 	struct mm_struct *mm;
 	u64 start;
 	enum cs_copy_kind kind;
-	bool reused;		/* do_wp_page fallback: wp_page_reuse ran */
+	/* do_wp_page fallbacks: what the probes inside the call saw. */
+	long wp_idx;		/* its place in cs_wp_vmfs */
+	bool reused;		/* wp_page_reuse ran */
+	bool copy_called;	/* wp_page_copy ran */
 };
 
 /*
- * The do_wp_page() call running on this CPU.  It holds the page table lock
- * (no preemption) from its entry until it calls wp_page_reuse(), so
- * wp_page_reuse() finds its caller here.
+ * The do_wp_page() calls in flight, keyed by their struct vm_fault, so the
+ * probes inside one (wp_page_reuse, wp_page_copy) find its data.  Not a
+ * per-CPU slot: the faulting task can be preempted in between (on
+ * PREEMPT_RT the page table lock leaves preemption on) and, once the lock
+ * is dropped, migrate.
  */
-static DEFINE_PER_CPU(struct cs_fault_data *, cs_wp_fault);
+#define CS_WP_BITS		8
+static unsigned long *cs_wp_vmfs;
+static struct cs_fault_data **cs_wp_data;
+
+/* Which outcome of do_wp_page() its probe decides: what is inlined. */
+static bool cs_wp_copy_inlined;
+static bool cs_wp_reuse_inlined;
 
 static bool cs_mm_watched(struct mm_struct *mm)
 {
@@ -266,10 +276,10 @@ static bool cs_wp_fault_begin(struct cs_hctx *ctx, struct cs_fault_data *d)
 		d->kind = CS_COPY_ANON;
 	else
 		return false;	/* file or KSM page: not a cost of the fork */
-	d->vmf = vmf;
 	d->mm = vmf->vma->vm_mm;
 	d->start = ctx->now;
 	d->reused = false;
+	d->copy_called = false;
 	return true;
 }
 NOKPROBE_SYMBOL(cs_wp_fault_begin);
@@ -285,9 +295,26 @@ static void cs_wp_fault_copied(struct cs_hctx *ctx, struct cs_fault_data *d)
 }
 NOKPROBE_SYMBOL(cs_wp_fault_copied);
 
+/* The do_wp_page() call that @vmf's fault is in, if its probe is armed. */
+static struct cs_fault_data *cs_wp_outer(struct vm_fault *vmf)
+{
+	long i = cs_key_find(cs_wp_vmfs, CS_WP_BITS, (unsigned long)vmf);
+
+	return i < 0 ? NULL : READ_ONCE(cs_wp_data[i]);
+}
+NOKPROBE_SYMBOL(cs_wp_outer);
+
 static int cs_wp_page_copy_entry(struct cs_hctx *ctx)
 {
-	return !cs_wp_fault_begin(ctx, ctx->data);
+	struct vm_fault *vmf = (void *)regs_get_kernel_argument(ctx->regs, 0);
+	struct cs_fault_data *outer;
+
+	if (!cs_wp_fault_begin(ctx, ctx->data))
+		return 1;
+	outer = cs_wp_reuse_inlined ? cs_wp_outer(vmf) : NULL;
+	if (outer)
+		outer->copy_called = true;
+	return 0;
 }
 NOKPROBE_SYMBOL(cs_wp_page_copy_entry);
 
@@ -295,29 +322,33 @@ static int cs_wp_page_copy_return(struct cs_hctx *ctx)
 {
 	vm_fault_t ret = (vm_fault_t)regs_return_value(ctx->regs);
 
-	if (cs_tracing() && cs_wp_page_copied(ret))
+	if (cs_tracing() && cs_wp_fault_done(ret))
 		cs_wp_fault_copied(ctx, ctx->data);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_wp_page_copy_return);
 
 /*
- * Where wp_page_copy() is inlined into do_wp_page() (6.12), a write fault
- * on a private anonymous or zero page either reuses the page
- * (wp_page_reuse) or copies it: a do_wp_page() that returns 0 without
- * reusing copied.  Measured against wp_page_copy on 6.1 in
+ * do_wp_page() is probed where what it calls is inlined into it (reuse on
+ * 5.10, the copy from 6.12 on): a write fault on a private anonymous or
+ * zero page either reuses the page or copies it, so the call's outcome
+ * tells which one the inlined part did when the other part is seen by its
+ * own probe.  Measured against wp_page_copy on 6.1 in
  * ../shared/kernel-notes.md: 1590 vs 1589 copies for one workload.
  */
 static int cs_do_wp_page_entry(struct cs_hctx *ctx)
 {
+	struct vm_fault *vmf = (void *)regs_get_kernel_argument(ctx->regs, 0);
 	struct cs_fault_data *d = ctx->data;
 
-	if (!cs_wp_fault_begin(ctx, d)) {
-		/* Forget an earlier call's: its instance may be reused. */
-		this_cpu_write(cs_wp_fault, NULL);
+	if (!cs_wp_fault_begin(ctx, d))
+		return 1;
+	d->wp_idx = cs_key_claim(cs_wp_vmfs, CS_WP_BITS, (unsigned long)vmf);
+	if (d->wp_idx < 0) {
+		this_cpu_inc(cs_cow_overflow);
 		return 1;
 	}
-	this_cpu_write(cs_wp_fault, d);
+	WRITE_ONCE(cs_wp_data[d->wp_idx], d);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_do_wp_page_entry);
@@ -325,13 +356,16 @@ NOKPROBE_SYMBOL(cs_do_wp_page_entry);
 static int cs_do_wp_page_return(struct cs_hctx *ctx)
 {
 	struct cs_fault_data *d = ctx->data;
+	bool done = cs_wp_fault_done((vm_fault_t)regs_return_value(ctx->regs));
 
-	/* The copy path may have slept and moved: clear where it started. */
-	if (this_cpu_read(cs_wp_fault) == d)
-		this_cpu_write(cs_wp_fault, NULL);
-	if (cs_tracing() && !d->reused &&
-	    !(vm_fault_t)regs_return_value(ctx->regs))
+	cs_key_release(cs_wp_vmfs, d->wp_idx);
+	if (!cs_tracing() || !done)
+		return 0;
+	if (cs_wp_copy_inlined && !d->reused)
 		cs_wp_fault_copied(ctx, d);
+	else if (cs_wp_reuse_inlined && !d->copy_called &&
+		 d->kind == CS_COPY_ANON)
+		cs_cow_count(d->mm, CS_COW_REUSED, 1);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_do_wp_page_return);
@@ -339,14 +373,13 @@ NOKPROBE_SYMBOL(cs_do_wp_page_return);
 static int cs_wp_page_reuse(struct cs_hctx *ctx)
 {
 	struct vm_fault *vmf = (void *)regs_get_kernel_argument(ctx->regs, 0);
-	struct cs_fault_data *d = this_cpu_read(cs_wp_fault);
+	struct cs_fault_data *outer;
 
 	if (!cs_tracing())
 		return 0;
-	if (d && d->vmf == vmf) {
-		d->reused = true;
-		this_cpu_write(cs_wp_fault, NULL);
-	}
+	outer = cs_wp_copy_inlined ? cs_wp_outer(vmf) : NULL;
+	if (outer)
+		outer->reused = true;
 	/* Shared mappings also get here; only private ones are COW. */
 	if (!(vmf->vma->vm_flags & (VM_SHARED | VM_MAYSHARE)))
 		cs_cow_count(vmf->vma->vm_mm, CS_COW_REUSED, 1);
@@ -459,6 +492,13 @@ static struct cs_probe cs_cow_probes[] = {
 		.data_size = sizeof(struct cs_fault_data),
 	},
 	{
+		.symbols = CS_SYMS("wp_page_reuse"),
+		.role = "COW reuse",
+		.group = CLONESCOPE_PROBES_COW,
+		.entry = cs_wp_page_reuse,
+	},
+	/* One handler for both: on a kernel inlining both, one registers. */
+	{
 		.symbols = CS_SYMS("do_wp_page"),
 		.role = "COW (copy inlined)",
 		.group = CLONESCOPE_PROBES_COW,
@@ -468,10 +508,13 @@ static struct cs_probe cs_cow_probes[] = {
 		.fallback_for = "wp_page_copy",
 	},
 	{
-		.symbols = CS_SYMS("wp_page_reuse"),
-		.role = "COW reuse",
+		.symbols = CS_SYMS("do_wp_page"),
+		.role = "COW reuse (reuse inlined)",
 		.group = CLONESCOPE_PROBES_COW,
-		.entry = cs_wp_page_reuse,
+		.entry = cs_do_wp_page_entry,
+		.ret = cs_do_wp_page_return,
+		.data_size = sizeof(struct cs_fault_data),
+		.fallback_for = "wp_page_reuse",
 	},
 	{
 		.symbols = CS_SYMS("do_huge_pmd_wp_page"),
@@ -527,10 +570,11 @@ void cs_cow_reset(u32 armed)
 	memset(cs_parent_mms, 0, CS_NR_COWS * sizeof(*cs_parent_mms));
 	for (i = 0; i < CS_NR_COWS; i++)
 		cs_parent_fork[i] = CS_NO_FORK;
-	for_each_possible_cpu(cpu) {
+	memset(cs_wp_vmfs, 0, (1U << CS_WP_BITS) * sizeof(*cs_wp_vmfs));
+	for_each_possible_cpu(cpu)
 		per_cpu(cs_cow_overflow, cpu) = 0;
-		per_cpu(cs_wp_fault, cpu) = NULL;
-	}
+	cs_wp_copy_inlined = !cs_probe_registered("wp_page_copy");
+	cs_wp_reuse_inlined = !cs_probe_registered("wp_page_reuse");
 	/* Without exit_mmap no window would ever end. */
 	cs_cow_on = (armed & CLONESCOPE_PROBES_COW) &&
 		    (cs_cow_features() & CLONESCOPE_FEAT_COW);
@@ -561,7 +605,10 @@ int cs_cow_init(void)
 	cs_cows = vzalloc(CS_NR_COWS * sizeof(*cs_cows));
 	cs_parent_mms = vzalloc(CS_NR_COWS * sizeof(*cs_parent_mms));
 	cs_parent_fork = vzalloc(CS_NR_COWS * sizeof(*cs_parent_fork));
-	if (!cs_child_mms || !cs_cows || !cs_parent_mms || !cs_parent_fork)
+	cs_wp_vmfs = vzalloc((1U << CS_WP_BITS) * sizeof(*cs_wp_vmfs));
+	cs_wp_data = vzalloc((1U << CS_WP_BITS) * sizeof(*cs_wp_data));
+	if (!cs_child_mms || !cs_cows || !cs_parent_mms || !cs_parent_fork ||
+	    !cs_wp_vmfs || !cs_wp_data)
 		goto err_free;
 	err = cs_probes_register(cs_cow_probes, ARRAY_SIZE(cs_cow_probes));
 	if (err)
@@ -576,10 +623,14 @@ err_free:
 /* After cs_probes_unregister_all(): no handler can run. */
 void cs_cow_exit(void)
 {
+	vfree(cs_wp_data);
+	vfree(cs_wp_vmfs);
 	vfree(cs_parent_fork);
 	vfree(cs_parent_mms);
 	vfree(cs_cows);
 	vfree(cs_child_mms);
+	cs_wp_data = NULL;
+	cs_wp_vmfs = NULL;
 	cs_parent_fork = NULL;
 	cs_parent_mms = NULL;
 	cs_cows = NULL;
