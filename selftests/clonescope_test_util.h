@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <linux/capability.h>
 
 #include "clonescope_helpers.h"
@@ -147,6 +148,25 @@ static inline __u64 ct_phases_available(int fd)
 			mask |= CT_BIT(i);
 	}
 	return mask;
+}
+
+/*
+ * The phase a fork over RLIMIT_NPROC fails in.  From 5.15 (the limit
+ * counted in ucounts) copy_process() checks it right after copy_creds()
+ * has counted the new task for the uid: the interval from copy_creds()
+ * return to sched_fork() return, SCHED_FORK.  Before, it checked before
+ * copy_creds(): DUP_TASK, and copy_creds() never ran.
+ */
+static inline unsigned int ct_rlimit_nproc_phase(void)
+{
+	struct utsname u;
+	unsigned int major, minor;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return CLONESCOPE_PHASE_NONE;
+	if (major > 5 || (major == 5 && minor >= 15))
+		return CLONESCOPE_PHASE_SCHED_FORK;
+	return CLONESCOPE_PHASE_DUP_TASK;
 }
 
 static inline __u64 ct_phase_end(const struct clonescope_clone_event *ev,
