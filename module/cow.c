@@ -509,7 +509,7 @@ static struct cs_probe cs_cow_probes[] = {
 	},
 	{
 		.symbols = CS_SYMS("do_wp_page"),
-		.role = "COW reuse (reuse inlined)",
+		.role = "COW reuse inlined",
 		.group = CLONESCOPE_PROBES_COW,
 		.entry = cs_do_wp_page_entry,
 		.ret = cs_do_wp_page_return,
