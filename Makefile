@@ -9,7 +9,7 @@ ACCEL ?= tcg
 export KVER KDIR BUILD ACCEL
 
 .PHONY: all module tool selftests deps deps-bench deps-kernels check unit-check vm-check \
-	check-all-kernels demo bench cases clean help
+	build-all-kernels check-all-kernels kernels-doc demo bench cases clean help
 
 all: module tool selftests
 
@@ -32,9 +32,15 @@ deps:
 deps-bench:
 	scripts/deps.sh bench
 
-# The second test kernel (6.12, bookworm-backports) for check-all-kernels.
+# The test kernels besides the host's 6.1 (5.10, 6.12, 6.12-rt, 7.2, 7.3-rc):
+# per-suite chroots under /var/cache/clonescope/kernels, see
+# scripts/kernels-lib.sh.
 deps-kernels:
 	scripts/deps-kernels.sh
+
+# The module compiled against every test kernel, any warning an error.
+build-all-kernels:
+	scripts/build-all-kernels.sh
 
 # Host unit tests, then the guest selftests; ends with "N passed, N failed".
 check: all
@@ -46,10 +52,13 @@ unit-check: tool
 vm-check: module selftests
 	scripts/check.sh --vm-only
 
-# The guest selftests on every installed kernel (6.1, and 6.12 after
-# 'make deps-kernels'), one summary per kernel and a total.
+# The guest selftests on every test kernel, one summary per kernel and a
+# total; then Documentation/kernels.rst from what the guests reported.
 check-all-kernels: tool selftests
-	scripts/check-all-kernels.sh
+	scripts/check-all-kernels.sh; rc=$$?; scripts/kernels-doc.sh; exit $$rc
+
+kernels-doc:
+	scripts/kernels-doc.sh
 
 demo: deps all
 	scripts/demo.sh
@@ -74,6 +83,7 @@ help:
 	@echo "make check    host unit tests + selftests in a VM"
 	@echo "make bench    overhead benchmark -> bench/results.md"
 	@echo "make cases    case studies -> Documentation/case-studies.rst"
-	@echo "make deps-kernels    add 6.12 from bookworm-backports"
-	@echo "make check-all-kernels  selftests on every installed kernel"
+	@echo "make deps-kernels    fetch the other test kernels (5.10 6.12 6.12-rt 7.2 7.3-rc)"
+	@echo "make build-all-kernels  compile the module for every test kernel"
+	@echo "make check-all-kernels  selftests on every test kernel -> Documentation/kernels.rst"
 	@echo "KVER=, KDIR=  kernel to build for; ACCEL=kvm to try KVM (default tcg)"

@@ -10,7 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PACKAGES=(
 	# the QEMU guest that runs the module (the host kernel cannot load it)
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64
-	busybox-static cpio kmod xz-utils
+	busybox-static cpio kmod xz-utils zstd
 	# building the module, the selftests and the tool
 	build-essential cmake pkg-config
 	libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libdw-dev

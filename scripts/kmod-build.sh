@@ -1,22 +1,51 @@
 #!/usr/bin/env bash
-# Builds the module for kernel KVER in $BUILD/kmod-KVER (a copy of module/
-# and uapi/), leaving module/clonescope.ko alone; prints the .ko path.
+# Builds the module for kernel KVER from a copy of module/ and uapi/,
+# leaving module/clonescope.ko alone, and prints the .ko path.  The host's
+# kernels build in $BUILD/kmod-KVER; a kernel of 'make deps-kernels' builds
+# inside its suite's chroot, with that suite's toolchain.  The compiler's
+# output goes to stderr; --werror fails the build on any warning (kbuild's
+# or modpost's).
 #
-# usage: scripts/kmod-build.sh KVER
+# usage: scripts/kmod-build.sh [--werror] KVER
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/kernels-lib.sh
+source "$CLONESCOPE_REPO/scripts/kernels-lib.sh"
 
 main() {
-	local kver="${1:?usage: kmod-build.sh KVER}" dir
+	local werror=0 kver root dir build_dir log rc=0
+	local -a make_cmd
 
-	[[ -d "/lib/modules/$kver/build" ]] || die "no headers for $kver (make deps-kernels)"
-	dir="$BUILD/kmod-$kver"
+	if [[ "${1:-}" == --werror ]]; then
+		werror=1
+		shift
+	fi
+	kver="${1:?usage: kmod-build.sh [--werror] KVER}"
+	root="$(kernel_root "$kver")" || die "no headers and image for $kver (make deps-kernels)"
+	if [[ "$root" == / ]]; then
+		dir="$BUILD/kmod-$kver"
+		make_cmd=(make -C "/lib/modules/$kver/build" M="$dir/module" modules)
+	else
+		# One build directory per clone: other clones share the chroot.
+		build_dir="/clonescope-build/$(printf '%s' "$BUILD" | sha256sum | cut -c1-12)"
+		dir="$root$build_dir/kmod-$kver"
+		# objtool reads /proc: a private one, gone with the build.
+		make_cmd=(unshare --mount --pid --fork --mount-proc="$root/proc"
+			chroot "$root" make -C "/usr/src/linux-headers-$kver"
+			M="$build_dir/kmod-$kver/module" modules)
+	fi
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	cp -r "$CLONESCOPE_REPO/module" "$CLONESCOPE_REPO/uapi" "$dir/"
-	make -s -C "/lib/modules/$kver/build" M="$dir/module" modules >&2
+	log="$dir/build.log"
+	LC_ALL=C "${make_cmd[@]}" > "$log" 2>&1 || rc=$?
+	cat "$log" >&2
+	((rc == 0)) || die "the module does not build for $kver"
+	if ((werror)) && grep -qi 'warning' "$log"; then
+		die "the module builds for $kver with warnings"
+	fi
 	echo "$dir/module/clonescope.ko"
 }
 

@@ -33,8 +33,13 @@ step() {
 	fi
 }
 
+# The probe status right after the first load, for the per-kernel tables
+# of Documentation/kernels.rst (scripts/kernels-doc.sh).
 load_module() {
-	insmod_clonescope "$MODULE"
+	insmod_clonescope "$MODULE" || return
+	[[ -f "$CLONESCOPE_OUT/probe-status.txt" ]] && return
+	uname -r > "$CLONESCOPE_OUT/kernel-release"
+	cat /sys/kernel/debug/clonescope/status > "$CLONESCOPE_OUT/probe-status.txt"
 }
 
 # An open file must pin the module: unloading under it would leave the fd

@@ -6,6 +6,8 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+# shellcheck source=scripts/kernels-lib.sh
+source "$CLONESCOPE_REPO/scripts/kernels-lib.sh"
 
 VM_DIR="$(dirname "${BASH_SOURCE[0]}")"
 BUSYBOX=/bin/busybox
@@ -14,11 +16,13 @@ BUSYBOX=/bin/busybox
 # virtio), come from that kernel's modules.dep through modprobe.
 NEEDED_MODULES=(virtio_pci 9pnet_virtio 9p overlay)
 
-# The module files to load, in load order.
+# The module files to load, in load order, from the kernel's own tree
+# (the host's, or its chroot's for a kernel of make deps-kernels).
 module_files() {
-	local kver="$1"
+	local kver="$1" root
 
-	modprobe -a -S "$kver" --show-depends "${NEEDED_MODULES[@]}" |
+	root="$(kernel_root "$kver")" || return
+	modprobe -d "$root" -a -S "$kver" --show-depends "${NEEDED_MODULES[@]}" |
 		awk '$1 == "insmod" && !seen[$2]++ { print $2 }'
 }
 
@@ -45,9 +49,11 @@ build_image() {
 	while read -r file; do
 		mod="$(basename "$file")"
 		mod="${mod%%.ko*}"
-		# busybox insmod cannot read compressed modules.
+		# busybox insmod cannot read compressed modules (Debian
+		# compresses them with xz up to 6.12, with zstd from 7.x).
 		case "$file" in
 		*.xz) xz -dc "$file" > "$root/lib/modules/$mod.ko" ;;
+		*.zst) zstd -q -dc "$file" > "$root/lib/modules/$mod.ko" ;;
 		*) cp "$file" "$root/lib/modules/$mod.ko" ;;
 		esac
 		printf '%s\n' "$mod" >> "$root/etc/modules.order"

@@ -24,6 +24,8 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+# shellcheck source=scripts/kernels-lib.sh
+source "$CLONESCOPE_REPO/scripts/kernels-lib.sh"
 
 VM_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VM_TIMEOUT="${VM_TIMEOUT:-900}"
@@ -59,7 +61,7 @@ prepare_out() {
 # oops=panic: after an Oops the kernel is not trustworthy, and tests going
 # on would only pile up more Oopses until the timeout; stop at the first.
 run_qemu() {
-	local accel="$1" initrd="$2" out="$3" pid
+	local accel="$1" initrd="$2" out="$3" image pid
 	local -a accel_args
 
 	# shellcheck disable=SC2054 # tcg,thread=... is one QEMU argument
@@ -68,11 +70,12 @@ run_qemu() {
 	mttcg) accel_args=(-accel tcg,thread=multi) ;;
 	kvm) accel_args=(-accel kvm -cpu host) ;;
 	esac
+	image="$(kernel_image "$KVER")"
 	timeout --kill-after=10 "$VM_TIMEOUT" \
 		qemu-system-x86_64 -M q35 -m 2G -smp 2 "${accel_args[@]}" \
 		-display none -no-user-config -nodefaults -no-reboot \
 		-serial "file:$out/console.log" -monitor none \
-		-kernel "/boot/vmlinuz-$KVER" -initrd "$initrd" \
+		-kernel "$image" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1 oops=panic tsc=reliable clocksource=tsc no_timer_check" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap" &
@@ -161,7 +164,8 @@ main() {
 	script="$(realpath "$1")"
 	[[ -x "$script" ]] || die "$1: not an executable file"
 	KVER="$(guest_kver)"
-	[[ -f "/boot/vmlinuz-$KVER" ]] || die "no /boot/vmlinuz-$KVER (run 'make deps')"
+	kernel_image "$KVER" > /dev/null ||
+		die "no image of kernel $KVER (run 'make deps', or 'make deps-kernels')"
 	initrd="$("$VM_DIR/mkinitrd.sh")"
 	out="${VM_OUT:-$BUILD/vm-out/$(basename "$script" .sh)-$(date +%Y%m%d-%H%M%S)-$$}"
 	prepare_out "$out" "$@"
