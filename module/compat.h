@@ -11,6 +11,7 @@
 
 #include <linux/kprobes.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 #include <linux/version.h>
 
 /* 5.11 made the instance's kretprobe an RCU pointer behind get_kretprobe(). */
@@ -62,6 +63,51 @@ static inline bool cs_wp_fault_done(vm_fault_t ret)
 #else
 	return !ret;
 #endif
+}
+
+/*
+ * hugetlb COW, read from the arguments of the functions probed by name.
+ *
+ * hugetlb_wp() (hugetlb_cow() before 5.18) took the mm first up to 6.9:
+ * (mm, vma, address, ptep, flags, pagecache_page/folio, ptl).  6.10 made
+ * it (pagecache_folio, vmf) and 6.17 (vmf); stable kernels got the second
+ * change too (Debian's 6.12.117 has (vmf)), so from 6.10 the layout is
+ * unknown at build time and the faulting mm is current's: hugetlb_wp()
+ * runs in the faulting task, except for a fault another process forces
+ * through GUP (ptrace, /proc/PID/mem), which is then not counted.
+ *
+ * The copy of a huge page has taken the vma fourth throughout:
+ *   copy_user_huge_page(dst, src, addr_hint, vma, pages_per_huge_page)
+ *                                                              to 6.3
+ *   copy_user_large_folio(dst_folio, src_folio, addr_hint, vma) from 6.4
+ */
+static inline struct mm_struct *cs_hugetlb_wp_mm(struct pt_regs *regs)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+	return current->mm;
+#else
+	return (void *)regs_get_kernel_argument(regs, 0);
+#endif
+}
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#define CS_HUGETLB_COPY_SYMBOL	"copy_user_large_folio"
+#else
+#define CS_HUGETLB_COPY_SYMBOL	"copy_user_huge_page"
+#endif
+
+/* The mm a huge page is copied for, and how many bytes. */
+static inline struct mm_struct *cs_hugetlb_copy_mm(struct pt_regs *regs,
+						   u64 *bytes)
+{
+	struct vm_area_struct *vma = (void *)regs_get_kernel_argument(regs, 3);
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+	*bytes = folio_size((struct folio *)regs_get_kernel_argument(regs, 0));
+#else
+	*bytes = (u64)(u32)regs_get_kernel_argument(regs, 4) << PAGE_SHIFT;
+#endif
+	return vma->vm_mm;
 }
 
 #endif

@@ -20,7 +20,6 @@
 #include <linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/timekeeping.h>
-#include <linux/version.h>
 #include <linux/vmalloc.h>
 #include <linux/clonescope.h>
 
@@ -412,34 +411,30 @@ static int cs_thp_wp_return(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_thp_wp_return);
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
-/* hugetlb_wp(mm, vma, address, ptep, flags, pagecache_page, ptl) */
 static int cs_hugetlb_wp(struct cs_hctx *ctx)
 {
-	struct mm_struct *mm = (void *)regs_get_kernel_argument(ctx->regs, 0);
+	struct mm_struct *mm = cs_hugetlb_wp_mm(ctx->regs);
 
-	if (cs_tracing())
+	/* 0 is the free key of the tables: never look it up. */
+	if (cs_tracing() && mm)
 		cs_cow_count(mm, CS_COW_HUGETLB_FAULTS, 1);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_hugetlb_wp);
 
-/* copy_user_huge_page(dst, src, addr_hint, vma, pages_per_huge_page) */
 static int cs_hugetlb_copy(struct cs_hctx *ctx)
 {
-	struct vm_area_struct *vma;
-	unsigned long pages;
+	struct mm_struct *mm;
+	u64 bytes;
 
 	if (!cs_tracing())
 		return 0;
-	vma = (void *)regs_get_kernel_argument(ctx->regs, 3);
-	pages = (u32)regs_get_kernel_argument(ctx->regs, 4);
-	cs_cow_count(vma->vm_mm, CS_COW_HUGETLB_COPIED, 1);
-	cs_cow_count(vma->vm_mm, CS_COW_HUGETLB_BYTES, pages << PAGE_SHIFT);
+	mm = cs_hugetlb_copy_mm(ctx->regs, &bytes);
+	cs_cow_count(mm, CS_COW_HUGETLB_COPIED, 1);
+	cs_cow_count(mm, CS_COW_HUGETLB_BYTES, bytes);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_hugetlb_copy);
-#endif
 
 /* A parent that went away: its children's forks have no parent left. */
 static void cs_cow_parent_gone(unsigned long mm)
@@ -524,7 +519,6 @@ static struct cs_probe cs_cow_probes[] = {
 		.ret = cs_thp_wp_return,
 		.data_size = sizeof(struct cs_fault_data),
 	},
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
 	{
 		.symbols = CS_SYMS("hugetlb_wp", "hugetlb_cow"),
 		.role = "COW on hugetlb",
@@ -532,12 +526,11 @@ static struct cs_probe cs_cow_probes[] = {
 		.entry = cs_hugetlb_wp,
 	},
 	{
-		.symbols = CS_SYMS("copy_user_huge_page"),
+		.symbols = CS_SYMS(CS_HUGETLB_COPY_SYMBOL),
 		.role = "hugetlb page copy",
 		.group = CLONESCOPE_PROBES_COW,
 		.entry = cs_hugetlb_copy,
 	},
-#endif
 	{
 		.symbols = CS_SYMS("exit_mmap"),
 		.role = "end of COW window",
@@ -556,7 +549,9 @@ u64 cs_cow_features(void)
 		features |= CLONESCOPE_FEAT_COW;
 	if (cs_probe_registered("do_huge_pmd_wp_page"))
 		features |= CLONESCOPE_FEAT_COW_THP;
-	if (cs_probe_registered("copy_user_huge_page"))
+	if ((cs_probe_registered("hugetlb_wp") ||
+	     cs_probe_registered("hugetlb_cow")) &&
+	    cs_probe_registered(CS_HUGETLB_COPY_SYMBOL))
 		features |= CLONESCOPE_FEAT_COW_HUGETLB;
 	return features;
 }
