@@ -33,11 +33,15 @@ keep_results() {
 	fi
 	{
 		printf 'date=%s\npassed=%s\nfailed=%s\n' "$(date -u +%Y-%m-%d)" "$passed" "$failed"
-		if [[ -n "$out" ]]; then
-			# "ok 3 cow.hugetlb_copies # SKIP reason" -> "cow.hugetlb_copies: reason"
-			cat "$out"/*.tap 2>/dev/null |
-				sed -nE 's/^ok [0-9]+ ([^#]*[^ #]) *# *SKIP *(.*)$/skip=\1: \2/p'
-		fi
+		# The harness's "ok 12 # SKIP reason" names no test: the
+		# "#  RUN  cow.hugetlb ..." line before it does.
+		[[ -z "$out" ]] || awk '
+			/^# +RUN +/ { name = $3 }
+			/^ok [0-9]+ .*# *SKIP/ {
+				reason = $0
+				sub(/^.*# *SKIP */, "", reason)
+				print "skip=" name ": " reason
+			}' "$out"/*.tap
 	} > "$dir/results"
 }
 
