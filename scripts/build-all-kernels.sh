@@ -24,7 +24,9 @@ main() {
 	for kver in "${kernels[@]}"; do
 		log="$BUILD/build-$kver.log"
 		start=$SECONDS
-		if "$CLONESCOPE_REPO/scripts/kmod-build.sh" --werror "$kver" > /dev/null 2> "$log"; then
+		# Its own build directories: a guest may be using the others.
+		if BUILD="$BUILD/build-all" "$CLONESCOPE_REPO/scripts/kmod-build.sh" --werror "$kver" \
+			> /dev/null 2> "$log"; then
 			echo "build-all-kernels: $kver: ok ($((SECONDS - start)) s)"
 			built=$((built + 1))
 		else
