@@ -14,6 +14,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=scripts/kernels-lib.sh
 source "$CLONESCOPE_REPO/scripts/kernels-lib.sh"
 
+# Newer kernels run the suite slower (module load/unload cycles): more
+# than make check's 15 minutes per guest on a loaded host.
+export VM_TIMEOUT="${VM_TIMEOUT:-1800}"
+
 # The "N passed, N failed" line of one check.sh run, as "N N".
 last_counts() {
 	sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$1" | tail -n 1
