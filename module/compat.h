@@ -14,10 +14,14 @@
 #include <linux/sched.h>
 #include <linux/version.h>
 
+/* The one place a kernel version is compared. */
+#define CS_KERNEL_AT_LEAST(major, minor, sub) \
+	(LINUX_VERSION_CODE >= KERNEL_VERSION(major, minor, sub))
+
 /* 5.11 made the instance's kretprobe an RCU pointer behind get_kretprobe(). */
 static inline struct kretprobe *cs_get_kretprobe(struct kretprobe_instance *ri)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0)
+#if CS_KERNEL_AT_LEAST(5, 11, 0)
 	return get_kretprobe(ri);
 #else
 	return ri->rp;
@@ -28,7 +32,7 @@ static inline struct kretprobe *cs_get_kretprobe(struct kretprobe_instance *ri)
  * 5.18 added unsharing faults (a GUP read pin breaking COW without a
  * write); before it there are none to leave out.  An enum: no #ifdef.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 18, 0)
+#if CS_KERNEL_AT_LEAST(5, 18, 0)
 #define CS_FAULT_FLAG_UNSHARE	FAULT_FLAG_UNSHARE
 #else
 #define CS_FAULT_FLAG_UNSHARE	0
@@ -40,7 +44,7 @@ static inline struct kretprobe *cs_get_kretprobe(struct kretprobe_instance *ri)
  */
 static inline bool cs_page_anon_not_ksm(struct page *page)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 16, 0)
+#if CS_KERNEL_AT_LEAST(5, 16, 0)
 	struct folio *folio = page_folio(page);
 
 	return folio_test_anon(folio) && !folio_test_ksm(folio);
@@ -58,7 +62,7 @@ static inline bool cs_page_anon_not_ksm(struct page *page)
  */
 static inline bool cs_wp_fault_done(vm_fault_t ret)
 {
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#if !CS_KERNEL_AT_LEAST(6, 2, 0)
 	return ret & VM_FAULT_WRITE;
 #else
 	return !ret;
@@ -83,14 +87,14 @@ static inline bool cs_wp_fault_done(vm_fault_t ret)
  */
 static inline struct mm_struct *cs_hugetlb_wp_mm(struct pt_regs *regs)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#if CS_KERNEL_AT_LEAST(6, 10, 0)
 	return current->mm;
 #else
 	return (void *)regs_get_kernel_argument(regs, 0);
 #endif
 }
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#if CS_KERNEL_AT_LEAST(6, 4, 0)
 #define CS_HUGETLB_COPY_SYMBOL	"copy_user_large_folio"
 #else
 #define CS_HUGETLB_COPY_SYMBOL	"copy_user_huge_page"
@@ -102,7 +106,7 @@ static inline struct mm_struct *cs_hugetlb_copy_mm(struct pt_regs *regs,
 {
 	struct vm_area_struct *vma = (void *)regs_get_kernel_argument(regs, 3);
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#if CS_KERNEL_AT_LEAST(6, 4, 0)
 	*bytes = folio_size((struct folio *)regs_get_kernel_argument(regs, 0));
 #else
 	*bytes = (u64)(u32)regs_get_kernel_argument(regs, 4) << PAGE_SHIFT;
