@@ -92,7 +92,7 @@ versioned_package() {
 
 fetch_kernel() {
 	local label="$1" suite="$2" extra="$3" image_meta="$4" headers_meta="$5"
-	local dir from stamp image headers parts kver deb
+	local dir from stamp image headers parts kver deb start=$SECONDS
 	local -a target=()
 
 	dir="$(kernel_chroot_dir "$suite")"
@@ -134,7 +134,7 @@ fetch_kernel() {
 	in_chroot "$dir" depmod "$kver"
 	kernel_root "$kver" > /dev/null || die "$label: no image or headers for $kver in $dir"
 	echo "$kver" > "$stamp"
-	note "$label: $kver ready"
+	note "$label: $kver ready ($((SECONDS - start)) s)"
 }
 
 main() {

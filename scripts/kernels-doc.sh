@@ -70,8 +70,8 @@ main() {
 	local kver symbol role phase first second skip
 	local -a kernels=() cells
 
-	for kver in $(ls "$BUILD/kernels" 2>/dev/null | sort -V); do
-		[[ -f "$BUILD/kernels/$kver/probe-status.txt" ]] || continue
+	for kver in $(find "$BUILD/kernels" -mindepth 2 -maxdepth 2 -name probe-status.txt \
+		-printf '%h\n' 2>/dev/null | xargs -r -n1 basename | sort -V); do
 		probe_states "$BUILD/kernels/$kver/probe-status.txt" > "$BUILD/kernels/$kver/probes"
 		kernels+=("$kver")
 	done

@@ -16,6 +16,7 @@ CLONESCOPE_KERNELS="${CLONESCOPE_KERNELS:-/var/cache/clonescope/kernels}"
 # ("-" for the chroot's own), image and headers metapackages.  trixie's 6.12
 # (not bookworm-backports') so the generic and the PREEMPT_RT flavour come
 # from one suite and one toolchain.
+# shellcheck disable=SC2034 # used by the scripts that source this
 KERNEL_TABLE="
 5.10	bullseye	-	linux-image-amd64	linux-headers-amd64
 6.12	trixie	-	linux-image-amd64	linux-headers-amd64
