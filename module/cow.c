@@ -82,20 +82,20 @@ struct cs_fault_data {
 	u64 start;
 	enum cs_copy_kind kind;
 	/* do_wp_page fallbacks: what the probes inside the call saw. */
-	long wp_idx;		/* its place in cs_wp_vmfs */
+	long wp_idx;		/* its place in cs_wp_tasks */
 	bool reused;		/* wp_page_reuse ran */
-	bool copy_called;	/* wp_page_copy ran */
+	bool copy_called;	/* the copy path ran: wp_page_copy, an allocation */
 };
 
 /*
- * The do_wp_page() calls in flight, keyed by their struct vm_fault, so the
- * probes inside one (wp_page_reuse, wp_page_copy) find its data.  Not a
- * per-CPU slot: the faulting task can be preempted in between (on
- * PREEMPT_RT the page table lock leaves preemption on) and, once the lock
- * is dropped, migrate.
+ * The do_wp_page() calls in flight, keyed by the faulting task (one fault
+ * at a time), so the probes inside one (wp_page_reuse, wp_page_copy, the
+ * new page's allocation) find its data.  Not a per-CPU slot: the task can
+ * be preempted in between (on PREEMPT_RT the page table lock leaves
+ * preemption on) and, once the lock is dropped, migrate.
  */
 #define CS_WP_BITS		8
-static unsigned long *cs_wp_vmfs;
+static unsigned long *cs_wp_tasks;
 static struct cs_fault_data **cs_wp_data;
 
 /* Which outcome of do_wp_page() its probe decides: what is inlined. */
@@ -294,25 +294,30 @@ static void cs_wp_fault_copied(struct cs_hctx *ctx, struct cs_fault_data *d)
 }
 NOKPROBE_SYMBOL(cs_wp_fault_copied);
 
-/* The do_wp_page() call that @vmf's fault is in, if its probe is armed. */
-static struct cs_fault_data *cs_wp_outer(struct vm_fault *vmf)
+/* The do_wp_page() call current is in, if a do_wp_page probe traces it. */
+static struct cs_fault_data *cs_wp_outer(void)
 {
-	long i = cs_key_find(cs_wp_vmfs, CS_WP_BITS, (unsigned long)vmf);
+	long i = cs_key_find(cs_wp_tasks, CS_WP_BITS, (unsigned long)current);
 
 	return i < 0 ? NULL : READ_ONCE(cs_wp_data[i]);
 }
 NOKPROBE_SYMBOL(cs_wp_outer);
 
-static int cs_wp_page_copy_entry(struct cs_hctx *ctx)
+/* Where wp_page_reuse is inlined, do_wp_page learns of a copy this way. */
+static void cs_wp_copy_seen(void)
 {
-	struct vm_fault *vmf = (void *)regs_get_kernel_argument(ctx->regs, 0);
-	struct cs_fault_data *outer;
+	struct cs_fault_data *outer = cs_wp_reuse_inlined ? cs_wp_outer() : NULL;
 
-	if (!cs_wp_fault_begin(ctx, ctx->data))
-		return 1;
-	outer = cs_wp_reuse_inlined ? cs_wp_outer(vmf) : NULL;
 	if (outer)
 		outer->copy_called = true;
+}
+NOKPROBE_SYMBOL(cs_wp_copy_seen);
+
+static int cs_wp_page_copy_entry(struct cs_hctx *ctx)
+{
+	if (!cs_wp_fault_begin(ctx, ctx->data))
+		return 1;
+	cs_wp_copy_seen();
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_wp_page_copy_entry);
@@ -328,21 +333,34 @@ static int cs_wp_page_copy_return(struct cs_hctx *ctx)
 NOKPROBE_SYMBOL(cs_wp_page_copy_return);
 
 /*
+ * The copy path allocates the new page (vma_alloc_folio); the reuse path
+ * never does.  Probed only where wp_page_reuse is inlined: with
+ * wp_page_copy inlined too (6.12 PREEMPT_RT), nothing else tells them
+ * apart.
+ */
+static int cs_wp_alloc(struct cs_hctx *ctx)
+{
+	if (cs_tracing())
+		cs_wp_copy_seen();
+	return 0;
+}
+NOKPROBE_SYMBOL(cs_wp_alloc);
+
+/*
  * do_wp_page() is probed where what it calls is inlined into it (reuse on
- * 5.10, the copy from 6.12 on): a write fault on a private anonymous or
- * zero page either reuses the page or copies it, so the call's outcome
- * tells which one the inlined part did when the other part is seen by its
- * own probe.  Measured against wp_page_copy on 6.1 in
+ * 5.10, the copy from 6.12 on, both on 6.12 PREEMPT_RT): a write fault on a
+ * private anonymous or zero page either reuses the page or copies it, so
+ * the call's outcome tells which one the inlined part did when the other
+ * part is seen by its own probe.  Measured against wp_page_copy on 6.1 in
  * ../shared/kernel-notes.md: 1590 vs 1589 copies for one workload.
  */
 static int cs_do_wp_page_entry(struct cs_hctx *ctx)
 {
-	struct vm_fault *vmf = (void *)regs_get_kernel_argument(ctx->regs, 0);
 	struct cs_fault_data *d = ctx->data;
 
 	if (!cs_wp_fault_begin(ctx, d))
 		return 1;
-	d->wp_idx = cs_key_claim(cs_wp_vmfs, CS_WP_BITS, (unsigned long)vmf);
+	d->wp_idx = cs_key_claim(cs_wp_tasks, CS_WP_BITS, (unsigned long)current);
 	if (d->wp_idx < 0) {
 		this_cpu_inc(cs_cow_overflow);
 		return 1;
@@ -357,13 +375,16 @@ static int cs_do_wp_page_return(struct cs_hctx *ctx)
 	struct cs_fault_data *d = ctx->data;
 	bool done = cs_wp_fault_done((vm_fault_t)regs_return_value(ctx->regs));
 
-	cs_key_release(cs_wp_vmfs, d->wp_idx);
+	bool copied;
+
+	cs_key_release(cs_wp_tasks, d->wp_idx);
 	if (!cs_tracing() || !done)
 		return 0;
-	if (cs_wp_copy_inlined && !d->reused)
+	/* What the probes of the parts not inlined saw. */
+	copied = cs_wp_reuse_inlined ? d->copy_called : !d->reused;
+	if (copied && cs_wp_copy_inlined)
 		cs_wp_fault_copied(ctx, d);
-	else if (cs_wp_reuse_inlined && !d->copy_called &&
-		 d->kind == CS_COPY_ANON)
+	else if (!copied && cs_wp_reuse_inlined && d->kind == CS_COPY_ANON)
 		cs_cow_count(d->mm, CS_COW_REUSED, 1);
 	return 0;
 }
@@ -376,7 +397,7 @@ static int cs_wp_page_reuse(struct cs_hctx *ctx)
 
 	if (!cs_tracing())
 		return 0;
-	outer = cs_wp_copy_inlined ? cs_wp_outer(vmf) : NULL;
+	outer = cs_wp_copy_inlined ? cs_wp_outer() : NULL;
 	if (outer)
 		outer->reused = true;
 	/* Shared mappings also get here; only private ones are COW. */
@@ -512,6 +533,14 @@ static struct cs_probe cs_cow_probes[] = {
 		.fallback_for = "wp_page_reuse",
 	},
 	{
+		/* _noprof: 6.10's allocation profiling renamed it. */
+		.symbols = CS_SYMS("vma_alloc_folio_noprof", "vma_alloc_folio"),
+		.role = "COW copy (alloc)",
+		.group = CLONESCOPE_PROBES_COW,
+		.entry = cs_wp_alloc,
+		.fallback_for = "wp_page_reuse",
+	},
+	{
 		.symbols = CS_SYMS("do_huge_pmd_wp_page"),
 		.role = "COW on THP",
 		.group = CLONESCOPE_PROBES_COW,
@@ -565,7 +594,7 @@ void cs_cow_reset(u32 armed)
 	memset(cs_parent_mms, 0, CS_NR_COWS * sizeof(*cs_parent_mms));
 	for (i = 0; i < CS_NR_COWS; i++)
 		cs_parent_fork[i] = CS_NO_FORK;
-	memset(cs_wp_vmfs, 0, (1U << CS_WP_BITS) * sizeof(*cs_wp_vmfs));
+	memset(cs_wp_tasks, 0, (1U << CS_WP_BITS) * sizeof(*cs_wp_tasks));
 	for_each_possible_cpu(cpu)
 		per_cpu(cs_cow_overflow, cpu) = 0;
 	cs_wp_copy_inlined = !cs_probe_registered("wp_page_copy");
@@ -600,10 +629,10 @@ int cs_cow_init(void)
 	cs_cows = vzalloc(CS_NR_COWS * sizeof(*cs_cows));
 	cs_parent_mms = vzalloc(CS_NR_COWS * sizeof(*cs_parent_mms));
 	cs_parent_fork = vzalloc(CS_NR_COWS * sizeof(*cs_parent_fork));
-	cs_wp_vmfs = vzalloc((1U << CS_WP_BITS) * sizeof(*cs_wp_vmfs));
+	cs_wp_tasks = vzalloc((1U << CS_WP_BITS) * sizeof(*cs_wp_tasks));
 	cs_wp_data = vzalloc((1U << CS_WP_BITS) * sizeof(*cs_wp_data));
 	if (!cs_child_mms || !cs_cows || !cs_parent_mms || !cs_parent_fork ||
-	    !cs_wp_vmfs || !cs_wp_data)
+	    !cs_wp_tasks || !cs_wp_data)
 		goto err_free;
 	err = cs_probes_register(cs_cow_probes, ARRAY_SIZE(cs_cow_probes));
 	if (err)
@@ -619,13 +648,13 @@ err_free:
 void cs_cow_exit(void)
 {
 	vfree(cs_wp_data);
-	vfree(cs_wp_vmfs);
+	vfree(cs_wp_tasks);
 	vfree(cs_parent_fork);
 	vfree(cs_parent_mms);
 	vfree(cs_cows);
 	vfree(cs_child_mms);
 	cs_wp_data = NULL;
-	cs_wp_vmfs = NULL;
+	cs_wp_tasks = NULL;
 	cs_parent_fork = NULL;
 	cs_parent_mms = NULL;
 	cs_cows = NULL;

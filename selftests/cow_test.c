@@ -808,6 +808,9 @@ TEST_F(cow, thp)
 	long kb;
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
+	/* PREEMPT_RT kernels have no THP at all. */
+	if (access(THP_ENABLED, F_OK))
+		SKIP(return, "kernel without transparent huge pages (no %s)", THP_ENABLED);
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW_THP);
 	if (!thp_usable())
 		SKIP(return, "transparent huge pages disabled (%s)", THP_ENABLED);
