@@ -125,6 +125,12 @@ FIXTURE_TEARDOWN(cow)
 		SKIP(return, "module without " #feat " on this kernel"); \
 } while (0)
 
+/* Whether the kernel has THP at all: PREEMPT_RT kernels do not. */
+static bool thp_configured(void)
+{
+	return !access(THP_ENABLED, F_OK);
+}
+
 /*
  * Maps @size bytes of private anonymous memory in 4K pages (no THP, so no
  * huge zero page either) as self->region; @populate writes every page.
@@ -138,7 +144,9 @@ static char *map_region(struct __test_metadata *_metadata,
 	ASSERT_NE(MAP_FAILED, p);
 	self->region = p;
 	self->region_size = size;
-	ASSERT_EQ(0, madvise(p, size, MADV_NOHUGEPAGE));
+	/* A kernel without THP (PREEMPT_RT) has only 4K pages anyway. */
+	if (thp_configured())
+		ASSERT_EQ(0, madvise(p, size, MADV_NOHUGEPAGE));
 	if (populate)
 		memset(p, 0x5a, size);
 	return p;
@@ -808,8 +816,7 @@ TEST_F(cow, thp)
 	long kb;
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
-	/* PREEMPT_RT kernels have no THP at all. */
-	if (access(THP_ENABLED, F_OK))
+	if (!thp_configured())
 		SKIP(return, "kernel without transparent huge pages (no %s)", THP_ENABLED);
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW_THP);
 	if (!thp_usable())
