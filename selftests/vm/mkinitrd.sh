@@ -49,8 +49,8 @@ build_image() {
 	while read -r file; do
 		mod="$(basename "$file")"
 		mod="${mod%%.ko*}"
-		# busybox insmod cannot read compressed modules (Debian
-		# compresses them with xz up to 6.12, with zstd from 7.x).
+		# busybox insmod cannot read compressed modules (Debian's
+		# are xz from 5.10 to 7.3; other distributions use zstd).
 		case "$file" in
 		*.xz) xz -dc "$file" > "$root/lib/modules/$mod.ko" ;;
 		*.zst) zstd -q -dc "$file" > "$root/lib/modules/$mod.ko" ;;
