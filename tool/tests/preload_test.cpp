@@ -47,15 +47,16 @@ int spawn_workload(const std::vector<std::string> &counts, std::vector<std::stri
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-// Runs the workload under the shim; returns its exit status and fills
-// @trace from the files it left in a fresh directory.
-int run_workload(const std::vector<std::string> &counts, Trace &trace, size_t &files)
+// Runs the workload with @preload as LD_PRELOAD; returns its exit status
+// and fills @trace from the files it left in a fresh directory.
+int run_workload(const std::vector<std::string> &counts, Trace &trace, size_t &files,
+		 const std::string &preload = CLONESCOPE_PRELOAD)
 {
 	fs::path dir = fs::temp_directory_path() / ("clonescope-preload-" + std::to_string(getpid()));
 	fs::remove_all(dir);
 	fs::create_directories(dir);
 	const int status = spawn_workload(
-		counts, {"LD_PRELOAD=" CLONESCOPE_PRELOAD, "CLONESCOPE_USER_TRACE=" + dir.string()});
+		counts, {"LD_PRELOAD=" + preload, "CLONESCOPE_USER_TRACE=" + dir.string()});
 
 	files = 0;
 	for (const auto &e : fs::directory_iterator(dir)) {
@@ -126,6 +127,41 @@ TEST(Preload, InactiveWithoutDirectory)
 	// Without CLONESCOPE_USER_TRACE the shim only forwards.
 	EXPECT_EQ(0, spawn_workload({"2", "1", "1", "1", "1", "1", "1"},
 				    {"LD_PRELOAD=" CLONESCOPE_PRELOAD}));
+}
+
+const std::vector<std::string> no_calls = {"0", "0", "0", "0", "0", "0", "0"};
+
+// The early caller's constructor runs before the shim's (listed after it)
+// and calls syscall, pthread_create and fork: redis-server's jemalloc did
+// that and the shim jumped through a NULL pointer.  The calls must work
+// and, the trace directory being set, be recorded.
+TEST(Preload, CallsBeforeTheShimsConstructor)
+{
+	Trace trace;
+	size_t files = 0;
+	ASSERT_EQ(0, run_workload(no_calls, trace, files,
+				  CLONESCOPE_PRELOAD " " CLONESCOPE_EARLY_CALLER));
+	std::map<uint32_t, int> per_kind;
+	for (const auto &c : trace.calls)
+		per_kind[c.kind]++;
+	EXPECT_EQ(1, per_kind[CS_KIND_FORK]);
+	EXPECT_EQ(1, per_kind[CS_KIND_PTHREAD_CREATE]);
+	// The failed clone3 reached the kernel untouched: nothing to record.
+	EXPECT_EQ(0, per_kind[CS_KIND_CLONE3]);
+	EXPECT_EQ(2u, trace.calls.size());
+}
+
+// The same calls from a constructor that runs after the shim's, and with
+// the shim inactive.
+TEST(Preload, CallsFromOtherConstructors)
+{
+	Trace trace;
+	size_t files = 0;
+	ASSERT_EQ(0, run_workload(no_calls, trace, files,
+				  CLONESCOPE_EARLY_CALLER " " CLONESCOPE_PRELOAD));
+	EXPECT_EQ(2u, trace.calls.size());
+	EXPECT_EQ(0, spawn_workload(no_calls, {"LD_PRELOAD=" CLONESCOPE_PRELOAD
+					       " " CLONESCOPE_EARLY_CALLER}));
 }
 
 } // namespace
