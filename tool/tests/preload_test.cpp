@@ -14,6 +14,8 @@
 #include <map>
 #include <set>
 
+#include "correlate/correlate.hpp"
+#include "report/report.hpp"
 #include "symbol/symbolizer.hpp"
 #include "trace/trace_file.hpp"
 #include "user_trace.h"
@@ -25,11 +27,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Runs the workload with @counts and environment @env; returns its
-// shell-style exit status, -1 if it could not run.
-int spawn_workload(const std::vector<std::string> &counts, std::vector<std::string> env)
+// Runs @program (by default the call-site workload) with @counts and
+// environment @env; returns its shell-style exit status, -1 if it could
+// not run.
+int spawn_workload(const std::vector<std::string> &counts, std::vector<std::string> env,
+		   const std::string &program = CLONESCOPE_CALLSITES)
 {
-	std::vector<std::string> args = {CLONESCOPE_CALLSITES};
+	std::vector<std::string> args = {program};
 	args.insert(args.end(), counts.begin(), counts.end());
 	env.push_back("PATH=/usr/bin:/bin");
 	std::vector<char *> argv, envp;
@@ -50,13 +54,15 @@ int spawn_workload(const std::vector<std::string> &counts, std::vector<std::stri
 // Runs the workload with @preload as LD_PRELOAD; returns its exit status
 // and fills @trace from the files it left in a fresh directory.
 int run_workload(const std::vector<std::string> &counts, Trace &trace, size_t &files,
-		 const std::string &preload = CLONESCOPE_PRELOAD)
+		 const std::string &preload = CLONESCOPE_PRELOAD,
+		 const std::string &program = CLONESCOPE_CALLSITES)
 {
 	fs::path dir = fs::temp_directory_path() / ("clonescope-preload-" + std::to_string(getpid()));
 	fs::remove_all(dir);
 	fs::create_directories(dir);
 	const int status = spawn_workload(
-		counts, {"LD_PRELOAD=" + preload, "CLONESCOPE_USER_TRACE=" + dir.string()});
+		counts, {"LD_PRELOAD=" + preload, "CLONESCOPE_USER_TRACE=" + dir.string()},
+		program);
 
 	files = 0;
 	for (const auto &e : fs::directory_iterator(dir)) {
@@ -162,6 +168,56 @@ TEST(Preload, CallsFromOtherConstructors)
 	EXPECT_EQ(2u, trace.calls.size());
 	EXPECT_EQ(0, spawn_workload(no_calls, {"LD_PRELOAD=" CLONESCOPE_PRELOAD
 					       " " CLONESCOPE_EARLY_CALLER}));
+}
+
+// The site groups of the unrolled workload's report under @grouping:
+// key -> (count, number of return addresses).
+using CountAndAddresses = std::pair<size_t, size_t>;
+
+std::map<std::string, CountAndAddresses> unrolled_sites(Trace &trace,
+								 SiteGrouping grouping)
+{
+	const Report report = build_report(trace, correlate(trace), grouping);
+	std::map<std::string, CountAndAddresses> out;
+	for (const auto &g : report.by_site)
+		out[g.key] = {g.count, g.addresses.size()};
+	return out;
+}
+
+// A loop of five system() calls unrolled into five call instructions, and
+// a fork helper inlined twice: one site per source line by default, one
+// per function, one per instruction with --sites address.
+TEST(Preload, SitesGroupedBySourceLine)
+{
+	Trace trace;
+	size_t files = 0;
+	ASSERT_EQ(0, run_workload({}, trace, files, CLONESCOPE_PRELOAD, CLONESCOPE_UNROLLED));
+	trace.symbols = symbolize_call_sites(trace);
+	std::set<uint64_t> addresses;
+	for (const auto &c : trace.calls)
+		addresses.insert(c.call_site);
+	ASSERT_EQ(7u, trace.calls.size());
+	ASSERT_EQ(7u, addresses.size()) << "the compiler did not unroll and inline as expected";
+
+	auto by_line = unrolled_sites(trace, SiteGrouping::line);
+	ASSERT_EQ(2u, by_line.size());
+	const std::string module = " [clonescope_unrolled]";
+	const auto systems = by_line.find("unrolled_systems (unrolled.c:32)" + module);
+	ASSERT_NE(by_line.end(), systems) << by_line.begin()->first;
+	EXPECT_EQ(CountAndAddresses(5, 5), systems->second);
+	const auto forks = by_line.find("inlined_forks (unrolled.c:18)" + module);
+	ASSERT_NE(by_line.end(), forks);
+	EXPECT_EQ(CountAndAddresses(2, 2), forks->second);
+
+	auto by_function = unrolled_sites(trace, SiteGrouping::function);
+	EXPECT_EQ(2u, by_function.size());
+	EXPECT_EQ(5u, by_function["unrolled_systems" + module].first);
+	EXPECT_EQ(2u, by_function["inlined_forks" + module].first);
+
+	auto by_address = unrolled_sites(trace, SiteGrouping::address);
+	EXPECT_EQ(7u, by_address.size());
+	for (const auto &[key, counts] : by_address)
+		EXPECT_EQ(CountAndAddresses(1, 1), counts) << key;
 }
 
 } // namespace

@@ -164,6 +164,19 @@ std::string site_name(const SymbolInfo *sym, const Trace &trace, uint32_t image,
 	return fmt::format("{:#x}", address);
 }
 
+std::string site_key(const Sample &s, SiteGrouping grouping)
+{
+	const SymbolInfo *sym = s.symbol;
+	if (!sym || sym->symbol.empty() || grouping == SiteGrouping::address)
+		return s.site;
+	const std::string module = sym->module.empty() ? "" : " [" + basename_of(sym->module) + "]";
+	if (grouping == SiteGrouping::function)
+		return sym->symbol + module;
+	if (sym->file.empty())
+		return s.site;
+	return fmt::format("{} ({}:{}){}", sym->symbol, basename_of(sym->file), sym->line, module);
+}
+
 Correlation correlate(const Trace &trace)
 {
 	Correlation out;
@@ -216,12 +229,12 @@ Correlation correlate(const Trace &trace)
 		symbols.emplace(std::pair{s.image, s.address}, &s);
 	out.samples.reserve(trace.calls.size() + clones.size());
 	for (const auto &c : trace.calls) {
-		auto sym = symbols.find({c.image, c.call_site});
-		out.samples.push_back(Sample{
-			.kind = user_kind_name(c.kind),
-			.site = site_name(sym == symbols.end() ? nullptr : sym->second, trace, c.image,
-					  c.call_site),
-			.user = &c});
+		auto it = symbols.find({c.image, c.call_site});
+		const SymbolInfo *sym = it == symbols.end() ? nullptr : it->second;
+		out.samples.push_back(Sample{.kind = user_kind_name(c.kind),
+					     .site = site_name(sym, trace, c.image, c.call_site),
+					     .user = &c,
+					     .symbol = sym});
 	}
 
 	std::vector<const clonescope_clone_event *> unmatched;
