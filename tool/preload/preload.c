@@ -28,6 +28,8 @@
  *   malloc, no stdio.
  * - vfork is an assembly trampoline (vfork.S): its child touches nothing.
  * - errno is preserved across everything the shim adds.
+ * - Each image writes its file header at start-up, whether it calls
+ *   anything or not, so the report can tell "no shim in this process".
  * - dl_iterate_phdr (for call-site mappings) only runs at load time and in
  *   the parent after a call returned, never in a fork child's wrapper path.
  */
@@ -357,6 +359,11 @@ static void init_once(void)
 		strcpy(g_dir, dir);
 	}
 	__atomic_store_n(&g_init_state, INIT_DONE, __ATOMIC_RELEASE);
+	/* The file says the shim ran in this image, calls or not: a clone
+	 * the kernel saw in a process without one is one the shim could not
+	 * see (static, setuid, LD_PRELOAD removed). */
+	if (g_dir[0])
+		trace_fd();
 }
 
 __attribute__((constructor)) static void cs_init(void)

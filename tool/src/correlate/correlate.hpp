@@ -22,7 +22,7 @@ namespace clonescope {
 // kernel record no user call claimed. Points into the Trace it came from.
 struct Sample {
 	std::string kind; // fork, vfork, thread, posix_spawn, system, clone3, ...
-	std::string site; // resolved call site (address level), or "[no libc call] comm"
+	std::string site; // resolved call site (address level), or "[no user call: why] comm"
 	const UserCall *user = nullptr;
 	const SymbolInfo *symbol = nullptr; // the call site's, if symbolized
 	std::vector<const clonescope_clone_event *> kernel = {}; // in time order
