@@ -60,6 +60,15 @@ int main(int argc, char **argv)
 	auto *json_flag = report->add_flag("--json", rep.json, "print JSON");
 	report->add_flag("--csv", rep.csv, "print CSV")->excludes(json_flag);
 	report->add_flag("!--no-hist", rep.histograms, "no log2 histograms in the text report");
+	report->add_option("--sites", rep.sites,
+			   "group call sites by source line (function + file:line), function "
+			   "or return address")
+		->transform(CLI::CheckedTransformer(
+			std::map<std::string, SiteGrouping>{{"line", SiteGrouping::line},
+							    {"function", SiteGrouping::function},
+							    {"address", SiteGrouping::address}},
+			CLI::ignore_case))
+		->default_str("line");
 	report->add_option("--perfetto", rep.perfetto,
 			   "also write Chrome trace-event JSON for ui.perfetto.dev to this file");
 
