@@ -8,7 +8,11 @@
  *        cs-ctl drain         open, ENABLE, print "ready", read records into
  *                             nothing until SIGTERM/SIGINT, then DISABLE
  *                             and drain to EOF (a reader for when the
- *                             tool is not usable)
+ *                             tool is not usable): a blocking read(),
+ *                             woken by the module
+ *        cs-ctl poll MS       as drain, but a non-blocking reader that
+ *                             wakes itself every MS milliseconds and reads
+ *                             until the buffers are empty
  *
  * hold and drain print the session's stats when they stop.  Everything
  * is printed as key=value pairs on one line.
@@ -20,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/clonescope.h>
@@ -104,20 +109,31 @@ static int hold(void)
 	return print_stats(fd);
 }
 
-static int drain(void)
+static char buf[1 << 16] __attribute__((aligned(8)));
+
+/* Reads until the buffers are empty, without blocking. */
+static int read_available(int fd)
 {
-	static char buf[1 << 16] __attribute__((aligned(8)));
-	int fd = open_dev();
+	int flags = fcntl(fd, F_GETFL);
 	ssize_t n;
 
-	enable(fd);
-	while (!stop) {
+	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	do {
 		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno != EINTR) {
-			fprintf(stderr, "cs-ctl: read: %s\n", strerror(errno));
-			return 1;
-		}
+	} while (n > 0);
+	fcntl(fd, F_SETFL, flags);
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		fprintf(stderr, "cs-ctl: read: %s\n", strerror(errno));
+		return 1;
 	}
+	return 0;
+}
+
+/* After SIGTERM: stop tracing, read to EOF, print the stats. */
+static int finish(int fd)
+{
+	ssize_t n;
+
 	if (ioctl(fd, CLONESCOPE_IOC_DISABLE))
 		fprintf(stderr, "cs-ctl: DISABLE: %s\n", strerror(errno));
 	do {
@@ -130,6 +146,37 @@ static int drain(void)
 	return print_stats(fd);
 }
 
+static int drain(void)
+{
+	int fd = open_dev();
+	ssize_t n;
+
+	enable(fd);
+	while (!stop) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno != EINTR) {
+			fprintf(stderr, "cs-ctl: read: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	return finish(fd);
+}
+
+static int poll_every(long ms)
+{
+	struct timespec period = { ms / 1000, ms % 1000 * 1000000L };
+	int fd = open_dev();
+
+	enable(fd);
+	while (!stop) {
+		/* A signal cuts the sleep short: then stop is set. */
+		nanosleep(&period, NULL);
+		if (read_available(fd))
+			return 1;
+	}
+	return finish(fd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "stats"))
@@ -138,6 +185,8 @@ int main(int argc, char **argv)
 		return hold();
 	if (argc == 2 && !strcmp(argv[1], "drain"))
 		return drain();
-	fprintf(stderr, "usage: cs-ctl stats|hold|drain\n");
+	if (argc == 3 && !strcmp(argv[1], "poll") && atol(argv[2]) > 0)
+		return poll_every(atol(argv[2]));
+	fprintf(stderr, "usage: cs-ctl stats|hold|drain|poll MS\n");
 	return 2;
 }

@@ -29,7 +29,7 @@ RAW="$OUT/raw.txt"
 META="$OUT/meta.txt"
 
 ROUNDS=10
-VARIANTS="unloaded disabled noreader record record-clone record-shim bpftrace forkstat perf"
+VARIANTS="unloaded disabled nullprobes noreader pollreader drain drain-perwait record record-clone record-shim bpftrace forkstat perf"
 WORKLOADS="fork vfork-exec spawn thread cow storm"
 ITERS_fork=300
 ITERS_vfork_exec=20
@@ -61,8 +61,17 @@ module_loaded() {
 	grep -q '^clonescope ' /proc/modules
 }
 
+# The parameters the loaded module got: a variant that wants others reloads.
+module_params=""
+
+# module_load [PARAM=VALUE...]
 module_load() {
-	module_loaded || insmod_clonescope "$MODULE"
+	if module_loaded && [[ "$module_params" == "$*" ]]; then
+		return 0
+	fi
+	module_unload || return
+	insmod_clonescope "$MODULE" "$@" || return
+	module_params="$*"
 }
 
 module_unload() {
@@ -181,24 +190,52 @@ run_disabled() {
 }
 teardown_disabled() { :; }
 
-setup_noreader() { module_load; }
-run_noreader() {
-	local holder_out=/tmp/holder.out pid i rc=0
+# ctl_batch WORKLOAD CS-CTL-ARGS...: one batch with cs-ctl owning the
+# session (enabled, every probe group), then its stats.
+ctl_batch() {
+	local wl="$1" holder_out=/tmp/holder.out pid i rc=0
 
-	"$BENCH_BIN/cs-ctl" hold > "$holder_out" &
+	shift
+	"$BENCH_BIN/cs-ctl" "$@" > "$holder_out" &
 	pid=$!
 	for ((i = 0; i < 100; i++)); do
 		grep -q ready "$holder_out" && break
 		sleep 0.05
 	done
-	grep -q ready "$holder_out" || { echo "cs-ctl hold did not start" >&2; return 1; }
-	workload "$1" || rc=$?
+	grep -q ready "$holder_out" || { echo "cs-ctl $* did not start" >&2; return 1; }
+	workload "$wl" || rc=$?
 	kill -TERM "$pid"
 	wait "$pid" || rc=$?
 	grep -v ready "$holder_out"
 	return "$rc"
 }
+
+# The cost breakdown: the same probes armed with handlers that return at
+# once (the probe machinery), then with their handlers and no reader (the
+# handler bodies), then with readers of three kinds (delivery).
+setup_nullprobes() { module_load null_handlers=1; }
+run_nullprobes() { ctl_batch "$1" hold; }
+teardown_nullprobes() { :; }
+
+setup_noreader() { module_load; }
+run_noreader() { ctl_batch "$1" hold; }
 teardown_noreader() { :; }
+
+# A reader that never blocks: it reads what is there every 100 ms.
+setup_pollreader() { module_load; }
+run_pollreader() { ctl_batch "$1" poll 100; }
+teardown_pollreader() { :; }
+
+# A blocking reader that the module wakes (timer or half-full buffer).
+setup_drain() { module_load; }
+run_drain() { ctl_batch "$1" drain; }
+teardown_drain() { :; }
+
+# The same reader woken at the first record of each wait (wakeup_ms=0:
+# how the module delivered before the timer).
+setup_drain_perwait() { module_load wakeup_ms=0; }
+run_drain_perwait() { ctl_batch "$1" drain; }
+teardown_drain_perwait() { :; }
 
 setup_record() { module_load; }
 record_batch() {
