@@ -87,11 +87,18 @@ int main(int argc, char **argv)
 			->check(CLI::PositiveNumber);
 		cmd->add_option("-c,--comm", live.filter.comm, "only clones made by tasks with this comm");
 	}
-	std::string live_probes = "all";
-	for (auto *cmd : {stat, top})
+	// The clone group by default: what the columns need but COW pages,
+	// at the least cost.
+	std::string live_probes = "clone";
+	for (auto *cmd : {stat, top}) {
 		cmd->add_option("--probes", live_probes,
-				"probe groups to arm: all, or a list of clone,phases,page_tables,cow")
+				"probe groups to arm: all, or a list of clone,phases,page_tables,cow "
+				"(cow fills the COWpg column)")
 			->capture_default_str();
+		cmd->add_flag("!--records", live.in_kernel,
+			      "decode a record per clone instead of reading the module's "
+			      "in-kernel aggregates");
+	}
 	top->add_option("-n,--rows", live.rows, "comms shown")->capture_default_str();
 
 	CLI11_PARSE(app, argc, argv);
