@@ -15,7 +15,10 @@
  *                             until the buffers are empty
  *
  * hold and drain print the session's stats when they stop.  Everything
- * is printed as key=value pairs on one line.
+ * is printed as key=value pairs on one line; after a session that
+ * aggregated in the kernel (clonescope stat), the stats line ends with
+ * the kernel_clone durations the module aggregated: clone_count,
+ * clone_mean_ns and clone_p50_ns (estimated in its log2 histogram).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +52,45 @@ static int open_dev(void)
 	return fd;
 }
 
+/* The median of a log2 histogram, interpolated inside its bucket. */
+static unsigned long long log2_median(const unsigned long long *buckets,
+				      unsigned long long n)
+{
+	unsigned long long below = 0, rank = (n + 1) / 2;
+	int i;
+
+	for (i = 0; i < CLONESCOPE_AGG_BUCKETS; i++) {
+		unsigned long long lo = i ? 1ULL << i : 0, hi = (2ULL << i) - 1;
+
+		if (below + buckets[i] >= rank)
+			return lo + (hi - lo) * (rank - below) / buckets[i];
+		below += buckets[i];
+	}
+	return 0;
+}
+
+/* Adds the aggregated kernel_clone durations, if the module kept any. */
+static void print_aggregate(int fd)
+{
+	static struct clonescope_aggregate agg;
+	unsigned long long buckets[CLONESCOPE_AGG_BUCKETS] = {}, n = 0, sum = 0;
+	int k, b;
+
+	memset(&agg, 0, sizeof(agg));
+	agg.size = sizeof(agg);
+	if (ioctl(fd, CLONESCOPE_IOC_GET_AGGREGATE, &agg))
+		return;
+	for (k = 0; k < CLONESCOPE_AGG_NR_KINDS; k++) {
+		n += agg.kinds[k].duration_ns.count;
+		sum += agg.kinds[k].duration_ns.sum;
+		for (b = 0; b < CLONESCOPE_AGG_BUCKETS; b++)
+			buckets[b] += agg.kinds[k].duration_ns.buckets[b];
+	}
+	if (n)
+		printf(" clone_count=%llu clone_mean_ns=%llu clone_p50_ns=%llu", n, sum / n,
+		       log2_median(buckets, n));
+}
+
 static int print_stats(int fd)
 {
 	struct clonescope_stats st = { .size = sizeof(st) };
@@ -57,7 +99,7 @@ static int print_stats(int fd)
 		fprintf(stderr, "cs-ctl: GET_STATS: %s\n", strerror(errno));
 		return 1;
 	}
-	printf("enabled=%u nr_cpus=%u pages_per_cpu=%u produced=%llu delivered=%llu dropped=%llu inflight_overflow=%llu handler_calls=%llu handler_ns=%llu clones=%llu\n",
+	printf("enabled=%u nr_cpus=%u pages_per_cpu=%u produced=%llu delivered=%llu dropped=%llu inflight_overflow=%llu handler_calls=%llu handler_ns=%llu clones=%llu",
 	       st.enabled, st.nr_cpus, st.pages_per_cpu,
 	       (unsigned long long)st.produced,
 	       (unsigned long long)st.delivered,
@@ -66,6 +108,8 @@ static int print_stats(int fd)
 	       (unsigned long long)st.handler_calls,
 	       (unsigned long long)st.handler_ns,
 	       (unsigned long long)st.clones);
+	print_aggregate(fd);
+	printf("\n");
 	fflush(stdout);
 	return 0;
 }

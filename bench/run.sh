@@ -8,7 +8,7 @@
 #   BENCH_QUICK=1          a short run for development: 2 rounds, small
 #                          batches, 32 MiB COW parent; results go to the
 #                          run's output directory, not bench/results.md
-#   BENCH_ROUNDS           rounds (default 10)
+#   BENCH_ROUNDS           rounds (default 8)
 #   BENCH_VARIANTS         variants to run (default: all; see guest-bench.sh)
 #   BENCH_WORKLOADS        workloads (default: fork vfork-exec spawn thread cow storm)
 #   BENCH_ITERS_<W>        iterations per batch of workload W (- as _),
@@ -35,7 +35,7 @@ settings() {
 		COW_MIB="${BENCH_COW_MIB:-32}"
 		DECODE_EVENTS="${BENCH_DECODE_EVENTS:-200000}"
 	else
-		ROUNDS="${BENCH_ROUNDS:-10}"
+		ROUNDS="${BENCH_ROUNDS:-8}"
 		COW_MIB="${BENCH_COW_MIB:-256}"
 		DECODE_EVENTS="${BENCH_DECODE_EVENTS:-2000000}"
 	fi

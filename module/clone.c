@@ -431,19 +431,6 @@ static void cs_tp_task_newtask(void *data, struct task_struct *task,
 }
 NOKPROBE_SYMBOL(cs_tp_task_newtask);
 
-/* A tracepoint that stamps the landmark of its probe's cookie. */
-static int cs_tp_landmark(struct cs_hctx *ctx)
-{
-	struct cs_slot *s = cs_slot_current();
-
-	if (!s)
-		return 0;
-	s->lm[CS_LM_ENTRY(ctx->cookie)] = ctx->now;
-	ctx->cost_sink = &s->ev.self_cost_ns;
-	return 0;
-}
-NOKPROBE_SYMBOL(cs_tp_landmark);
-
 /* The wake-up begins: also where the child's wake-up latency starts. */
 static int cs_wake_start(struct cs_hctx *ctx)
 {
@@ -640,7 +627,7 @@ static struct cs_probe cs_probes[] = {
 		.role = "tracepoint: child queued",
 		.group = CLONESCOPE_PROBES_CLONE,
 		.tracepoint_probe = cs_tp_sched_wakeup_new,
-		.entry = cs_tp_landmark,
+		.entry = cs_landmark_entry,
 		.cookie = CS_LM(LM_WAKE_RET, LM_NONE, CS_NO_PHASE),
 	},
 	{
