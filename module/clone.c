@@ -41,6 +41,7 @@
 
 #include "agg.h"
 #include "clone.h"
+#include "compat.h"
 #include "filter.h"
 #include "keytab.h"
 #include "probes.h"
@@ -423,7 +424,7 @@ static int cs_task_newtask(struct cs_hctx *ctx)
 NOKPROBE_SYMBOL(cs_task_newtask);
 
 static void cs_tp_task_newtask(void *data, struct task_struct *task,
-			       u64 clone_flags)
+			       cs_clone_flags_t clone_flags)
 {
 	void *args[] = { task };
 
