@@ -152,7 +152,9 @@ def main():
              f"{int(meta.get('mem_kib', '0')) // 1024} MiB, CPU model: {meta.get('cpu_model', '?')}")
     L.append(f"- acceleration: **{accel}** (requested: {host.get('accel_requested', '?')})")
     L.append(f"- host: {host.get('host_kernel', '?')}, {host.get('host_cpus', '?')} CPUs, "
-             f"load average at start: {host.get('host_load', '?')}")
+             f"load average at start: {host.get('host_load', '?')}, at the end: "
+             f"{host.get('host_load_end', '?')} (the host is shared: other engineers' "
+             "builds and guests ran meanwhile)")
     L.append(f"- rounds: {rounds}; each round runs every variant once in a shuffled order "
              f"(seed {meta.get('seed', '?')}), and every workload once inside each variant")
     L.append("- iterations per batch: " + ", ".join(

@@ -135,7 +135,10 @@ main() {
 	[[ -s "$out/raw.txt" ]] || die "the guest wrote no measurements (see $out/console.log)"
 	((rc == 0)) || note "the guest run failed (status $rc); reporting what it measured"
 	decode_bench "$out"
-	echo "total_seconds=$(($(date +%s) - start))" >> "$out/host.txt"
+	{
+		echo "total_seconds=$(($(date +%s) - start))"
+		echo "host_load_end=$(cut -d' ' -f1-3 /proc/loadavg)"
+	} >> "$out/host.txt"
 	python3 "$BENCH_DIR/report.py" "$out" "$results"
 	note "results in $results (raw data in $out)"
 	return "$rc"
