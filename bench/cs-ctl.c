@@ -8,10 +8,17 @@
  *        cs-ctl drain         open, ENABLE, print "ready", read records into
  *                             nothing until SIGTERM/SIGINT, then DISABLE
  *                             and drain to EOF (a reader for when the
- *                             tool is not usable)
+ *                             tool is not usable): a blocking read(),
+ *                             woken by the module
+ *        cs-ctl poll MS       as drain, but a non-blocking reader that
+ *                             wakes itself every MS milliseconds and reads
+ *                             until the buffers are empty
  *
  * hold and drain print the session's stats when they stop.  Everything
- * is printed as key=value pairs on one line.
+ * is printed as key=value pairs on one line; after a session that
+ * aggregated in the kernel (clonescope stat), the stats line ends with
+ * the kernel_clone durations the module aggregated: clone_count,
+ * clone_mean_ns and clone_p50_ns (estimated in its log2 histogram).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/clonescope.h>
@@ -44,6 +52,45 @@ static int open_dev(void)
 	return fd;
 }
 
+/* The median of a log2 histogram, interpolated inside its bucket. */
+static unsigned long long log2_median(const unsigned long long *buckets,
+				      unsigned long long n)
+{
+	unsigned long long below = 0, rank = (n + 1) / 2;
+	int i;
+
+	for (i = 0; i < CLONESCOPE_AGG_BUCKETS; i++) {
+		unsigned long long lo = i ? 1ULL << i : 0, hi = (2ULL << i) - 1;
+
+		if (below + buckets[i] >= rank)
+			return lo + (hi - lo) * (rank - below) / buckets[i];
+		below += buckets[i];
+	}
+	return 0;
+}
+
+/* Adds the aggregated kernel_clone durations, if the module kept any. */
+static void print_aggregate(int fd)
+{
+	static struct clonescope_aggregate agg;
+	unsigned long long buckets[CLONESCOPE_AGG_BUCKETS] = {}, n = 0, sum = 0;
+	int k, b;
+
+	memset(&agg, 0, sizeof(agg));
+	agg.size = sizeof(agg);
+	if (ioctl(fd, CLONESCOPE_IOC_GET_AGGREGATE, &agg))
+		return;
+	for (k = 0; k < CLONESCOPE_AGG_NR_KINDS; k++) {
+		n += agg.kinds[k].duration_ns.count;
+		sum += agg.kinds[k].duration_ns.sum;
+		for (b = 0; b < CLONESCOPE_AGG_BUCKETS; b++)
+			buckets[b] += agg.kinds[k].duration_ns.buckets[b];
+	}
+	if (n)
+		printf(" clone_count=%llu clone_mean_ns=%llu clone_p50_ns=%llu", n, sum / n,
+		       log2_median(buckets, n));
+}
+
 static int print_stats(int fd)
 {
 	struct clonescope_stats st = { .size = sizeof(st) };
@@ -52,7 +99,7 @@ static int print_stats(int fd)
 		fprintf(stderr, "cs-ctl: GET_STATS: %s\n", strerror(errno));
 		return 1;
 	}
-	printf("enabled=%u nr_cpus=%u pages_per_cpu=%u produced=%llu delivered=%llu dropped=%llu inflight_overflow=%llu handler_calls=%llu handler_ns=%llu clones=%llu\n",
+	printf("enabled=%u nr_cpus=%u pages_per_cpu=%u produced=%llu delivered=%llu dropped=%llu inflight_overflow=%llu handler_calls=%llu handler_ns=%llu clones=%llu",
 	       st.enabled, st.nr_cpus, st.pages_per_cpu,
 	       (unsigned long long)st.produced,
 	       (unsigned long long)st.delivered,
@@ -61,6 +108,8 @@ static int print_stats(int fd)
 	       (unsigned long long)st.handler_calls,
 	       (unsigned long long)st.handler_ns,
 	       (unsigned long long)st.clones);
+	print_aggregate(fd);
+	printf("\n");
 	fflush(stdout);
 	return 0;
 }
@@ -104,20 +153,31 @@ static int hold(void)
 	return print_stats(fd);
 }
 
-static int drain(void)
+static char buf[1 << 16] __attribute__((aligned(8)));
+
+/* Reads until the buffers are empty, without blocking. */
+static int read_available(int fd)
 {
-	static char buf[1 << 16] __attribute__((aligned(8)));
-	int fd = open_dev();
+	int flags = fcntl(fd, F_GETFL);
 	ssize_t n;
 
-	enable(fd);
-	while (!stop) {
+	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	do {
 		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno != EINTR) {
-			fprintf(stderr, "cs-ctl: read: %s\n", strerror(errno));
-			return 1;
-		}
+	} while (n > 0);
+	fcntl(fd, F_SETFL, flags);
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		fprintf(stderr, "cs-ctl: read: %s\n", strerror(errno));
+		return 1;
 	}
+	return 0;
+}
+
+/* After SIGTERM: stop tracing, read to EOF, print the stats. */
+static int finish(int fd)
+{
+	ssize_t n;
+
 	if (ioctl(fd, CLONESCOPE_IOC_DISABLE))
 		fprintf(stderr, "cs-ctl: DISABLE: %s\n", strerror(errno));
 	do {
@@ -130,6 +190,37 @@ static int drain(void)
 	return print_stats(fd);
 }
 
+static int drain(void)
+{
+	int fd = open_dev();
+	ssize_t n;
+
+	enable(fd);
+	while (!stop) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno != EINTR) {
+			fprintf(stderr, "cs-ctl: read: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	return finish(fd);
+}
+
+static int poll_every(long ms)
+{
+	struct timespec period = { ms / 1000, ms % 1000 * 1000000L };
+	int fd = open_dev();
+
+	enable(fd);
+	while (!stop) {
+		/* A signal cuts the sleep short: then stop is set. */
+		nanosleep(&period, NULL);
+		if (read_available(fd))
+			return 1;
+	}
+	return finish(fd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "stats"))
@@ -138,6 +229,8 @@ int main(int argc, char **argv)
 		return hold();
 	if (argc == 2 && !strcmp(argv[1], "drain"))
 		return drain();
-	fprintf(stderr, "usage: cs-ctl stats|hold|drain\n");
+	if (argc == 3 && !strcmp(argv[1], "poll") && atol(argv[2]) > 0)
+		return poll_every(atol(argv[2]));
+	fprintf(stderr, "usage: cs-ctl stats|hold|drain|poll MS\n");
 	return 2;
 }

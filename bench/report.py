@@ -16,7 +16,15 @@ from pathlib import Path
 VARIANT_TEXT = {
     "unloaded": "baseline: module not loaded",
     "disabled": "module loaded, disabled",
+    "nullprobes": "probes armed, handlers return at once, no reader (`null_handlers=1`, "
+                  "cs-ctl hold)",
     "noreader": "module enabled, no reader (cs-ctl hold)",
+    "pollreader": "module enabled + a reader polling every 100 ms (cs-ctl poll 100)",
+    "drain": "module enabled + a blocking reader, woken by the module's timer or a "
+             "half-full buffer (cs-ctl drain)",
+    "drain-perwait": "module enabled + a blocking reader woken at the first record of "
+                     "each wait (`wakeup_ms=0`, as ABI 1.0 did; cs-ctl drain)",
+    "stat": "`clonescope stat 1` running (system-wide, in-kernel aggregation, no records)",
     "record": "module enabled + `clonescope record --no-preload` reading",
     "record-clone": "module enabled + `clonescope record --no-preload --probes clone` "
                     "(clone group only: about bpftrace's probes)",
@@ -33,7 +41,18 @@ WORKLOAD_TEXT = {
     "cow": "COW-heavy: {cow_mib} MiB parent, child writes 10%",
     "storm": "fork storm, one forker per CPU ({cpus})",
 }
-SELF_COST_VARIANTS = ("noreader", "record", "record-clone", "record-shim")
+SELF_COST_VARIANTS = ("noreader", "record", "record-clone", "record-shim", "stat")
+# The cost breakdown: each component is the difference of two variants
+# measured in the same rounds.
+BREAKDOWN = (
+    ("probe machinery (probes armed, handlers return at once)", "nullprobes", "unloaded"),
+    ("handler bodies (full handlers, no reader)", "noreader", "nullprobes"),
+    ("delivery: reader polling every 100 ms", "pollreader", "noreader"),
+    ("delivery: blocking reader, woken by timer / half-full buffer", "drain", "noreader"),
+    ("delivery: blocking reader woken per wait (ABI 1.0)", "drain-perwait", "noreader"),
+)
+# clonescope stat is compared with perf, the other aggregating reader.
+AGGREGATOR = "stat"
 # The variant the targets are about: the module enabled with the tool reading.
 READER = "record"
 # The one compared with bpftrace: clonescope armed with about its probes.
@@ -133,7 +152,9 @@ def main():
              f"{int(meta.get('mem_kib', '0')) // 1024} MiB, CPU model: {meta.get('cpu_model', '?')}")
     L.append(f"- acceleration: **{accel}** (requested: {host.get('accel_requested', '?')})")
     L.append(f"- host: {host.get('host_kernel', '?')}, {host.get('host_cpus', '?')} CPUs, "
-             f"load average at start: {host.get('host_load', '?')}")
+             f"load average at start: {host.get('host_load', '?')}, at the end: "
+             f"{host.get('host_load_end', '?')} (the host is shared: other engineers' "
+             "builds and guests ran meanwhile)")
     L.append(f"- rounds: {rounds}; each round runs every variant once in a shuffled order "
              f"(seed {meta.get('seed', '?')}), and every workload once inside each variant")
     L.append("- iterations per batch: " + ", ".join(
@@ -191,6 +212,57 @@ def main():
                  "below.")
         L.append("")
 
+    # ---- breakdown
+    def round_diffs(a, b, w):
+        """Per-round differences of ns per iteration, variant a minus b."""
+        return [ns[(r, a, w)] - ns[(r, b, w)] for (r, v, w2) in ns
+                if v == a and w2 == w and (r, b, w) in ns]
+
+    def median_of(v, w, key, per):
+        xs = [int(b[key]) / per(b) for b in by_vw.get((v, w), []) if key in b and per(b)]
+        return statistics.median(xs) if xs else None
+
+    def iters_of(w):
+        return lambda b: int(b["clones"]) if w == "storm" else int(b["iters"])
+
+    if all(v in variants for _, v, _ in BREAKDOWN):
+        L.append("## Where the time goes: cost components per iteration")
+        L.append("")
+        L.append("Each component is the difference of two variants' time per iteration in "
+                 "the same round, median over rounds, in µs and as % of the baseline's "
+                 "median (every module variant arms all probe groups). *Probe hits* "
+                 "counts the probe handler calls per iteration in the `nullprobes` "
+                 "batches; *per hit* divides the machinery by them. Differences of two "
+                 "noisy ratios: read them with the noise figure above.")
+        L.append("")
+        L.append("| component | " + " | ".join(wl_names.get(w, w) for w in workloads) + " |")
+        L.append("|---|" + "---|" * len(workloads))
+        base_med = {w: statistics.median(int(b["ns_per_iter"]) for b in by_vw[("unloaded", w)])
+                    for w in workloads if by_vw.get(("unloaded", w))}
+        for text, a, b in BREAKDOWN:
+            cells = []
+            for w in workloads:
+                d = round_diffs(a, b, w)
+                if not d or w not in base_med:
+                    cells.append("–")
+                    continue
+                m = statistics.median(d)
+                cells.append(f"{m / 1e3:+.1f} µs ({m / base_med[w] * 100:+.1f}%)")
+            L.append(f"| {text} | " + " | ".join(cells) + " |")
+        cells, per_hit = [], []
+        forkers = int(meta.get("cpus", "1"))
+        for w in workloads:
+            # The storm's iterations are its clones: iters per forker.
+            hits = median_of("nullprobes", w, "handler_calls",
+                             lambda b: int(b["iters"]) * (forkers if w == "storm" else 1))
+            d = round_diffs("nullprobes", "unloaded", w)
+            cells.append(f"{hits:.1f}" if hits is not None else "–")
+            per_hit.append(f"{statistics.median(d) / hits / 1e3:.2f} µs"
+                           if hits and d else "–")
+        L.append("| probe hits per iteration (all groups) | " + " | ".join(cells) + " |")
+        L.append("| machinery per hit | " + " | ".join(per_hit) + " |")
+        L.append("")
+
     # ---- self cost and drops
     L.append("## The module's own cost and its drops")
     L.append("")
@@ -234,6 +306,32 @@ def main():
             L.append(f"| {v} | {wl_names.get(w, w)} | {pc} | {pib} | {rate:.0f} | "
                      f"{produced} | {dropped} | {overflow} |")
     L.append("")
+    # Handler self-cost per clone against the clone itself: the clone's
+    # duration is what the module aggregated in the `stat` batches (clone
+    # group, as `record --probes clone`).
+    if AGGREGATOR in variants:
+        L.append("Handler self-cost per clone against the clone it traced: the median and "
+                 "mean kernel_clone duration are the module's own aggregates in the `stat` "
+                 "batches (median estimated inside its log2 histogram), with the clone "
+                 "group armed, as `record --probes clone`.")
+        L.append("")
+        L.append("| workload | median clone | mean clone | self-cost per clone, clone group "
+                 "(`stat`) | % of median clone | `record --probes clone` self-cost | "
+                 "% of median clone |")
+        L.append("|---|---|---|---|---|---|---|")
+        for w in workloads:
+            bs = [b for b in by_vw.get((AGGREGATOR, w), []) if "clone_p50_ns" in b]
+            if not bs:
+                continue
+            p50 = statistics.median(int(b["clone_p50_ns"]) for b in bs)
+            mean = statistics.median(int(b["clone_mean_ns"]) for b in bs)
+            sc = median_of(AGGREGATOR, w, "handler_ns", lambda b: int(b["clones"]))
+            rc = median_of(SAME_PROBES, w, "handler_ns", lambda b: int(b["clones"]))
+            cols = [wl_names.get(w, w), fmt_ns(p50), fmt_ns(mean)]
+            for cost in (sc, rc):
+                cols += [fmt_ns(cost), f"{cost / p50 * 100:.1f}%"] if cost else ["–", "–"]
+            L.append("| " + " | ".join(cols) + " |")
+        L.append("")
     if "disabled" in variants:
         ds = [b for b in batches if b["variant"] == "disabled"]
         calls = sum(int(b.get("disabled_handler_calls", 0)) for b in ds)
@@ -308,6 +406,28 @@ def main():
                      f"missed: lower on {len(lower)} of {len(comp)} workloads"))
     else:
         rows.append(("less overhead than bpftrace", "not measured", "not measured"))
+    comp = [(w, med_ratio(AGGREGATOR, w), med_ratio("perf", w)) for w in workloads]
+    comp = [(w, a, b) for w, a, b in comp if a is not None and b is not None]
+    if comp:
+        lower = [w for w, a, b in comp if a < b]
+        rows.append(("`clonescope stat` (in-kernel aggregation) less overhead than `perf record "
+                     "-e sched:sched_process_fork`",
+                     "; ".join(f"{wl_names.get(w, w)}: {pct(a)} vs {pct(b)}" for w, a, b in comp),
+                     "met" if len(lower) == len(comp) else
+                     f"missed: lower on {len(lower)} of {len(comp)} workloads"))
+    comp = [(w, med_ratio(READER, w), med_ratio("bpftrace", w)) for w in workloads]
+    comp = [(w, a, b) for w, a, b in comp if a is not None and b is not None]
+    if comp:
+        # Overheads, not ratios: within 1.5x of bpftrace's extra time (and
+        # never more than 1.5x of nothing when bpftrace's is ~0 or below).
+        within = [w for w, a, b in comp if (a - 1) <= 1.5 * max(b - 1, 0)]
+        rows.append(("default `record` (every group) overhead within 1.5× bpftrace's",
+                     "; ".join(f"{wl_names.get(w, w)}: {pct(a)} vs {pct(b)} "
+                               f"({(a - 1) / (b - 1):.1f}×)" if b != 1 else
+                               f"{wl_names.get(w, w)}: {pct(a)} vs {pct(b)}"
+                               for w, a, b in comp),
+                     "met" if len(within) == len(comp) else
+                     f"missed: within on {len(within)} of {len(comp)} workloads"))
     sb = [b for b in by_vw.get((READER, "storm"), [])]
     if sb:
         d = sum(int(b["dropped"]) for b in sb)

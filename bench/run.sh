@@ -8,7 +8,7 @@
 #   BENCH_QUICK=1          a short run for development: 2 rounds, small
 #                          batches, 32 MiB COW parent; results go to the
 #                          run's output directory, not bench/results.md
-#   BENCH_ROUNDS           rounds (default 10)
+#   BENCH_ROUNDS           rounds (default 8)
 #   BENCH_VARIANTS         variants to run (default: all; see guest-bench.sh)
 #   BENCH_WORKLOADS        workloads (default: fork vfork-exec spawn thread cow storm)
 #   BENCH_ITERS_<W>        iterations per batch of workload W (- as _),
@@ -35,7 +35,7 @@ settings() {
 		COW_MIB="${BENCH_COW_MIB:-32}"
 		DECODE_EVENTS="${BENCH_DECODE_EVENTS:-200000}"
 	else
-		ROUNDS="${BENCH_ROUNDS:-10}"
+		ROUNDS="${BENCH_ROUNDS:-8}"
 		COW_MIB="${BENCH_COW_MIB:-256}"
 		DECODE_EVENTS="${BENCH_DECODE_EVENTS:-2000000}"
 	fi
@@ -135,7 +135,10 @@ main() {
 	[[ -s "$out/raw.txt" ]] || die "the guest wrote no measurements (see $out/console.log)"
 	((rc == 0)) || note "the guest run failed (status $rc); reporting what it measured"
 	decode_bench "$out"
-	echo "total_seconds=$(($(date +%s) - start))" >> "$out/host.txt"
+	{
+		echo "total_seconds=$(($(date +%s) - start))"
+		echo "host_load_end=$(cut -d' ' -f1-3 /proc/loadavg)"
+	} >> "$out/host.txt"
 	python3 "$BENCH_DIR/report.py" "$out" "$results"
 	note "results in $results (raw data in $out)"
 	return "$rc"

@@ -2,11 +2,15 @@
 /*
  * The clone path tracer.
  *
- * A clone is followed from its outermost traced function (the clone
- * syscall, or kernel_clone when the kernel clones on its own) to that
- * function's return, in an in-flight slot keyed by the forking task.  The
- * probes in between stamp landmarks into the slot: functions that
- * copy_process() calls in a fixed order.  Inner steps such as
+ * A clone is followed from kernel_clone()'s entry to its return, in an
+ * in-flight slot keyed by the forking task; the syscall it came from is
+ * read from the task's saved registers.  The probes in between stamp
+ * landmarks into the slot: functions that copy_process() calls in a fixed
+ * order, and the kernel's tracepoints on the clone path (task_newtask,
+ * sched_process_fork, sched_wakeup_new), which cost far less per hit
+ * than a kprobe.  The default group takes four kprobe hits per clone
+ * (kernel_clone entry and return, copy_process entry, the child's
+ * schedule_tail) and three tracepoint hits.  Inner steps such as
  * dup_task_struct() or copy_mm() are inlined on the kernels we support, so
  * a phase is the interval between two landmarks and is named after what
  * that interval contains (Documentation/clonescope.rst).  A phase whose
@@ -29,9 +33,15 @@
 #include <linux/timekeeping.h>
 #include <linux/vmalloc.h>
 #include <asm/syscall.h>
+#include <asm/unistd.h>
+#ifdef CONFIG_IA32_EMULATION
+#include <asm/unistd_32_ia32.h>
+#endif
 #include <linux/clonescope.h>
 
+#include "agg.h"
 #include "clone.h"
+#include "compat.h"
 #include "filter.h"
 #include "keytab.h"
 #include "probes.h"
@@ -106,14 +116,9 @@ static const struct {
 #define CS_CHILD_BITS		10
 #define CS_NR_CHILDREN		(1U << CS_CHILD_BITS)
 
-enum cs_outer {
-	CS_OUTER_SYSCALL = 1,
-	CS_OUTER_KERNEL_CLONE,
-};
-
 struct cs_slot {
-	enum cs_outer outer;
 	bool cp_failed;
+	long child_idx;			/* in cs_child_keys, or -1 */
 	u32 failed_phase;
 	u64 lm[NR_LANDMARKS];
 	u64 cpr_start;
@@ -126,6 +131,8 @@ static unsigned long *cs_slot_keys;
 static struct cs_slot *cs_slots;
 /* Children created by a traced clone that have not run yet. */
 static unsigned long *cs_child_keys;
+/* When each one's wake-up began (sched_process_fork), or 0. */
+static u64 *cs_child_wake_ns;
 
 static_assert(NR_LANDMARKS <= 32);
 
@@ -167,8 +174,7 @@ static void cs_slot_release(struct cs_slot *s)
 NOKPROBE_SYMBOL(cs_slot_release);
 
 /* Starts tracing a clone of current at @now: a fresh or reused slot. */
-static struct cs_slot *cs_slot_begin(struct cs_slot *s, enum cs_outer outer,
-				     u64 now)
+static struct cs_slot *cs_slot_begin(struct cs_slot *s, u64 now)
 {
 	struct clonescope_clone_event *ev;
 	long idx;
@@ -185,7 +191,7 @@ static struct cs_slot *cs_slot_begin(struct cs_slot *s, enum cs_outer outer,
 		s = &cs_slots[idx];
 	}
 	memset(s, 0, offsetof(struct cs_slot, ev));
-	s->outer = outer;
+	s->child_idx = -1;
 	s->failed_phase = CLONESCOPE_PHASE_NONE;
 
 	ev = &s->ev;
@@ -273,69 +279,91 @@ static void cs_emit_clone(struct cs_slot *s, struct cs_hctx *ctx)
 	}
 	/*
 	 * self_cost_ns covers the handlers inside [start_ns, end_ns]; this
-	 * one's time from end_ns on counts in the probe's totals only.
+	 * one's time from end_ns on counts in the probe's totals only.  The
+	 * record is stamped with the handler's one clock read.
 	 */
-	ev->hdr.timestamp_ns = ktime_get_ns();
-	cs_emit(ev);
+	ev->hdr.timestamp_ns = ctx->now;
+	if (cs_aggregating())
+		cs_agg_clone(ev);
+	if (cs_recording())
+		cs_emit(ev);
 	this_cpu_inc(cs_clones);
 	cs_slot_release(s);
 }
 NOKPROBE_SYMBOL(cs_emit_clone);
 
-static int cs_syscall_entry(struct cs_hctx *ctx)
+/*
+ * The clone syscall current is in, from the syscall number in its saved
+ * registers, so no probe on the syscall wrappers is needed.  A kernel
+ * thread's clone (kthreadd), or one made inside another syscall (an
+ * io_uring worker), is CLONESCOPE_SYSCALL_UNKNOWN.
+ */
+static u32 cs_syscall_of_current(struct pt_regs *uregs)
 {
+	long nr;
+
+	if (current->flags & PF_KTHREAD)
+		return CLONESCOPE_SYSCALL_UNKNOWN;
+	nr = syscall_get_nr(current, uregs);
+#ifdef CONFIG_IA32_EMULATION
+	if (in_ia32_syscall()) {
+		switch (nr) {
+		case __NR_ia32_clone:
+			return CLONESCOPE_SYSCALL_CLONE;
+		case __NR_ia32_clone3:
+			return CLONESCOPE_SYSCALL_CLONE3;
+		case __NR_ia32_fork:
+			return CLONESCOPE_SYSCALL_FORK;
+		case __NR_ia32_vfork:
+			return CLONESCOPE_SYSCALL_VFORK;
+		}
+		return CLONESCOPE_SYSCALL_UNKNOWN;
+	}
+#endif
+#ifdef __X32_SYSCALL_BIT
+	nr &= ~__X32_SYSCALL_BIT;
+#endif
+	switch (nr) {
+	case __NR_clone:
+		return CLONESCOPE_SYSCALL_CLONE;
+	case __NR_clone3:
+		return CLONESCOPE_SYSCALL_CLONE3;
+#ifdef __NR_fork
+	case __NR_fork:
+		return CLONESCOPE_SYSCALL_FORK;
+#endif
+#ifdef __NR_vfork
+	case __NR_vfork:
+		return CLONESCOPE_SYSCALL_VFORK;
+#endif
+	}
+	return CLONESCOPE_SYSCALL_UNKNOWN;
+}
+NOKPROBE_SYMBOL(cs_syscall_of_current);
+
+static int cs_kernel_clone_entry(struct cs_hctx *ctx)
+{
+	struct kernel_clone_args *args;
+	struct pt_regs *uregs = task_pt_regs(current);
 	struct cs_slot *s;
 
 	if (!cs_tracing())
 		return 1;
 	/* A slot of current already here is stale: one clone at a time. */
-	s = cs_slot_begin(cs_slot_of_current(), CS_OUTER_SYSCALL, ctx->now);
-	if (!s)
-		return 1;
-	s->ev.syscall = ctx->cookie;
-	if (ctx->cookie == CLONESCOPE_SYSCALL_CLONE3) {
-		unsigned long args[6];
-
-		syscall_get_arguments(current, task_pt_regs(current), args);
-		s->ev.clone3_size = args[1];
-	}
-	ctx->cost_sink = &s->ev.self_cost_ns;
-	return 0;
-}
-NOKPROBE_SYMBOL(cs_syscall_entry);
-
-static int cs_syscall_return(struct cs_hctx *ctx)
-{
-	struct cs_slot *s = cs_slot_current();
-
-	if (!s)
-		return 0;
-	s->ev.result = regs_return_value(ctx->regs);
-	/* Judged by both: kernel_clone's entry may be a missed kretprobe. */
-	if (!s->lm[LM_KC_ENTRY] && !s->lm[LM_CP_ENTRY])
-		s->ev.flags |= CLONESCOPE_CLONE_NO_KERNEL_CLONE;
-	cs_emit_clone(s, ctx);
-	return 0;
-}
-NOKPROBE_SYMBOL(cs_syscall_return);
-
-static int cs_kernel_clone_entry(struct cs_hctx *ctx)
-{
-	struct kernel_clone_args *args;
-	struct cs_slot *s = cs_slot_current();
-
-	if (!cs_tracing())
-		return 1;
-	/* Inside a traced clone syscall, or a clone of the kernel's own. */
-	if (!s || s->outer != CS_OUTER_SYSCALL || s->lm[LM_KC_ENTRY])
-		s = cs_slot_begin(cs_slot_of_current(), CS_OUTER_KERNEL_CLONE,
-				  ctx->now);
+	s = cs_slot_begin(cs_slot_of_current(), ctx->now);
 	if (!s)
 		return 1;
 	args = (struct kernel_clone_args *)regs_get_kernel_argument(ctx->regs, 0);
 	s->ev.clone_flags = args->flags;
 	s->ev.exit_signal = args->exit_signal;
 	s->ev.set_tid_size = args->set_tid_size;
+	s->ev.syscall = cs_syscall_of_current(uregs);
+	if (s->ev.syscall == CLONESCOPE_SYSCALL_CLONE3) {
+		unsigned long sargs[6];
+
+		syscall_get_arguments(current, uregs, sargs);
+		s->ev.clone3_size = sargs[1];
+	}
 	s->lm[LM_KC_ENTRY] = ctx->now;
 	ctx->cost_sink = &s->ev.self_cost_ns;
 	return 0;
@@ -350,40 +378,89 @@ static int cs_kernel_clone_return(struct cs_hctx *ctx)
 		return 0;
 	s->lm[LM_KC_RET] = ctx->now;
 	s->ev.result = (int)regs_return_value(ctx->regs);
-	if (s->outer == CS_OUTER_KERNEL_CLONE)
-		cs_emit_clone(s, ctx);
-	else
-		ctx->cost_sink = &s->ev.self_cost_ns;
+	/*
+	 * task_newtask marks the end of a successful copy_process(); a
+	 * failed one returns straight to kernel_clone(), which returns its
+	 * error with nothing in between but add_latent_entropy().
+	 */
+	if (s->ev.result < 0 && s->lm[LM_CP_ENTRY] && !s->lm[LM_CP_RET]) {
+		s->cp_failed = true;
+		s->lm[LM_CP_RET] = ctx->now;
+	}
+	cs_emit_clone(s, ctx);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_kernel_clone_return);
 
-static int cs_copy_process_return(struct cs_hctx *ctx)
+/* The tracepoints' arguments, as cs_tracepoint_hit() passes them. */
+#define CS_TP_ARG(ctx, n)	(((void **)(ctx)->data)[n])
+
+/*
+ * task_newtask: copy_process() has made the child and is about to return
+ * it; the child is not yet woken up, so alive.
+ */
+static int cs_task_newtask(struct cs_hctx *ctx)
 {
-	unsigned long ret = regs_return_value(ctx->regs);
+	struct task_struct *child = CS_TP_ARG(ctx, 0);
 	struct cs_slot *s = cs_slot_current();
-	struct task_struct *child;
 
 	if (!s)
 		return 0;
 	s->lm[LM_CP_RET] = ctx->now;
 	ctx->cost_sink = &s->ev.self_cost_ns;
-	if (IS_ERR_VALUE(ret)) {
-		s->cp_failed = true;
-		return 0;
-	}
-	/* Not yet woken up, so alive; its first run reports itself. */
-	child = (struct task_struct *)ret;
+	/* Its first run reports itself. */
 	s->ev.child_pid = child->pid;
 	s->ev.child_tgid = child->tgid;
-	if (cs_key_claim(cs_child_keys, CS_CHILD_BITS, ret) < 0)
+	s->child_idx = cs_key_claim(cs_child_keys, CS_CHILD_BITS,
+				    (unsigned long)child);
+	if (s->child_idx < 0)
 		this_cpu_inc(cs_overflow);
-	/* Not from clone_flags: kernel_clone's entry may have been missed. */
+	else
+		cs_child_wake_ns[s->child_idx] = 0;
 	if (child->mm && child->mm != current->mm)
 		cs_cow_fork(child, ctx->now);
 	return 0;
 }
-NOKPROBE_SYMBOL(cs_copy_process_return);
+NOKPROBE_SYMBOL(cs_task_newtask);
+
+static void cs_tp_task_newtask(void *data, struct task_struct *task,
+			       cs_clone_flags_t clone_flags)
+{
+	void *args[] = { task };
+
+	cs_tracepoint_hit(data, args);
+}
+NOKPROBE_SYMBOL(cs_tp_task_newtask);
+
+/* The wake-up begins: also where the child's wake-up latency starts. */
+static int cs_wake_start(struct cs_hctx *ctx)
+{
+	struct cs_slot *s = cs_slot_current();
+
+	if (!s)
+		return 0;
+	s->lm[LM_WAKE_ENTRY] = ctx->now;
+	if (s->child_idx >= 0)
+		cs_child_wake_ns[s->child_idx] = ctx->now;
+	ctx->cost_sink = &s->ev.self_cost_ns;
+	return 0;
+}
+NOKPROBE_SYMBOL(cs_wake_start);
+
+/* In kernel_clone() once copy_process() succeeded: the wake-up begins. */
+static void cs_tp_sched_process_fork(void *data, struct task_struct *parent,
+				     struct task_struct *child)
+{
+	cs_tracepoint_hit(data, NULL);
+}
+NOKPROBE_SYMBOL(cs_tp_sched_process_fork);
+
+/* In wake_up_new_task(), in the parent: the child is on a run queue. */
+static void cs_tp_sched_wakeup_new(void *data, struct task_struct *p)
+{
+	cs_tracepoint_hit(data, NULL);
+}
+NOKPROBE_SYMBOL(cs_tp_sched_wakeup_new);
 
 static int cs_landmark_entry(struct cs_hctx *ctx)
 {
@@ -452,6 +529,7 @@ static int cs_child_start(struct cs_hctx *ctx)
 		.pid = current->pid,
 		.tgid = current->tgid,
 	};
+	u64 wake_ns;
 	long idx;
 
 	if (!cs_tracing())
@@ -459,7 +537,12 @@ static int cs_child_start(struct cs_hctx *ctx)
 	idx = cs_key_find(cs_child_keys, CS_CHILD_BITS, (unsigned long)current);
 	if (idx < 0)
 		return 0;
+	wake_ns = cs_child_wake_ns[idx];
 	cs_key_release(cs_child_keys, idx);
+	if (cs_aggregating() && wake_ns && ctx->now >= wake_ns)
+		cs_agg_wakeup(current->comm, ctx->now - wake_ns);
+	if (!cs_recording())
+		return 0;
 	rcu_read_lock();
 	ev.parent_tgid = rcu_dereference(current->real_parent)->tgid;
 	rcu_read_unlock();
@@ -468,12 +551,6 @@ static int cs_child_start(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_child_start);
 
-#define CS_SYSCALL_PROBE(sym, nr) {					\
-	.symbols = CS_SYMS(sym), .role = "syscall entry",		\
-	.group = CLONESCOPE_PROBES_CLONE,				\
-	.entry = cs_syscall_entry, .ret = cs_syscall_return,		\
-	.cookie = (nr) }
-
 #define CS_LANDMARK_PROBE(sym, role_, group_, entry_lm, ret_lm, err_phase) { \
 	.symbols = CS_SYMS(sym), .role = role_, .group = group_,	\
 	.entry = cs_landmark_entry,					\
@@ -481,14 +558,6 @@ NOKPROBE_SYMBOL(cs_child_start);
 	.cookie = CS_LM(entry_lm, ret_lm, err_phase) }
 
 static struct cs_probe cs_probes[] = {
-	CS_SYSCALL_PROBE("__x64_sys_clone", CLONESCOPE_SYSCALL_CLONE),
-	CS_SYSCALL_PROBE("__x64_sys_clone3", CLONESCOPE_SYSCALL_CLONE3),
-	CS_SYSCALL_PROBE("__x64_sys_fork", CLONESCOPE_SYSCALL_FORK),
-	CS_SYSCALL_PROBE("__x64_sys_vfork", CLONESCOPE_SYSCALL_VFORK),
-	CS_SYSCALL_PROBE("__ia32_sys_clone", CLONESCOPE_SYSCALL_CLONE),
-	CS_SYSCALL_PROBE("__ia32_sys_clone3", CLONESCOPE_SYSCALL_CLONE3),
-	CS_SYSCALL_PROBE("__ia32_sys_fork", CLONESCOPE_SYSCALL_FORK),
-	CS_SYSCALL_PROBE("__ia32_sys_vfork", CLONESCOPE_SYSCALL_VFORK),
 	{
 		/* Renamed from _do_fork in 5.10. */
 		.symbols = CS_SYMS("kernel_clone", "_do_fork"),
@@ -498,13 +567,15 @@ static struct cs_probe cs_probes[] = {
 		.ret = cs_kernel_clone_return,
 		.required = true,
 	},
+	CS_LANDMARK_PROBE("copy_process", "copy_process",
+			  CLONESCOPE_PROBES_CLONE,
+			  LM_CP_ENTRY, LM_NONE, CS_NO_PHASE),
 	{
-		.symbols = CS_SYMS("copy_process"),
-		.role = "copy_process",
+		.symbols = CS_SYMS("task_newtask"),
+		.role = "tracepoint: child made",
 		.group = CLONESCOPE_PROBES_CLONE,
-		.entry = cs_landmark_entry,
-		.ret = cs_copy_process_return,
-		.cookie = CS_LM(LM_CP_ENTRY, LM_NONE, CS_NO_PHASE),
+		.tracepoint_probe = cs_tp_task_newtask,
+		.entry = cs_task_newtask,
 		.required = true,
 	},
 	CS_LANDMARK_PROBE("copy_creds", "phase landmark",
@@ -545,9 +616,21 @@ static struct cs_probe cs_probes[] = {
 		.ret = cs_copy_page_range_return,
 		.data_size = sizeof(u64),
 	},
-	CS_LANDMARK_PROBE("wake_up_new_task", "child wake-up",
-			  CLONESCOPE_PROBES_CLONE,
-			  LM_WAKE_ENTRY, LM_WAKE_RET, CS_NO_PHASE),
+	{
+		.symbols = CS_SYMS("sched_process_fork"),
+		.role = "tracepoint: wake-up start",
+		.group = CLONESCOPE_PROBES_CLONE,
+		.tracepoint_probe = cs_tp_sched_process_fork,
+		.entry = cs_wake_start,
+	},
+	{
+		.symbols = CS_SYMS("sched_wakeup_new"),
+		.role = "tracepoint: child queued",
+		.group = CLONESCOPE_PROBES_CLONE,
+		.tracepoint_probe = cs_tp_sched_wakeup_new,
+		.entry = cs_landmark_entry,
+		.cookie = CS_LM(LM_WAKE_RET, LM_NONE, CS_NO_PHASE),
+	},
 	{
 		/* The first thing a new task runs, with its rq lock held. */
 		.symbols = CS_SYMS("schedule_tail"),
@@ -563,8 +646,8 @@ u64 cs_clone_features(void)
 		       CLONESCOPE_FEAT_LOST_RECORDS | CLONESCOPE_FEAT_FILTER |
 		       CLONESCOPE_FEAT_SELF_COST;
 
-	if (cs_probe_registered("__x64_sys_clone"))
-		features |= CLONESCOPE_FEAT_SYSCALL;
+	/* From the syscall number: see cs_syscall_of_current(). */
+	features |= CLONESCOPE_FEAT_SYSCALL;
 	if (cs_probe_registered("schedule_tail"))
 		features |= CLONESCOPE_FEAT_CHILD_START;
 	return features;
@@ -621,7 +704,8 @@ int cs_clone_init(void)
 	cs_slot_keys = vzalloc(CS_NR_SLOTS * sizeof(*cs_slot_keys));
 	cs_slots = vzalloc(CS_NR_SLOTS * sizeof(*cs_slots));
 	cs_child_keys = vzalloc(CS_NR_CHILDREN * sizeof(*cs_child_keys));
-	if (!cs_slot_keys || !cs_slots || !cs_child_keys) {
+	cs_child_wake_ns = vzalloc(CS_NR_CHILDREN * sizeof(*cs_child_wake_ns));
+	if (!cs_slot_keys || !cs_slots || !cs_child_keys || !cs_child_wake_ns) {
 		err = -ENOMEM;
 		goto err_free;
 	}
@@ -631,6 +715,7 @@ int cs_clone_init(void)
 	return 0;
 
 err_free:
+	vfree(cs_child_wake_ns);
 	vfree(cs_child_keys);
 	vfree(cs_slots);
 	vfree(cs_slot_keys);
@@ -640,6 +725,8 @@ err_free:
 /* After cs_probes_unregister_all(): no handler can run. */
 void cs_clone_exit(void)
 {
+	vfree(cs_child_wake_ns);
+	cs_child_wake_ns = NULL;
 	vfree(cs_child_keys);
 	vfree(cs_slots);
 	vfree(cs_slot_keys);

@@ -114,4 +114,16 @@ static inline struct mm_struct *cs_hugetlb_copy_mm(struct pt_regs *regs,
 	return vma->vm_mm;
 }
 
+/*
+ * task_newtask's clone_flags became a u64 (it was an unsigned long, as on
+ * 6.12; 7.2 has the u64) in 6.18.  The same size on 64-bit, but a
+ * tracepoint probe must have the tracepoint's exact prototype: the call
+ * through it is checked where kCFI is on.
+ */
+#if CS_KERNEL_AT_LEAST(6, 18, 0)
+typedef u64 cs_clone_flags_t;
+#else
+typedef unsigned long cs_clone_flags_t;
+#endif
+
 #endif

@@ -23,6 +23,7 @@
 #include <linux/vmalloc.h>
 #include <linux/clonescope.h>
 
+#include "agg.h"
 #include "compat.h"
 #include "cow.h"
 #include "keytab.h"
@@ -54,6 +55,7 @@ enum cs_cow_role {
 struct cs_cow {
 	atomic64_t counts[CS_NR_ROLES][CS_NR_COW_COUNTS];
 	unsigned long parent_mm;	/* key of the parent's mm */
+	char comm[TASK_COMM_LEN];	/* the parent's, for the aggregates */
 	struct clonescope_cow_event ev;
 };
 
@@ -177,6 +179,7 @@ void cs_cow_fork(struct task_struct *child, u64 now)
 	c = &cs_cows[i];
 	memset(c, 0, sizeof(*c));
 	c->parent_mm = (unsigned long)mm;
+	memcpy(c->comm, current->comm, sizeof(c->comm));
 	ev = &c->ev;
 	ev->hdr.type = CLONESCOPE_RECORD_COW;
 	ev->hdr.size = sizeof(*ev);
@@ -247,7 +250,10 @@ static void cs_cow_finish(long i, u32 reason)
 	}
 	ev->end_reason = reason;
 	ev->hdr.timestamp_ns = ktime_get_ns();
-	cs_emit(ev);
+	if (cs_aggregating())
+		cs_agg_cow(c->comm, ev->child.copied + ev->parent.copied);
+	if (cs_recording())
+		cs_emit(ev);
 	cs_key_release(cs_child_mms, i);
 }
 NOKPROBE_SYMBOL(cs_cow_finish);

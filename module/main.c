@@ -16,9 +16,11 @@
 #include <linux/poll.h>
 #include <linux/rcupdate.h>
 #include <linux/uaccess.h>
+#include <linux/slab.h>
 #include <linux/wait.h>
 #include <linux/clonescope.h>
 
+#include "agg.h"
 #include "clone.h"
 #include "cow.h"
 #include "debugfs.h"
@@ -28,6 +30,7 @@
 #include "tracing.h"
 
 #define CS_MAX_PAGES_PER_CPU	1024
+#define CS_MAX_WAKEUP_MS	10000
 
 /*
  * Commands are matched without their size bits: a struct's size travels
@@ -40,6 +43,11 @@ module_param(buffer_pages, uint, 0444);
 MODULE_PARM_DESC(buffer_pages,
 		 "record buffer per CPU, in pages, rounded up to a power of two (default 64)");
 
+static unsigned int wakeup_ms = 100;
+module_param(wakeup_ms, uint, 0444);
+MODULE_PARM_DESC(wakeup_ms,
+		 "longest a record waits before a blocked reader is woken, in ms; sooner when a buffer is half full; 0: at the first record (default 100)");
+
 /* Serializes ownership, tracing on/off, the filter and buffer changes. */
 static DEFINE_MUTEX(cs_lock);
 /* One read() at a time walks the buffers. */
@@ -49,6 +57,7 @@ static DECLARE_WAIT_QUEUE_HEAD(cs_readers);
 static struct file *cs_owner;
 static struct cs_ring __rcu *cs_ring;
 bool cs_tracing_on;
+u32 cs_session_flags;
 /* The probe groups ENABLE arms (CLONESCOPE_IOC_SET_OPTIONS). */
 static u32 cs_armed_probes = CLONESCOPE_PROBES_ALL;
 module_param_named(probes, cs_armed_probes, uint, 0444);
@@ -131,6 +140,8 @@ static int cs_release(struct inode *inode, struct file *file)
 	if (cs_owner == file) {
 		cs_stop();
 		cs_owner = NULL;
+		/* The next owner gets records unless it asks otherwise. */
+		WRITE_ONCE(cs_session_flags, 0);
 	}
 	mutex_unlock(&cs_lock);
 	return 0;
@@ -210,7 +221,8 @@ static long cs_ioctl_version(void __user *uarg)
 	ver.abi_major = CLONESCOPE_ABI_MAJOR;
 	ver.abi_minor = CLONESCOPE_ABI_MINOR;
 	ver.features = cs_clone_features() | cs_cow_features() |
-		       CLONESCOPE_FEAT_OPTIONS;
+		       CLONESCOPE_FEAT_OPTIONS | CLONESCOPE_FEAT_TIMED_WAKEUP |
+		       CLONESCOPE_FEAT_AGGREGATE | CLONESCOPE_FEAT_PROBE_FLAGS;
 	return cs_put_struct(uarg, usize, &ver, sizeof(ver));
 }
 
@@ -306,7 +318,7 @@ static long cs_ioctl_buffer(void __user *uarg)
 		return -EINVAL;
 	if (cs_tracing())
 		return -EBUSY;
-	new = cs_ring_alloc(cfg.pages_per_cpu, &cs_readers);
+	new = cs_ring_alloc(cfg.pages_per_cpu, &cs_readers, wakeup_ms);
 	if (!new)
 		return -ENOMEM;
 	mutex_lock(&cs_read_lock);
@@ -329,11 +341,18 @@ static long cs_ioctl_options(void __user *uarg)
 	if (err)
 		return err;
 	if ((opts.probes & ~CLONESCOPE_PROBES_ALL) ||
-	    !(opts.probes & CLONESCOPE_PROBES_CLONE))
+	    !(opts.probes & CLONESCOPE_PROBES_CLONE) ||
+	    (opts.flags & ~CLONESCOPE_OPT_ALL) || opts.__reserved)
+		return -EINVAL;
+	/* Neither records nor aggregates: nothing to read. */
+	if ((opts.flags & CLONESCOPE_OPT_NO_RECORDS) &&
+	    !(opts.flags & CLONESCOPE_OPT_AGGREGATE))
 		return -EINVAL;
 	if (cs_tracing())
 		return -EBUSY;
 	WRITE_ONCE(cs_armed_probes, opts.probes);
+	/* A caller of VER0 size asks for records, as before 1.1. */
+	WRITE_ONCE(cs_session_flags, opts.flags);
 	return 0;
 }
 
@@ -350,6 +369,7 @@ static long cs_ioctl_enable(void)
 	mutex_unlock(&cs_read_lock);
 	cs_clone_reset(cs_armed_probes);
 	cs_cow_reset(cs_armed_probes);
+	cs_agg_reset();
 	cs_probes_reset_stats_all();
 	/* Handlers that see tracing on see the tables reset. */
 	smp_store_release(&cs_tracing_on, true);
@@ -359,6 +379,48 @@ static long cs_ioctl_enable(void)
 		return err;
 	}
 	return 0;
+}
+
+/*
+ * The struct is larger than cs_get_struct() takes, but only its first
+ * fields are input: the rest is written, up to the caller's size.
+ */
+static long cs_ioctl_aggregate(void __user *uarg)
+{
+	struct clonescope_aggregate *agg;
+	struct clonescope_agg_comm *comms = NULL;
+	unsigned int nr;
+	u32 usize;
+	long err;
+
+	if (get_user(usize, (const u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < CLONESCOPE_AGGREGATE_SIZE_VER0)
+		return -EINVAL;
+	agg = kvzalloc(sizeof(*agg), GFP_KERNEL);
+	if (!agg)
+		return -ENOMEM;
+	err = -EFAULT;
+	if (copy_from_user(agg, uarg, offsetof(struct clonescope_aggregate, clones)))
+		goto out;
+	nr = min(agg->nr_comms, cs_agg_max_comms());
+	if (nr) {
+		err = -ENOMEM;
+		comms = kvcalloc(nr, sizeof(*comms), GFP_KERNEL);
+		if (!comms)
+			goto out;
+	}
+	nr = cs_agg_read(agg, comms, nr);
+	err = -EFAULT;
+	if (nr && copy_to_user(u64_to_user_ptr(agg->comms), comms,
+			       array_size(nr, sizeof(*comms))))
+		goto out;
+	agg->nr_comms = nr;
+	err = cs_put_struct(uarg, usize, agg, sizeof(*agg));
+out:
+	kvfree(comms);
+	kvfree(agg);
+	return err;
 }
 
 /* Calls that change tracing: only the owner fd may make them. */
@@ -405,6 +467,8 @@ static long cs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return cs_ioctl_stats(uarg);
 	case CS_IOC_NR(CLONESCOPE_IOC_GET_PROBE):
 		return cs_ioctl_probe(uarg);
+	case CS_IOC_NR(CLONESCOPE_IOC_GET_AGGREGATE):
+		return cs_ioctl_aggregate(uarg);
 	case CS_IOC_NR(CLONESCOPE_IOC_ENABLE):
 	case CS_IOC_NR(CLONESCOPE_IOC_DISABLE):
 	case CS_IOC_NR(CLONESCOPE_IOC_SET_FILTER):
@@ -442,20 +506,27 @@ static int __init cs_init(void)
 		pr_err("buffer_pages must be 1..%u\n", CS_MAX_PAGES_PER_CPU);
 		return -EINVAL;
 	}
+	if (wakeup_ms > CS_MAX_WAKEUP_MS) {
+		pr_err("wakeup_ms must be 0..%u\n", CS_MAX_WAKEUP_MS);
+		return -EINVAL;
+	}
 	if ((cs_armed_probes & ~CLONESCOPE_PROBES_ALL) ||
 	    !(cs_armed_probes & CLONESCOPE_PROBES_CLONE)) {
 		pr_err("probes must include CLONESCOPE_PROBES_CLONE (1) and be within 0x%x\n",
 		       CLONESCOPE_PROBES_ALL);
 		return -EINVAL;
 	}
-	ring = cs_ring_alloc(buffer_pages, &cs_readers);
+	ring = cs_ring_alloc(buffer_pages, &cs_readers, wakeup_ms);
 	if (!ring)
 		return -ENOMEM;
 	RCU_INIT_POINTER(cs_ring, ring);
 
-	err = cs_clone_init();
+	err = cs_agg_init();
 	if (err)
 		goto err_free_ring;
+	err = cs_clone_init();
+	if (err)
+		goto err_free_agg;
 	err = cs_cow_init();
 	if (err)
 		goto err_unregister_probes;
@@ -475,6 +546,8 @@ err_unregister_probes:
 	cs_probes_unregister_all();
 	cs_cow_exit();
 	cs_clone_exit();
+err_free_agg:
+	cs_agg_exit();
 err_free_ring:
 	cs_ring_free(ring);
 	return err;
@@ -488,6 +561,7 @@ static void __exit cs_exit(void)
 	cs_probes_unregister_all();
 	cs_cow_exit();
 	cs_clone_exit();
+	cs_agg_exit();
 	cs_ring_free(rcu_dereference_protected(cs_ring, true));
 }
 

@@ -10,6 +10,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
+#include <linux/tracepoint.h>
 #include <linux/clonescope.h>
 
 #include "compat.h"
@@ -21,6 +22,15 @@ static int maxactive = 256;
 module_param(maxactive, int, 0444);
 MODULE_PARM_DESC(maxactive,
 		 "kretprobe instances per probe: calls in flight at once, vfork parents waiting included (default 256)");
+
+/*
+ * For the benchmark's cost breakdown: the probes fire as usual but every
+ * handler returns at once, so what remains is the probe machinery.
+ */
+static bool null_handlers;
+module_param(null_handlers, bool, 0444);
+MODULE_PARM_DESC(null_handlers,
+		 "benchmarking only: armed probes run no handler body, record nothing (default off)");
 
 static struct {
 	struct cs_probe *probes;
@@ -40,12 +50,16 @@ static int cs_run(struct cs_probe *p, cs_handler_fn fn, struct pt_regs *regs,
 		.regs = regs,
 		.data = data,
 		.cookie = p->cookie,
-		.now = ktime_get_ns(),
 	};
 	struct cs_probe_stats *stats;
 	int ret;
 	u64 cost;
 
+	if (null_handlers) {
+		this_cpu_inc(p->stats->hits);
+		return 0;
+	}
+	ctx.now = ktime_get_ns();
 	ret = fn(&ctx);
 	cost = ktime_get_ns() - ctx.now;
 	stats = this_cpu_ptr(p->stats);
@@ -89,8 +103,29 @@ static int cs_kretprobe_ret(struct kretprobe_instance *ri,
 }
 NOKPROBE_SYMBOL(cs_kretprobe_ret);
 
+void cs_tracepoint_hit(void *data, void *args)
+{
+	struct cs_probe *p = data;
+
+	cs_run(p, p->entry, NULL, args);
+}
+NOKPROBE_SYMBOL(cs_tracepoint_hit);
+
+static void cs_match_tracepoint(struct tracepoint *tp, void *priv)
+{
+	struct cs_probe *p = priv;
+
+	if (!p->tp && !strcmp(tp->name, p->symbols[0]))
+		p->tp = tp;
+}
+
 static int cs_probe_try(struct cs_probe *p, const char *symbol)
 {
+	if (p->tracepoint_probe) {
+		p->tp = NULL;
+		for_each_kernel_tracepoint(cs_match_tracepoint, p);
+		return p->tp ? 0 : -ENOENT;
+	}
 	memset(&p->krp, 0, sizeof(p->krp));
 	p->krp.kp.symbol_name = symbol;
 	/* Registered disarmed: a probe costs nothing until tracing starts. */
@@ -106,11 +141,26 @@ static int cs_probe_try(struct cs_probe *p, const char *symbol)
 	return register_kretprobe(&p->krp);
 }
 
+static int cs_tracepoint_attach(struct cs_probe *p, bool on)
+{
+	int err;
+
+	if (on == p->tp_attached)
+		return 0;
+	err = on ? tracepoint_probe_register(p->tp, p->tracepoint_probe, p) :
+		   tracepoint_probe_unregister(p->tp, p->tracepoint_probe, p);
+	if (!err)
+		p->tp_attached = on;
+	return err;
+}
+
 static void cs_probe_unregister(struct cs_probe *p)
 {
 	if (p->state != CLONESCOPE_PROBE_REGISTERED)
 		return;
-	if (p->ret)
+	if (p->tracepoint_probe)
+		cs_tracepoint_attach(p, false);
+	else if (p->ret)
 		unregister_kretprobe(&p->krp);
 	else
 		unregister_kprobe(&p->krp.kp);
@@ -161,10 +211,11 @@ static void cs_probe_drop_alias(struct cs_probe *probes, unsigned int i)
 	struct cs_probe *p = &probes[i];
 	unsigned int j;
 
-	if (p->state != CLONESCOPE_PROBE_REGISTERED)
+	if (p->state != CLONESCOPE_PROBE_REGISTERED || p->tracepoint_probe)
 		return;
 	for (j = 0; j < i; j++) {
 		if (probes[j].state == CLONESCOPE_PROBE_REGISTERED &&
+		    !probes[j].tracepoint_probe &&
 		    probes[j].krp.kp.addr == p->krp.kp.addr) {
 			cs_probe_unregister(p);
 			p->state = CLONESCOPE_PROBE_ALIAS;
@@ -219,6 +270,8 @@ void cs_probes_unregister_all(void)
 		cs_table_unregister(cs_tables[cs_nr_tables].probes,
 				    cs_tables[cs_nr_tables].nr);
 	}
+	/* No tracepoint probe of ours still runs: its code may go away. */
+	tracepoint_synchronize_unregister();
 }
 
 static int cs_probe_arm(struct cs_probe *p, u32 groups)
@@ -226,10 +279,14 @@ static int cs_probe_arm(struct cs_probe *p, u32 groups)
 	bool on = p->group & groups;
 	int err;
 
-	if (p->state != CLONESCOPE_PROBE_REGISTERED ||
-	    on == !kprobe_disabled(&p->krp.kp))
+	if (p->state != CLONESCOPE_PROBE_REGISTERED)
 		return 0;
-	err = on ? enable_kprobe(&p->krp.kp) : disable_kprobe(&p->krp.kp);
+	if (p->tracepoint_probe)
+		err = cs_tracepoint_attach(p, on);
+	else if (on != !kprobe_disabled(&p->krp.kp))
+		err = on ? enable_kprobe(&p->krp.kp) : disable_kprobe(&p->krp.kp);
+	else
+		err = 0;
 	if (err)
 		pr_warn_ratelimited("cannot %s probe %s: %d\n",
 				    on ? "arm" : "disarm", p->symbol, err);
@@ -237,8 +294,8 @@ static int cs_probe_arm(struct cs_probe *p, u32 groups)
 }
 
 /*
- * Tables list outer functions before inner ones (the syscall before
- * kernel_clone before copy_process): arming inner ones first means a
+ * Tables list outer functions before inner ones (kernel_clone before
+ * copy_process): arming inner ones first means a
  * clone caught mid-way by arming lacks its outer span, not its inner
  * detail; disarming goes the other way.
  */
@@ -330,9 +387,17 @@ int cs_probe_info_at(unsigned int index, struct clonescope_probe_info *info)
 	info->error = p->error;
 	info->hits = sum.hits;
 	info->handler_ns = sum.ns;
-	info->nmissed = p->krp.kp.nmissed;
+	if (!p->tracepoint_probe)
+		info->nmissed = p->krp.kp.nmissed;
 	if (p->ret)
 		info->nmissed += p->krp.nmissed;
+	if (p->tracepoint_probe)
+		info->flags |= CLONESCOPE_PROBE_F_TRACEPOINT;
+	if (p->ret)
+		info->flags |= CLONESCOPE_PROBE_F_RETURN;
+	if (p->state == CLONESCOPE_PROBE_REGISTERED && !p->tracepoint_probe &&
+	    kprobe_ftrace(&p->krp.kp))
+		info->flags |= CLONESCOPE_PROBE_F_FTRACE;
 	strscpy(info->symbol, p->symbol, sizeof(info->symbol));
 	strscpy(info->role, p->role, sizeof(info->role));
 	return 0;

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Table-driven kprobes and kretprobes, registered disarmed at load time
- * and armed only while tracing.  Each probe names candidate symbols, tried
- * in order, so a kernel that renamed or inlined a function falls back to
- * the next candidate; what registered (or why nothing did) is kept for the
- * status interfaces.  Every handler call is timed, so the module can say
- * what it costs.  This unit knows nothing of clone.
+ * Table-driven kprobes, kretprobes and kernel tracepoints.  Kprobes are
+ * registered disarmed at load time and armed only while tracing; a
+ * tracepoint is looked up at load time and attached only while tracing.
+ * Each probe names candidate symbols, tried in order, so a kernel that
+ * renamed or inlined a function falls back to the next candidate; what
+ * registered (or why nothing did) is kept for the status interfaces.
+ * Every handler call is timed, so the module can say what it costs.  This
+ * unit knows nothing of clone.
  */
 #ifndef CLONESCOPE_PROBES_H
 #define CLONESCOPE_PROBES_H
@@ -19,8 +21,8 @@
 struct clonescope_probe_info;
 
 struct cs_hctx {
-	struct pt_regs *regs;
-	void *data;		/* kretprobe instance data, or NULL */
+	struct pt_regs *regs;	/* NULL for a tracepoint */
+	void *data;		/* kretprobe instance data, tracepoint args */
 	unsigned long cookie;	/* cs_probe.cookie */
 	u64 now;		/* ktime_get_ns() when the handler started */
 	/* A handler may point this at a counter that also gets its cost. */
@@ -42,6 +44,12 @@ struct cs_probe {
 	/* Set by the user of this unit. */
 	const char *const *symbols;	/* NULL-terminated candidates */
 	const char *role;
+	/*
+	 * Non-NULL: a tracepoint named by symbols[0].  Its probe has the
+	 * tracepoint's prototype, the cs_probe as its data, and calls
+	 * cs_tracepoint_hit() with its arguments.
+	 */
+	void *tracepoint_probe;
 	u32 group;			/* CLONESCOPE_PROBES_*: armed with it */
 	cs_handler_fn entry;
 	cs_handler_fn ret;		/* non-NULL: a kretprobe */
@@ -54,6 +62,8 @@ struct cs_probe {
 
 	/* Kept by this unit. */
 	struct kretprobe krp;		/* krp.kp alone for a plain kprobe */
+	struct tracepoint *tp;
+	bool tp_attached;
 	const char *symbol;		/* the candidate that registered */
 	int state;			/* CLONESCOPE_PROBE_* */
 	int error;
@@ -65,6 +75,8 @@ struct cs_probe {
  * arming and counters cover all of them, numbered in registration order.
  */
 int cs_probes_register(struct cs_probe *probes, unsigned int nr);
+/* What a tracepoint probe calls: runs @data's entry with @args as data. */
+void cs_tracepoint_hit(void *data, void *args);
 void cs_probes_unregister_all(void);
 /*
  * Arms the probes of @groups (CLONESCOPE_PROBES_*), or disarms all (0).

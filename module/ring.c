@@ -20,6 +20,7 @@
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 #include <linux/clonescope.h>
 
 #include "ring.h"
@@ -42,9 +43,11 @@ struct cs_ring {
 	unsigned long size;
 	unsigned int pages_per_cpu;
 	unsigned int next_cpu;		/* where the reader starts, for fairness */
-	bool wakeup_armed;		/* a reader waits for the next record */
+	bool wakeup_armed;		/* a reader waits for records */
+	unsigned int wakeup_ms;		/* 0: wake at the first record */
 	wait_queue_head_t *readers;
-	struct irq_work wakeup;
+	struct irq_work wakeup;		/* a writer passed the watermark */
+	struct delayed_work timer;	/* the periodic look while one waits */
 };
 
 static void cs_ring_wakeup(struct irq_work *work)
@@ -54,8 +57,29 @@ static void cs_ring_wakeup(struct irq_work *work)
 	wake_up_interruptible(ring->readers);
 }
 
+/*
+ * While a reader waits, every wakeup_ms: wake it if records wait, else
+ * look again later.  A reader that stopped waiting (a signal, poll()'s
+ * timeout) is not woken and ends the ticks.
+ */
+static void cs_ring_tick(struct work_struct *work)
+{
+	struct cs_ring *ring = container_of(to_delayed_work(work),
+					    struct cs_ring, timer);
+
+	if (!READ_ONCE(ring->wakeup_armed) || !wq_has_sleeper(ring->readers))
+		return;
+	if (cs_ring_empty(ring)) {
+		schedule_delayed_work(&ring->timer,
+				      msecs_to_jiffies(ring->wakeup_ms));
+		return;
+	}
+	if (xchg(&ring->wakeup_armed, false))
+		wake_up_interruptible(ring->readers);
+}
+
 struct cs_ring *cs_ring_alloc(unsigned int pages_per_cpu,
-			      wait_queue_head_t *readers)
+			      wait_queue_head_t *readers, unsigned int wakeup_ms)
 {
 	struct cs_ring *ring;
 	int cpu;
@@ -66,7 +90,9 @@ struct cs_ring *cs_ring_alloc(unsigned int pages_per_cpu,
 	ring->pages_per_cpu = roundup_pow_of_two(pages_per_cpu);
 	ring->size = (unsigned long)ring->pages_per_cpu << PAGE_SHIFT;
 	ring->readers = readers;
+	ring->wakeup_ms = wakeup_ms;
 	init_irq_work(&ring->wakeup, cs_ring_wakeup);
+	INIT_DELAYED_WORK(&ring->timer, cs_ring_tick);
 
 	ring->bufs = alloc_percpu(struct cs_cpu_buf);
 	if (!ring->bufs)
@@ -95,6 +121,8 @@ void cs_ring_free(struct cs_ring *ring)
 
 	if (!ring)
 		return;
+	/* Stops a tick that would schedule itself again, too. */
+	cancel_delayed_work_sync(&ring->timer);
 	irq_work_sync(&ring->wakeup);
 	for_each_possible_cpu(cpu)
 		vfree(per_cpu_ptr(ring->bufs, cpu)->data);
@@ -115,6 +143,13 @@ static unsigned long cs_space_needed(const struct cs_ring *ring,
 
 	return size <= to_end ? size : to_end + size;
 }
+
+/* Bytes waiting to be read in @b: seen by its producer. */
+static unsigned long cs_buf_used(const struct cs_cpu_buf *b)
+{
+	return b->head - READ_ONCE(b->tail);
+}
+NOKPROBE_SYMBOL(cs_buf_used);
 
 static bool cs_buf_put(struct cs_ring *ring, struct cs_cpu_buf *b,
 		       const void *rec, unsigned int size)
@@ -193,12 +228,15 @@ drop:
 out:
 	local_irq_restore(flags);
 	/*
-	 * One wakeup per wait: under a stream of records a reader is woken
-	 * once and reads them all.  wq_has_sleeper()'s barrier orders the
-	 * record before the test, against cs_ring_want_wakeup().
+	 * A waiting reader is woken by the tick (cs_ring_tick), or by the
+	 * writer that fills a buffer past half, so it reads large batches;
+	 * with wakeup_ms 0, by the first record.  Once per wait either way.
+	 * wq_has_sleeper()'s barrier orders the record before the test,
+	 * against cs_ring_want_wakeup().
 	 */
-	if (!ret && wq_has_sleeper(ring->readers) && READ_ONCE(ring->wakeup_armed) &&
-	    xchg(&ring->wakeup_armed, false))
+	if (!ret && READ_ONCE(ring->wakeup_armed) &&
+	    (!ring->wakeup_ms || cs_buf_used(b) >= ring->size / 2) &&
+	    wq_has_sleeper(ring->readers) && xchg(&ring->wakeup_armed, false))
 		irq_work_queue(&ring->wakeup);
 	return ret;
 }
@@ -278,6 +316,10 @@ void cs_ring_want_wakeup(struct cs_ring *ring)
 	WRITE_ONCE(ring->wakeup_armed, true);
 	/* Pairs with the writer's barrier: it sees the flag or we its record. */
 	smp_mb();
+	/* Not pending yet: starts the ticks of this wait. */
+	if (ring->wakeup_ms)
+		schedule_delayed_work(&ring->timer,
+				      msecs_to_jiffies(ring->wakeup_ms));
 }
 
 bool cs_ring_empty(struct cs_ring *ring)

@@ -25,9 +25,13 @@ struct cs_ring_counters {
 	u64 dropped;	/* records lost to a full buffer */
 };
 
-/* Readers sleep on @readers; writers wake it (from irq_work, never inline). */
+/*
+ * Readers sleep on @readers.  They are woken every @wakeup_ms while
+ * records wait, or sooner by a writer that fills its buffer past half
+ * (from irq_work, never inline); with @wakeup_ms 0, by the first record.
+ */
 struct cs_ring *cs_ring_alloc(unsigned int pages_per_cpu,
-			      wait_queue_head_t *readers);
+			      wait_queue_head_t *readers, unsigned int wakeup_ms);
 void cs_ring_free(struct cs_ring *ring);
 unsigned int cs_ring_pages_per_cpu(const struct cs_ring *ring);
 
@@ -37,7 +41,7 @@ int cs_ring_write(struct cs_ring *ring, void *rec);
 ssize_t cs_ring_read(struct cs_ring *ring, char __user *buf, size_t count);
 /*
  * A reader about to wait calls this before its last look at the buffers:
- * writers wake readers once per such call, not once per record.
+ * it is woken once per such call, not once per record.
  */
 void cs_ring_want_wakeup(struct cs_ring *ring);
 bool cs_ring_empty(struct cs_ring *ring);

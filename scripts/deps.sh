@@ -16,6 +16,8 @@ PACKAGES=(
 	libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libdw-dev
 	# kselftest_harness.h for the selftests
 	linux-source-6.1
+	# the real programs the realprog selftests record
+	redis-server redis-tools libjemalloc2 libtcmalloc-minimal4 perl python3 make
 )
 
 # make deps-bench: the tracers clonescope is compared with, and the
@@ -32,7 +34,8 @@ missing_packages() {
 }
 
 apt_install() {
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y \
+		--no-install-recommends "$@"
 }
 
 main() {
@@ -54,12 +57,12 @@ main() {
 			"(or: apt-get install ${missing[*]})"
 	fi
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update
+	apt-get -o DPkg::Lock::Timeout=600 update
 	# A stale mirror can still fail an install right after an update
 	# (a package moved between update and fetch): refresh once more.
 	if ! apt_install "${missing[@]}"; then
 		note "install failed; refreshing the package lists and retrying"
-		apt-get update
+		apt-get -o DPkg::Lock::Timeout=600 update
 		apt_install "${missing[@]}"
 	fi
 	echo "deps: installed ${missing[*]}"

@@ -238,8 +238,7 @@ TEST_F(clonepath, probes_match_kallsyms)
 	static const char *const landmarks[] = {
 		"copy_process", "copy_creds", "sched_fork", "copy_semundo",
 		"copy_namespaces", "copy_thread", "alloc_pid", "cgroup_can_fork",
-		"dup_mmap", "copy_page_range", "wake_up_new_task", "kernel_clone",
-		"schedule_tail",
+		"dup_mmap", "copy_page_range", "kernel_clone", "schedule_tail",
 	};
 	bool in_kallsyms[sizeof(landmarks) / sizeof(landmarks[0])] = {};
 	struct clonescope_probe_info info;
@@ -271,6 +270,87 @@ TEST_F(clonepath, probes_match_kallsyms)
 				TH_LOG("%s is not in /proc/kallsyms", landmarks[i]);
 		}
 	}
+}
+
+/*
+ * The clone path's tracepoints, which the kernel always has, are attached
+ * as tracepoints (not kprobes), and no syscall wrapper is probed: the
+ * syscall comes from the saved registers.
+ */
+TEST_F(clonepath, tracepoints_not_kprobes)
+{
+	static const char *const tracepoints[] = {
+		"task_newtask", "sched_process_fork", "sched_wakeup_new",
+	};
+	struct clonescope_probe_info info;
+	struct clonescope_stats st;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(tracepoints) / sizeof(tracepoints[0]); i++) {
+		ASSERT_LE(0, ct_find_probe(self->fd, tracepoints[i], &info))
+			TH_LOG("no probe on %s", tracepoints[i]);
+		ASSERT_EQ(CLONESCOPE_PROBE_REGISTERED, info.state);
+		ASSERT_EQ(CLONESCOPE_PROBE_F_TRACEPOINT,
+			  info.flags & (CLONESCOPE_PROBE_F_TRACEPOINT | CLONESCOPE_PROBE_F_RETURN));
+	}
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
+	for (i = 0; i < st.nr_probes; i++) {
+		ASSERT_EQ(0, cs_get_probe(self->fd, i, &info));
+		ASSERT_EQ(NULL, strstr(info.symbol, "sys_"))
+			TH_LOG("probe %u on a syscall wrapper: %s", i, info.symbol);
+	}
+}
+
+/* Whether @sym is a function ftrace can attach to (a kprobe can use it). */
+static bool ftrace_site(const char *sym)
+{
+	static const char *const lists[] = {
+		"/sys/kernel/tracing/available_filter_functions",
+		"/sys/kernel/debug/tracing/available_filter_functions",
+	};
+	char line[256];
+	size_t len = strlen(sym);
+	unsigned int i;
+	bool found = false;
+
+	for (i = 0; i < 2 && !found; i++) {
+		FILE *f = fopen(lists[i], "re");
+
+		if (!f)
+			continue;
+		while (!found && fgets(line, sizeof(line), f))
+			found = !strncmp(line, sym, len) &&
+				(line[len] == '\n' || line[len] == ' ');
+		fclose(f);
+	}
+	return found;
+}
+
+/*
+ * A kprobe at a function's entry that ftrace can reach is an ftrace-based
+ * kprobe: no breakpoint trap, the cheap kind.  None falls back to int3.
+ */
+TEST_F(clonepath, kprobes_use_ftrace)
+{
+	struct clonescope_probe_info info;
+	struct clonescope_stats st;
+	unsigned int i, checked = 0;
+
+	if (access("/sys/kernel/tracing/available_filter_functions", R_OK) &&
+	    access("/sys/kernel/debug/tracing/available_filter_functions", R_OK))
+		SKIP(return, "no tracefs: cannot tell ftrace sites");
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
+	for (i = 0; i < st.nr_probes; i++) {
+		ASSERT_EQ(0, cs_get_probe(self->fd, i, &info));
+		ASSERT_EQ(sizeof(info), info.size);
+		if (info.state != CLONESCOPE_PROBE_REGISTERED ||
+		    (info.flags & CLONESCOPE_PROBE_F_TRACEPOINT) || !ftrace_site(info.symbol))
+			continue;
+		ASSERT_EQ(CLONESCOPE_PROBE_F_FTRACE, info.flags & CLONESCOPE_PROBE_F_FTRACE)
+			TH_LOG("%s: a breakpoint kprobe on an ftrace site", info.symbol);
+		checked++;
+	}
+	ASSERT_LE(4, checked);
 }
 
 TEST_F(clonepath, fork)

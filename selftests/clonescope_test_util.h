@@ -119,11 +119,11 @@ static const char *const ct_phase_probes[CLONESCOPE_NR_PHASES][2] = {
 	[CLONESCOPE_PHASE_COPY_THREAD]		= { "copy_thread", "alloc_pid" },
 	[CLONESCOPE_PHASE_ALLOC_PID]		= { "alloc_pid", "cgroup_can_fork" },
 	[CLONESCOPE_PHASE_CGROUP_CAN_FORK]	= { "cgroup_can_fork", "cgroup_can_fork" },
-	[CLONESCOPE_PHASE_ATTACH]		= { "cgroup_can_fork", "copy_process" },
+	[CLONESCOPE_PHASE_ATTACH]		= { "cgroup_can_fork", "task_newtask" },
 	[CLONESCOPE_PHASE_DUP_MMAP]		= { "dup_mmap", "dup_mmap" },
 	[CLONESCOPE_PHASE_COPY_PAGE_RANGE]	= { "copy_page_range", "copy_page_range" },
-	[CLONESCOPE_PHASE_COPY_PROCESS]		= { "copy_process", "copy_process" },
-	[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK]	= { "wake_up_new_task", "wake_up_new_task" },
+	[CLONESCOPE_PHASE_COPY_PROCESS]		= { "copy_process", "task_newtask" },
+	[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK]	= { "sched_process_fork", "sched_wakeup_new" },
 	[CLONESCOPE_PHASE_KERNEL_CLONE]		= { "kernel_clone", "kernel_clone" },
 };
 

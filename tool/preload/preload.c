@@ -11,6 +11,13 @@
  * these records with the kernel's.
  *
  * Safety rules this file keeps:
+ * - Every wrapper works before, during and after the shim's constructor
+ *   (allocators initialise first and may call what the shim interposes):
+ *   the real functions are resolved on first use without dlsym
+ *   (resolve.c), syscall(2) forwards every number but clone3 without any
+ *   function pointer (syscall.S), and the environment is read on the
+ *   first call if that comes before the constructor.  Nothing the shim
+ *   calls itself is interposed by it, so it never recurses.
  * - In a child of fork/_Fork the wrappers return at once: nothing but the
  *   libc call itself runs there.  A child that later calls a wrapper (a
  *   legal program may only do that after exec, or if the parent was
@@ -21,11 +28,12 @@
  *   malloc, no stdio.
  * - vfork is an assembly trampoline (vfork.S): its child touches nothing.
  * - errno is preserved across everything the shim adds.
+ * - Each image writes its file header at start-up, whether it calls
+ *   anything or not, so the report can tell "no shim in this process".
  * - dl_iterate_phdr (for call-site mappings) only runs at load time and in
  *   the parent after a call returned, never in a fork child's wrapper path.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -39,9 +47,11 @@
 #include <string.h>
 #include <linux/sched.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "resolve.h"
 #include "user_trace.h"
 
 #define HIDDEN __attribute__((visibility("hidden")))
@@ -71,18 +81,31 @@ static __thread __attribute__((tls_model("initial-exec"))) uint64_t t_vfork_entr
 static __thread __attribute__((tls_model("initial-exec"))) uint64_t t_vfork_site;
 static __thread __attribute__((tls_model("initial-exec"))) pid_t t_vfork_tid;
 
-static pid_t (*real_fork)(void);
-static pid_t (*real__Fork)(void);
-static int (*real_clone)(int (*)(void *), void *, int, void *, ...);
-static int (*real_posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
-			       const posix_spawnattr_t *, char *const[], char *const[]);
-static int (*real_posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
-				const posix_spawnattr_t *, char *const[], char *const[]);
-static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
-static int (*real_system)(const char *);
-static FILE *(*real_popen)(const char *, const char *);
-static int (*real_daemon)(int, int);
-static long (*real_syscall)(long, ...);
+/*
+ * The real functions, found on first use by cs_resolve_next (resolve.c),
+ * never by dlsym: a wrapper may run before the shim's constructor, or
+ * inside an allocator's initialisation that dlsym itself set off.
+ */
+static void *real_fork, *real__Fork, *real_clone, *real_posix_spawn, *real_posix_spawnp,
+	*real_pthread_create, *real_system, *real_popen, *real_daemon;
+
+static void *resolve_once(void **slot, const char *name)
+{
+	void *fn = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	if (!fn) {
+		fn = cs_resolve_next(name);
+		__atomic_store_n(slot, fn, __ATOMIC_RELEASE);
+	}
+	return fn;
+}
+
+/* The next @name after the shim, typed like the wrapper; NULL only if no
+ * later object defines it (then the wrapper fails with ENOSYS). */
+#define REAL(name) ((typeof(&name))resolve_once(&real_##name, #name))
+
+/* clone3 through syscall(2): syscall.S forwards every other number. */
+HIDDEN long cs_raw_syscall(long number, ...);
 
 /* ---- async-signal-safe helpers ---------------------------------------- */
 
@@ -306,50 +329,61 @@ static int site_known(uint64_t site)
 	return known;
 }
 
+/* ---- setup -------------------------------------------------------------- */
+
+enum { INIT_NOT_YET, INIT_RUNNING, INIT_DONE };
+static int g_init_state;
+
+/* Reads the environment once, at the constructor or at the first call
+ * that returns before it (an allocator's initialisation may fork or start
+ * threads earlier).  Uses nothing the shim interposes. */
+static void init_once(void)
+{
+	const char *dir;
+	int expected = INIT_NOT_YET;
+	ssize_t n;
+
+	if (__atomic_load_n(&g_init_state, __ATOMIC_ACQUIRE) == INIT_DONE)
+		return;
+	if (!__atomic_compare_exchange_n(&g_init_state, &expected, INIT_RUNNING, 0,
+					 __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(&g_init_state, __ATOMIC_ACQUIRE) != INIT_DONE)
+			sched_yield();
+		return;
+	}
+	dir = getenv("CLONESCOPE_USER_TRACE");
+	if (dir && dir[0] && strlen(dir) < sizeof(g_dir)) {
+		n = readlink("/proc/self/exe", g_exe, sizeof(g_exe) - 1);
+		g_exe[n > 0 ? n : 0] = 0;
+		refresh_maps(-1);
+		strcpy(g_dir, dir);
+	}
+	__atomic_store_n(&g_init_state, INIT_DONE, __ATOMIC_RELEASE);
+	/* The file says the shim ran in this image, calls or not: a clone
+	 * the kernel saw in a process without one is one the shim could not
+	 * see (static, setuid, LD_PRELOAD removed). */
+	if (g_dir[0])
+		trace_fd();
+}
+
+__attribute__((constructor)) static void cs_init(void)
+{
+	init_once();
+}
+
 /* Called after a call returned, in the process it returned in. */
 static void record(uint32_t kind, pid_t tid, uint64_t entry, int64_t ret, int err, uint64_t site,
 		   int64_t child)
 {
 	int saved = errno;
 
+	init_once();
 	if (g_dir[0]) {
 		if (!site_known(site))
 			refresh_maps(trace_fd());
 		record_call(kind, tid, entry, ret, err, site, child);
 	}
 	errno = saved;
-}
-
-/* ---- setup -------------------------------------------------------------- */
-
-#define RESOLVE(name) (real_##name = (typeof(real_##name))dlsym(RTLD_NEXT, #name))
-
-static void resolve_all(void)
-{
-	RESOLVE(fork);
-	RESOLVE(_Fork);
-	RESOLVE(clone);
-	RESOLVE(posix_spawn);
-	RESOLVE(posix_spawnp);
-	RESOLVE(pthread_create);
-	RESOLVE(system);
-	RESOLVE(popen);
-	RESOLVE(daemon);
-	RESOLVE(syscall);
-}
-
-__attribute__((constructor)) static void cs_init(void)
-{
-	const char *dir = getenv("CLONESCOPE_USER_TRACE");
-	ssize_t n;
-
-	resolve_all();
-	if (!dir || !dir[0] || strlen(dir) >= sizeof(g_dir))
-		return;
-	n = readlink("/proc/self/exe", g_exe, sizeof(g_exe) - 1);
-	g_exe[n > 0 ? n : 0] = 0;
-	refresh_maps(-1);
-	strcpy(g_dir, dir);
 }
 
 /* ---- the interposed calls ---------------------------------------------- */
@@ -361,7 +395,13 @@ static pid_t traced_fork(uint32_t kind, pid_t (*real)(void), uint64_t site)
 {
 	uint64_t entry = now_ns();
 	pid_t tid = gettid();
-	pid_t r = real();
+	pid_t r;
+
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	r = real();
 
 	if (r == 0)
 		return 0;
@@ -371,12 +411,12 @@ static pid_t traced_fork(uint32_t kind, pid_t (*real)(void), uint64_t site)
 
 pid_t fork(void)
 {
-	return traced_fork(CS_KIND_FORK, real_fork, SITE());
+	return traced_fork(CS_KIND_FORK, REAL(fork), SITE());
 }
 
 pid_t _Fork(void)
 {
-	return traced_fork(CS_KIND__FORK, real__Fork, SITE());
+	return traced_fork(CS_KIND__FORK, REAL(_Fork), SITE());
 }
 
 HIDDEN void cs_vfork_enter(uint64_t site)
@@ -404,6 +444,7 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	pid_t tid = gettid();
 	va_list ap;
 	void *ptid, *tls, *ctid;
+	typeof(&clone) real = REAL(clone);
 	int r;
 
 	/* Like glibc, take the optional arguments whether or not @flags
@@ -413,18 +454,26 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	tls = va_arg(ap, void *);
 	ctid = va_arg(ap, void *);
 	va_end(ap);
-	r = real_clone(fn, stack, flags, arg, ptid, tls, ctid);
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	r = real(fn, stack, flags, arg, ptid, tls, ctid);
 	record(CS_KIND_CLONE, tid, entry, r, r < 0 ? errno : 0, site, r > 0 ? r : 0);
 	return r;
 }
 
-static int spawn_common(uint32_t kind, typeof(real_posix_spawn) real, uint64_t site, pid_t *pid,
+static int spawn_common(uint32_t kind, typeof(&posix_spawn) real, uint64_t site, pid_t *pid,
 			const char *path, const posix_spawn_file_actions_t *fa,
 			const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	uint64_t entry = now_ns();
 	pid_t tid = gettid(), child = 0;
-	int r = real(&child, path, fa, attr, argv, envp);
+	int r;
+
+	if (!real)
+		return ENOSYS;
+	r = real(&child, path, fa, attr, argv, envp);
 
 	if (pid && r == 0)
 		*pid = child;
@@ -435,14 +484,14 @@ static int spawn_common(uint32_t kind, typeof(real_posix_spawn) real, uint64_t s
 int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 		const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	return spawn_common(CS_KIND_POSIX_SPAWN, real_posix_spawn, SITE(), pid, path, fa, attr,
+	return spawn_common(CS_KIND_POSIX_SPAWN, REAL(posix_spawn), SITE(), pid, path, fa, attr,
 			    argv, envp);
 }
 
 int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 		 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	return spawn_common(CS_KIND_POSIX_SPAWNP, real_posix_spawnp, SITE(), pid, file, fa, attr,
+	return spawn_common(CS_KIND_POSIX_SPAWNP, REAL(posix_spawnp), SITE(), pid, file, fa, attr,
 			    argv, envp);
 }
 
@@ -451,7 +500,12 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)
 {
 	uint64_t site = SITE(), entry = now_ns();
 	pid_t tid = gettid();
-	int r = real_pthread_create(thread, attr, start, arg);
+	typeof(&pthread_create) real = REAL(pthread_create);
+	int r;
+
+	if (!real)
+		return ENOSYS;
+	r = real(thread, attr, start, arg);
 
 	record(CS_KIND_PTHREAD_CREATE, tid, entry, r, r, site, 0);
 	return r;
@@ -461,7 +515,14 @@ int system(const char *command)
 {
 	uint64_t site = SITE(), entry = now_ns();
 	pid_t tid = gettid();
-	int r = real_system(command);
+	typeof(&system) real = REAL(system);
+	int r;
+
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	r = real(command);
 
 	record(CS_KIND_SYSTEM, tid, entry, r, r == -1 ? errno : 0, site, 0);
 	return r;
@@ -471,7 +532,14 @@ FILE *popen(const char *command, const char *mode)
 {
 	uint64_t site = SITE(), entry = now_ns();
 	pid_t tid = gettid();
-	FILE *f = real_popen(command, mode);
+	typeof(&popen) real = REAL(popen);
+	FILE *f;
+
+	if (!real) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	f = real(command, mode);
 
 	record(CS_KIND_POPEN, tid, entry, f ? 0 : -1, f ? 0 : errno, site, 0);
 	return f;
@@ -483,7 +551,14 @@ int daemon(int nochdir, int noclose)
 {
 	uint64_t site = SITE(), entry = now_ns();
 	pid_t tid = gettid();
-	int r = real_daemon(nochdir, noclose);
+	typeof(&daemon) real = REAL(daemon);
+	int r;
+
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	r = real(nochdir, noclose);
 
 	record(CS_KIND_DAEMON, tid, entry, r, r < 0 ? errno : 0, site, r == 0 ? getpid() : 0);
 	return r;
@@ -491,33 +566,35 @@ int daemon(int nochdir, int noclose)
 
 /*
  * clone3 has no glibc wrapper (2.36), so programs call syscall(SYS_clone3,
- * ...).  Only a fork-like clone3 (no CLONE_VM) is recorded: its child has
- * its own copy of this frame and returns through it like fork's.  A
- * CLONE_VM child on the caller's stack (CLONE_VFORK without a new stack)
- * would clobber this frame, and one on a new stack never returns here, so
- * those, and every other syscall, go straight through.
+ * ...); syscall.S jumps here for that number only, with its arguments.
+ * Only a fork-like clone3 (no CLONE_VM) is recorded: its child has its own
+ * copy of this frame and returns through it like fork's.  A CLONE_VM child
+ * on the caller's stack (CLONE_VFORK without a new stack) would clobber
+ * this frame, and one on a new stack never returns here, so those go
+ * straight through.  The flags are copied with process_vm_readv, which
+ * fails with EFAULT instead of faulting: a bad pointer then reaches the
+ * kernel untouched and gets its EFAULT there, as without the shim.
  */
-long syscall(long number, ...)
+HIDDEN long cs_syscall_clone3(long number, long a0, long a1, long a2, long a3, long a4, long a5)
 {
-	uint64_t site = SITE(), entry;
-	const struct clone_args *args;
-	long a[6], r;
+	uint64_t site = SITE(), entry, flags = 0;
+	struct iovec local = {&flags, sizeof(flags)};
+	struct iovec remote = {(void *)a0, sizeof(flags)};
+	int saved = errno;
 	pid_t tid;
-	va_list ap;
-	int i;
+	long r;
 
-	va_start(ap, number);
-	for (i = 0; i < 6; i++)
-		a[i] = va_arg(ap, long);
-	va_end(ap);
-	args = (const struct clone_args *)a[0];
-	if (number != SYS_clone3 || !g_dir[0] || !args || a[1] < (long)sizeof(args->flags) ||
-	    (args->flags & CLONE_VM))
-		return real_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
-
+	init_once();
+	if (!g_dir[0] || a1 < (long)sizeof(flags) ||
+	    cs_raw_syscall(SYS_process_vm_readv, (long)getpid(), (long)&local, 1L, (long)&remote,
+			   1L, 0L) != (long)sizeof(flags) ||
+	    (flags & CLONE_VM)) {
+		errno = saved;
+		return cs_raw_syscall(number, a0, a1, a2, a3, a4, a5);
+	}
 	entry = now_ns();
 	tid = gettid();
-	r = real_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+	r = cs_raw_syscall(number, a0, a1, a2, a3, a4, a5);
 	if (r == 0)
 		return 0;
 	record(CS_KIND_CLONE3, tid, entry, r, r < 0 ? errno : 0, site, r > 0 ? r : 0);

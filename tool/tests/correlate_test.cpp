@@ -90,7 +90,27 @@ TEST(Correlate, MatchesByTidWindowAndChild)
 	const Sample &raw = c.samples.back();
 	EXPECT_EQ(nullptr, raw.user);
 	EXPECT_EQ("fork", raw.kind);
-	EXPECT_EQ("[no libc call] fixture", raw.site);
+	// The shim ran in the process (its image is there, named as the
+	// kernel names the task): the clone bypassed libc.
+	EXPECT_EQ("[no user call: raw syscall, not through libc] fixture", raw.site);
+}
+
+// A clone from a process where the shim never ran in the current image:
+// no image file at all (static, setuid), or one of another program (the
+// process exec'd one the shim could not load into).
+TEST(Correlate, NoUserCallSaysWhetherTheShimRan)
+{
+	const std::string no_shim =
+		"[no user call: no shim in the process (static, setuid or LD_PRELOAD removed)] fixture";
+	Trace exec_d = fixture_trace();
+	for (auto &im : exec_d.images)
+		im.exe = "/usr/bin/sh";
+	EXPECT_EQ(no_shim, correlate(exec_d).samples.back().site);
+
+	Trace none = fixture_trace();
+	for (auto &im : none.images)
+		im.pid += 100000;
+	EXPECT_EQ(no_shim, correlate(none).samples.back().site);
 }
 
 TEST(Correlate, InnermostCallWinsAndChildPidBreaksTies)

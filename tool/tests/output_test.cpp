@@ -60,7 +60,10 @@ TEST_F(Output, Json)
 	EXPECT_EQ(1, j["correlation"]["kernel_unmatched"]);
 	EXPECT_EQ(7, j["correlation"]["lost"]);
 
-	const json &spawn = group(j["by_site"], "run_spawns+0x18 (fixture.c:57) [fixture]");
+	// Grouped by source line; the return address stays in the JSON.
+	EXPECT_EQ("line", j["site_grouping"]);
+	const json &spawn = group(j["by_site"], "run_spawns (fixture.c:57) [fixture]");
+	EXPECT_EQ(json::array({"run_spawns+0x18 (fixture.c:57) [fixture]"}), spawn["addresses"]);
 	EXPECT_EQ(1, spawn["count"]);
 	EXPECT_EQ(json::array({"posix_spawn"}), spawn["kinds"]);
 	const auto &ev = clones[1];
@@ -72,7 +75,7 @@ TEST_F(Output, Json)
 	EXPECT_TRUE(spawn["metrics"]["cow_pages"].is_null());
 	EXPECT_EQ(1, j["correlation"]["cow_records"]);
 	// The fork's COW bill: child + parent copies.
-	const json &fork_site = group(j["by_site"], "run_forks+0x20 (fixture.c:42) [fixture]");
+	const json &fork_site = group(j["by_site"], "run_forks (fixture.c:42) [fixture]");
 	EXPECT_EQ(25 + 12, fork_site["metrics"]["cow_pages"]["max"]);
 	EXPECT_EQ("pages", fork_site["metrics"]["cow_pages"]["unit"]);
 
@@ -114,7 +117,7 @@ TEST_F(Output, Csv)
 	EXPECT_EQ(1 + (report.by_kind.size() + report.by_site.size()) * metrics + 2, lines.size());
 
 	const uint64_t total = clones[1].end_ns - clones[1].start_ns;
-	const std::string site = "run_spawns+0x18 (fixture.c:57) [fixture]";
+	const std::string site = "run_spawns (fixture.c:57) [fixture]";
 	auto has = [&](const std::string &line) {
 		return std::find(lines.begin(), lines.end(), line) != lines.end();
 	};

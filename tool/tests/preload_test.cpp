@@ -14,6 +14,8 @@
 #include <map>
 #include <set>
 
+#include "correlate/correlate.hpp"
+#include "report/report.hpp"
 #include "symbol/symbolizer.hpp"
 #include "trace/trace_file.hpp"
 #include "user_trace.h"
@@ -25,11 +27,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Runs the workload with @counts and environment @env; returns its
-// shell-style exit status, -1 if it could not run.
-int spawn_workload(const std::vector<std::string> &counts, std::vector<std::string> env)
+// Runs @program (by default the call-site workload) with @counts and
+// environment @env; returns its shell-style exit status, -1 if it could
+// not run.
+int spawn_workload(const std::vector<std::string> &counts, std::vector<std::string> env,
+		   const std::string &program = CLONESCOPE_CALLSITES)
 {
-	std::vector<std::string> args = {CLONESCOPE_CALLSITES};
+	std::vector<std::string> args = {program};
 	args.insert(args.end(), counts.begin(), counts.end());
 	env.push_back("PATH=/usr/bin:/bin");
 	std::vector<char *> argv, envp;
@@ -47,15 +51,18 @@ int spawn_workload(const std::vector<std::string> &counts, std::vector<std::stri
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-// Runs the workload under the shim; returns its exit status and fills
-// @trace from the files it left in a fresh directory.
-int run_workload(const std::vector<std::string> &counts, Trace &trace, size_t &files)
+// Runs the workload with @preload as LD_PRELOAD; returns its exit status
+// and fills @trace from the files it left in a fresh directory.
+int run_workload(const std::vector<std::string> &counts, Trace &trace, size_t &files,
+		 const std::string &preload = CLONESCOPE_PRELOAD,
+		 const std::string &program = CLONESCOPE_CALLSITES)
 {
 	fs::path dir = fs::temp_directory_path() / ("clonescope-preload-" + std::to_string(getpid()));
 	fs::remove_all(dir);
 	fs::create_directories(dir);
 	const int status = spawn_workload(
-		counts, {"LD_PRELOAD=" CLONESCOPE_PRELOAD, "CLONESCOPE_USER_TRACE=" + dir.string()});
+		counts, {"LD_PRELOAD=" + preload, "CLONESCOPE_USER_TRACE=" + dir.string()},
+		program);
 
 	files = 0;
 	for (const auto &e : fs::directory_iterator(dir)) {
@@ -75,11 +82,18 @@ TEST(Preload, RecordsEveryCallWithItsSite)
 	Trace trace;
 	size_t files = 0;
 	ASSERT_EQ(0, run_workload({"7", "5", "3", "2", "4", "2", "3"}, trace, files));
-	// One image: the children exec'd tools that call nothing we interpose.
-	ASSERT_EQ(1u, files);
-	ASSERT_EQ(1u, trace.images.size());
-	EXPECT_EQ(fs::canonical(CLONESCOPE_CALLSITES).string(), trace.images[0].exe);
-	EXPECT_FALSE(trace.images[0].maps.empty());
+	// Every image leaves a file, but only the workload's has calls: its
+	// children exec'd tools that call nothing the shim interposes.
+	ASSERT_EQ(files, trace.images.size());
+	std::set<uint32_t> images_with_calls;
+	for (const auto &c : trace.calls)
+		images_with_calls.insert(c.image);
+	ASSERT_EQ(1u, images_with_calls.size());
+	const UserImage &image = trace.images[*images_with_calls.begin()];
+	EXPECT_EQ(fs::canonical(CLONESCOPE_CALLSITES).string(), image.exe);
+	EXPECT_FALSE(image.maps.empty());
+	// The children that exec'd: popen and system run sh, spawn runs true.
+	EXPECT_GE(files, 1u + 5 + 2 + 2);
 
 	std::map<uint32_t, int> per_kind;
 	std::map<uint32_t, std::set<uint64_t>> sites;
@@ -126,6 +140,91 @@ TEST(Preload, InactiveWithoutDirectory)
 	// Without CLONESCOPE_USER_TRACE the shim only forwards.
 	EXPECT_EQ(0, spawn_workload({"2", "1", "1", "1", "1", "1", "1"},
 				    {"LD_PRELOAD=" CLONESCOPE_PRELOAD}));
+}
+
+const std::vector<std::string> no_calls = {"0", "0", "0", "0", "0", "0", "0"};
+
+// The early caller's constructor runs before the shim's (listed after it)
+// and calls syscall, pthread_create and fork: redis-server's jemalloc did
+// that and the shim jumped through a NULL pointer.  The calls must work
+// and, the trace directory being set, be recorded.
+TEST(Preload, CallsBeforeTheShimsConstructor)
+{
+	Trace trace;
+	size_t files = 0;
+	ASSERT_EQ(0, run_workload(no_calls, trace, files,
+				  CLONESCOPE_PRELOAD " " CLONESCOPE_EARLY_CALLER));
+	std::map<uint32_t, int> per_kind;
+	for (const auto &c : trace.calls)
+		per_kind[c.kind]++;
+	EXPECT_EQ(1, per_kind[CS_KIND_FORK]);
+	EXPECT_EQ(1, per_kind[CS_KIND_PTHREAD_CREATE]);
+	// The failed clone3 reached the kernel untouched: nothing to record.
+	EXPECT_EQ(0, per_kind[CS_KIND_CLONE3]);
+	EXPECT_EQ(2u, trace.calls.size());
+}
+
+// The same calls from a constructor that runs after the shim's, and with
+// the shim inactive.
+TEST(Preload, CallsFromOtherConstructors)
+{
+	Trace trace;
+	size_t files = 0;
+	ASSERT_EQ(0, run_workload(no_calls, trace, files,
+				  CLONESCOPE_EARLY_CALLER " " CLONESCOPE_PRELOAD));
+	EXPECT_EQ(2u, trace.calls.size());
+	EXPECT_EQ(0, spawn_workload(no_calls, {"LD_PRELOAD=" CLONESCOPE_PRELOAD
+					       " " CLONESCOPE_EARLY_CALLER}));
+}
+
+// The site groups of the unrolled workload's report under @grouping:
+// key -> (count, number of return addresses).
+using CountAndAddresses = std::pair<size_t, size_t>;
+
+std::map<std::string, CountAndAddresses> unrolled_sites(Trace &trace,
+								 SiteGrouping grouping)
+{
+	const Report report = build_report(trace, correlate(trace), grouping);
+	std::map<std::string, CountAndAddresses> out;
+	for (const auto &g : report.by_site)
+		out[g.key] = {g.count, g.addresses.size()};
+	return out;
+}
+
+// A loop of five system() calls unrolled into five call instructions, and
+// a fork helper inlined twice: one site per source line by default, one
+// per function, one per instruction with --sites address.
+TEST(Preload, SitesGroupedBySourceLine)
+{
+	Trace trace;
+	size_t files = 0;
+	ASSERT_EQ(0, run_workload({}, trace, files, CLONESCOPE_PRELOAD, CLONESCOPE_UNROLLED));
+	trace.symbols = symbolize_call_sites(trace);
+	std::set<uint64_t> addresses;
+	for (const auto &c : trace.calls)
+		addresses.insert(c.call_site);
+	ASSERT_EQ(7u, trace.calls.size());
+	ASSERT_EQ(7u, addresses.size()) << "the compiler did not unroll and inline as expected";
+
+	auto by_line = unrolled_sites(trace, SiteGrouping::line);
+	ASSERT_EQ(2u, by_line.size());
+	const std::string module = " [clonescope_unrolled]";
+	const auto systems = by_line.find("unrolled_systems (unrolled.c:32)" + module);
+	ASSERT_NE(by_line.end(), systems) << by_line.begin()->first;
+	EXPECT_EQ(CountAndAddresses(5, 5), systems->second);
+	const auto forks = by_line.find("inlined_forks (unrolled.c:18)" + module);
+	ASSERT_NE(by_line.end(), forks);
+	EXPECT_EQ(CountAndAddresses(2, 2), forks->second);
+
+	auto by_function = unrolled_sites(trace, SiteGrouping::function);
+	EXPECT_EQ(2u, by_function.size());
+	EXPECT_EQ(5u, by_function["unrolled_systems" + module].first);
+	EXPECT_EQ(2u, by_function["inlined_forks" + module].first);
+
+	auto by_address = unrolled_sites(trace, SiteGrouping::address);
+	EXPECT_EQ(7u, by_address.size());
+	for (const auto &[key, counts] : by_address)
+		EXPECT_EQ(CountAndAddresses(1, 1), counts) << key;
 }
 
 } // namespace

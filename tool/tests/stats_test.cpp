@@ -76,5 +76,37 @@ TEST(Stats, Log2HistLayoutLikeBcc)
 	EXPECT_EQ("", format_log2_hist(Log2Hist{}, "usecs"));
 }
 
+// The module's histograms (CLONESCOPE_AGG_BUCKETS log2 buckets): estimates
+// stay inside the bucket of the true percentile.
+TEST(Stats, SummarizeLog2)
+{
+	std::vector<unsigned long long> b(40, 0);
+	EXPECT_FALSE(summarize_log2(b).has_value());
+
+	// 90 values in [1024, 2047], 10 in [65536, 131071].
+	b[10] = 90;
+	b[16] = 10;
+	auto s = summarize_log2(b);
+	ASSERT_TRUE(s.has_value());
+	EXPECT_EQ(100u, s->n);
+	EXPECT_EQ(1024u, s->min);
+	EXPECT_EQ(131071u, s->max);
+	EXPECT_GE(s->p50, 1024u);
+	EXPECT_LE(s->p50, 2047u);
+	EXPECT_GE(s->p90, 1024u);
+	EXPECT_LE(s->p90, 2047u);
+	EXPECT_GE(s->p99, 65536u);
+	EXPECT_LE(s->p99, 131071u);
+	EXPECT_LE(s->p50, s->p90);
+
+	// Bucket 0 holds 0 and 1.
+	std::vector<unsigned long long> zero(40, 0);
+	zero[0] = 3;
+	s = summarize_log2(zero);
+	ASSERT_TRUE(s.has_value());
+	EXPECT_EQ(0u, s->min);
+	EXPECT_LE(s->max, 1u);
+}
+
 } // namespace
 } // namespace clonescope

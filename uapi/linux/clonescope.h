@@ -21,7 +21,7 @@
 
 /* The major changes when an old reader can no longer decode the stream. */
 #define CLONESCOPE_ABI_MAJOR		1
-#define CLONESCOPE_ABI_MINOR		0
+#define CLONESCOPE_ABI_MINOR		1
 
 /* Bits of clonescope_version.features: what this module build can do. */
 #define CLONESCOPE_FEAT_KERNEL_CLONE	(1ULL << 0) /* clone records */
@@ -35,6 +35,13 @@
 #define CLONESCOPE_FEAT_COW_THP		(1ULL << 8) /* COW on THP counted */
 #define CLONESCOPE_FEAT_COW_HUGETLB	(1ULL << 9) /* COW on hugetlb counted */
 #define CLONESCOPE_FEAT_OPTIONS		(1ULL << 10) /* CLONESCOPE_IOC_SET_OPTIONS */
+/* Since 1.1: */
+#define CLONESCOPE_FEAT_TIMED_WAKEUP	(1ULL << 11) /* readers woken by a timer
+						      * or a half-full buffer,
+						      * not per record */
+#define CLONESCOPE_FEAT_AGGREGATE	(1ULL << 12) /* CLONESCOPE_IOC_GET_AGGREGATE,
+						      * CLONESCOPE_OPT_* */
+#define CLONESCOPE_FEAT_PROBE_FLAGS	(1ULL << 13) /* clonescope_probe_info.flags */
 
 /* ------------------------------------------------------------------ */
 /* Records                                                            */
@@ -92,7 +99,8 @@ struct clonescope_record_header {
 #define CLONESCOPE_PHASE_DUP_MMAP		11
 #define CLONESCOPE_PHASE_COPY_PAGE_RANGE	12
 #define CLONESCOPE_PHASE_COPY_PROCESS		13
-#define CLONESCOPE_PHASE_WAKE_UP_NEW_TASK	14
+#define CLONESCOPE_PHASE_WAKE_UP_NEW_TASK	14 /* since 1.1: sched_process_fork ->
+						    * sched_wakeup_new */
 #define CLONESCOPE_PHASE_KERNEL_CLONE		15
 #define CLONESCOPE_NR_PHASES			16
 
@@ -102,7 +110,11 @@ struct clonescope_record_header {
 /* clonescope_clone_event.flags */
 #define CLONESCOPE_CLONE_FAILED		(1U << 0) /* result < 0 */
 #define CLONESCOPE_CLONE_RESTART	(1U << 1) /* -ERESTARTNOINTR: retried */
-#define CLONESCOPE_CLONE_NO_KERNEL_CLONE (1U << 2) /* syscall failed before */
+#define CLONESCOPE_CLONE_NO_KERNEL_CLONE (1U << 2) /* syscall failed before;
+						  * 1.0 only: since 1.1 the
+						  * syscall wrappers are not
+						  * probed, and such a call
+						  * makes no record */
 
 struct clonescope_phase {
 	__aligned_u64 start_ns;		/* CLOCK_MONOTONIC */
@@ -110,16 +122,15 @@ struct clonescope_phase {
 };
 
 /*
- * One record per clone, written when the outermost traced function (the
- * clone syscall, or kernel_clone when called from inside the kernel)
- * returns.  Pids are in the initial pid namespace; @result is what the
+ * One record per clone, written when kernel_clone returns (1.0: when the
+ * outermost traced function, the clone syscall or kernel_clone, returned).  Pids are in the initial pid namespace; @result is what the
  * caller got back (a pid in the caller's namespace, or -errno).
  */
 struct clonescope_clone_event {
 	struct clonescope_record_header hdr;
 	__aligned_u64 clone_flags;
-	__aligned_u64 start_ns;		/* syscall (or kernel_clone) entry */
-	__aligned_u64 end_ns;		/* syscall (or kernel_clone) return */
+	__aligned_u64 start_ns;		/* kernel_clone entry (1.0: syscall entry) */
+	__aligned_u64 end_ns;		/* kernel_clone return (1.0: syscall return) */
 	__aligned_u64 phase_mask;	/* bit n: phases[n] was measured */
 	__aligned_u64 self_cost_ns;	/* time spent in clonescope handlers */
 	__s64	result;
@@ -253,12 +264,26 @@ struct clonescope_filter {
 #define CLONESCOPE_PROBES_COW		(1U << 3) /* copy-on-write faults */
 #define CLONESCOPE_PROBES_ALL		((1U << 4) - 1)
 
+/*
+ * clonescope_options.flags (CLONESCOPE_FEAT_AGGREGATE): AGGREGATE keeps
+ * the counters and histograms CLONESCOPE_IOC_GET_AGGREGATE reads;
+ * NO_RECORDS (with AGGREGATE) writes no record at all, so nothing is
+ * delivered and a reader sees only EOF.
+ */
+#define CLONESCOPE_OPT_AGGREGATE	(1U << 0)
+#define CLONESCOPE_OPT_NO_RECORDS	(1U << 1)
+#define CLONESCOPE_OPT_ALL		((1U << 2) - 1)
+
 /* Set while tracing is off; until set, all groups are armed. */
 struct clonescope_options {
 	__u32	size;
 	__u32	probes;			/* CLONESCOPE_PROBES_* */
+	/* Since 1.1: */
+	__u32	flags;			/* CLONESCOPE_OPT_* */
+	__u32	__reserved;
 };
 #define CLONESCOPE_OPTIONS_SIZE_VER0	8
+#define CLONESCOPE_OPTIONS_SIZE_VER1	16
 
 struct clonescope_buffer_config {
 	__u32	size;
@@ -289,6 +314,12 @@ struct clonescope_stats {
 };
 #define CLONESCOPE_STATS_SIZE_VER0	80
 
+/* clonescope_probe_info.flags (CLONESCOPE_FEAT_PROBE_FLAGS) */
+#define CLONESCOPE_PROBE_F_RETURN	(1U << 0) /* a kretprobe: entry and return */
+#define CLONESCOPE_PROBE_F_TRACEPOINT	(1U << 1) /* a kernel tracepoint */
+#define CLONESCOPE_PROBE_F_FTRACE	(1U << 2) /* a kprobe on an ftrace site,
+						   * no breakpoint trap */
+
 /* clonescope_probe_info.state */
 #define CLONESCOPE_PROBE_REGISTERED	1
 #define CLONESCOPE_PROBE_UNAVAILABLE	2 /* symbol absent on this kernel */
@@ -306,8 +337,70 @@ struct clonescope_probe_info {
 	__aligned_u64 handler_ns;
 	char	symbol[64];		/* what is probed */
 	char	role[32];		/* what the probe is for */
+	/* Since 1.1: */
+	__u32	flags;			/* CLONESCOPE_PROBE_F_* */
+	__u32	__reserved;
 };
 #define CLONESCOPE_PROBE_INFO_SIZE_VER0	136
+#define CLONESCOPE_PROBE_INFO_SIZE_VER1	144
+
+/*
+ * In-kernel aggregation (CLONESCOPE_OPT_AGGREGATE): what the module counts
+ * per clone, summed over CPUs by CLONESCOPE_IOC_GET_AGGREGATE since the
+ * last ENABLE.  A log2 histogram's bucket 0 counts values 0 and 1, bucket
+ * n (n > 0) values in [2^n, 2^(n+1)); the last bucket also holds larger.
+ */
+#define CLONESCOPE_AGG_BUCKETS		40
+
+struct clonescope_log2_hist {
+	__aligned_u64 count;
+	__aligned_u64 sum;
+	__aligned_u64 buckets[CLONESCOPE_AGG_BUCKETS];
+};
+
+/* Kinds, as clone records are classified by clone flags and syscall. */
+#define CLONESCOPE_AGG_KIND_FORK	0 /* not one of the below */
+#define CLONESCOPE_AGG_KIND_VFORK	1 /* CLONE_VFORK */
+#define CLONESCOPE_AGG_KIND_THREAD	2 /* CLONE_THREAD */
+#define CLONESCOPE_AGG_KIND_CLONE3	3 /* clone3, not vfork or thread */
+#define CLONESCOPE_AGG_KIND_KERNEL	4 /* CLONESCOPE_SYSCALL_UNKNOWN */
+#define CLONESCOPE_AGG_NR_KINDS		5
+
+/* Failures by errno: errno >= this one count in the last slot. */
+#define CLONESCOPE_AGG_NR_ERRNOS	64
+
+struct clonescope_agg_kind {
+	__aligned_u64 failed;		/* result < 0, restarts included */
+	__aligned_u64 restarted;	/* -ERESTARTNOINTR */
+	struct clonescope_log2_hist duration_ns; /* kernel_clone, each clone */
+};
+
+/* What the module saw of clones by one command name (parent's comm). */
+struct clonescope_agg_comm {
+	char	comm[16];
+	__aligned_u64 failed;
+	__aligned_u64 restarted;
+	__aligned_u64 kinds[CLONESCOPE_AGG_NR_KINDS]; /* clones of each kind */
+	__aligned_u64 cow_copied;	/* 4K pages COW copied after its forks */
+	struct clonescope_log2_hist duration_ns;
+	struct clonescope_log2_hist wakeup_ns; /* wake-up start -> child runs */
+};
+
+struct clonescope_aggregate {
+	__u32	size;
+	/* in: room for this many entries at @comms; out: entries filled */
+	__u32	nr_comms;
+	__aligned_u64 comms;		/* in: user pointer to the entries */
+	/* out: */
+	__aligned_u64 clones;
+	__aligned_u64 comms_overflow;	/* clones whose comm found no entry */
+	struct clonescope_agg_kind kinds[CLONESCOPE_AGG_NR_KINDS];
+	__aligned_u64 errnos[CLONESCOPE_AGG_NR_ERRNOS]; /* failed, by -result */
+	struct clonescope_log2_hist wakeup_ns;
+	struct clonescope_log2_hist cow_copied; /* pages per finished fork */
+	struct clonescope_log2_hist phase_ns[CLONESCOPE_NR_PHASES];
+};
+#define CLONESCOPE_AGGREGATE_SIZE_VER0	(32 + 5 * 352 + 512 + 18 * 336)
 
 #define CLONESCOPE_IOC_MAGIC		0xC5
 
@@ -319,5 +412,7 @@ struct clonescope_probe_info {
 #define CLONESCOPE_IOC_GET_PROBE	_IOWR(CLONESCOPE_IOC_MAGIC, 0x06, struct clonescope_probe_info)
 #define CLONESCOPE_IOC_SET_BUFFER	_IOW(CLONESCOPE_IOC_MAGIC, 0x07, struct clonescope_buffer_config)
 #define CLONESCOPE_IOC_SET_OPTIONS	_IOW(CLONESCOPE_IOC_MAGIC, 0x09, struct clonescope_options)
+/* Since 1.1 (CLONESCOPE_FEAT_AGGREGATE): */
+#define CLONESCOPE_IOC_GET_AGGREGATE	_IOWR(CLONESCOPE_IOC_MAGIC, 0x0A, struct clonescope_aggregate)
 
 #endif /* _UAPI_LINUX_CLONESCOPE_H */

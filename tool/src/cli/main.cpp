@@ -60,6 +60,15 @@ int main(int argc, char **argv)
 	auto *json_flag = report->add_flag("--json", rep.json, "print JSON");
 	report->add_flag("--csv", rep.csv, "print CSV")->excludes(json_flag);
 	report->add_flag("!--no-hist", rep.histograms, "no log2 histograms in the text report");
+	report->add_option("--sites", rep.sites,
+			   "group call sites by source line (function + file:line), function "
+			   "or return address")
+		->transform(CLI::CheckedTransformer(
+			std::map<std::string, SiteGrouping>{{"line", SiteGrouping::line},
+							    {"function", SiteGrouping::function},
+							    {"address", SiteGrouping::address}},
+			CLI::ignore_case))
+		->default_str("line");
 	report->add_option("--perfetto", rep.perfetto,
 			   "also write Chrome trace-event JSON for ui.perfetto.dev to this file");
 
@@ -78,11 +87,18 @@ int main(int argc, char **argv)
 			->check(CLI::PositiveNumber);
 		cmd->add_option("-c,--comm", live.filter.comm, "only clones made by tasks with this comm");
 	}
-	std::string live_probes = "all";
-	for (auto *cmd : {stat, top})
+	// The clone group by default: what the columns need but COW pages,
+	// at the least cost.
+	std::string live_probes = "clone";
+	for (auto *cmd : {stat, top}) {
 		cmd->add_option("--probes", live_probes,
-				"probe groups to arm: all, or a list of clone,phases,page_tables,cow")
+				"probe groups to arm: all, or a list of clone,phases,page_tables,cow "
+				"(cow fills the COWpg column)")
 			->capture_default_str();
+		cmd->add_flag("!--records", live.in_kernel,
+			      "decode a record per clone instead of reading the module's "
+			      "in-kernel aggregates");
+	}
 	top->add_option("-n,--rows", live.rows, "comms shown")->capture_default_str();
 
 	CLI11_PARSE(app, argc, argv);

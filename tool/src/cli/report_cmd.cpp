@@ -28,7 +28,7 @@ int run_report(const ReportOptions &opts)
 		fmt::print(stderr, "clonescope: wrote {} (open it in https://ui.perfetto.dev)\n",
 			   opts.perfetto);
 	}
-	const Report report = build_report(*trace, corr);
+	const Report report = build_report(*trace, corr, opts.sites);
 	if (opts.json)
 		fmt::print("{}\n", render_json(report).dump(2));
 	else if (opts.csv)

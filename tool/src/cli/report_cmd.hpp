@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "correlate/correlate.hpp"
+
 namespace clonescope {
 
 struct ReportOptions {
@@ -9,6 +11,7 @@ struct ReportOptions {
 	bool json = false;
 	bool csv = false;
 	bool histograms = true;
+	SiteGrouping sites = SiteGrouping::line;
 	std::string perfetto; // file to write, empty for none
 };
 

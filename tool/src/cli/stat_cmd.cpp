@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <functional>
 #include <map>
+#include <span>
+#include <time.h>
 
 #include "correlate/correlate.hpp"
 #include "report/event_line.hpp"
@@ -41,7 +43,7 @@ std::string clock_time()
 	return now;
 }
 
-// What one line of stat or top says about a set of samples.
+// What one line of stat or top says about a set of clones.
 struct Line {
 	size_t clones = 0, fork = 0, vfork = 0, thread = 0, failed = 0, restarted = 0;
 	uint64_t cow_pages = 0;
@@ -66,8 +68,93 @@ struct Line {
 		total = summarize(std::move(totals));
 		wakeup = summarize(std::move(wakeups));
 	}
+
+	// From the module's aggregates: clones of each CLONESCOPE_AGG_KIND_*,
+	// and log2 histograms of their durations and wake-up latencies.
+	Line(std::span<const __u64, CLONESCOPE_AGG_NR_KINDS> kinds, uint64_t failed_,
+	     uint64_t restarted_, std::span<const __u64> duration, std::span<const __u64> wakeup_,
+	     uint64_t cow)
+		: fork(kinds[CLONESCOPE_AGG_KIND_FORK]), vfork(kinds[CLONESCOPE_AGG_KIND_VFORK]),
+		  thread(kinds[CLONESCOPE_AGG_KIND_THREAD]), failed(failed_),
+		  restarted(restarted_), cow_pages(cow), total(summarize_log2(duration)),
+		  wakeup(summarize_log2(wakeup_))
+	{
+		for (auto k : kinds)
+			clones += k;
+	}
 	size_t other() const { return clones - fork - vfork - thread; }
 };
+
+// One interval: all clones, and the clones by command name.
+struct Interval {
+	std::vector<std::pair<std::string, Line>> by_comm;
+	std::optional<Line> all;
+	uint64_t lost = 0;
+};
+
+Interval from_records(const Correlation &corr)
+{
+	Interval iv;
+	std::vector<const Sample *> samples;
+	std::map<std::string, std::vector<const Sample *>> by_comm;
+	for (const auto &s : corr.samples) {
+		samples.push_back(&s);
+		if (const auto *k = s.primary())
+			by_comm[comm_of(k->comm)].push_back(&s);
+	}
+	iv.all.emplace(samples);
+	for (const auto &[comm, v] : by_comm)
+		iv.by_comm.emplace_back(comm, Line(v));
+	iv.lost = corr.lost;
+	return iv;
+}
+
+// @now - @before, counter by counter (both are sums since ENABLE).
+template <typename T> T minus(const T &now, const T &before, size_t from)
+{
+	static_assert(sizeof(T) % 8 == 0);
+	T out = now;
+	auto *o = reinterpret_cast<uint64_t *>(reinterpret_cast<std::byte *>(&out) + from);
+	const auto *b = reinterpret_cast<const uint64_t *>(
+		reinterpret_cast<const std::byte *>(&before) + from);
+	for (size_t i = 0; i < (sizeof(T) - from) / 8; i++)
+		o[i] -= b[i];
+	return out;
+}
+
+Interval from_aggregates(const Aggregate &now, const Aggregate &before)
+{
+	const auto t = minus(now.totals, before.totals, offsetof(clonescope_aggregate, clones));
+	__u64 kinds[CLONESCOPE_AGG_NR_KINDS] = {};
+	uint64_t failed = 0, restarted = 0;
+	std::vector<__u64> duration(CLONESCOPE_AGG_BUCKETS);
+	for (size_t k = 0; k < CLONESCOPE_AGG_NR_KINDS; k++) {
+		kinds[k] = t.kinds[k].duration_ns.count;
+		failed += t.kinds[k].failed;
+		restarted += t.kinds[k].restarted;
+		for (size_t b = 0; b < CLONESCOPE_AGG_BUCKETS; b++)
+			duration[b] += t.kinds[k].duration_ns.buckets[b];
+	}
+	Interval iv;
+	iv.all.emplace(std::span<const __u64, CLONESCOPE_AGG_NR_KINDS>(kinds), failed, restarted,
+		       duration, t.wakeup_ns.buckets, t.cow_copied.sum);
+
+	std::map<std::string, const clonescope_agg_comm *> earlier;
+	for (const auto &c : before.comms)
+		earlier[comm_of(c.comm)] = &c;
+	for (const auto &c : now.comms) {
+		const auto name = comm_of(c.comm);
+		const auto it = earlier.find(name);
+		const auto d = it == earlier.end()
+				       ? c
+				       : minus(c, *it->second, offsetof(clonescope_agg_comm, failed));
+		if (d.duration_ns.count || d.wakeup_ns.count || d.cow_copied)
+			iv.by_comm.emplace_back(name, Line(d.kinds, d.failed, d.restarted,
+							   d.duration_ns.buckets, d.wakeup_ns.buckets,
+							   d.cow_copied));
+	}
+	return iv;
+}
 
 constexpr const char *kColumns =
 	"{:>8} {:>6} {:>6} {:>6} {:>6} {:>5} {:>5} {:>9} {:>9} {:>9} {:>9} {:>7}";
@@ -79,27 +166,33 @@ std::string header()
 			   "p99", "max", "WAKEp50", "COWpg");
 }
 
-std::string columns(const Line &l, double seconds)
+// COW pages print as "-" when the COW probes are not armed: unknown, not 0.
+std::string columns(const Line &l, double seconds, bool cow_armed)
 {
 	return fmt::format(kColumns, fmt::format("{:.1f}", static_cast<double>(l.clones) / seconds),
 			   l.fork, l.vfork, l.thread, l.other(), l.failed, l.restarted,
 			   pct(l.total, &Summary::p50),
 			   pct(l.total, &Summary::p99), pct(l.total, &Summary::max),
-			   pct(l.wakeup, &Summary::p50), l.cow_pages);
+			   pct(l.wakeup, &Summary::p50),
+			   cow_armed ? fmt::format("{}", l.cow_pages) : std::string("-"));
 }
 
-std::vector<const Sample *> all(const Correlation &corr)
+// Sleeps @ns, less if @stop is set meanwhile.
+void nap(uint64_t ns, const std::atomic<bool> &stop)
 {
-	std::vector<const Sample *> v;
-	for (const auto &s : corr.samples)
-		v.push_back(&s);
-	return v;
+	const uint64_t deadline = monotonic_ns() + ns;
+	for (uint64_t now = monotonic_ns(); now < deadline && !stop; now = monotonic_ns()) {
+		const uint64_t left = std::min<uint64_t>(deadline - now, 100'000'000);
+		timespec ts{0, static_cast<long>(left)};
+		nanosleep(&ts, nullptr);
+	}
 }
 
-// Runs @show for each interval's correlated records until count or a signal.
-int live_loop(const LiveOptions &opts, const std::function<void(const Correlation &, double)> &show)
+// Runs @show for each interval until count or a signal: from the module's
+// aggregates where it keeps them, else from the records.
+int live_loop(const LiveOptions &opts, const std::function<void(const Interval &, double)> &show)
 {
-	auto session = LiveSession::start(opts.device, opts.filter);
+	auto session = LiveSession::start(opts.device, opts.filter, opts.in_kernel);
 	if (!session) {
 		fmt::print(stderr, "clonescope: {}\n", session.error().message);
 		return 1;
@@ -111,16 +204,30 @@ int live_loop(const LiveOptions &opts, const std::function<void(const Correlatio
 	sigaction(SIGTERM, &sa, nullptr);
 
 	const auto interval_ns = static_cast<uint64_t>(opts.interval_s * 1e9);
+	Aggregate before;
 	for (uint64_t n = 0; !g_exiting && (opts.count == 0 || n < opts.count); n++) {
 		const uint64_t start = monotonic_ns();
-		auto window = session->collect(interval_ns, g_exiting);
-		if (!window) {
-			fmt::print(stderr, "clonescope: {}\n", window.error().message);
-			return 1;
+		Interval iv;
+		if (session->aggregating()) {
+			nap(interval_ns, g_exiting);
+			auto now = session->aggregate();
+			if (!now) {
+				fmt::print(stderr, "clonescope: {}\n", now.error().message);
+				return 1;
+			}
+			iv = from_aggregates(*now, before);
+			before = std::move(*now);
+		} else {
+			auto window = session->collect(interval_ns, g_exiting);
+			if (!window) {
+				fmt::print(stderr, "clonescope: {}\n", window.error().message);
+				return 1;
+			}
+			iv = from_records(correlate(*window));
 		}
 		if (g_exiting)
 			break;
-		show(correlate(*window), static_cast<double>(monotonic_ns() - start) / 1e9);
+		show(iv, static_cast<double>(monotonic_ns() - start) / 1e9);
 		std::fflush(stdout);
 	}
 	return 0;
@@ -131,33 +238,28 @@ int live_loop(const LiveOptions &opts, const std::function<void(const Correlatio
 int run_stat(const LiveOptions &opts)
 {
 	fmt::print("{:<8} {} {:>5}\n", "TIME", header(), "LOST");
-	return live_loop(opts, [](const Correlation &corr, double seconds) {
-		fmt::print("{:<8} {} {:>5}\n", clock_time(), columns(Line(all(corr)), seconds),
-			   corr.lost);
+	const bool cow = opts.filter.probe_groups & CLONESCOPE_PROBES_COW;
+	return live_loop(opts, [cow](const Interval &iv, double seconds) {
+		fmt::print("{:<8} {} {:>5}\n", clock_time(), columns(*iv.all, seconds, cow), iv.lost);
 	});
 }
 
 int run_top(const LiveOptions &opts)
 {
 	const bool tty = isatty(STDOUT_FILENO);
-	return live_loop(opts, [&opts, tty](const Correlation &corr, double seconds) {
-		std::map<std::string, std::vector<const Sample *>> by_comm;
-		for (const auto &s : corr.samples)
-			if (const auto *k = s.primary())
-				by_comm[comm_of(k->comm)].push_back(&s);
-		std::vector<std::pair<std::string, Line>> rows;
-		for (const auto &[comm, samples] : by_comm)
-			rows.emplace_back(comm, Line(samples));
+	const bool cow = opts.filter.probe_groups & CLONESCOPE_PROBES_COW;
+	return live_loop(opts, [&opts, tty, cow](const Interval &iv, double seconds) {
+		auto rows = iv.by_comm;
 		std::stable_sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
 			return a.second.clones > b.second.clones;
 		});
 		if (tty)
 			fmt::print("\033[H\033[2J"); // redraw in place
 		fmt::print("clonescope top - {}   {:.1f} clones/s   lost {}\n\n", clock_time(),
-			   static_cast<double>(corr.samples.size()) / seconds, corr.lost);
+			   static_cast<double>(iv.all->clones) / seconds, iv.lost);
 		fmt::print("{:<16} {}\n", "COMM", header());
 		for (size_t i = 0; i < rows.size() && i < opts.rows; i++)
-			fmt::print("{:<16} {}\n", rows[i].first, columns(rows[i].second, seconds));
+			fmt::print("{:<16} {}\n", rows[i].first, columns(rows[i].second, seconds, cow));
 		if (!tty)
 			fmt::print("\n");
 	});

@@ -13,6 +13,9 @@ struct LiveOptions {
 	uint64_t count = 0; // 0: until SIGINT
 	LiveFilter filter;
 	size_t rows = 20;   // top only
+	// Read the module's in-kernel aggregates (no record per clone) when it
+	// keeps them; false: decode records, as with a 1.0 module.
+	bool in_kernel = true;
 };
 
 // `clonescope stat [interval [count]]`: one line of rates and latency

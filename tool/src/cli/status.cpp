@@ -54,8 +54,8 @@ int run_status(const std::string &device)
 	else
 		fmt::print(", no clones traced yet\n");
 
-	fmt::print("\n{:>3} {:<32} {:<20} {:<12} {:<8} {:>10} {:>8} {:>8}\n", "#", "SYMBOL", "ROLE",
-		   "STATE", "ERROR", "HITS", "MISSED", "NS/HIT");
+	fmt::print("\n{:>3} {:<32} {:<26} {:<16} {:<12} {:<8} {:>10} {:>8} {:>8}\n", "#", "SYMBOL",
+		   "ROLE", "KIND", "STATE", "ERROR", "HITS", "MISSED", "NS/HIT");
 	for (uint32_t i = 0; i < s->nr_probes; i++) {
 		auto p = dev->probe(i);
 		if (!p) {
@@ -64,9 +64,9 @@ int run_status(const std::string &device)
 		}
 		std::string err = p->error ? errno_name(-p->error) : "-";
 		std::string per_hit = p->hits ? fmt::format("{}", p->handler_ns / p->hits) : "-";
-		fmt::print("{:>3} {:<32} {:<20} {:<12} {:<8} {:>10} {:>8} {:>8}\n", i,
-			   cstr(p->symbol), cstr(p->role), probe_state_name(p->state), err, p->hits,
-			   p->nmissed, per_hit);
+		fmt::print("{:>3} {:<32} {:<26} {:<16} {:<12} {:<8} {:>10} {:>8} {:>8}\n", i,
+			   cstr(p->symbol), cstr(p->role), probe_kind_name(*p),
+			   probe_state_name(p->state), err, p->hits, p->nmissed, per_hit);
 	}
 	return 0;
 }

@@ -25,6 +25,27 @@ bool has_phase(const clonescope_clone_event &ev, uint32_t phase)
 	return ev.phase_mask & (1ULL << phase);
 }
 
+// The site of a clone no user call claims, with the reason: the shim ran
+// in the process's current image (its file is there from start-up, and
+// the image's program is what the kernel calls the task), so the clone
+// did not go through a libc call it interposes; or the shim never ran in
+// that image. @images: the shim's images of the parent's process.
+std::string no_user_call_site(const clonescope_clone_event &k,
+			      const std::vector<const UserImage *> &images)
+{
+	const std::string comm = comm_of(k.comm);
+	const UserImage *current = nullptr;
+	for (const auto *im : images)
+		if (im->start_ns <= k.start_ns && (!current || im->start_ns > current->start_ns))
+			current = im;
+	// TASK_COMM_LEN - 1 characters of the program's name.
+	const bool shim_ran = current && basename_of(current->exe).substr(0, 15) == comm;
+	return fmt::format("[no user call: {}] {}",
+			   shim_ran ? "raw syscall, not through libc"
+				    : "no shim in the process (static, setuid or LD_PRELOAD removed)",
+			   comm);
+}
+
 } // namespace
 
 std::string site_name(const Trace &trace, uint32_t image, uint64_t address)
@@ -164,6 +185,19 @@ std::string site_name(const SymbolInfo *sym, const Trace &trace, uint32_t image,
 	return fmt::format("{:#x}", address);
 }
 
+std::string site_key(const Sample &s, SiteGrouping grouping)
+{
+	const SymbolInfo *sym = s.symbol;
+	if (!sym || sym->symbol.empty() || grouping == SiteGrouping::address)
+		return s.site;
+	const std::string module = sym->module.empty() ? "" : " [" + basename_of(sym->module) + "]";
+	if (grouping == SiteGrouping::function)
+		return sym->symbol + module;
+	if (sym->file.empty())
+		return s.site;
+	return fmt::format("{} ({}:{}){}", sym->symbol, basename_of(sym->file), sym->line, module);
+}
+
 Correlation correlate(const Trace &trace)
 {
 	Correlation out;
@@ -216,12 +250,12 @@ Correlation correlate(const Trace &trace)
 		symbols.emplace(std::pair{s.image, s.address}, &s);
 	out.samples.reserve(trace.calls.size() + clones.size());
 	for (const auto &c : trace.calls) {
-		auto sym = symbols.find({c.image, c.call_site});
-		out.samples.push_back(Sample{
-			.kind = user_kind_name(c.kind),
-			.site = site_name(sym == symbols.end() ? nullptr : sym->second, trace, c.image,
-					  c.call_site),
-			.user = &c});
+		auto it = symbols.find({c.image, c.call_site});
+		const SymbolInfo *sym = it == symbols.end() ? nullptr : it->second;
+		out.samples.push_back(Sample{.kind = user_kind_name(c.kind),
+					     .site = site_name(sym, trace, c.image, c.call_site),
+					     .user = &c,
+					     .symbol = sym});
 	}
 
 	std::vector<const clonescope_clone_event *> unmatched;
@@ -255,9 +289,12 @@ Correlation correlate(const Trace &trace)
 			unmatched.push_back(k);
 	}
 	out.kernel_matched = clones.size() - unmatched.size();
+	std::unordered_map<uint32_t, std::vector<const UserImage *>> images_of;
+	for (const auto &im : trace.images)
+		images_of[im.pid].push_back(&im);
 	for (const auto *k : unmatched)
 		out.samples.push_back(Sample{.kind = kernel_kind_name(*k),
-					     .site = fmt::format("[no libc call] {}", comm_of(k->comm)),
+					     .site = no_user_call_site(*k, images_of[k->parent_tgid]),
 					     .kernel = {k}});
 
 	for (auto &s : out.samples) {

@@ -22,8 +22,9 @@ namespace clonescope {
 // kernel record no user call claimed. Points into the Trace it came from.
 struct Sample {
 	std::string kind; // fork, vfork, thread, posix_spawn, system, clone3, ...
-	std::string site; // resolved call site, or "[no libc call] comm"
+	std::string site; // resolved call site (address level), or "[no user call: why] comm"
 	const UserCall *user = nullptr;
+	const SymbolInfo *symbol = nullptr; // the call site's, if symbolized
 	std::vector<const clonescope_clone_event *> kernel = {}; // in time order
 	// The record that made the call's child (the last one), if any.
 	const clonescope_clone_event *primary() const
@@ -91,6 +92,15 @@ const char *kernel_kind_name(const clonescope_clone_event &ev);
 // first form takes the site's SymbolInfo (nullptr: none) already found.
 std::string site_name(const Trace &trace, uint32_t image, uint64_t address);
 std::string site_name(const SymbolInfo *sym, const Trace &trace, uint32_t image, uint64_t address);
+
+// How `report` groups call sites: by source line (function + file:line, as
+// `perf report --sort srcline`), by function, or by return address.
+enum class SiteGrouping { line, function, address };
+
+// The group key of @s: "function (file:line) [module]", "function
+// [module]" or its address-level site. Without the information a coarser
+// key needs (no line table, no symbol), the address-level site.
+std::string site_key(const Sample &s, SiteGrouping grouping);
 
 // @trace must outlive the result.
 Correlation correlate(const Trace &trace);

@@ -29,6 +29,9 @@ constexpr FeatureName kFeatures[] = {
 	{CLONESCOPE_FEAT_COW_THP, "cow_thp"},
 	{CLONESCOPE_FEAT_COW_HUGETLB, "cow_hugetlb"},
 	{CLONESCOPE_FEAT_OPTIONS, "options"},
+	{CLONESCOPE_FEAT_TIMED_WAKEUP, "timed_wakeup"},
+	{CLONESCOPE_FEAT_AGGREGATE, "aggregate"},
+	{CLONESCOPE_FEAT_PROBE_FLAGS, "probe_flags"},
 };
 
 // What an errno from one of our ioctls means for the user.
@@ -194,8 +197,23 @@ Status Device::set_buffer_pages(uint32_t pages_per_cpu) const
 	return ioctl_checked(CLONESCOPE_IOC_SET_BUFFER, &c, "SET_BUFFER");
 }
 
-Status Device::set_probe_groups(uint32_t groups, uint64_t features) const
+const char *probe_kind_name(const clonescope_probe_info &p)
 {
+	if (p.size < CLONESCOPE_PROBE_INFO_SIZE_VER1)
+		return "-";
+	if (p.flags & CLONESCOPE_PROBE_F_TRACEPOINT)
+		return "tracepoint";
+	const bool ftrace = p.flags & CLONESCOPE_PROBE_F_FTRACE;
+	if (p.flags & CLONESCOPE_PROBE_F_RETURN)
+		return ftrace ? "kretprobe/ftrace" : "kretprobe";
+	return ftrace ? "kprobe/ftrace" : "kprobe";
+}
+
+Status Device::set_probe_groups(uint32_t groups, uint64_t features, uint32_t options) const
+{
+	if (options && !(features & CLONESCOPE_FEAT_AGGREGATE))
+		return Error{"this module cannot aggregate in the kernel (no "
+			     "CLONESCOPE_FEAT_AGGREGATE: ABI 1.0)"};
 	if (!(features & CLONESCOPE_FEAT_OPTIONS)) {
 		if (groups == CLONESCOPE_PROBES_ALL)
 			return Ok{};
@@ -203,9 +221,27 @@ Status Device::set_probe_groups(uint32_t groups, uint64_t features) const
 			     "(no CLONESCOPE_FEAT_OPTIONS)"};
 	}
 	clonescope_options o{};
+	// A 1.0 module takes the 1.1 size as long as flags are zero.
 	o.size = sizeof(o);
 	o.probes = groups;
+	o.flags = options;
 	return ioctl_checked(CLONESCOPE_IOC_SET_OPTIONS, &o, "SET_OPTIONS");
+}
+
+Result<Aggregate> Device::aggregate() const
+{
+	// The module keeps 64 command names per CPU: all of 16 CPUs' fit, and
+	// the clones of what does not are counted in comms_overflow.
+	constexpr size_t kMaxComms = 1024;
+	Aggregate a;
+	a.comms.resize(kMaxComms);
+	a.totals.size = sizeof(a.totals);
+	a.totals.nr_comms = static_cast<uint32_t>(a.comms.size());
+	a.totals.comms = reinterpret_cast<uintptr_t>(a.comms.data());
+	if (auto st = ioctl_checked(CLONESCOPE_IOC_GET_AGGREGATE, &a.totals, "GET_AGGREGATE"); !st)
+		return st.error();
+	a.comms.resize(std::min<size_t>(a.totals.nr_comms, kMaxComms));
+	return a;
 }
 
 Status Device::enable() const

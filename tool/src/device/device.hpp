@@ -29,6 +29,10 @@ std::vector<std::string> feature_names(uint64_t features);
 // "registered", "alias", ... for CLONESCOPE_PROBE_* @state; "unknown" else.
 const char *probe_state_name(uint32_t state);
 
+// "tracepoint", "kretprobe", "kprobe" (+ "/ftrace" on an ftrace site) from
+// @p's flags; "-" when the module does not say (ABI 1.0: a shorter struct).
+const char *probe_kind_name(const clonescope_probe_info &p);
+
 // CLONESCOPE_PROBES_* from "clone,phases,page_tables,cow" or "all"; the
 // clone group is always included (the module always arms it).
 Result<uint32_t> parse_probe_groups(const std::string &list);
@@ -36,6 +40,13 @@ Result<uint32_t> parse_probe_groups(const std::string &list);
 // Refuses a module whose ABI major differs from the one we were built with;
 // a newer minor only adds things we can ignore.
 Status check_abi(const AbiVersion &module);
+
+// What CLONESCOPE_IOC_GET_AGGREGATE returned: the totals and the entries
+// per command name.
+struct Aggregate {
+	clonescope_aggregate totals{};
+	std::vector<clonescope_agg_comm> comms;
+};
 
 class Device {
 public:
@@ -50,7 +61,10 @@ public:
 	// Which probe groups ENABLE arms (CLONESCOPE_PROBES_*). A module
 	// without CLONESCOPE_FEAT_OPTIONS arms all of them: then this does
 	// nothing for "all" and refuses anything less.
-	Status set_probe_groups(uint32_t groups, uint64_t features) const;
+	// @options: CLONESCOPE_OPT_*, which need CLONESCOPE_FEAT_AGGREGATE.
+	Status set_probe_groups(uint32_t groups, uint64_t features, uint32_t options = 0) const;
+	// Needs CLONESCOPE_FEAT_AGGREGATE.
+	Result<Aggregate> aggregate() const;
 	Status enable() const;
 	Status disable() const;
 

@@ -9,7 +9,8 @@
 
 namespace clonescope {
 
-Result<LiveSession> LiveSession::start(const std::string &device, const LiveFilter &f)
+Result<LiveSession> LiveSession::start(const std::string &device, const LiveFilter &f,
+				       bool in_kernel)
 {
 	auto dev = Device::open(device.empty() ? kDevicePath : device);
 	if (!dev)
@@ -32,11 +33,14 @@ Result<LiveSession> LiveSession::start(const std::string &device, const LiveFilt
 	}
 	if (auto st = dev->set_filter(filter); !st)
 		return st.error();
-	if (auto st = dev->set_probe_groups(f.probe_groups, ver->features); !st)
+	const bool aggregating = in_kernel && (ver->features & CLONESCOPE_FEAT_AGGREGATE);
+	const uint32_t options =
+		aggregating ? CLONESCOPE_OPT_AGGREGATE | CLONESCOPE_OPT_NO_RECORDS : 0;
+	if (auto st = dev->set_probe_groups(f.probe_groups, ver->features, options); !st)
 		return st.error();
 	if (auto st = dev->enable(); !st)
 		return st.error();
-	return LiveSession(std::move(*dev));
+	return LiveSession(std::move(*dev), aggregating);
 }
 
 LiveSession::~LiveSession()

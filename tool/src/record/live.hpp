@@ -18,17 +18,28 @@ struct LiveFilter {
 
 class LiveSession {
 public:
-	// Opens the device, sets the filter and enables tracing.
-	static Result<LiveSession> start(const std::string &device, const LiveFilter &filter);
+	// Opens the device, sets the filter and enables tracing.  With
+	// @in_kernel, and a module that can (CLONESCOPE_FEAT_AGGREGATE), the
+	// module aggregates and writes no records: read aggregate(), not
+	// collect().
+	static Result<LiveSession> start(const std::string &device, const LiveFilter &filter,
+					 bool in_kernel = false);
 	LiveSession(LiveSession &&) = default;
 	~LiveSession();
 
 	// The records that arrive within @ns (less if @stop is set meanwhile).
 	Result<Trace> collect(uint64_t ns, const std::atomic<bool> &stop);
 
+	bool aggregating() const { return aggregating_; }
+	// The module's aggregates since start().
+	Result<Aggregate> aggregate() const { return dev_.aggregate(); }
+
 private:
-	explicit LiveSession(Device dev) : dev_(std::move(dev)) {}
+	LiveSession(Device dev, bool aggregating) : dev_(std::move(dev)), aggregating_(aggregating)
+	{
+	}
 	Device dev_;
+	bool aggregating_;
 };
 
 } // namespace clonescope

@@ -318,11 +318,13 @@ int run_record(const RecordOptions &opts)
 			status = errno_error("poll", errno);
 			break;
 		}
-		// Woken by the first record: let more arrive before reading, so a
-		// fork-heavy command costs a wakeup per batch, not per clone (the
-		// buffer holds hundreds of records per CPU; we read 100 times a
-		// second at most).
-		if (n > 0 && (fds[0].revents & POLLIN) && !(fds[1].revents & POLLIN))
+		// A 1.0 module wakes us at the first record: let more arrive
+		// before reading, so a fork-heavy command costs a wakeup per
+		// batch, not per clone (the buffer holds hundreds of records per
+		// CPU; we read 100 times a second at most).  A newer one wakes us
+		// by a timer or at a half-full buffer: read at once.
+		if (n > 0 && (fds[0].revents & POLLIN) && !(fds[1].revents & POLLIN) &&
+		    !(ver->features & CLONESCOPE_FEAT_TIMED_WAKEUP))
 			std::this_thread::sleep_for(kReadBatchDelay);
 		if (status = session.drain(); !status)
 			break;

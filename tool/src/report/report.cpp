@@ -99,6 +99,31 @@ std::vector<Group> group_by(const Correlation &corr, const std::vector<MetricDef
 	return groups;
 }
 
+// Each site group's address-level sites (user calls only).
+void add_addresses(const Correlation &corr, SiteGrouping sites, std::vector<Group> &groups)
+{
+	std::map<std::string, std::set<std::string>> by_key;
+	for (const auto &s : corr.samples)
+		if (s.user)
+			by_key[site_key(s, sites)].insert(s.site);
+	for (auto &g : groups)
+		if (auto it = by_key.find(g.key); it != by_key.end())
+			g.addresses.assign(it->second.begin(), it->second.end());
+}
+
+const char *site_grouping_name(SiteGrouping g)
+{
+	switch (g) {
+	case SiteGrouping::line:
+		return "line";
+	case SiteGrouping::function:
+		return "function";
+	case SiteGrouping::address:
+		break;
+	}
+	return "address";
+}
+
 std::string join(const std::vector<std::string> &v, const char *sep)
 {
 	std::string out;
@@ -251,7 +276,7 @@ double SelfCost::percent_of_median_clone() const
 	return 100.0 * static_cast<double>(per_clone.p50) / static_cast<double>(clone_time.p50);
 }
 
-Report build_report(const Trace &trace, const Correlation &corr)
+Report build_report(const Trace &trace, const Correlation &corr, SiteGrouping sites)
 {
 	Report r;
 	r.meta = trace.meta;
@@ -267,7 +292,9 @@ Report build_report(const Trace &trace, const Correlation &corr)
 	r.self_cost = self_cost_of(trace);
 	const auto defs = metric_defs(has_feature(trace.meta, CLONESCOPE_FEAT_SELF_COST));
 	r.by_kind = group_by(corr, defs, [](const Sample &s) { return s.kind; });
-	r.by_site = group_by(corr, defs, [](const Sample &s) { return s.site; });
+	r.site_grouping = sites;
+	r.by_site = group_by(corr, defs, [sites](const Sample &s) { return site_key(s, sites); });
+	add_addresses(corr, sites, r.by_site);
 	return r;
 }
 
@@ -293,9 +320,13 @@ std::string render_text(const Report &r, bool histograms)
 	out += "\n=== by kind ===\n";
 	for (const auto &g : r.by_kind)
 		render_group_text(out, g, histograms);
-	out += "\n=== by call site ===\n";
-	for (const auto &g : r.by_site)
+	out += fmt::format("\n=== by call site ({}) ===\n", site_grouping_name(r.site_grouping));
+	for (const auto &g : r.by_site) {
 		render_group_text(out, g, false);
+		if (g.addresses.size() > 1)
+			out += fmt::format("  {} return addresses: {}\n", g.addresses.size(),
+					   join(g.addresses, ", "));
+	}
 	out += "\n" + self_cost_text(r.self_cost);
 	return out;
 }
@@ -305,8 +336,10 @@ json render_json(const Report &r)
 	json by_kind = json::array(), by_site = json::array();
 	for (const auto &g : r.by_kind)
 		by_kind.push_back(group_json(g));
-	for (const auto &g : r.by_site)
+	for (const auto &g : r.by_site) {
 		by_site.push_back(group_json(g));
+		by_site.back()["addresses"] = g.addresses;
+	}
 	return {{"meta", r.meta},
 		{"correlation",
 		 {{"user_calls", r.user_calls},
@@ -321,6 +354,7 @@ json render_json(const Report &r)
 		  {"lost", r.lost}}},
 		{"self_cost", self_cost_json(r.self_cost)},
 		{"by_kind", by_kind},
+		{"site_grouping", site_grouping_name(r.site_grouping)},
 		{"by_site", by_site}};
 }
 

@@ -33,6 +33,8 @@ struct Group {
 	// phases in ABI order
 	std::vector<Metric> metrics;
 	Log2Hist total_us;	      // kernel total, in microseconds
+	// By call site: the address-level sites grouped under a coarser key.
+	std::vector<std::string> addresses;
 };
 
 // What clonescope's own handlers cost, over the trace's clone records.
@@ -55,10 +57,12 @@ struct Report {
 	// nullopt: no clone records, or a module that does not measure it.
 	std::optional<SelfCost> self_cost;
 	std::vector<Group> by_kind; // most samples first
+	SiteGrouping site_grouping = SiteGrouping::line;
 	std::vector<Group> by_site;
 };
 
-Report build_report(const Trace &trace, const Correlation &corr);
+Report build_report(const Trace &trace, const Correlation &corr,
+		    SiteGrouping sites = SiteGrouping::line);
 
 std::string render_text(const Report &report, bool histograms);
 nlohmann::json render_json(const Report &report);

@@ -24,6 +24,43 @@ std::optional<Summary> summarize(std::vector<uint64_t> values)
 		       percentile(values, 90), percentile(values, 99), values.back()};
 }
 
+std::optional<Summary> summarize_log2(std::span<const unsigned long long> buckets)
+{
+	uint64_t n = 0;
+	for (auto c : buckets)
+		n += c;
+	if (n == 0)
+		return std::nullopt;
+	const auto low = [](size_t i) -> uint64_t { return i ? 1ULL << i : 0; };
+	const auto high = [](size_t i) -> uint64_t { return (2ULL << i) - 1; };
+	const auto estimate = [&](double p) {
+		const auto rank = std::clamp<uint64_t>(
+			static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(n))), 1, n);
+		uint64_t below = 0;
+		for (size_t i = 0; i < buckets.size(); i++) {
+			if (below + buckets[i] >= rank) {
+				const double f = static_cast<double>(rank - below) /
+						 static_cast<double>(buckets[i]);
+				return low(i) + static_cast<uint64_t>(
+							f * static_cast<double>(high(i) - low(i)));
+			}
+			below += buckets[i];
+		}
+		return high(buckets.size() - 1);
+	};
+	std::optional<size_t> first;
+	size_t last = 0;
+	for (size_t i = 0; i < buckets.size(); i++) {
+		if (!buckets[i])
+			continue;
+		if (!first)
+			first = i;
+		last = i;
+	}
+	return Summary{static_cast<size_t>(n), low(*first), estimate(50), estimate(90),
+		       estimate(99), high(last)};
+}
+
 size_t Log2Hist::slot_of(uint64_t value)
 {
 	return value <= 1 ? 0 : static_cast<size_t>(std::bit_width(value) - 1);

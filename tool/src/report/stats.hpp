@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,12 @@ uint64_t percentile(const std::vector<uint64_t> &sorted, double p);
 
 // nullopt for no values: "unavailable", never 0.
 std::optional<Summary> summarize(std::vector<uint64_t> values);
+
+// Estimated from a log2 histogram (@buckets[i] counts values in [2^i,
+// 2^(i+1)), bucket 0 also 0): each percentile by linear interpolation
+// inside its bucket, min and max the bounds of the outermost non-empty
+// buckets.  nullopt for an empty histogram.
+std::optional<Summary> summarize_log2(std::span<const unsigned long long> buckets);
 
 // Power-of-two buckets like bcc's: slot 0 holds 0 and 1, slot i >= 1
 // holds [2^i, 2^(i+1) - 1].

@@ -1,5 +1,6 @@
 #include "trace/records.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -7,64 +8,88 @@ namespace clonescope {
 
 namespace {
 
+// Copies the record into a new element of @out: one copy, no temporary.
 template <typename Event>
-Result<KernelRecord> copy_event(std::span<const std::byte> rec, uint64_t offset, const char *name)
+Status append_event(std::span<const std::byte> rec, uint64_t offset, const char *name,
+		    DecodedRecords &out)
 {
 	if (rec.size() < sizeof(Event))
 		return Error{fmt::format("record at offset {}: {} record of {} bytes, needs {}",
 					 offset, name, rec.size(), sizeof(Event))};
-	Event ev;
-	std::memcpy(&ev, rec.data(), sizeof(ev));
-	return KernelRecord{ev};
+	auto &slot = out.records.emplace_back(std::in_place_type<Event>);
+	std::memcpy(&std::get<Event>(slot), rec.data(), sizeof(Event));
+	return Ok{};
+}
+
+// The header of the record at @pos, or an error naming @offset.
+Result<clonescope_record_header> header_at(std::span<const std::byte> bytes, size_t pos,
+					   uint64_t offset)
+{
+	const size_t left = bytes.size() - pos;
+	if (left < sizeof(clonescope_record_header))
+		return Error{fmt::format("truncated record header at offset {}: {} bytes left, "
+					 "header needs {}",
+					 offset, left, sizeof(clonescope_record_header))};
+	clonescope_record_header hdr;
+	std::memcpy(&hdr, bytes.data() + pos, sizeof(hdr));
+	if (hdr.size < sizeof(hdr) || hdr.size % 8)
+		return Error{fmt::format("bad record size {} at offset {} (must be a multiple "
+					 "of 8 and at least {})",
+					 hdr.size, offset, sizeof(hdr))};
+	if (hdr.size > left)
+		return Error{fmt::format("truncated record at offset {}: size {} but only {} "
+					 "bytes left",
+					 offset, hdr.size, left)};
+	return hdr;
 }
 
 } // namespace
+
+size_t count_records(std::span<const std::byte> bytes)
+{
+	size_t n = 0;
+	for (size_t pos = 0; bytes.size() - pos >= sizeof(clonescope_record_header); n++) {
+		clonescope_record_header hdr;
+		std::memcpy(&hdr, bytes.data() + pos, sizeof(hdr));
+		if (hdr.size < sizeof(hdr))
+			break;
+		pos += std::min<size_t>(hdr.size, bytes.size() - pos);
+	}
+	return n;
+}
 
 Status decode_records_into(std::span<const std::byte> bytes, uint64_t base_offset,
 			   DecodedRecords &out)
 {
 	size_t pos = 0;
 	while (pos < bytes.size()) {
-		uint64_t offset = base_offset + pos;
-		size_t left = bytes.size() - pos;
-		if (left < sizeof(clonescope_record_header))
-			return Error{fmt::format("truncated record header at offset {}: {} bytes left, "
-						 "header needs {}",
-						 offset, left, sizeof(clonescope_record_header))};
-		clonescope_record_header hdr;
-		std::memcpy(&hdr, bytes.data() + pos, sizeof(hdr));
-		if (hdr.size < sizeof(hdr) || hdr.size % 8)
-			return Error{fmt::format("bad record size {} at offset {} (must be a multiple "
-						 "of 8 and at least {})",
-						 hdr.size, offset, sizeof(hdr))};
-		if (hdr.size > left)
-			return Error{fmt::format("truncated record at offset {}: size {} but only {} "
-						 "bytes left",
-						 offset, hdr.size, left)};
-		auto rec = bytes.subspan(pos, hdr.size);
-		Result<KernelRecord> r = Error{};
-		switch (hdr.type) {
+		const uint64_t offset = base_offset + pos;
+		auto hdr = header_at(bytes, pos, offset);
+		if (!hdr)
+			return hdr.error();
+		auto rec = bytes.subspan(pos, hdr->size);
+		Status st = Ok{};
+		switch (hdr->type) {
 		case CLONESCOPE_RECORD_CLONE:
-			r = copy_event<clonescope_clone_event>(rec, offset, "clone");
+			st = append_event<clonescope_clone_event>(rec, offset, "clone", out);
 			break;
 		case CLONESCOPE_RECORD_CHILD_START:
-			r = copy_event<clonescope_child_start_event>(rec, offset, "child-start");
+			st = append_event<clonescope_child_start_event>(rec, offset, "child-start",
+									out);
 			break;
 		case CLONESCOPE_RECORD_LOST:
-			r = copy_event<clonescope_lost_event>(rec, offset, "lost");
+			st = append_event<clonescope_lost_event>(rec, offset, "lost", out);
 			break;
 		case CLONESCOPE_RECORD_COW:
-			r = copy_event<clonescope_cow_event>(rec, offset, "cow");
+			st = append_event<clonescope_cow_event>(rec, offset, "cow", out);
 			break;
 		default:
 			out.unknown_skipped++;
-			pos += hdr.size;
-			continue;
+			break;
 		}
-		if (!r)
-			return r.error();
-		out.records.push_back(*r);
-		pos += hdr.size;
+		if (!st)
+			return st;
+		pos += hdr->size;
 	}
 	return Ok{};
 }

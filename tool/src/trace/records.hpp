@@ -50,6 +50,10 @@ RecordTally tally_records(const DecodedRecords &records);
 // ignored.
 Result<DecodedRecords> decode_records(std::span<const std::byte> bytes, uint64_t base_offset = 0);
 
+// How many records @bytes holds, by walking their headers (a malformed
+// one ends the count): to reserve room before decoding.
+size_t count_records(std::span<const std::byte> bytes);
+
 // Appends the decoded records of @bytes to @out.
 Status decode_records_into(std::span<const std::byte> bytes, uint64_t base_offset,
 			   DecodedRecords &out);

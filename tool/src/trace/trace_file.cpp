@@ -1,6 +1,7 @@
 #include "trace/trace_file.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -257,6 +258,32 @@ Status parse_user_stream(std::span<const std::byte> bytes, uint64_t base_offset,
 	return Ok{};
 }
 
+namespace {
+
+// Room for every kernel record and byte of the file, so decoding appends
+// without reallocating: a pass over the section and record headers only.
+// Malformed sections are left for the real pass to report.
+void reserve_kernel(std::span<const std::byte> bytes, uint64_t pos, Trace &trace)
+{
+	size_t records = 0, payload_bytes = 0;
+	while (bytes.size() - pos >= sizeof(SectionHeader)) {
+		SectionHeader sh;
+		std::memcpy(&sh, bytes.data() + pos, sizeof(sh));
+		pos += sizeof(sh);
+		if (sh.size > bytes.size() - pos || pad8(sh.size) > bytes.size() - pos)
+			break;
+		if (static_cast<SectionType>(sh.type) == SectionType::KernelRecords) {
+			records += count_records(bytes.subspan(pos, sh.size));
+			payload_bytes += sh.size;
+		}
+		pos += pad8(sh.size);
+	}
+	trace.kernel.records.reserve(records);
+	trace.kernel_bytes.reserve(payload_bytes);
+}
+
+} // namespace
+
 Result<Trace> parse_trace(std::span<const std::byte> bytes)
 {
 	FileHeader fh;
@@ -274,6 +301,7 @@ Result<Trace> parse_trace(std::span<const std::byte> bytes)
 		return Error{fmt::format("bad trace header size {} at offset 12", fh.header_size)};
 
 	Trace trace;
+	reserve_kernel(bytes, fh.header_size, trace);
 	uint64_t pos = fh.header_size;
 	while (pos < bytes.size()) {
 		const uint64_t offset = pos;
@@ -343,20 +371,15 @@ Result<Trace> read_trace(const std::string &path)
 	struct stat st;
 	if (fstat(fd.get(), &st) < 0)
 		return errno_error("cannot stat " + path, errno);
-	std::vector<std::byte> bytes(static_cast<size_t>(st.st_size));
-	size_t got = 0;
-	while (got < bytes.size()) {
-		ssize_t n = ::read(fd.get(), bytes.data() + got, bytes.size() - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno_error("cannot read " + path, errno);
-		if (n == 0)
-			break;
-		got += static_cast<size_t>(n);
-	}
-	bytes.resize(got);
-	auto t = parse_trace(bytes);
+	const auto size = static_cast<size_t>(st.st_size);
+	if (size == 0)
+		return Error{path + ": " + parse_trace({}).error().message};
+	// Mapped, not read: the page cache's bytes are parsed where they are.
+	void *map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
+	if (map == MAP_FAILED)
+		return errno_error("cannot map " + path, errno);
+	auto t = parse_trace(std::span(static_cast<const std::byte *>(map), size));
+	::munmap(map, size);
 	if (!t)
 		return Error{path + ": " + t.error().message};
 	return t;

@@ -53,8 +53,9 @@ check "report --csv" test -s "$TMP/report.csv"
 for i in "${!SITES[@]}"; do
 	site="${SITES[$i]}"
 	want="${COUNTS[$i]}"
-	# The site's total row, as "count matched": columns found by header name.
-	row="$(awk -F, -v s="$site+" '
+	# The site's total row (by source line: "function (file:line) [module]"),
+	# as "count matched": columns found by header name.
+	row="$(awk -F, -v s="$site (" '
 		NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
 		$col["group_by"] == "site" && index($col["key"], s) == 1 &&
 		$col["metric"] == "total" { print $col["count"], $col["matched"] }' \
