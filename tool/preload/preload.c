@@ -23,8 +23,8 @@
  *   legal program may only do that after exec, or if the parent was
  *   single-threaded) gets its own file, opened with open(2) and filled with
  *   write(2) from static memory.
- * - Writing a record uses only clock_gettime, getpid, gettid, open, write
- *   and close (all async-signal-safe) and static or stack memory: no
+ * - Writing a record uses only clock_gettime, getpid, gettid, getppid,
+ *   open, write and close (all async-signal-safe) and static or stack memory: no
  *   malloc, no stdio.
  * - vfork is an assembly trampoline (vfork.S): its child touches nothing.
  * - errno is preserved across everything the shim adds.
@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/sched.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -62,6 +63,7 @@
 
 static char g_dir[PATH_MAX];	/* empty: shim inactive */
 static char g_exe[MAX_PATH];
+static char g_comm[16];		/* at start-up (PR_GET_NAME) */
 static int g_fd = -1;		/* this process's trace file */
 static pid_t g_fd_pid;		/* the pid g_fd belongs to */
 static int g_lock;		/* guards opening g_fd; taken only in rare races */
@@ -209,6 +211,7 @@ static int open_trace_file(pid_t pid)
 	h.ppid = (uint32_t)getppid();
 	h.start_ns = start;
 	memcpy(h.exe, g_exe, sizeof(h.exe));
+	memcpy(h.comm, g_comm, sizeof(h.comm));
 	write_all(fd, &h, sizeof(h));
 	spin_lock(&g_maps_lock);
 	for (i = 0; i < g_nr_maps; i++)
@@ -355,6 +358,7 @@ static void init_once(void)
 	if (dir && dir[0] && strlen(dir) < sizeof(g_dir)) {
 		n = readlink("/proc/self/exe", g_exe, sizeof(g_exe) - 1);
 		g_exe[n > 0 ? n : 0] = 0;
+		prctl(PR_GET_NAME, g_comm);
 		refresh_maps(-1);
 		strcpy(g_dir, dir);
 	}

@@ -20,6 +20,7 @@
 #ifndef CLONESCOPE_USER_TRACE_H
 #define CLONESCOPE_USER_TRACE_H
 
+#include <assert.h> /* static_assert, in C too */
 #include <stdint.h>
 
 #define CS_USER_MAGIC		"CSUSERTR"
@@ -34,7 +35,14 @@ struct cs_user_file_header {
 	uint32_t	ppid;
 	uint64_t	start_ns;	/* when this image's shim started */
 	char		exe[256];	/* /proc/self/exe, NUL-terminated */
+	/* since VER1 (grows at the end; readers go by @header_size): */
+	char		comm[16];	/* the task's comm at start-up, as the
+					   kernel records name it */
 };
+#define CS_USER_FILE_HEADER_SIZE_VER0	288	/* up to @exe */
+#define CS_USER_FILE_HEADER_SIZE_VER1	304	/* up to @comm */
+static_assert(sizeof(struct cs_user_file_header) == CS_USER_FILE_HEADER_SIZE_VER1,
+	      "cs_user_file_header grew: add a _VERn size");
 
 #define CS_USER_RECORD_CALL	1
 #define CS_USER_RECORD_MAP	2

@@ -196,12 +196,13 @@ std::vector<std::byte> user_stream()
 	cs_user_file_header fh{};
 	std::memcpy(fh.magic, CS_USER_MAGIC, sizeof(fh.magic));
 	fh.version = CS_USER_VERSION;
-	fh.header_size = sizeof(fh);
+	// A VER0 header (no comm), as older shims wrote: readers must take it.
+	fh.header_size = CS_USER_FILE_HEADER_SIZE_VER0;
 	fh.pid = kPid;
 	fh.ppid = 1;
 	fh.start_ns = kT0;
 	std::strncpy(fh.exe, "/usr/bin/fixture", sizeof(fh.exe) - 1);
-	append(out, &fh, sizeof(fh));
+	append(out, &fh, CS_USER_FILE_HEADER_SIZE_VER0);
 
 	const char path[] = "/usr/bin/fixture";
 	cs_user_map m{};

@@ -92,6 +92,8 @@ TEST(Preload, RecordsEveryCallWithItsSite)
 	const UserImage &image = trace.images[*images_with_calls.begin()];
 	EXPECT_EQ(fs::canonical(CLONESCOPE_CALLSITES).string(), image.exe);
 	EXPECT_FALSE(image.maps.empty());
+	// The kernel's name for the task: 15 characters of the program's.
+	EXPECT_EQ("clonescope_call", image.comm);
 	// The children that exec'd: popen and system run sh, spawn runs true.
 	EXPECT_GE(files, 1u + 5 + 2 + 2);
 

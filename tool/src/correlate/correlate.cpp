@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "trace/process_tree.hpp"
@@ -25,26 +26,71 @@ bool has_phase(const clonescope_clone_event &ev, uint32_t phase)
 	return ev.phase_mask & (1ULL << phase);
 }
 
-// The site of a clone no user call claims, with the reason: the shim ran
-// in the process's current image (its file is there from start-up, and
-// the image's program is what the kernel calls the task), so the clone
-// did not go through a libc call it interposes; or the shim never ran in
-// that image. @images: the shim's images of the parent's process.
-std::string no_user_call_site(const clonescope_clone_event &k,
-			      const std::vector<const UserImage *> &images)
-{
-	const std::string comm = comm_of(k.comm);
-	const UserImage *current = nullptr;
-	for (const auto *im : images)
-		if (im->start_ns <= k.start_ns && (!current || im->start_ns > current->start_ns))
-			current = im;
-	// TASK_COMM_LEN - 1 characters of the program's name.
-	const bool shim_ran = current && basename_of(current->exe).substr(0, 15) == comm;
-	return fmt::format("[no user call: {}] {}",
-			   shim_ran ? "raw syscall, not through libc"
-				    : "no shim in the process (static, setuid or LD_PRELOAD removed)",
-			   comm);
-}
+// Whether the shim ran in the process image a clone record comes from,
+// for a clone no user call claims: the shim bypassed (a raw syscall, or a
+// pointer to libc's function taken with dlsym(RTLD_NEXT), as jemalloc does
+// for its background thread), or never there (static, setuid, LD_PRELOAD
+// removed).
+class ShimPresence {
+public:
+	ShimPresence(const Trace &trace, const std::vector<const clonescope_clone_event *> &clones,
+		     const std::vector<const clonescope_clone_event *> &unmatched)
+	{
+		for (const auto &im : trace.images)
+			images_of_[im.pid].push_back(&im);
+		for (const auto *k : clones)
+			if ((k->clone_flags & CLONE_THREAD) && k->child_pid)
+				creator_of_[k->child_pid].push_back(k);
+		unclaimed_.insert(unmatched.begin(), unmatched.end());
+	}
+
+	// A thread other than the leader lives in the image it was created
+	// in (exec leaves only the leader), so the record that created it
+	// decides: claimed by a user call, the shim was there.  The leader's
+	// image had the shim if the shim's file for it started before the
+	// clone and has the comm the record has (no exec since).  A leader
+	// that renamed itself looks like one without the shim.
+	bool ran(const clonescope_clone_event &k, int depth = 0) const
+	{
+		if (k.parent_pid != k.parent_tgid && depth < 64)
+			if (const auto *c = creator(k.parent_pid, k.start_ns))
+				return !unclaimed_.count(c) || ran(*c, depth + 1);
+		return leader_image_had_shim(k);
+	}
+
+private:
+	const clonescope_clone_event *creator(uint32_t tid, uint64_t before) const
+	{
+		const clonescope_clone_event *found = nullptr;
+		if (auto it = creator_of_.find(tid); it != creator_of_.end())
+			for (const auto *c : it->second)
+				if (c->start_ns < before && (!found || c->start_ns > found->start_ns))
+					found = c;
+		return found;
+	}
+
+	bool leader_image_had_shim(const clonescope_clone_event &k) const
+	{
+		auto it = images_of_.find(k.parent_tgid);
+		if (it == images_of_.end())
+			return false;
+		const UserImage *current = nullptr;
+		for (const auto *im : it->second)
+			if (im->start_ns <= k.start_ns && (!current || im->start_ns > current->start_ns))
+				current = im;
+		if (!current)
+			return false;
+		// An older shim wrote no comm: TASK_COMM_LEN - 1 characters of
+		// the program's name are the best guess.
+		const std::string comm = comm_of(k.comm);
+		return current->comm.empty() ? basename_of(current->exe).substr(0, 15) == comm
+					     : current->comm == comm;
+	}
+
+	std::unordered_map<uint32_t, std::vector<const UserImage *>> images_of_;
+	std::unordered_map<uint32_t, std::vector<const clonescope_clone_event *>> creator_of_;
+	std::set<const clonescope_clone_event *> unclaimed_;
+};
 
 } // namespace
 
@@ -289,13 +335,17 @@ Correlation correlate(const Trace &trace)
 			unmatched.push_back(k);
 	}
 	out.kernel_matched = clones.size() - unmatched.size();
-	std::unordered_map<uint32_t, std::vector<const UserImage *>> images_of;
-	for (const auto &im : trace.images)
-		images_of[im.pid].push_back(&im);
+	const ShimPresence shim(trace, clones, unmatched);
 	for (const auto *k : unmatched)
-		out.samples.push_back(Sample{.kind = kernel_kind_name(*k),
-					     .site = no_user_call_site(*k, images_of[k->parent_tgid]),
-					     .kernel = {k}});
+		out.samples.push_back(Sample{
+			.kind = kernel_kind_name(*k),
+			.site = fmt::format(
+				"[no user call: {}] {}",
+				shim.ran(*k) ? "shim bypassed (raw syscall or dlsym'd libc function)"
+					     : "no shim in the process (static, setuid or LD_PRELOAD "
+					       "removed)",
+				comm_of(k->comm)),
+			.kernel = {k}});
 
 	for (auto &s : out.samples) {
 		if (s.user && !s.kernel.empty())

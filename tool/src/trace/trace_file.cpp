@@ -188,20 +188,22 @@ Status parse_symbols(const json &a, uint64_t offset, Trace &trace)
 
 Status parse_user_stream(std::span<const std::byte> bytes, uint64_t base_offset, Trace &trace)
 {
-	cs_user_file_header fh;
-	if (bytes.size() < sizeof(fh))
+	cs_user_file_header fh{};
+	if (bytes.size() < CS_USER_FILE_HEADER_SIZE_VER0)
 		return Error{fmt::format("user trace at offset {}: truncated header ({} bytes, "
 					 "needs {})",
-					 base_offset, bytes.size(), sizeof(fh))};
-	std::memcpy(&fh, bytes.data(), sizeof(fh));
+					 base_offset, bytes.size(), CS_USER_FILE_HEADER_SIZE_VER0)};
+	std::memcpy(&fh, bytes.data(), CS_USER_FILE_HEADER_SIZE_VER0);
 	if (std::memcmp(fh.magic, CS_USER_MAGIC, sizeof(fh.magic)) != 0)
 		return Error{fmt::format("user trace at offset {}: bad magic", base_offset)};
 	if (fh.version != CS_USER_VERSION)
 		return Error{fmt::format("user trace at offset {}: version {} (this tool reads {})",
 					 base_offset, fh.version, CS_USER_VERSION)};
-	if (fh.header_size < sizeof(fh) || fh.header_size > bytes.size())
+	if (fh.header_size < CS_USER_FILE_HEADER_SIZE_VER0 || fh.header_size > bytes.size())
 		return Error{fmt::format("user trace at offset {}: bad header size {}", base_offset,
 					 fh.header_size)};
+	// A shorter (older) header leaves the later fields zero.
+	std::memcpy(&fh, bytes.data(), std::min<size_t>(fh.header_size, sizeof(fh)));
 
 	const auto image_index = static_cast<uint32_t>(trace.images.size());
 	UserImage image;
@@ -209,6 +211,7 @@ Status parse_user_stream(std::span<const std::byte> bytes, uint64_t base_offset,
 	image.ppid = fh.ppid;
 	image.start_ns = fh.start_ns;
 	image.exe.assign(fh.exe, strnlen(fh.exe, sizeof(fh.exe)));
+	image.comm.assign(fh.comm, strnlen(fh.comm, sizeof(fh.comm)));
 
 	size_t pos = fh.header_size;
 	while (pos < bytes.size()) {

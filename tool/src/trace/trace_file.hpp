@@ -66,6 +66,7 @@ struct UserImage {
 	uint64_t start_ns = 0;
 	std::string exe;
 	std::vector<Mapping> maps;
+	std::string comm = {}; // at start-up; empty from a VER0 header
 };
 
 struct UserCall {
