@@ -99,6 +99,8 @@ vm_tests() {
 		failed=$((failed + f))
 		skipped=$((skipped + s))
 		echo "check: $(basename "$file" .tap): $p passed, $f failed, $s skipped"
+		# A suite may name what it ran: "# summary: ..." (realprog).
+		sed -n 's/^# summary: /    /p' "$file"
 		if ((f > 0)); then
 			sed 's/^/    /' "$file"
 		fi

@@ -18,6 +18,9 @@
 #        (default $BUILD/tool and $BUILD/selftests, every test); the
 #        traces and reports are kept in $CLONESCOPE_OUT/realprog if set.
 set -uo pipefail
+# The test functions run through "test_$name"; $ in single quotes is for
+# the programs under test.
+# shellcheck disable=SC2317,SC2016
 
 TOOL_DIR="${1:-${BUILD:?}/tool}"
 SELFTESTS_DIR="${2:-$BUILD/selftests}"
@@ -63,7 +66,8 @@ skip() {
 	summary+=("$1 skipped")
 }
 
-# report_get FILE.json EXPR: EXPR over the report JSON (r), printed.
+# report_get FILE.json EXPR...: each EXPR over the report JSON (r, and c
+# its correlation counts), one line each; one python start for all.
 report_get() {
 	"$PYTHON" -c '
 import json, sys
@@ -74,7 +78,8 @@ def sites(kind):
 def no_user_call(reason):
     return sum(g["count"] for g in r["by_site"]
                if g["key"].startswith("[no user call: " + reason))
-print(eval(sys.argv[2]))' "$1" "$2"
+for e in sys.argv[2:]:
+    print(eval(e))' "$@"
 }
 
 # record_case NAME NO_SHIM EXTRA -- COMMAND...
@@ -84,7 +89,7 @@ print(eval(sys.argv[2]))' "$1" "$2"
 #   a user call.  EXTRA: a python expression over the report that must
 #   hold too (1 for none).  Leaves $TMP/NAME.json for the caller.
 record_case() {
-	local name="$1" no_shim="$2" extra="$3" plain_rc rec_rc counts why=""
+	local name="$1" no_shim="$2" extra="$3" plain_rc rec_rc why="" v
 	local out="$TMP/$name"
 
 	shift 4
@@ -96,19 +101,20 @@ record_case() {
 		result "$name" 0 "report failed" "$(cat "$out.rec.err" "$out.report.err")"
 		return
 	fi
-	counts="$(report_get "$out.json" \
-		'" ".join(str(c[k]) for k in ("user_calls", "user_matched", "kernel_clones",
-		 "kernel_matched", "lost"))')"
-	read -r calls matched clones claimed lost <<< "$counts"
+	mapfile -t v < <(report_get "$out.json" 'c["user_calls"]' 'c["user_matched"]' \
+		'c["kernel_clones"]' 'c["kernel_matched"]' 'c["lost"]' "no_user_call('no shim')" \
+		"bool($extra)")
+	local calls="${v[0]:-?}" matched="${v[1]:-?}" clones="${v[2]:-?}" claimed="${v[3]:-?}"
+	local lost="${v[4]:-?}" without_shim="${v[5]:-?}" extra_ok="${v[6]:-?}"
 	((plain_rc == rec_rc)) || why+=" exit $rec_rc, untraced $plain_rc;"
 	cmp -s "$out.plain" "$out.rec" || why+=" output differs;"
-	((lost == 0)) || why+=" $lost records lost;"
-	((matched == calls)) || why+=" $((calls - matched)) user calls unmatched;"
-	((clones - claimed == no_shim)) ||
+	[[ "$lost" == 0 ]] || why+=" $lost records lost;"
+	[[ "$matched" == "$calls" ]] || why+=" $matched of $calls user calls matched;"
+	[[ "$((clones - claimed))" == "$no_shim" ]] ||
 		why+=" $((clones - claimed)) clones without a user call, want $no_shim;"
-	[[ "$(report_get "$out.json" "no_user_call('no shim')")" == "$no_shim" ]] ||
-		why+=" 'no shim' clones: $(report_get "$out.json" "no_user_call('no shim')"), want $no_shim;"
-	[[ "$(report_get "$out.json" "bool($extra)")" == True ]] || why+=" failed: $extra;"
+	[[ "$without_shim" == "$no_shim" ]] ||
+		why+=" 'no shim' clones: $without_shim, want $no_shim;"
+	[[ "$extra_ok" == True ]] || why+=" failed: $extra;"
 	result "$name" "$([[ -z "$why" ]] && echo 1 || echo 0)" \
 		"exit $rec_rc, $calls user calls = $claimed of $clones kernel clones, $no_shim without the shim, $lost lost${why:+ —$why}" \
 		"$(head -c 3000 "$out.rec.err"; diff "$out.plain" "$out.rec" | head -20)"
@@ -257,7 +263,7 @@ redis_session() {
 }
 
 test_redis() {
-	local why="" counts fork_sites bypassed bypassed_kinds
+	local why="" v
 
 	if ! command -v redis-server > /dev/null; then
 		skip redis-server "not installed (make deps)"
@@ -271,26 +277,26 @@ test_redis() {
 	redis_session "$TMP/redis.rec" "$CS" record -q -o "$TMP/redis.cst" -- 2> "$TMP/redis.err"
 	local rec_rc=$?
 	"$CS" report --json "$TMP/redis.cst" > "$TMP/redis.json" 2>> "$TMP/redis.err"
-	counts="$(report_get "$TMP/redis.json" \
-		'" ".join(str(c[k]) for k in ("user_calls", "user_matched", "kernel_clones",
-		 "kernel_matched", "lost", "cow_records"))')"
-	read -r calls matched clones claimed lost cows <<< "$counts"
-	fork_sites="$(report_get "$TMP/redis.json" '"; ".join(sites("fork"))')"
-	((rec_rc == 0 && plain_rc == 0)) || why+=" exit $rec_rc, untraced $plain_rc;"
-	cmp -s "$TMP/redis.plain" "$TMP/redis.rec" || why+=" client transcript differs;"
-	grep -q '^rdb_last_bgsave_status:ok' "$TMP/redis.rec" || why+=" BGSAVE did not succeed;"
-	((lost == 0)) || why+=" $lost lost;"
 	# jemalloc (Redis's allocator, with jemalloc-bg-thread yes by default)
 	# starts its background threads through a pthread_create pointer it
 	# took with dlsym(RTLD_NEXT): those, and only those, bypass the shim.
-	bypassed="$(report_get "$TMP/redis.json" "no_user_call('shim bypassed')")"
-	bypassed_kinds="$(report_get "$TMP/redis.json" \
-		'sorted({k for g in r["by_site"] if g["key"].startswith("[no user call") for k in g["kinds"]})')"
+	mapfile -t v < <(report_get "$TMP/redis.json" 'c["user_calls"]' 'c["user_matched"]' \
+		'c["kernel_clones"]' 'c["kernel_matched"]' 'c["lost"]' 'c["cow_records"]' \
+		'"; ".join(sites("fork"))' "no_user_call('shim bypassed')" \
+		'sorted({k for g in r["by_site"] if g["key"].startswith("[no user call") for k in g["kinds"]})')
+	local calls="${v[0]:-0}" matched="${v[1]:-0}" clones="${v[2]:-0}" claimed="${v[3]:-0}"
+	local lost="${v[4]:-?}" cows="${v[5]:-0}" fork_sites="${v[6]:-}" bypassed="${v[7]:-0}"
+	local bypassed_kinds="${v[8]:-}"
+	((rec_rc == 0 && plain_rc == 0)) || why+=" exit $rec_rc, untraced $plain_rc;"
+	cmp -s "$TMP/redis.plain" "$TMP/redis.rec" || why+=" client transcript differs;"
+	grep -q '^rdb_last_bgsave_status:ok' "$TMP/redis.rec" || why+=" BGSAVE did not succeed;"
+	[[ "$lost" == 0 ]] || why+=" $lost lost;"
 	((calls > 0 && matched == calls && claimed + bypassed == clones && bypassed >= 1)) ||
 		why+=" $matched of $calls user calls, $claimed of $clones clones matched, $bypassed bypassed;"
 	[[ "$bypassed_kinds" == "['thread']" ]] || why+=" clones without a user call: $bypassed_kinds;"
 	[[ "$fork_sites" == *redisFork* ]] || why+=" fork not at redisFork: '$fork_sites';"
 	((cows >= 1)) || why+=" no COW record for the BGSAVE fork;"
+	cp "$TMP/redis.cst" "$TMP/redis.json" "${CLONESCOPE_OUT:-$TMP}/" 2> /dev/null
 	result redis-server "$([[ -z "$why" ]] && echo 1 || echo 0)" \
 		"exit $rec_rc, $calls user calls = $claimed of $clones kernel clones (+$bypassed jemalloc background threads bypassing the shim), $lost lost, BGSAVE fork at ${fork_sites:-?}${why:+ —$why}" \
 		"$(cat "$TMP/redis.err"; diff "$TMP/redis.plain" "$TMP/redis.rec"; tail -5 "$TMP/redis/server.log")"

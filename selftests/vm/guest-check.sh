@@ -74,6 +74,16 @@ run_tool_test() {
 	cat "$tap"
 }
 
+# Real programs under clonescope record (issue 16).
+run_realprog() {
+	local suite="$CLONESCOPE_REPO/selftests/realprog/realprog.sh"
+	local tap="$CLONESCOPE_OUT/realprog.tap"
+
+	echo "# $suite"
+	"$suite" "$BUILD/tool" "$BUILD/selftests" > "$tap" 2>&1 || failed=1
+	cat "$tap"
+}
+
 main() {
 	local bin
 	local -a bins
@@ -88,6 +98,7 @@ main() {
 		run_selftest "$bin"
 	done
 	run_tool_test
+	run_realprog
 	step "rmmod clonescope" rmmod clonescope
 	step "insmod again" load_module
 	step "rmmod refused while /dev/clonescope is open" rmmod_refused_while_open
