@@ -17,10 +17,11 @@
 # usage: realprog.sh [TOOL_BUILD_DIR [SELFTESTS_BUILD_DIR [TEST...]]]
 #        (default $BUILD/tool and $BUILD/selftests, every test); the
 #        traces and reports are kept in $CLONESCOPE_OUT/realprog if set.
-set -uo pipefail
+
 # The test functions run through "test_$name"; $ in single quotes is for
 # the programs under test.
 # shellcheck disable=SC2317,SC2016
+set -uo pipefail
 
 TOOL_DIR="${1:-${BUILD:?}/tool}"
 SELFTESTS_DIR="${2:-$BUILD/selftests}"
@@ -55,7 +56,7 @@ result() {
 	else
 		failed=1
 		echo "not ok $n $name: $detail"
-		[[ -n "$diag" ]] && sed 's/^/# /' <<< "$diag"
+		[[ -n "$diag" ]] && printf '# %s\n' "${diag//$'\n'/$'\n'# }"
 		summary+=("$name FAILED")
 	fi
 }
@@ -203,10 +204,10 @@ test_static() {
 test_setuid() {
 	local bin=/tmp/forker-setuid
 
-	cp "$FORKER" "$bin" && chown nobody "$bin" && chmod 4755 "$bin" || {
+	if ! { cp "$FORKER" "$bin" && chown nobody "$bin" && chmod 4755 "$bin"; }; then
 		result "setuid program" 0 "cannot make $bin setuid"
 		return
-	}
+	fi
 	record_case "setuid program" 3 'c["user_calls"] == 0' -- "$bin" 3
 }
 
