@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# make cases: run the six case studies in one guest boot and write
+# make cases: run the seven case studies in one guest boot and write
 # Documentation/case-studies.rst from what they recorded.
 #
 # Needs the module and the tool built (make module tool); builds its own
 # workload into $BUILD/cases.  Settings (environment):
 #   CASES_QUICK=1   small sizes, few repeats, for development: the document
 #                   goes to the run's output directory, not Documentation/
+#   CASES_ONLY="N…" only these studies (e.g. "7"), for development: the
+#                   document (of those studies) goes to the output directory
 #   CASES_DOC       document to write (default Documentation/case-studies.rst)
 #   CASES_OUT       reuse the raw output of an earlier run: no guest, only
 #                   the generator
@@ -49,8 +51,10 @@ main() {
 	if [[ "${CASES_QUICK:-0}" == 1 ]]; then
 		args=("SIZES=16 64" REPS=2 THP_MIB=32 SPAWN_MIB=64 SPAWN_REPS=2
 		      SPAWN_WRITES=512 COW_MIB=32 COW_STEPS=3 THREAD_N=4 THREAD_MIB=16
-		      SIG_MIB=64 SIG_REPS=1 FAIL_MIB=16 SIG_THREAD_REPS=10)
+		      SIG_MIB=64 SIG_REPS=1 FAIL_MIB=16 SIG_THREAD_REPS=10
+		      REDIS_KEYS=20000 REDIS_REPS=1 REDIS_WRITES=10000)
 	fi
+	[[ -n "${CASES_ONLY:-}" ]] && args+=("ONLY=$CASES_ONLY")
 	if [[ -n "${CASES_OUT:-}" ]]; then
 		out="$CASES_OUT"
 	else
@@ -68,7 +72,7 @@ main() {
 		echo "host_cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" >> "$out/host.txt"
 		((rc == 0)) || die "the guest run failed (status $rc; see $out/console.log)"
 	fi
-	if [[ "${CASES_QUICK:-0}" == 1 ]]; then
+	if [[ "${CASES_QUICK:-0}" == 1 || -n "${CASES_ONLY:-}" ]]; then
 		doc="${CASES_DOC:-$out/case-studies.rst}"
 	else
 		doc="${CASES_DOC:-$CLONESCOPE_REPO/Documentation/case-studies.rst}"

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
 #include "correlate/correlate.hpp"
 #include "fixture_data.hpp"
@@ -120,6 +121,41 @@ TEST(Correlate, NoUserCallSaysWhetherTheShimRan)
 	for (auto &im : none.images)
 		im.pid += 100000;
 	EXPECT_EQ(no_shim, correlate(none).samples.back().site);
+}
+
+// A thread that renamed itself (jemalloc's "jemalloc_bg_thd") lives in
+// the image it was created in: its clones take the verdict of the record
+// that created it, not the comm rule the leader needs.
+TEST(Correlate, RenamedThreadInheritsTheShimVerdict)
+{
+	const uint64_t threads = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND;
+	auto with_comm = [](clonescope_clone_event ev, const char *comm) {
+		std::memcpy(ev.comm, comm, std::min(std::strlen(comm), sizeof(ev.comm) - 1));
+		return ev;
+	};
+	Trace t;
+	t.images.push_back({.pid = 100, .ppid = 1, .start_ns = 10, .exe = "/usr/bin/redis-check-rdb",
+			    .maps = {}, .comm = "redis-server"});
+	// The leader starts a thread bypassing the shim, which starts another
+	// and forks under its new name.
+	t.kernel.records.push_back(with_comm(
+		clone_event(100, 100, threads, CLONESCOPE_SYSCALL_CLONE3, 100, 200, 101), "redis-server"));
+	t.kernel.records.push_back(with_comm(
+		clone_event(101, 100, threads, CLONESCOPE_SYSCALL_CLONE3, 300, 400, 102), "jemalloc_bg_thd"));
+	t.kernel.records.push_back(with_comm(
+		clone_event(102, 100, 0, CLONESCOPE_SYSCALL_CLONE, 500, 600, 200), "jemalloc_bg_thd"));
+	const std::string bypassed = "[no user call: shim bypassed (raw syscall or dlsym'd libc function)] ";
+	Correlation c = correlate(t);
+	ASSERT_EQ(3u, c.samples.size());
+	EXPECT_EQ(bypassed + "redis-server", c.samples[0].site);
+	EXPECT_EQ(bypassed + "jemalloc_bg_thd", c.samples[1].site);
+	EXPECT_EQ(bypassed + "jemalloc_bg_thd", c.samples[2].site);
+
+	// The same without the leader's image: no shim, all the way down.
+	t.images[0].comm = "sh";
+	c = correlate(t);
+	for (const auto &s : c.samples)
+		EXPECT_EQ(0u, s.site.find("[no user call: no shim in the process")) << s.site;
 }
 
 TEST(Correlate, InnermostCallWinsAndChildPidBreaksTies)
