@@ -36,7 +36,7 @@ PYTHON=/usr/bin/python3
 REDIS_PORT=6399
 TMP="$(mktemp -d)"
 # shellcheck disable=SC2064 # expanded now, on purpose
-trap "${CLONESCOPE_OUT:+cp -r $TMP $CLONESCOPE_OUT/realprog;} rm -rf $TMP" EXIT
+trap "${CLONESCOPE_OUT:+mkdir -p $CLONESCOPE_OUT/realprog; cp -r $TMP/. $CLONESCOPE_OUT/realprog/;} rm -rf $TMP" EXIT
 # Programs started by the tests see a fixed, small environment.
 export PATH=/usr/local/bin:/usr/bin:/bin LC_ALL=C
 unset LD_PRELOAD CLONESCOPE_USER_TRACE
@@ -102,10 +102,11 @@ record_case() {
 		result "$name" 0 "report failed" "$(cat "$out.rec.err" "$out.report.err")"
 		return
 	fi
-	mapfile -t v < <(report_get "$out.json" 'c["user_calls"]' 'c["user_matched"]' \
+	mapfile -t v <<< "$(report_get "$out.json" 'c["user_calls"]' 'c["user_matched"]' \
 		'c["kernel_clones"]' 'c["kernel_matched"]' 'c["lost"]' "no_user_call('no shim')" \
-		"bool($extra)")
-	local calls="${v[0]:-?}" matched="${v[1]:-?}" clones="${v[2]:-?}" claimed="${v[3]:-?}"
+		"bool($extra)")"
+	# Unreadable figures fail every comparison below, never the script.
+	local calls="${v[0]:-x}" matched="${v[1]:-y}" clones="${v[2]:-0}" claimed="${v[3]:--1}"
 	local lost="${v[4]:-?}" without_shim="${v[5]:-?}" extra_ok="${v[6]:-?}"
 	((plain_rc == rec_rc)) || why+=" exit $rec_rc, untraced $plain_rc;"
 	cmp -s "$out.plain" "$out.rec" || why+=" output differs;"
@@ -281,10 +282,10 @@ test_redis() {
 	# jemalloc (Redis's allocator, with jemalloc-bg-thread yes by default)
 	# starts its background threads through a pthread_create pointer it
 	# took with dlsym(RTLD_NEXT): those, and only those, bypass the shim.
-	mapfile -t v < <(report_get "$TMP/redis.json" 'c["user_calls"]' 'c["user_matched"]' \
+	mapfile -t v <<< "$(report_get "$TMP/redis.json" 'c["user_calls"]' 'c["user_matched"]' \
 		'c["kernel_clones"]' 'c["kernel_matched"]' 'c["lost"]' 'c["cow_records"]' \
 		'"; ".join(sites("fork"))' "no_user_call('shim bypassed')" \
-		'sorted({k for g in r["by_site"] if g["key"].startswith("[no user call") for k in g["kinds"]})')
+		'sorted({k for g in r["by_site"] if g["key"].startswith("[no user call") for k in g["kinds"]})')"
 	local calls="${v[0]:-0}" matched="${v[1]:-0}" clones="${v[2]:-0}" claimed="${v[3]:-0}"
 	local lost="${v[4]:-?}" cows="${v[5]:-0}" fork_sites="${v[6]:-}" bypassed="${v[7]:-0}"
 	local bypassed_kinds="${v[8]:-}"
