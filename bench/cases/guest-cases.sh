@@ -43,10 +43,10 @@ SIG_PROF_MAX=40
 SIG_THREAD_MIB=16		# SIGUSR1 from a second thread, back to back,
 SIG_THREAD_REPS=40		# during many short forks
 SIG_THREAD_MAX=1000000
-REDIS_KEYS=300000		# study 7: DEBUG POPULATE keys of REDIS_VALUE bytes
+REDIS_KEYS=200000		# study 7: DEBUG POPULATE keys of REDIS_VALUE bytes
 REDIS_VALUE=100
 REDIS_REPS=3			# BGSAVEs, each while a client writes
-REDIS_WRITES=100000		# SETs per BGSAVE (redis-benchmark, pipelined)
+REDIS_WRITES=50000		# SETs per BGSAVE (redis-benchmark, pipelined)
 REDIS_PORT=6380
 ONLY=""				# development: run only these studies (e.g. "7")
 

@@ -831,10 +831,10 @@ def study7(r, meta):
         f"Redis {meta.get('redis_version', '?')} (Debian's ``redis-server``, jemalloc as its\n"
         f"allocator) runs under ``clonescope record`` with the shim loaded.  A client\n"
         f"fills it with ``DEBUG POPULATE`` ({pop.get('keys', '?')} keys, ``used_memory``\n"
-        f"{int(pop.get('used_memory', 0)) / 2**20:.0f} MiB), then {len(saves)} times starts\n"
+        f"{int(pop.get('used_memory', 0)) / 2**20:.0f} MiB); then, {len(saves)} times, it starts\n"
         "``redis-benchmark`` writing random keys (``SET``, pipelined) and, half a\n"
-        "second later, ``BGSAVE``; after each save it reads Redis's own view of\n"
-        "that fork from ``INFO``.  Command::\n\n"
+        "second later, sends ``BGSAVE``; after each save it reads Redis's own\n"
+        "view of that fork from ``INFO``.  Command::\n\n"
         f"  clonescope record -o {r.id}.cst -- {r.cmd}\n")
     forks = r.forks()
     fork_calls = {c["child"]: c for c in user_calls(os.path.join(OUT_DIR, r.id + ".cst"))
