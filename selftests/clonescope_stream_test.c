@@ -429,4 +429,80 @@ TEST_F(clonescope, blocking_read_wakes)
 	ASSERT_EQ(helper, ev->parent_tgid);
 }
 
+/* A blocking reader that reads until EOF, counting the reads that got data. */
+struct batch_reader {
+	int fd;
+	void *buf;
+	int reads;
+	ssize_t len;
+};
+
+static void *batch_reader_main(void *arg)
+{
+	struct batch_reader *r = arg;
+	ssize_t n;
+
+	do {
+		n = read(r->fd, (char *)r->buf + r->len, CS_DRAIN_BUF_SIZE - r->len);
+		if (n > 0) {
+			r->reads++;
+			r->len += n;
+		}
+	} while (n > 0 || (n < 0 && errno == EINTR));
+	if (n < 0)
+		r->len = -errno;
+	return NULL;
+}
+
+/*
+ * A blocked reader is woken by the module's timer (or a half-full
+ * buffer), not per record: 40 forks a few ms apart come in a handful of
+ * reads (one per 100 ms tick), where a wakeup per wait took about one
+ * per fork.
+ */
+TEST_F(clonescope, blocked_reader_batches)
+{
+	struct batch_reader r = { .fd = self->fd, .buf = self->buf };
+	const struct clonescope_record_header *first;
+	struct timespec gap = { 0, 2 * 1000 * 1000 };
+	struct clonescope_version v;
+	pthread_t thread;
+	pid_t helper;
+	int go[2], i;
+	char c = 0;
+
+	ASSERT_EQ(0, cs_get_version(self->fd, &v));
+	if (!(v.features & CLONESCOPE_FEAT_TIMED_WAKEUP))
+		SKIP(return, "module wakes readers per record (ABI 1.0)");
+	ASSERT_EQ(0, pipe(go));
+	helper = fork();
+	ASSERT_LE(0, helper);
+	if (!helper) {
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		for (i = 0; i < 40; i++) {
+			pid_t pid = fork();
+
+			if (!pid)
+				_exit(0);
+			if (pid < 0 || waitpid(pid, NULL, 0) != pid)
+				_exit(1);
+			nanosleep(&gap, NULL);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TGID, helper));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, batch_reader_main, &r));
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	cs_wait_exited(_metadata, helper);
+	/* Stops tracing: the reader gets what is left, then EOF. */
+	ASSERT_EQ(0, cs_disable(self->fd));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+
+	ASSERT_LE(0, r.len) TH_LOG("read: %s", strerror(-r.len));
+	ASSERT_EQ(40, cs_count_records(self->buf, r.len, CLONESCOPE_RECORD_CLONE, &first));
+	TH_LOG("40 forks in %d reads", r.reads);
+	ASSERT_LE(r.reads, 20);
+}
+
 CS_HARNESS_MAIN
