@@ -295,9 +295,9 @@ static int cs_probe_arm(struct cs_probe *p, u32 groups)
 
 /*
  * Tables list outer functions before inner ones (kernel_clone before
- * copy_process): arming inner ones first means a
- * clone caught mid-way by arming lacks its outer span, not its inner
- * detail; disarming goes the other way.
+ * copy_process): arming inner ones first means a clone caught mid-way by
+ * arming lacks its outer span, not its inner detail; disarming goes the
+ * other way.
  */
 int cs_probes_arm(u32 groups)
 {

@@ -345,6 +345,7 @@ struct reader {
 	void *buf;
 	pid_t tid;
 	ssize_t len;
+	int reads;		/* batch_reader_main: reads that got data */
 };
 
 static void *reader_main(void *arg)
@@ -379,6 +380,34 @@ static char thread_state(pid_t tid)
 }
 
 /*
+ * Forks a helper that, once a byte arrives on @go[0], forks @n children one
+ * after another (each exits at once and is waited for), @gap_ns apart.
+ */
+static pid_t start_gated_forker(int go[2], int n, long gap_ns)
+{
+	struct timespec gap = { 0, gap_ns };
+	pid_t helper = fork();
+	char c;
+	int i;
+
+	if (helper)
+		return helper;
+	if (read(go[0], &c, 1) != 1)
+		_exit(1);
+	for (i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (!pid)
+			_exit(0);
+		if (pid < 0 || waitpid(pid, NULL, 0) != pid)
+			_exit(1);
+		if (gap_ns)
+			nanosleep(&gap, NULL);
+	}
+	_exit(0);
+}
+
+/*
  * A read() blocked on an empty buffer returns when a clone writes records.
  * The clone comes from a helper process, so that creating the reader
  * thread (a clone of ours) is not traced and the buffer stays empty.  The
@@ -391,21 +420,13 @@ TEST_F(clonescope, blocking_read_wakes)
 	const struct clonescope_clone_event *ev;
 	const struct clonescope_record_header *first;
 	pthread_t thread;
-	pid_t helper, grandchild;
+	pid_t helper;
 	int go[2], waited;
 	char c = 0;
 
 	ASSERT_EQ(0, pipe(go));
-	helper = fork();
+	helper = start_gated_forker(go, 1, 0);
 	ASSERT_LE(0, helper);
-	if (!helper) {
-		if (read(go[0], &c, 1) != 1)
-			_exit(1);
-		grandchild = fork();
-		if (!grandchild)
-			_exit(0);
-		_exit(grandchild < 0 || waitpid(grandchild, NULL, 0) != grandchild);
-	}
 	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TGID, helper));
 
 	ASSERT_EQ(0, pthread_create(&thread, NULL, reader_main, &r));
@@ -427,6 +448,60 @@ TEST_F(clonescope, blocking_read_wakes)
 	ASSERT_EQ(1, cs_count_records(self->buf, self->len, CLONESCOPE_RECORD_CLONE, &first));
 	ev = (const struct clonescope_clone_event *)first;
 	ASSERT_EQ(helper, ev->parent_tgid);
+}
+
+/* A blocking reader that reads until EOF, counting the reads that got data. */
+static void *batch_reader_main(void *arg)
+{
+	struct reader *r = arg;
+	ssize_t n;
+
+	do {
+		n = read(r->fd, (char *)r->buf + r->len, CS_DRAIN_BUF_SIZE - r->len);
+		if (n > 0) {
+			r->reads++;
+			r->len += n;
+		}
+	} while (n > 0 || (n < 0 && errno == EINTR));
+	if (n < 0)
+		r->len = -errno;
+	return NULL;
+}
+
+/*
+ * A blocked reader is woken by the module's timer (or a half-full
+ * buffer), not per record: 40 forks a few ms apart come in a handful of
+ * reads (one per 100 ms tick), where a wakeup per wait took about one
+ * per fork.
+ */
+TEST_F(clonescope, blocked_reader_batches)
+{
+	struct reader r = { .fd = self->fd, .buf = self->buf };
+	const struct clonescope_record_header *first;
+	struct clonescope_version v;
+	pthread_t thread;
+	pid_t helper;
+	int go[2];
+	char c = 0;
+
+	ASSERT_EQ(0, cs_get_version(self->fd, &v));
+	if (!(v.features & CLONESCOPE_FEAT_TIMED_WAKEUP))
+		SKIP(return, "module wakes readers per record (ABI 1.0)");
+	ASSERT_EQ(0, pipe(go));
+	helper = start_gated_forker(go, 40, 2 * 1000 * 1000);
+	ASSERT_LE(0, helper);
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TGID, helper));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, batch_reader_main, &r));
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	cs_wait_exited(_metadata, helper);
+	/* Stops tracing: the reader gets what is left, then EOF. */
+	ASSERT_EQ(0, cs_disable(self->fd));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+
+	ASSERT_LE(0, r.len) TH_LOG("read: %s", strerror(-r.len));
+	ASSERT_EQ(40, cs_count_records(self->buf, r.len, CLONESCOPE_RECORD_CLONE, &first));
+	TH_LOG("40 forks in %d reads", r.reads);
+	ASSERT_LE(r.reads, 20);
 }
 
 CS_HARNESS_MAIN
