@@ -153,6 +153,90 @@ private:
 	const char *what_;
 };
 
+// What each META key written by `clonescope record` must hold. Keys are
+// optional (older writers wrote fewer) and unknown keys are a newer
+// writer's: both are fine, a known key of the wrong type is not.
+enum class MetaKind { String, Unsigned, Integer, StringArray, Object, ObjectOrNull };
+
+struct MetaField {
+	const char *key;
+	MetaKind kind;
+};
+
+constexpr MetaField kMetaFields[] = {
+	{"tool", MetaKind::String},	       {"abi_major", MetaKind::Unsigned},
+	{"abi_minor", MetaKind::Unsigned},     {"features", MetaKind::Unsigned},
+	{"probe_groups", MetaKind::Unsigned},  {"command", MetaKind::StringArray},
+	{"root_pid", MetaKind::Unsigned},      {"start_ns", MetaKind::Unsigned},
+	{"end_ns", MetaKind::Unsigned},	       {"exit_status", MetaKind::Integer},
+	{"uname", MetaKind::ObjectOrNull},     {"stats", MetaKind::Object},
+};
+
+bool has_kind(const json &v, MetaKind kind)
+{
+	switch (kind) {
+	case MetaKind::String:
+		return v.is_string();
+	case MetaKind::Unsigned:
+		return v.is_number_unsigned();
+	case MetaKind::Integer:
+		return v.is_number_integer();
+	case MetaKind::StringArray:
+		return v.is_array() &&
+		       std::all_of(v.begin(), v.end(), [](const json &e) { return e.is_string(); });
+	case MetaKind::Object:
+		return v.is_object();
+	case MetaKind::ObjectOrNull:
+		return v.is_object() || v.is_null();
+	}
+	return false;
+}
+
+const char *kind_name(MetaKind kind)
+{
+	switch (kind) {
+	case MetaKind::String:
+		return "a string";
+	case MetaKind::Unsigned:
+		return "an unsigned integer";
+	case MetaKind::Integer:
+		return "an integer";
+	case MetaKind::StringArray:
+		return "an array of strings";
+	case MetaKind::Object:
+		return "a map";
+	case MetaKind::ObjectOrNull:
+		return "a map or null";
+	}
+	return "?";
+}
+
+// @v as JSON for an error message: cut short, and never throwing on a
+// string that is not UTF-8.
+std::string shown_value(const json &v)
+{
+	constexpr size_t kMax = 40;
+	std::string text = v.dump(-1, ' ', false, json::error_handler_t::replace);
+	if (text.size() > kMax)
+		text = text.substr(0, kMax - 3) + "...";
+	return text;
+}
+
+Status check_meta(const json &meta, uint64_t offset)
+{
+	if (!meta.is_object())
+		return Error{fmt::format("meta section at offset {}: not a map", offset)};
+	for (const auto &f : kMetaFields) {
+		auto it = meta.find(f.key);
+		if (it != meta.end() && !has_kind(*it, f.kind))
+			return Error{fmt::format("meta section at offset {}: \"{}\" is {} ({}), "
+						 "expected {}",
+						 offset, f.key, it->type_name(), shown_value(*it),
+						 kind_name(f.kind))};
+	}
+	return Ok{};
+}
+
 Status parse_processes(const json &a, uint64_t offset, Trace &trace)
 {
 	if (!a.is_array())
@@ -325,8 +409,8 @@ Result<Trace> parse_trace(std::span<const std::byte> bytes)
 			auto j = parse_cbor(payload, offset, "meta");
 			if (!j)
 				return j.error();
-			if (!j->is_object())
-				return Error{fmt::format("meta section at offset {}: not a map", offset)};
+			if (auto st = check_meta(*j, offset); !st)
+				return st.error();
 			trace.meta = std::move(*j);
 			break;
 		}
