@@ -2,9 +2,6 @@
 // ones with the tail ignored), tested on records the real module wrote in a
 // guest (fixtures/guest/, tool/fuzz/capture-seeds.sh); and bad META input
 // gets an error naming the file offset, from the parser and from the CLI.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -194,25 +191,7 @@ TEST(Compat, MetaFieldOfWrongTypeNamesFieldAndOffset)
 // Runs `clonescope report FILE`; returns its exit status, stderr in @err.
 int run_report(const fs::path &file, std::string &err)
 {
-	const fs::path err_path = file.string() + ".stderr";
-	posix_spawn_file_actions_t actions;
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
-					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	std::string tool = CLONESCOPE_TOOL, cmd = "report", path = file.string();
-	char *argv[] = {tool.data(), cmd.data(), path.data(), nullptr};
-	char *envp[] = {nullptr};
-	pid_t pid;
-	int status = -1;
-	const bool ran = posix_spawn(&pid, argv[0], &actions, nullptr, argv, envp) == 0 &&
-			 waitpid(pid, &status, 0) == pid;
-	posix_spawn_file_actions_destroy(&actions);
-	std::ifstream in(err_path);
-	err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-	if (!ran)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return testing::run_program({CLONESCOPE_TOOL, "report", file.string()}, err);
 }
 
 // The reported abort (exit 134, uncaught nlohmann::type_error): now exit 1
