@@ -26,7 +26,7 @@ build() {
 		-DCMAKE_C_COMPILER="clang-$CLANG_VERSION" \
 		-DCMAKE_CXX_COMPILER="clang++-$CLANG_VERSION" \
 		-DCLONESCOPE_FUZZ=ON -DCLONESCOPE_SANITIZE=ON -DCLONESCOPE_TESTS=OFF > /dev/null
-	nice cmake --build "$FUZZ_DIR/build" -j"$(nproc)" \
+	nice -n 15 cmake --build "$FUZZ_DIR/build" -j"$(nproc)" \
 		--target "${HARNESSES[@]/%/_fuzzer}"
 }
 
@@ -46,7 +46,7 @@ run_harness() {
 	# The scratch corpus comes first: libFuzzer adds new inputs to it only.
 	# UBSan reports must stop the run, not scroll by.
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		nice "$FUZZ_DIR/build/fuzz/${name}_fuzzer" -runs="$FUZZ_RUNS" -timeout=10 \
+		nice -n 15 "$FUZZ_DIR/build/fuzz/${name}_fuzzer" -runs="$FUZZ_RUNS" -timeout=10 \
 		-max_len=65536 -print_final_stats=1 \
 		-artifact_prefix="$FUZZ_DIR/artifacts/$name-" \
 		-seed_inputs="$(fixture_seeds "$name")" \
