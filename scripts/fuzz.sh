@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # make fuzz: builds the libFuzzer harnesses of tool/fuzz/ with clang under
-# ASan and UBSan, and runs each for $FUZZ_RUNS executions (default 10^6),
+# ASan and UBSan, and runs the trace parser's and the user-record reader's
+# for $FUZZ_RUNS executions each (default 10^6) and the whole report
+# pipeline's, ~50x slower per input, for $FUZZ_REPORT_RUNS (default 10^5),
 # starting from the seeds (the unit tests' fixtures, among them the traces
 # captured from a real guest run, tool/tests/fixtures/guest/) and every
 # input that ever crashed it (tool/fuzz/regressions/).  A crash fails the run; its input is left in
@@ -13,10 +15,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 FUZZ_RUNS="${FUZZ_RUNS:-1000000}"
+FUZZ_REPORT_RUNS="${FUZZ_REPORT_RUNS:-100000}"
 FUZZ_DIR="$BUILD/fuzz"
 SRC="$CLONESCOPE_REPO/tool/fuzz"
 FIXTURES="$CLONESCOPE_REPO/tool/tests/fixtures"
-HARNESSES=(trace user)
+HARNESSES=(trace report user)
 CLANG_VERSION=14
 
 build() {
@@ -30,6 +33,21 @@ build() {
 		--target "${HARNESSES[@]/%/_fuzzer}"
 }
 
+# The input format of each harness.
+harness_format() {
+	case "$1" in
+	trace | report) echo trace ;;
+	user) echo user ;;
+	esac
+}
+
+harness_runs() {
+	case "$1" in
+	report) echo "$FUZZ_REPORT_RUNS" ;;
+	*) echo "$FUZZ_RUNS" ;;
+	esac
+}
+
 # The synthetic fixture of each format, beside the captured ones.
 fixture_seeds() {
 	case "$1" in
@@ -40,17 +58,19 @@ fixture_seeds() {
 
 # Runs one harness; prints its execution count on the last line of its log.
 run_harness() {
-	local name="$1" log="$FUZZ_DIR/$1.log" corpus="$FUZZ_DIR/corpus-$1" rc=0
+	local name="$1" log="$FUZZ_DIR/$1.log" corpus="$FUZZ_DIR/corpus-$1" rc=0 format
 
+	format="$(harness_format "$name")"
 	mkdir -p "$corpus" "$FUZZ_DIR/artifacts"
 	# The scratch corpus comes first: libFuzzer adds new inputs to it only.
 	# UBSan reports must stop the run, not scroll by.
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		nice -n 15 "$FUZZ_DIR/build/fuzz/${name}_fuzzer" -runs="$FUZZ_RUNS" -timeout=10 \
+		nice -n 15 "$FUZZ_DIR/build/fuzz/${name}_fuzzer" -runs="$(harness_runs "$name")" \
+		-timeout=10 \
 		-max_len=65536 -print_final_stats=1 \
 		-artifact_prefix="$FUZZ_DIR/artifacts/$name-" \
-		-seed_inputs="$(fixture_seeds "$name")" \
-		"$corpus" "$FIXTURES/guest/$name" "$SRC/regressions/$name" > "$log" 2>&1 || rc=$?
+		-seed_inputs="$(fixture_seeds "$format")" \
+		"$corpus" "$FIXTURES/guest/$format" "$SRC/regressions/$name" > "$log" 2>&1 || rc=$?
 	grep -E '^(stat::number_of_executed_units|Done [0-9]+ runs)|ERROR|SUMMARY|crash-' "$log" |
 		sed "s/^/fuzz: $name: /"
 	return "$rc"
@@ -65,7 +85,7 @@ main() {
 			executions="$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' \
 				"$FUZZ_DIR/$name.log")"
 			echo "fuzz: $name: ${executions:-?} executions, 0 crashes"
-			if ((${executions:-0} >= FUZZ_RUNS)); then
+			if ((${executions:-0} >= $(harness_runs "$name"))); then
 				passed=$((passed + 1))
 			else
 				failed=$((failed + 1))

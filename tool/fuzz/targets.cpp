@@ -9,6 +9,11 @@ namespace clonescope::fuzz {
 
 void run_trace_input(std::span<const std::byte> bytes)
 {
+	(void)parse_trace(bytes);
+}
+
+void run_report_input(std::span<const std::byte> bytes)
+{
 	auto trace = parse_trace(bytes);
 	if (!trace)
 		return;

@@ -9,9 +9,13 @@
 
 namespace clonescope::fuzz {
 
+// A .cst file through the trace parser (parse_trace) alone: fast, for the
+// many runs the file format needs.
+void run_trace_input(std::span<const std::byte> bytes);
+
 // A .cst file through everything `clonescope report` does with it:
 // parse_trace, correlate, build_report and every renderer.
-void run_trace_input(std::span<const std::byte> bytes);
+void run_report_input(std::span<const std::byte> bytes);
 
 // One of the shim's per-process files (.cstu), as USER_RECORDS carries it.
 void run_user_input(std::span<const std::byte> bytes);

@@ -1,4 +1,4 @@
-// libFuzzer entry: a trace file (.cst) through `clonescope report`.
+// libFuzzer entry: a trace file (.cst) through the trace parser.
 #include <cstddef>
 #include <cstdint>
 

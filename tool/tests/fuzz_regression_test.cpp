@@ -1,9 +1,9 @@
 // Replays every input the fuzzers ever crashed on (tool/fuzz/regressions/,
 // one directory per harness) through the harness's own code: each must now
 // come back as an error value or a report, under the sanitizers when the
-// tests are built with CLONESCOPE_SANITIZE.  The trace inputs also go
-// through the shipped program, `clonescope report` in each output format:
-// exit 0 or 1 (a clear error), never a signal.
+// tests are built with CLONESCOPE_SANITIZE.  The trace and report inputs
+// also go through the shipped program, `clonescope report` in each output
+// format: exit 0 or 1 (a clear error), never a signal.
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -46,11 +46,22 @@ TEST(FuzzRegression, TraceInputs)
 	}
 }
 
+TEST(FuzzRegression, ReportInputs)
+{
+	for (const auto &p : inputs_of("report")) {
+		SCOPED_TRACE(p.string());
+		EXPECT_NO_THROW(fuzz::run_report_input(read_file(p)));
+	}
+}
+
 TEST(FuzzRegression, TraceInputsThroughTheReportCommand)
 {
 	const std::vector<std::vector<std::string>> formats = {
 		{}, {"--json"}, {"--csv"}, {"--perfetto", "/dev/null"}};
-	for (const auto &p : inputs_of("trace")) {
+	auto inputs = inputs_of("trace");
+	const auto report_inputs = inputs_of("report");
+	inputs.insert(inputs.end(), report_inputs.begin(), report_inputs.end());
+	for (const auto &p : inputs) {
 		for (const auto &format : formats) {
 			std::vector<std::string> argv = {CLONESCOPE_TOOL, "report"};
 			argv.insert(argv.end(), format.begin(), format.end());

@@ -108,9 +108,17 @@ json symbols_json(const std::vector<SymbolInfo> &symbols)
 // CBOR payload -> json, errors naming the section's offset.
 Result<json> parse_cbor(std::span<const std::byte> payload, uint64_t offset, const char *what)
 {
-	json j = json::from_cbor(reinterpret_cast<const uint8_t *>(payload.data()),
-				 reinterpret_cast<const uint8_t *>(payload.data()) + payload.size(),
-				 true, false);
+	const auto *begin = reinterpret_cast<const uint8_t *>(payload.data());
+	json j;
+	try {
+		j = json::from_cbor(begin, begin + payload.size(), true, false);
+	} catch (const json::exception &e) {
+		// allow_exceptions=false does not cover everything: an array
+		// claiming more elements than memory holds still throws
+		// (out_of_range.408, found by the trace fuzzer).
+		return Error{fmt::format("{} section at offset {}: invalid CBOR ({})", what,
+					 offset, e.what())};
+	}
 	if (j.is_discarded())
 		return Error{fmt::format("{} section at offset {}: invalid CBOR", what, offset)};
 	return j;
