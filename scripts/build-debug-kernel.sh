@@ -9,7 +9,7 @@
 #                                                 the module; bzImage under
 #                                                 arch/x86/boot)
 #   $CLONESCOPE_CACHE/debug-kernel/<key>/build.log, build-time
-# Prints the build tree's path.  Long: ~N min on 2 cores (see README.md).
+# Prints the build tree's path.  Long: see README.md for the times measured.
 #
 # Environment: CLONESCOPE_CACHE (default /var/cache/clonescope),
 # LINUX_SOURCE (default /usr/src/linux-source-6.1.tar.xz), JOBS (default
@@ -55,7 +55,7 @@ configure() {
 	(cd "$obj" && "$src/scripts/kconfig/merge_config.sh" -m .config "$FRAGMENT") > /dev/null
 	kmake "$src" "$obj" olddefconfig
 	missing="$(missing_options "$obj/.config")"
-	[[ -z "$missing" ]] || die "options of $FRAGMENT not in the final config:" $missing
+	[[ -z "$missing" ]] || die "options of $FRAGMENT not in the final config:" "${missing//$'\n'/ }"
 }
 
 kmake() {
@@ -81,19 +81,23 @@ build() {
 	mkdir -p "$obj"
 	configure "$src" "$obj"
 	note "building (nice $NICE, -j$JOBS; log in $dir/build.log)"
-	kmake "$src" "$obj" all
+	# The CPU time says what an idle machine would take; wall time on a
+	# shared one depends on the others.
+	{ time kmake "$src" "$obj" all 2>&1; } 2> "$dir/make-time"
 	# modules.builtin and modules.dep, for mkinitrd.sh's modprobe: every
 	# module the guest needs is built in, so the initramfs gets none.
 	rm -rf "$dir/modroot"
 	kmake "$src" "$obj" INSTALL_MOD_PATH="$dir/modroot" modules_install
 	elapsed=$(($(date +%s) - start))
-	printf '%d s wall, -j%s on %s CPUs, load average at the end: %s\n' "$elapsed" \
-		"$JOBS" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$dir/build-time"
+	printf '%d s wall (make: %s), -j%s on %s CPUs, load average at the end: %s\n' \
+		"$elapsed" "$(cat "$dir/make-time")" "$JOBS" "$(nproc)" \
+		"$(cut -d' ' -f1-3 /proc/loadavg)" >> "$dir/build-time"
 	touch "$dir/done"
 }
 
 main() {
 	local key dir
+	local TIMEFORMAT='%R s wall, %U s user + %S s system CPU'
 
 	[[ -f "$LINUX_SOURCE" ]] || die "$LINUX_SOURCE missing (run 'make deps')"
 	key="$(cache_key)"
