@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Guest side of `make check-debug`, on the debug kernel: checks that the
 # kernel really has the debug options (from /proc/config.gz) and logs them,
-# runs the whole guest suite (guest-check.sh), then the device fuzzer, then
+# runs the device fuzzer, then the whole guest suite (guest-check.sh), then
 # checks that lockdep is still validating (a splat, or a table overflow,
 # turns it off for the rest of the boot).  run.sh then fails the run on any
 # report in the kernel log (guest-lib.sh: DMESG_BAD_RE).
@@ -48,12 +48,15 @@ main() {
 	fi
 	printf '%s\n' "$(uname -r)" "${DEBUG_OPTIONS[@]}" > "$CLONESCOPE_OUT/debug-options.txt"
 
-	"$VM_DIR/guest-check.sh" "$@" || failed=1
-
+	# The fuzzer first: it is what only check-debug runs.  It loads the
+	# snapshot guest-check.sh would (/tmp/clonescope.ko).
+	cp "$(realpath "${1:-$CLONESCOPE_REPO/module/clonescope.ko}")" /tmp/clonescope.ko
 	tap="$CLONESCOPE_OUT/device_fuzz.tap"
 	echo "# $BUILD/selftests/device_fuzz"
 	"$BUILD/selftests/device_fuzz" > "$tap" 2>&1 || failed=1
 	cat "$tap"
+
+	"$VM_DIR/guest-check.sh" "$@" || failed=1
 
 	step=$((step + 1))
 	if lockdep_still_on > /dev/null; then
