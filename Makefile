@@ -9,7 +9,7 @@ ACCEL ?= tcg
 export KVER KDIR BUILD ACCEL
 
 .PHONY: all module tool selftests deps deps-bench deps-kernels check unit-check vm-check \
-	build-all-kernels check-all-kernels kernels-doc demo bench cases clean help
+	build-all-kernels check-all-kernels kernels-doc check-debug fuzz demo bench cases clean help
 
 all: module tool selftests
 
@@ -60,6 +60,15 @@ check-all-kernels: tool selftests
 kernels-doc:
 	scripts/kernels-doc.sh
 
+# The guest suite and the device fuzzer on a KASAN + lockdep kernel, built
+# from linux-source-6.1 once per machine (scripts/build-debug-kernel.sh).
+check-debug: tool selftests
+	scripts/check-debug.sh
+
+# libFuzzer (clang) on the trace and user-record parsers, >= 10^6 runs each.
+fuzz:
+	scripts/fuzz.sh
+
 demo: deps all
 	scripts/demo.sh
 
@@ -81,6 +90,8 @@ help:
 	@echo "make          build module (KVER=$(KVER)), tool and selftests"
 	@echo "make demo     boot a VM, trace a real workload, print the report"
 	@echo "make check    host unit tests + selftests in a VM"
+	@echo "make check-debug  selftests + device fuzzer on a KASAN/lockdep kernel (long)"
+	@echo "make fuzz     libFuzzer on the trace and user-record parsers"
 	@echo "make bench    overhead benchmark -> bench/results.md"
 	@echo "make cases    case studies -> Documentation/case-studies.rst"
 	@echo "make deps-kernels    fetch the other test kernels (5.10 6.12 6.12-rt 7.2 7.3-rc)"

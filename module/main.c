@@ -20,6 +20,7 @@
 #include <linux/wait.h>
 #include <linux/clonescope.h>
 
+#include "abi.h"
 #include "agg.h"
 #include "clone.h"
 #include "cow.h"
@@ -502,6 +503,7 @@ static int __init cs_init(void)
 	struct cs_ring *ring;
 	int err;
 
+	cs_abi_assert_layout();
 	if (!buffer_pages || buffer_pages > CS_MAX_PAGES_PER_CPU) {
 		pr_err("buffer_pages must be 1..%u\n", CS_MAX_PAGES_PER_CPU);
 		return -EINVAL;

@@ -5,6 +5,9 @@
 #
 # usage: scripts/check.sh [--unit-only | --vm-only] [MODULE.ko]
 #   MODULE.ko: the module the guest tests (default: module/clonescope.ko)
+# Environment: CHECK_GUEST_SCRIPT, the guest side (default
+# selftests/vm/guest-check.sh); VM_OUT, the guest's output directory;
+# and run.sh's (VM_KERNEL, VM_TIMEOUT...).
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -88,9 +91,10 @@ vm_tests() {
 	local module="$1" out rc=0 file passed=0 failed=0 skipped=0 p f s
 
 	check_module "$module"
-	out="$BUILD/vm-out/check-$(date +%Y%m%d-%H%M%S)-$$"
+	out="${VM_OUT:-$BUILD/vm-out/check-$(date +%Y%m%d-%H%M%S)-$$}"
 	VM_OUT="$out" VM_QUIET=1 "$CLONESCOPE_REPO/selftests/vm/run.sh" \
-		"$CLONESCOPE_REPO/selftests/vm/guest-check.sh" "$module" || rc=$?
+		"${CHECK_GUEST_SCRIPT:-$CLONESCOPE_REPO/selftests/vm/guest-check.sh}" "$module" ||
+		rc=$?
 
 	for file in "$out"/*.tap; do
 		[[ -f "$file" ]] || continue

@@ -6,7 +6,9 @@
 # output goes to stderr; --werror fails the build on any warning (kbuild's
 # or modpost's).
 #
-# usage: scripts/kmod-build.sh [--werror] KVER
+# usage: scripts/kmod-build.sh [--werror] KVER [KDIR]
+#   KDIR: a kernel build tree of the host's to build against instead (the
+#   debug kernel of make check-debug)
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -15,18 +17,24 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$CLONESCOPE_REPO/scripts/kernels-lib.sh"
 
 main() {
-	local werror=0 kver root dir build_dir log rc=0
+	local werror=0 kver root kdir dir build_dir log rc=0
 	local -a make_cmd
 
 	if [[ "${1:-}" == --werror ]]; then
 		werror=1
 		shift
 	fi
-	kver="${1:?usage: kmod-build.sh [--werror] KVER}"
-	root="$(kernel_root "$kver")" || die "no headers and image for $kver (make deps-kernels)"
+	kver="${1:?usage: kmod-build.sh [--werror] KVER [KDIR]}"
+	if [[ -n "${2:-}" ]]; then
+		root=/
+		kdir="$2"
+	else
+		root="$(kernel_root "$kver")" || die "no headers and image for $kver (make deps-kernels)"
+		kdir="/lib/modules/$kver/build"
+	fi
 	if [[ "$root" == / ]]; then
 		dir="$BUILD/kmod-$kver"
-		make_cmd=(make -C "/lib/modules/$kver/build" M="$dir/module" modules)
+		make_cmd=(make -C "$kdir" M="$dir/module" modules)
 	else
 		# One build directory per clone: other clones share the chroot.
 		build_dir="/clonescope-build/$(printf '%s' "$BUILD" | sha256sum | cut -c1-12)"

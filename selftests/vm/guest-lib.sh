@@ -2,7 +2,10 @@
 # Guest-side helpers (sourced inside the test guest).
 
 # Kernel log lines that mean the kernel hit a bug, whatever the test said.
-DMESG_BAD_RE='BUG:|WARNING:|Oops|general protection|list_del corruption'
+# KASAN and KFENCE reports and "sleeping function called from invalid
+# context" start with BUG:, lockdep splats and suspicious RCU usage with
+# WARNING:; UBSAN, RCU stalls and hung tasks have their own words.
+DMESG_BAD_RE='BUG:|WARNING:|Oops|general protection|list_del corruption|UBSAN:|rcu: INFO:|detected stalls? on CPU|INFO: task .* blocked for more than'
 # Taint letters by bit (kernel/panic.c).  Allowed: O (out-of-tree module,
 # bit 12) and E (unsigned module, bit 13), which loading our module sets.
 TAINT_LETTERS=PFSRMBUDAWCIOELKXTN

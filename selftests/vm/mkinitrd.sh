@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Build the test guest's initramfs for kernel $KVER: static busybox, /init and
-# the virtio/9p/overlay modules needed to mount the host's root.  Cached under
-# $BUILD/vm and rebuilt only when an input changes.  Prints the image's path.
+# the virtio/9p/overlay modules needed to mount the host's root (none when the
+# kernel has them built in, as the debug kernel does).  Cached under $BUILD/vm
+# and rebuilt only when an input changes.  Prints the image's path.
+#
+# Environment: VM_MODULES_ROOT, a root directory holding lib/modules/$KVER
+# (modprobe -d) for a kernel that is not installed; default /.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -21,7 +25,11 @@ NEEDED_MODULES=(virtio_pci 9pnet_virtio 9p overlay)
 module_files() {
 	local kver="$1" root
 
-	root="$(kernel_root "$kver")" || return
+	if [[ -n "${VM_MODULES_ROOT:-}" ]]; then
+		root="$VM_MODULES_ROOT"
+	else
+		root="$(kernel_root "$kver")" || return
+	fi
 	modprobe -d "$root" -a -S "$kver" --show-depends "${NEEDED_MODULES[@]}" |
 		awk '$1 == "insmod" && !seen[$2]++ { print $2 }'
 }
@@ -44,9 +52,11 @@ build_image() {
 	# shellcheck disable=SC2064 # expand now: $root is local
 	trap "rm -rf '$root'" RETURN
 	mkdir -p "$root"/{bin,dev,etc,proc,sys,mnt,ov,newroot,lib/modules}
+	: > "$root/etc/modules.order"
 	cp "$BUSYBOX" "$root/bin/busybox"
 	install -m 0755 "$VM_DIR/init" "$root/init"
 	while read -r file; do
+		[[ -n "$file" ]] || continue
 		mod="$(basename "$file")"
 		mod="${mod%%.ko*}"
 		# busybox insmod cannot read compressed modules (Debian's

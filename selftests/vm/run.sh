@@ -19,6 +19,9 @@
 #   VM_OUT          output directory (default $BUILD/vm-out/<script>-<time>);
 #                   must be absent or empty
 #   VM_QUIET=1      do not echo the console; show it only on failure
+#   VM_KERNEL       the kernel image to boot (default: $KVER's);
+#                   with VM_MODULES_ROOT (see mkinitrd.sh) for one that is
+#                   not installed, such as the debug kernel of check-debug
 #   KVER, BUILD     as exported by the top-level Makefile
 set -euo pipefail
 
@@ -70,7 +73,7 @@ run_qemu() {
 	mttcg) accel_args=(-accel tcg,thread=multi) ;;
 	kvm) accel_args=(-accel kvm -cpu host) ;;
 	esac
-	image="$(kernel_image "$KVER")"
+	image="${VM_KERNEL:-$(kernel_image "$KVER")}"
 	timeout --kill-after=10 "$VM_TIMEOUT" \
 		qemu-system-x86_64 -M q35 -m 2G -smp 2 "${accel_args[@]}" \
 		-display none -no-user-config -nodefaults -no-reboot \
@@ -164,8 +167,12 @@ main() {
 	script="$(realpath "$1")"
 	[[ -x "$script" ]] || die "$1: not an executable file"
 	KVER="$(guest_kver)"
-	kernel_image "$KVER" > /dev/null ||
-		die "no image of kernel $KVER (run 'make deps', or 'make deps-kernels')"
+	if [[ -n "${VM_KERNEL:-}" ]]; then
+		[[ -f "$VM_KERNEL" ]] || die "no kernel image $VM_KERNEL"
+	else
+		kernel_image "$KVER" > /dev/null ||
+			die "no image of kernel $KVER (run 'make deps', or 'make deps-kernels')"
+	fi
 	initrd="$("$VM_DIR/mkinitrd.sh")"
 	out="${VM_OUT:-$BUILD/vm-out/$(basename "$script" .sh)-$(date +%Y%m%d-%H%M%S)-$$}"
 	prepare_out "$out" "$@"

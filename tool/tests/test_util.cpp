@@ -1,5 +1,11 @@
 #include "test_util.hpp"
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -17,6 +23,36 @@ std::vector<std::byte> read_fixture(const std::string &name)
 	for (size_t i = 0; i < chars.size(); i++)
 		bytes[i] = static_cast<std::byte>(chars[i]);
 	return bytes;
+}
+
+int run_program(const std::vector<std::string> &argv, std::string &err)
+{
+	char err_path[] = "/tmp/clonescope-test-stderr.XXXXXX";
+	const int err_fd = mkstemp(err_path);
+	if (err_fd < 0)
+		return -1;
+	posix_spawn_file_actions_t actions;
+	posix_spawn_file_actions_init(&actions);
+	posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+	std::vector<std::string> args = argv;
+	std::vector<char *> cargv;
+	for (auto &a : args)
+		cargv.push_back(a.data());
+	cargv.push_back(nullptr);
+	char *envp[] = {nullptr};
+	pid_t pid;
+	int status = -1;
+	const bool ran = posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), envp) == 0 &&
+			 waitpid(pid, &status, 0) == pid;
+	posix_spawn_file_actions_destroy(&actions);
+	close(err_fd);
+	std::ifstream in(err_path);
+	err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+	std::remove(err_path);
+	if (!ran)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 } // namespace clonescope::testing

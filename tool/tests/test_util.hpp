@@ -9,4 +9,9 @@ namespace clonescope::testing {
 // The bytes of tests/fixtures/@name.
 std::vector<std::byte> read_fixture(const std::string &name);
 
+// Runs @argv (argv[0] a path) with an empty environment, stdout to
+// /dev/null; returns its shell-style exit status (128 + signal when killed,
+// -1 when it could not run), its stderr in @err.
+int run_program(const std::vector<std::string> &argv, std::string &err);
+
 } // namespace clonescope::testing

@@ -10,6 +10,12 @@
  * starts with __u32 size, set by the caller to the size it knows; reserved
  * fields must be zero.  Records start with struct clonescope_record_header
  * and a reader skips record types it does not know by hdr.size.
+ *
+ * Each struct's first size is its ..._SIZE_VER0, asserted at build time in
+ * the module and in the tool.  A reader accepts a record of a known type
+ * from its VER0 size up: the fields past a shorter record (an older
+ * module) read as zero, and the features mask says which ones the module
+ * fills; the tail of a longer record (a newer module) is ignored.
  */
 #ifndef _UAPI_LINUX_CLONESCOPE_H
 #define _UAPI_LINUX_CLONESCOPE_H
@@ -70,6 +76,7 @@ struct clonescope_record_header {
 	__u32	cpu;
 	__aligned_u64 timestamp_ns;
 };
+#define CLONESCOPE_RECORD_HEADER_SIZE_VER0	16
 
 /* How the clone entered the kernel: clonescope_clone_event.syscall. */
 #define CLONESCOPE_SYSCALL_UNKNOWN	0 /* kernel_clone from inside the kernel */
@@ -120,6 +127,7 @@ struct clonescope_phase {
 	__aligned_u64 start_ns;		/* CLOCK_MONOTONIC */
 	__aligned_u64 duration_ns;
 };
+#define CLONESCOPE_PHASE_SIZE_VER0	16	/* in an array: never grows */
 
 /*
  * One record per clone, written when kernel_clone returns (1.0: when the
@@ -149,6 +157,7 @@ struct clonescope_clone_event {
 	char	comm[16];
 	struct clonescope_phase phases[CLONESCOPE_NR_PHASES];
 };
+#define CLONESCOPE_CLONE_EVENT_SIZE_VER0	384
 
 /*
  * The child's first run (schedule_tail): with the clone record's
@@ -161,6 +170,7 @@ struct clonescope_child_start_event {
 	__u32	parent_tgid;
 	__u32	__reserved;
 };
+#define CLONESCOPE_CHILD_START_EVENT_SIZE_VER0	32
 
 /*
  * @lost records of this CPU's buffer were dropped (buffer full) just
@@ -170,6 +180,7 @@ struct clonescope_lost_event {
 	struct clonescope_record_header hdr;
 	__aligned_u64 lost;
 };
+#define CLONESCOPE_LOST_EVENT_SIZE_VER0	24
 
 /*
  * Write faults in one process while a fork's pages are shared.  @copied
@@ -191,6 +202,7 @@ struct clonescope_cow_counts {
 	__aligned_u64 hugetlb_copied;	/* hugetlb pages copied */
 	__aligned_u64 hugetlb_bytes;
 };
+#define CLONESCOPE_COW_COUNTS_SIZE_VER0	72	/* embedded twice: never grows */
 
 /* clonescope_cow_event.end_reason */
 #define CLONESCOPE_COW_END_EXEC		1 /* the child called execve() */
@@ -216,6 +228,7 @@ struct clonescope_cow_event {
 	struct clonescope_cow_counts child;
 	struct clonescope_cow_counts parent;
 };
+#define CLONESCOPE_COW_EVENT_SIZE_VER0	208
 
 /* ------------------------------------------------------------------ */
 /* ioctls                                                             */
@@ -357,6 +370,7 @@ struct clonescope_log2_hist {
 	__aligned_u64 sum;
 	__aligned_u64 buckets[CLONESCOPE_AGG_BUCKETS];
 };
+#define CLONESCOPE_LOG2_HIST_SIZE_VER0	336	/* embedded: never grows */
 
 /* Kinds, as clone records are classified by clone flags and syscall. */
 #define CLONESCOPE_AGG_KIND_FORK	0 /* not one of the below */
@@ -374,6 +388,7 @@ struct clonescope_agg_kind {
 	__aligned_u64 restarted;	/* -ERESTARTNOINTR */
 	struct clonescope_log2_hist duration_ns; /* kernel_clone, each clone */
 };
+#define CLONESCOPE_AGG_KIND_SIZE_VER0	352	/* in an array: never grows */
 
 /* What the module saw of clones by one command name (parent's comm). */
 struct clonescope_agg_comm {
@@ -385,6 +400,7 @@ struct clonescope_agg_comm {
 	struct clonescope_log2_hist duration_ns;
 	struct clonescope_log2_hist wakeup_ns; /* wake-up start -> child runs */
 };
+#define CLONESCOPE_AGG_COMM_SIZE_VER0	752	/* in an array: never grows */
 
 struct clonescope_aggregate {
 	__u32	size;

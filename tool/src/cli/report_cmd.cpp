@@ -10,6 +10,10 @@
 
 namespace clonescope {
 
+// Names in a trace (comms, paths) are bytes, not always UTF-8: print U+FFFD
+// for what is not, rather than throw.
+constexpr auto kReplaceBadUtf8 = nlohmann::json::error_handler_t::replace;
+
 int run_report(const ReportOptions &opts)
 {
 	auto trace = read_trace(opts.input);
@@ -20,7 +24,7 @@ int run_report(const ReportOptions &opts)
 	const Correlation corr = correlate(*trace);
 	if (!opts.perfetto.empty()) {
 		std::ofstream out(opts.perfetto);
-		out << render_perfetto(*trace, corr).dump() << '\n';
+		out << render_perfetto(*trace, corr).dump(-1, ' ', false, kReplaceBadUtf8) << '\n';
 		if (!out.flush()) {
 			fmt::print(stderr, "clonescope: cannot write {}\n", opts.perfetto);
 			return 1;
@@ -30,7 +34,7 @@ int run_report(const ReportOptions &opts)
 	}
 	const Report report = build_report(*trace, corr, opts.sites);
 	if (opts.json)
-		fmt::print("{}\n", render_json(report).dump(2));
+		fmt::print("{}\n", render_json(report).dump(2, ' ', false, kReplaceBadUtf8));
 	else if (opts.csv)
 		fmt::print("{}", render_csv(report));
 	else

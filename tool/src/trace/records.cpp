@@ -1,6 +1,7 @@
 #include "trace/records.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -8,16 +9,47 @@ namespace clonescope {
 
 namespace {
 
-// Copies the record into a new element of @out: one copy, no temporary.
+// offsetofend(): the byte just past @member.
+#define CS_OFFSETOFEND(type, member) (offsetof(type, member) + sizeof(type::member))
+
+// The first sizes of the uapi structs, checked against the layout this tool
+// is built with, as the module does (module/abi.c).
+static_assert(CS_OFFSETOFEND(clonescope_record_header, timestamp_ns) ==
+	      CLONESCOPE_RECORD_HEADER_SIZE_VER0);
+static_assert(sizeof(clonescope_phase) == CLONESCOPE_PHASE_SIZE_VER0);
+static_assert(CS_OFFSETOFEND(clonescope_clone_event, phases) == CLONESCOPE_CLONE_EVENT_SIZE_VER0);
+static_assert(CS_OFFSETOFEND(clonescope_child_start_event, __reserved) ==
+	      CLONESCOPE_CHILD_START_EVENT_SIZE_VER0);
+static_assert(CS_OFFSETOFEND(clonescope_lost_event, lost) == CLONESCOPE_LOST_EVENT_SIZE_VER0);
+static_assert(sizeof(clonescope_cow_counts) == CLONESCOPE_COW_COUNTS_SIZE_VER0);
+static_assert(CS_OFFSETOFEND(clonescope_cow_event, parent) == CLONESCOPE_COW_EVENT_SIZE_VER0);
+static_assert(CS_OFFSETOFEND(clonescope_version, features) == CLONESCOPE_VERSION_SIZE_VER0);
+static_assert(CS_OFFSETOFEND(clonescope_filter, tgids) == CLONESCOPE_FILTER_SIZE_VER0);
+static_assert(CS_OFFSETOFEND(clonescope_options, probes) == CLONESCOPE_OPTIONS_SIZE_VER0);
+static_assert(CS_OFFSETOFEND(clonescope_buffer_config, __reserved) ==
+	      CLONESCOPE_BUFFER_CONFIG_SIZE_VER0);
+static_assert(CS_OFFSETOFEND(clonescope_stats, probes) == CLONESCOPE_STATS_SIZE_VER0);
+static_assert(CS_OFFSETOFEND(clonescope_probe_info, role) == CLONESCOPE_PROBE_INFO_SIZE_VER0);
+static_assert(sizeof(clonescope_log2_hist) == CLONESCOPE_LOG2_HIST_SIZE_VER0);
+static_assert(sizeof(clonescope_agg_kind) == CLONESCOPE_AGG_KIND_SIZE_VER0);
+static_assert(sizeof(clonescope_agg_comm) == CLONESCOPE_AGG_COMM_SIZE_VER0);
+static_assert(CS_OFFSETOFEND(clonescope_aggregate, phase_ns) == CLONESCOPE_AGGREGATE_SIZE_VER0);
+
+#undef CS_OFFSETOFEND
+
+// Copies the record into a new element of @out: one copy, no temporary,
+// from @size_ver0 up as copy_record() reads it.
 template <typename Event>
 Status append_event(std::span<const std::byte> rec, uint64_t offset, const char *name,
-		    DecodedRecords &out)
+		    size_t size_ver0, DecodedRecords &out)
 {
-	if (rec.size() < sizeof(Event))
-		return Error{fmt::format("record at offset {}: {} record of {} bytes, needs {}",
-					 offset, name, rec.size(), sizeof(Event))};
+	if (rec.size() < size_ver0)
+		return Error{fmt::format("record at offset {}: {} record of {} bytes, the "
+					 "smallest is {}",
+					 offset, name, rec.size(), size_ver0)};
+	// Value-initialised: zero past a shorter record.
 	auto &slot = out.records.emplace_back(std::in_place_type<Event>);
-	std::memcpy(&std::get<Event>(slot), rec.data(), sizeof(Event));
+	copy_record_prefix(std::get<Event>(slot), rec);
 	return Ok{};
 }
 
@@ -71,17 +103,20 @@ Status decode_records_into(std::span<const std::byte> bytes, uint64_t base_offse
 		Status st = Ok{};
 		switch (hdr->type) {
 		case CLONESCOPE_RECORD_CLONE:
-			st = append_event<clonescope_clone_event>(rec, offset, "clone", out);
+			st = append_event<clonescope_clone_event>(
+				rec, offset, "clone", CLONESCOPE_CLONE_EVENT_SIZE_VER0, out);
 			break;
 		case CLONESCOPE_RECORD_CHILD_START:
-			st = append_event<clonescope_child_start_event>(rec, offset, "child-start",
-									out);
+			st = append_event<clonescope_child_start_event>(
+				rec, offset, "child-start", CLONESCOPE_CHILD_START_EVENT_SIZE_VER0, out);
 			break;
 		case CLONESCOPE_RECORD_LOST:
-			st = append_event<clonescope_lost_event>(rec, offset, "lost", out);
+			st = append_event<clonescope_lost_event>(rec, offset, "lost",
+								 CLONESCOPE_LOST_EVENT_SIZE_VER0, out);
 			break;
 		case CLONESCOPE_RECORD_COW:
-			st = append_event<clonescope_cow_event>(rec, offset, "cow", out);
+			st = append_event<clonescope_cow_event>(rec, offset, "cow",
+								CLONESCOPE_COW_EVENT_SIZE_VER0, out);
 			break;
 		default:
 			out.unknown_skipped++;

@@ -3,9 +3,13 @@
 
 #include <linux/clonescope.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <optional>
 #include <span>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -44,10 +48,32 @@ struct RecordTally {
 };
 RecordTally tally_records(const DecodedRecords &records);
 
+// Copies @rec into @dst, which the caller zeroed: what a shorter record (an
+// older module) lacks stays zero, the tail of a longer one (a newer module)
+// is ignored, as copy_struct_from_user() does.
+template <typename Record>
+void copy_record_prefix(Record &dst, std::span<const std::byte> rec)
+{
+	static_assert(std::is_trivially_copyable_v<Record>);
+	std::memcpy(&dst, rec.data(), std::min(rec.size(), sizeof(dst)));
+}
+
+// A record of a known type as this tool's struct @Record (see
+// copy_record_prefix); nothing when @rec is shorter than @size_ver0, the
+// type's first size.
+template <typename Record>
+std::optional<Record> copy_record(std::span<const std::byte> rec, size_t size_ver0)
+{
+	if (rec.size() < size_ver0)
+		return std::nullopt;
+	Record r{};
+	copy_record_prefix(r, rec);
+	return r;
+}
+
 // Decodes whole records. @base_offset is added to offsets in error messages
-// so they point into the file or stream the bytes came from. A record
-// larger than the struct we know (newer ABI minor) is accepted; its tail is
-// ignored.
+// so they point into the file or stream the bytes came from. Each record is
+// read with copy_record(), from its type's ..._SIZE_VER0 up.
 Result<DecodedRecords> decode_records(std::span<const std::byte> bytes, uint64_t base_offset = 0);
 
 // How many records @bytes holds, by walking their headers (a malformed

@@ -108,9 +108,17 @@ json symbols_json(const std::vector<SymbolInfo> &symbols)
 // CBOR payload -> json, errors naming the section's offset.
 Result<json> parse_cbor(std::span<const std::byte> payload, uint64_t offset, const char *what)
 {
-	json j = json::from_cbor(reinterpret_cast<const uint8_t *>(payload.data()),
-				 reinterpret_cast<const uint8_t *>(payload.data()) + payload.size(),
-				 true, false);
+	const auto *begin = reinterpret_cast<const uint8_t *>(payload.data());
+	json j;
+	try {
+		j = json::from_cbor(begin, begin + payload.size(), true, false);
+	} catch (const json::exception &e) {
+		// allow_exceptions=false does not cover everything: an array
+		// claiming more elements than memory holds still throws
+		// (out_of_range.408, found by the trace fuzzer).
+		return Error{fmt::format("{} section at offset {}: invalid CBOR ({})", what,
+					 offset, e.what())};
+	}
 	if (j.is_discarded())
 		return Error{fmt::format("{} section at offset {}: invalid CBOR", what, offset)};
 	return j;
@@ -152,6 +160,90 @@ private:
 	uint64_t offset_;
 	const char *what_;
 };
+
+// What each META key written by `clonescope record` must hold. Keys are
+// optional (older writers wrote fewer) and unknown keys are a newer
+// writer's: both are fine, a known key of the wrong type is not.
+enum class MetaKind { String, Unsigned, Integer, StringArray, Object, ObjectOrNull };
+
+struct MetaField {
+	const char *key;
+	MetaKind kind;
+};
+
+constexpr MetaField kMetaFields[] = {
+	{"tool", MetaKind::String},	       {"abi_major", MetaKind::Unsigned},
+	{"abi_minor", MetaKind::Unsigned},     {"features", MetaKind::Unsigned},
+	{"probe_groups", MetaKind::Unsigned},  {"command", MetaKind::StringArray},
+	{"root_pid", MetaKind::Unsigned},      {"start_ns", MetaKind::Unsigned},
+	{"end_ns", MetaKind::Unsigned},	       {"exit_status", MetaKind::Integer},
+	{"uname", MetaKind::ObjectOrNull},     {"stats", MetaKind::Object},
+};
+
+bool has_kind(const json &v, MetaKind kind)
+{
+	switch (kind) {
+	case MetaKind::String:
+		return v.is_string();
+	case MetaKind::Unsigned:
+		return v.is_number_unsigned();
+	case MetaKind::Integer:
+		return v.is_number_integer();
+	case MetaKind::StringArray:
+		return v.is_array() &&
+		       std::all_of(v.begin(), v.end(), [](const json &e) { return e.is_string(); });
+	case MetaKind::Object:
+		return v.is_object();
+	case MetaKind::ObjectOrNull:
+		return v.is_object() || v.is_null();
+	}
+	return false;
+}
+
+const char *kind_name(MetaKind kind)
+{
+	switch (kind) {
+	case MetaKind::String:
+		return "a string";
+	case MetaKind::Unsigned:
+		return "an unsigned integer";
+	case MetaKind::Integer:
+		return "an integer";
+	case MetaKind::StringArray:
+		return "an array of strings";
+	case MetaKind::Object:
+		return "a map";
+	case MetaKind::ObjectOrNull:
+		return "a map or null";
+	}
+	return "?";
+}
+
+// @v as JSON for an error message: cut short, and never throwing on a
+// string that is not UTF-8.
+std::string shown_value(const json &v)
+{
+	constexpr size_t kMax = 40;
+	std::string text = v.dump(-1, ' ', false, json::error_handler_t::replace);
+	if (text.size() > kMax)
+		text = text.substr(0, kMax - 3) + "...";
+	return text;
+}
+
+Status check_meta(const json &meta, uint64_t offset)
+{
+	if (!meta.is_object())
+		return Error{fmt::format("meta section at offset {}: not a map", offset)};
+	for (const auto &f : kMetaFields) {
+		auto it = meta.find(f.key);
+		if (it != meta.end() && !has_kind(*it, f.kind))
+			return Error{fmt::format("meta section at offset {}: \"{}\" is {} ({}), "
+						 "expected {}",
+						 offset, f.key, it->type_name(), shown_value(*it),
+						 kind_name(f.kind))};
+	}
+	return Ok{};
+}
 
 Status parse_processes(const json &a, uint64_t offset, Trace &trace)
 {
@@ -325,8 +417,8 @@ Result<Trace> parse_trace(std::span<const std::byte> bytes)
 			auto j = parse_cbor(payload, offset, "meta");
 			if (!j)
 				return j.error();
-			if (!j->is_object())
-				return Error{fmt::format("meta section at offset {}: not a map", offset)};
+			if (auto st = check_meta(*j, offset); !st)
+				return st.error();
 			trace.meta = std::move(*j);
 			break;
 		}
