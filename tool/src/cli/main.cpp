@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/report_cmd.hpp"
+#include "cli/script_cmd.hpp"
 #include "cli/stat_cmd.hpp"
 #include "cli/status.hpp"
 #include "device/device.hpp"
@@ -19,6 +20,7 @@ EXAMPLES:
     clonescope record -o t.cst -q -- ./srv # record quietly into t.cst
     clonescope report t.cst                # by call site and kind, percentiles
     clonescope report --perfetto t.json    # timeline for ui.perfetto.dev
+    clonescope script t.cst | jq .         # every event, every field
     clonescope stat 1 10                   # system-wide, ten 1-second lines
     clonescope top -p 1234                 # who clones most under pid 1234
 )";
@@ -57,8 +59,10 @@ int main(int argc, char **argv)
 	ReportOptions rep;
 	auto *report = app.add_subcommand("report", "summarize a trace by call site and by kind");
 	report->add_option("file", rep.input, "trace file")->capture_default_str();
-	auto *json_flag = report->add_flag("--json", rep.json, "print JSON");
-	report->add_flag("--csv", rep.csv, "print CSV")->excludes(json_flag);
+	auto *json_flag = report->add_flag_callback(
+		"--json", [&rep] { rep.format = Format::Json; }, "print JSON");
+	report->add_flag_callback("--csv", [&rep] { rep.format = Format::Csv; }, "print CSV")
+		->excludes(json_flag);
 	report->add_flag("!--no-hist", rep.histograms, "no log2 histograms in the text report");
 	report->add_option("--sites", rep.sites,
 			   "group call sites by source line (function + file:line), function "
@@ -71,6 +75,15 @@ int main(int argc, char **argv)
 		->default_str("line");
 	report->add_option("--perfetto", rep.perfetto,
 			   "also write Chrome trace-event JSON for ui.perfetto.dev to this file");
+
+	ScriptOptions scr;
+	auto *script = app.add_subcommand("script", "print every event of a trace, in time order");
+	script->add_option("file", scr.input, "trace file")->capture_default_str();
+	auto *csv_flag = script->add_flag_callback(
+		"--csv", [&scr] { scr.format = Format::Csv; }, "print CSV (default: JSON Lines)");
+	script->add_flag_callback("--text", [&scr] { scr.format = Format::Text; },
+				  "print the lines record prints live")
+		->excludes(csv_flag);
 
 	// stat and top share their options.
 	LiveOptions live;
@@ -107,6 +120,8 @@ int main(int argc, char **argv)
 		return run_status(device);
 	if (*report)
 		return run_report(rep);
+	if (*script)
+		return run_script(scr);
 	// The probe groups of whichever live command or record was chosen.
 	auto groups = parse_probe_groups(*record ? record_probes : live_probes);
 	if (!groups) {

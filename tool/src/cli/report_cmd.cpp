@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fstream>
+#include <iostream>
 
 #include "correlate/correlate.hpp"
 #include "report/perfetto.hpp"
@@ -28,13 +29,12 @@ int run_report(const ReportOptions &opts)
 		fmt::print(stderr, "clonescope: wrote {} (open it in https://ui.perfetto.dev)\n",
 			   opts.perfetto);
 	}
-	const Report report = build_report(*trace, corr, opts.sites);
-	if (opts.json)
-		fmt::print("{}\n", render_json(report).dump(2));
-	else if (opts.csv)
-		fmt::print("{}", render_csv(report));
-	else
-		fmt::print("{}", render_text(report, opts.histograms));
+	make_output(opts.format, std::cout, {.histograms = opts.histograms})
+		->report(build_report(*trace, corr, opts.sites));
+	if (!std::cout.flush()) {
+		fmt::print(stderr, "clonescope: cannot write the report to stdout\n");
+		return 1;
+	}
 	return 0;
 }
 

@@ -12,12 +12,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <fmt/format.h>
 #include <optional>
 #include <thread>
 
 #include "device/device.hpp"
 #include "record/child.hpp"
+#include "output/output.hpp"
 #include "report/event_line.hpp"
 #include "symbol/symbolizer.hpp"
 #include "trace/process_tree.hpp"
@@ -120,6 +122,7 @@ struct Session {
 	DecodedRecords records;
 	uint64_t stream_bytes = 0;
 	uint64_t t0 = 0;
+	std::unique_ptr<Output> live = make_output(Format::Text, std::cout);
 
 	// Reads until the device has nothing more, writing and printing what
 	// it got.
@@ -151,20 +154,10 @@ struct Session {
 
 	void print(size_t first) const
 	{
-		for (size_t i = first; i < records.records.size(); i++) {
-			std::visit(
-				[this](const auto &ev) {
-					using T = std::decay_t<decltype(ev)>;
-					if constexpr (std::is_same_v<T, clonescope_clone_event>)
-						fmt::print("{}\n", format_clone_event(ev, t0));
-					else if constexpr (std::is_same_v<T, clonescope_lost_event>)
-						fmt::print("{}\n", format_lost(ev, t0));
-					else if constexpr (std::is_same_v<T, clonescope_cow_event>)
-						fmt::print("{}\n", format_cow(ev, t0));
-				},
-				records.records[i]);
-		}
-		std::fflush(stdout);
+		const EventContext ctx{.t0_ns = t0};
+		for (size_t i = first; i < records.records.size(); i++)
+			live->event(Event{0, &records.records[i]}, ctx);
+		std::cout.flush();
 	}
 };
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "correlate/correlate.hpp"
 #include "trace/names.hpp"
 #include "trace/process_tree.hpp"
 
@@ -107,6 +108,58 @@ std::string format_cow(const clonescope_cow_event &ev, uint64_t t0_ns)
 			   ev.child_pid, cow_end_name(ev.end_reason), format_cow_counts(ev.child),
 			   format_cow_counts(ev.parent),
 			   format_duration(ev.child.copy_ns + ev.parent.copy_ns));
+}
+
+namespace {
+
+// One overload per record type: a type added to KernelRecord without its
+// line does not compile.
+struct RecordLine {
+	uint64_t t0_ns;
+
+	std::string operator()(const clonescope_clone_event &ev) const
+	{
+		return format_clone_event(ev, t0_ns);
+	}
+	std::string operator()(const clonescope_child_start_event &ev) const
+	{
+		return format_child_start(ev, t0_ns);
+	}
+	std::string operator()(const clonescope_lost_event &ev) const
+	{
+		return format_lost(ev, t0_ns);
+	}
+	std::string operator()(const clonescope_cow_event &ev) const
+	{
+		return format_cow(ev, t0_ns);
+	}
+	template <typename T>
+	std::string operator()(const T &) const = delete;
+};
+
+std::string call_result(const UserCall &call)
+{
+	return call.err ? errno_name(call.err) : fmt::format("{}", call.ret);
+}
+
+} // namespace
+
+std::string format_record(const KernelRecord &record, uint64_t t0_ns)
+{
+	return std::visit(RecordLine{t0_ns}, record);
+}
+
+std::string format_joined_call(const UserCall &call, const std::string &site)
+{
+	return fmt::format("{:12} call: {}() by tid {} at {}, {}", "", user_kind_name(call.kind),
+			   call.tid, site, format_duration(call.return_ns - call.entry_ns));
+}
+
+std::string format_lone_call(const UserCall &call, const std::string &site, uint64_t t0_ns)
+{
+	return fmt::format("{} {}() by tid {} at {} -> {} {}, no kernel record",
+			   rel_time(call.entry_ns, t0_ns), user_kind_name(call.kind), call.tid, site,
+			   call_result(call), format_duration(call.return_ns - call.entry_ns));
 }
 
 std::string format_tally(const RecordTally &t)

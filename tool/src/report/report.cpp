@@ -8,6 +8,7 @@
 
 #include "report/event_line.hpp"
 #include "trace/names.hpp"
+#include "util/csv.hpp"
 
 namespace clonescope {
 
@@ -27,7 +28,7 @@ struct MetricDef {
 // Whether the module that recorded @meta's trace had CLONESCOPE_FEAT_* @feature.
 bool has_feature(const json &meta, uint64_t feature)
 {
-	return meta.contains("features") && (meta["features"].get<uint64_t>() & feature);
+	return meta_u64(meta, "features").value_or(0) & feature;
 }
 
 std::vector<MetricDef> metric_defs(bool self_cost_measured)
@@ -291,17 +292,6 @@ std::string csv_values(const std::optional<Summary> &s)
 	if (!s)
 		return "0,,,,";
 	return fmt::format("{},{},{},{},{}", s->n, s->p50, s->p90, s->p99, s->max);
-}
-
-// RFC 4180 quoting.
-std::string csv_field(const std::string &s)
-{
-	if (s.find_first_of(",\"\n") == std::string::npos)
-		return s;
-	std::string q = "\"";
-	for (char c : s)
-		q += c == '"' ? std::string("\"\"") : std::string(1, c);
-	return q + "\"";
 }
 
 } // namespace

@@ -186,6 +186,14 @@ Status parse_symbols(const json &a, uint64_t offset, Trace &trace)
 
 } // namespace
 
+std::optional<uint64_t> meta_u64(const json &meta, const char *key)
+{
+	auto it = meta.find(key);
+	if (it == meta.end() || !it->is_number_unsigned())
+		return std::nullopt;
+	return it->get<uint64_t>();
+}
+
 Status parse_user_stream(std::span<const std::byte> bytes, uint64_t base_offset, Trace &trace)
 {
 	cs_user_file_header fh{};
