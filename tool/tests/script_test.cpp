@@ -10,7 +10,7 @@
 
 #include "correlate/correlate.hpp"
 #include "fixture_data.hpp"
-#include "output/event_json.hpp"
+#include "output/fields.hpp"
 #include "output/output.hpp"
 #include "report/event_line.hpp"
 #include "report/script.hpp"

@@ -25,6 +25,16 @@ EXAMPLES:
     clonescope top -p 1234                 # who clones most under pid 1234
 )";
 
+// --json and --csv, excluding each other, set @format.
+void add_format_flags(CLI::App *cmd, clonescope::Format &format)
+{
+	using clonescope::Format;
+	auto *json = cmd->add_flag_callback("--json", [&format] { format = Format::Json; },
+					    "print JSON");
+	cmd->add_flag_callback("--csv", [&format] { format = Format::Csv; }, "print CSV")
+		->excludes(json);
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -38,6 +48,8 @@ int main(int argc, char **argv)
 	app.add_option("--device", device, "clonescope device (default /dev/clonescope)");
 
 	auto *status = app.add_subcommand("status", "show the module's ABI, features, stats and probes");
+	Format status_format = Format::Text;
+	add_format_flags(status, status_format);
 
 	RecordOptions rec;
 	auto *record = app.add_subcommand("record", "run a command and trace the clones of its tree");
@@ -59,10 +71,7 @@ int main(int argc, char **argv)
 	ReportOptions rep;
 	auto *report = app.add_subcommand("report", "summarize a trace by call site and by kind");
 	report->add_option("file", rep.input, "trace file")->capture_default_str();
-	auto *json_flag = report->add_flag_callback(
-		"--json", [&rep] { rep.format = Format::Json; }, "print JSON");
-	report->add_flag_callback("--csv", [&rep] { rep.format = Format::Csv; }, "print CSV")
-		->excludes(json_flag);
+	add_format_flags(report, rep.format);
 	report->add_flag("!--no-hist", rep.histograms, "no log2 histograms in the text report");
 	report->add_option("--sites", rep.sites,
 			   "group call sites by source line (function + file:line), function "
@@ -99,6 +108,7 @@ int main(int argc, char **argv)
 				"only this process and its descendants")
 			->check(CLI::PositiveNumber);
 		cmd->add_option("-c,--comm", live.filter.comm, "only clones made by tasks with this comm");
+		add_format_flags(cmd, live.format);
 	}
 	// The clone group by default: what the columns need but COW pages,
 	// at the least cost.
@@ -117,7 +127,7 @@ int main(int argc, char **argv)
 	CLI11_PARSE(app, argc, argv);
 
 	if (*status)
-		return run_status(device);
+		return run_status(device, status_format);
 	if (*report)
 		return run_report(rep);
 	if (*script)

@@ -1,5 +1,6 @@
-#include "output/event_json.hpp"
+#include "output/fields.hpp"
 
+#include <cstring>
 #include <set>
 
 #include "util/csv.hpp"
@@ -130,7 +131,108 @@ struct RecordFields {
 	}
 };
 
+template <size_t N>
+std::string cstr(const char (&s)[N])
+{
+	return std::string(s, strnlen(s, N));
+}
+
+ojson percentile_json(const std::optional<Summary> &s, uint64_t Summary::*field)
+{
+	return s ? ojson((*s).*field) : ojson(nullptr);
+}
+
+// The counts of a stat line or top row; latencies null when none measured.
+void add_interval_fields(ojson &j, const IntervalStats &l, double seconds)
+{
+	j["clones_per_s"] = seconds > 0 ? static_cast<double>(l.clones) / seconds : 0.0;
+	j["clones"] = l.clones;
+	j["fork"] = l.fork;
+	j["vfork"] = l.vfork;
+	j["thread"] = l.thread;
+	j["other"] = l.other();
+	j["failed"] = l.failed;
+	j["restarted"] = l.restarted;
+	j["total_p50_ns"] = percentile_json(l.total, &Summary::p50);
+	j["total_p99_ns"] = percentile_json(l.total, &Summary::p99);
+	j["total_max_ns"] = percentile_json(l.total, &Summary::max);
+	j["wakeup_p50_ns"] = percentile_json(l.wakeup, &Summary::p50);
+	j["cow_pages"] = l.cow_pages ? ojson(*l.cow_pages) : ojson(nullptr);
+}
+
+ojson interval_head(const std::string &clock, double seconds, bool partial)
+{
+	return {{"time", clock}, {"seconds", seconds}, {"partial", partial}};
+}
+
 } // namespace
+
+ojson interval_json(const IntervalView &v)
+{
+	ojson j = interval_head(v.clock, v.seconds, v.partial);
+	add_interval_fields(j, v.stats, v.seconds);
+	j["lost"] = v.lost;
+	return j;
+}
+
+ojson top_json(const TopView &v)
+{
+	ojson j = interval_head(v.clock, v.seconds, v.partial);
+	j["clones_per_s"] = v.seconds > 0 ? static_cast<double>(v.clones) / v.seconds : 0.0;
+	j["lost"] = v.lost;
+	ojson rows = ojson::array();
+	for (const auto &[comm, stats] : v.rows) {
+		ojson r = {{"comm", comm}};
+		add_interval_fields(r, stats, v.seconds);
+		rows.push_back(std::move(r));
+	}
+	j["rows"] = std::move(rows);
+	return j;
+}
+
+ojson top_row_json(const TopView &v, size_t row)
+{
+	ojson j = interval_head(v.clock, v.seconds, v.partial);
+	j["comm"] = v.rows[row].first;
+	add_interval_fields(j, v.rows[row].second, v.seconds);
+	return j;
+}
+
+ojson probe_json(uint32_t index, const clonescope_probe_info &p)
+{
+	return {{"index", index},
+		{"symbol", cstr(p.symbol)},
+		{"role", cstr(p.role)},
+		{"kind", probe_kind_name(p)},
+		{"state", probe_state_name(p.state)},
+		{"error", p.error ? ojson(errno_name(-p.error)) : ojson(nullptr)},
+		{"hits", p.hits},
+		{"nmissed", p.nmissed},
+		{"handler_ns", p.handler_ns}};
+}
+
+ojson status_json(const StatusView &v)
+{
+	const clonescope_stats &s = v.stats;
+	ojson probes = ojson::array();
+	for (size_t i = 0; i < v.probes.size(); i++)
+		probes.push_back(probe_json(static_cast<uint32_t>(i), v.probes[i]));
+	return {{"abi", {{"major", v.abi.major}, {"minor", v.abi.minor}}},
+		{"tool_abi", {{"major", CLONESCOPE_ABI_MAJOR}, {"minor", CLONESCOPE_ABI_MINOR}}},
+		{"features", feature_names(v.abi.features)},
+		{"enabled", s.enabled != 0},
+		{"nr_cpus", s.nr_cpus},
+		{"pages_per_cpu", s.pages_per_cpu},
+		{"produced", s.produced},
+		{"delivered", s.delivered},
+		{"dropped", s.dropped},
+		{"inflight_overflow", s.inflight_overflow},
+		{"handler_calls", s.handler_calls},
+		{"handler_ns", s.handler_ns},
+		{"clones", s.clones},
+		{"probe_groups", s.probes},
+		{"probes", probes}};
+}
 
 ojson event_json(const Event &ev, const EventContext &ctx)
 {
