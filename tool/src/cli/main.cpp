@@ -4,12 +4,12 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/record_cmd.hpp"
 #include "cli/report_cmd.hpp"
 #include "cli/script_cmd.hpp"
 #include "cli/stat_cmd.hpp"
 #include "cli/status.hpp"
 #include "device/device.hpp"
-#include "record/recorder.hpp"
 
 namespace {
 

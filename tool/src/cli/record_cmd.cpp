@@ -1,4 +1,4 @@
-#include "record/recorder.hpp"
+#include "cli/record_cmd.hpp"
 
 #include <poll.h>
 #include <signal.h>
