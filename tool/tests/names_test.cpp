@@ -125,16 +125,20 @@ TEST(Names, ProbeStates)
 
 TEST(Names, ProbeGroups)
 {
-	EXPECT_EQ(static_cast<uint32_t>(CLONESCOPE_PROBES_ALL), *parse_probe_groups("all"));
+	EXPECT_EQ(static_cast<uint32_t>(CLONESCOPE_PROBES_ALL), *parse_probe_groups({"all"}));
 	// The clone group is always armed.
-	EXPECT_EQ(CLONESCOPE_PROBES_CLONE | CLONESCOPE_PROBES_COW, *parse_probe_groups("cow"));
+	EXPECT_EQ(CLONESCOPE_PROBES_CLONE | CLONESCOPE_PROBES_COW, *parse_probe_groups({"cow"}));
 	EXPECT_EQ(CLONESCOPE_PROBES_CLONE | CLONESCOPE_PROBES_PHASES |
 			  CLONESCOPE_PROBES_PAGE_TABLES,
-		  *parse_probe_groups("phases,page_tables"));
-	auto bad = parse_probe_groups("phases,bogus");
+		  *parse_probe_groups({"phases", "page_tables"}));
+	auto bad = parse_probe_groups({"phases", "bogus"});
 	ASSERT_FALSE(bad.ok());
 	EXPECT_NE(std::string::npos, bad.error().message.find("\"bogus\""));
-	EXPECT_FALSE(parse_probe_groups("").ok());
+	EXPECT_NE(std::string::npos, bad.error().message.find("all, clone, phases, page_tables, cow"));
+	EXPECT_FALSE(parse_probe_groups({}).ok());
+	EXPECT_FALSE(parse_probe_groups({""}).ok());
+	EXPECT_EQ((std::vector<std::string>{"all", "clone", "phases", "page_tables", "cow"}),
+		  probe_group_names());
 }
 
 TEST(Names, AbiCheck)

@@ -33,9 +33,12 @@ const char *probe_state_name(uint32_t state);
 // @p's flags; "-" when the module does not say (ABI 1.0: a shorter struct).
 const char *probe_kind_name(const clonescope_probe_info &p);
 
-// CLONESCOPE_PROBES_* from "clone,phases,page_tables,cow" or "all"; the
-// clone group is always included (the module always arms it).
-Result<uint32_t> parse_probe_groups(const std::string &list);
+// The names parse_probe_groups knows: all, clone, phases, page_tables, cow.
+const std::vector<std::string> &probe_group_names();
+
+// CLONESCOPE_PROBES_* from names of probe_group_names() ({"clone", "cow"}, or
+// {"all"}); the clone group is always included (the module always arms it).
+Result<uint32_t> parse_probe_groups(const std::vector<std::string> &names);
 
 // Refuses a module whose ABI major differs from the one we were built with;
 // a newer minor only adds things we can ignore.
