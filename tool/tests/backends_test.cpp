@@ -8,20 +8,13 @@
 #include <sstream>
 
 #include "output/output.hpp"
+#include "test_util.hpp"
 
 namespace clonescope {
 namespace {
 
 using json = nlohmann::json;
-
-std::vector<std::string> lines_of(const std::string &text)
-{
-	std::vector<std::string> lines;
-	std::istringstream in(text);
-	for (std::string l; std::getline(in, l);)
-		lines.push_back(l);
-	return lines;
-}
+using testing::lines_of;
 
 IntervalStats busy()
 {

@@ -27,9 +27,7 @@ class Output : public ::testing::Test {
 protected:
 	void SetUp() override
 	{
-		auto t = parse_trace(testing::read_fixture("trace.cst"));
-		ASSERT_TRUE(t.ok()) << t.error().message;
-		trace = std::move(*t);
+		trace = testing::fixture_trace();
 		corr = correlate(trace);
 		report = build_report(trace, corr);
 		// The records the fixture built, to derive expected values.

@@ -23,15 +23,7 @@ namespace {
 
 using json = nlohmann::json;
 using namespace fixtures;
-
-std::vector<std::string> lines_of(const std::string &text)
-{
-	std::vector<std::string> lines;
-	std::istringstream in(text);
-	for (std::string l; std::getline(in, l);)
-		lines.push_back(l);
-	return lines;
-}
+using testing::lines_of;
 
 // Splits one CSV line (RFC 4180 quotes, no line breaks inside fields).
 std::vector<std::string> csv_fields(const std::string &line)
@@ -56,9 +48,7 @@ class Script : public ::testing::Test {
 protected:
 	void SetUp() override
 	{
-		auto t = parse_trace(testing::read_fixture("trace.cst"));
-		ASSERT_TRUE(t.ok()) << t.error().message;
-		trace = std::move(*t);
+		trace = testing::fixture_trace();
 		corr = correlate(trace);
 		ctx = event_context(trace);
 		events = script_events(trace, corr);

@@ -1,6 +1,9 @@
 #include "test_util.hpp"
 
+#include <gtest/gtest.h>
+
 #include <fstream>
+#include <sstream>
 #include <iterator>
 #include <stdexcept>
 
@@ -17,6 +20,22 @@ std::vector<std::byte> read_fixture(const std::string &name)
 	for (size_t i = 0; i < chars.size(); i++)
 		bytes[i] = static_cast<std::byte>(chars[i]);
 	return bytes;
+}
+
+Trace fixture_trace()
+{
+	auto t = parse_trace(read_fixture("trace.cst"));
+	EXPECT_TRUE(t.ok()) << t.error().message;
+	return t ? std::move(*t) : Trace{};
+}
+
+std::vector<std::string> lines_of(const std::string &text)
+{
+	std::vector<std::string> lines;
+	std::istringstream in(text);
+	for (std::string l; std::getline(in, l);)
+		lines.push_back(l);
+	return lines;
 }
 
 } // namespace clonescope::testing

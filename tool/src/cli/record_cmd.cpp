@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 
+#include "cli/fail.hpp"
 #include "device/device.hpp"
 #include "record/child.hpp"
 #include "output/output.hpp"
@@ -225,29 +226,19 @@ json uname_json()
 	return {{"sysname", u.sysname}, {"release", u.release}, {"machine", u.machine}};
 }
 
-int fail(const Error &e)
-{
-	fmt::print(stderr, "clonescope: {}\n", e.message);
-	return 1;
-}
-
 } // namespace
 
 int run_record(const RecordOptions &opts)
 {
-	auto dev = Device::open(opts.device.empty() ? kDevicePath : opts.device);
+	auto dev = Device::open_checked(opts.device);
 	if (!dev)
 		return fail(dev.error());
-	auto ver = dev->version();
-	if (!ver)
-		return fail(ver.error());
-	if (auto st = check_abi(*ver); !st)
-		return fail(st.error());
+	const AbiVersion &ver = dev->abi();
 	if (opts.buffer_pages)
 		if (auto st = dev->set_buffer_pages(opts.buffer_pages); !st)
 			return fail(st.error());
 	// Always set: another session may have left fewer groups armed.
-	if (auto st = dev->set_probe_groups(opts.probe_groups, ver->features); !st)
+	if (auto st = dev->set_probe_groups(opts.probe_groups, ver.features); !st)
 		return fail(st.error());
 
 	std::optional<TraceWriter> writer;
@@ -317,7 +308,7 @@ int run_record(const RecordOptions &opts)
 		// CPU; we read 100 times a second at most).  A newer one wakes us
 		// by a timer or at a half-full buffer: read at once.
 		if (n > 0 && (fds[0].revents & POLLIN) && !(fds[1].revents & POLLIN) &&
-		    !(ver->features & CLONESCOPE_FEAT_TIMED_WAKEUP))
+		    !(ver.features & CLONESCOPE_FEAT_TIMED_WAKEUP))
 			std::this_thread::sleep_for(kReadBatchDelay);
 		if (status = session.drain(); !status)
 			break;
@@ -351,9 +342,9 @@ int run_record(const RecordOptions &opts)
 		const std::string comm = fs::path(opts.command[0]).filename().string();
 		json meta = {
 			{"tool", "clonescope"},
-			{"abi_major", ver->major},
-			{"abi_minor", ver->minor},
-			{"features", ver->features},
+			{"abi_major", ver.major},
+			{"abi_minor", ver.minor},
+			{"features", ver.features},
 			{"probe_groups", opts.probe_groups},
 			{"command", opts.command},
 			{"root_pid", child->pid()},

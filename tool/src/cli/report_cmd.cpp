@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "cli/fail.hpp"
 #include "correlate/correlate.hpp"
 #include "report/perfetto.hpp"
 #include "report/report.hpp"
@@ -14,27 +15,21 @@ namespace clonescope {
 int run_report(const ReportOptions &opts)
 {
 	auto trace = read_trace(opts.input);
-	if (!trace) {
-		fmt::print(stderr, "clonescope: {}\n", trace.error().message);
-		return 1;
-	}
+	if (!trace)
+		return fail(trace.error());
 	const Correlation corr = correlate(*trace);
 	if (!opts.perfetto.empty()) {
 		std::ofstream out(opts.perfetto);
 		out << render_perfetto(*trace, corr).dump() << '\n';
-		if (!out.flush()) {
-			fmt::print(stderr, "clonescope: cannot write {}\n", opts.perfetto);
-			return 1;
-		}
+		if (!out.flush())
+			return fail(Error{"cannot write " + opts.perfetto});
 		fmt::print(stderr, "clonescope: wrote {} (open it in https://ui.perfetto.dev)\n",
 			   opts.perfetto);
 	}
 	make_output(opts.format, std::cout, {.histograms = opts.histograms})
 		->report(build_report(*trace, corr, opts.sites));
-	if (!std::cout.flush()) {
-		fmt::print(stderr, "clonescope: cannot write the report to stdout\n");
-		return 1;
-	}
+	if (!std::cout.flush())
+		return fail(Error{"cannot write the report to stdout"});
 	return 0;
 }
 

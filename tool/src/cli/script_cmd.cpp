@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <iostream>
 
+#include "cli/fail.hpp"
 #include "correlate/correlate.hpp"
 #include "report/script.hpp"
 #include "trace/trace_file.hpp"
@@ -12,10 +13,8 @@ namespace clonescope {
 int run_script(const ScriptOptions &opts)
 {
 	auto trace = read_trace(opts.input);
-	if (!trace) {
-		fmt::print(stderr, "clonescope: {}\n", trace.error().message);
-		return 1;
-	}
+	if (!trace)
+		return fail(trace.error());
 	const Correlation corr = correlate(*trace);
 	const EventContext ctx = event_context(*trace);
 	auto out = make_output(opts.format, std::cout);
@@ -25,10 +24,8 @@ int run_script(const ScriptOptions &opts)
 	if (trace->kernel.unknown_skipped)
 		fmt::print(stderr, "clonescope: {} records of types this tool does not know skipped\n",
 			   trace->kernel.unknown_skipped);
-	if (!std::cout) {
-		fmt::print(stderr, "clonescope: cannot write the events to stdout\n");
-		return 1;
-	}
+	if (!std::cout)
+		return fail(Error{"cannot write the events to stdout"});
 	return 0;
 }
 

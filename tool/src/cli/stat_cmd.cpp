@@ -13,6 +13,7 @@
 #include <span>
 #include <time.h>
 
+#include "cli/fail.hpp"
 #include "correlate/correlate.hpp"
 #include "report/interval.hpp"
 #include "trace/process_tree.hpp"
@@ -135,10 +136,8 @@ struct Window {
 int live_loop(const LiveOptions &opts, const std::function<void(Window &)> &show)
 {
 	auto session = LiveSession::start(opts.device, opts.filter, opts.in_kernel);
-	if (!session) {
-		fmt::print(stderr, "clonescope: {}\n", session.error().message);
-		return 1;
-	}
+	if (!session)
+		return fail(session.error());
 	struct sigaction sa = {};
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -154,18 +153,14 @@ int live_loop(const LiveOptions &opts, const std::function<void(Window &)> &show
 		if (session->aggregating()) {
 			nap(interval_ns, g_exiting);
 			auto now = session->aggregate();
-			if (!now) {
-				fmt::print(stderr, "clonescope: {}\n", now.error().message);
-				return 1;
-			}
+			if (!now)
+				return fail(now.error());
 			iv = from_aggregates(*now, before);
 			before = std::move(*now);
 		} else {
 			auto window = session->collect(interval_ns, g_exiting);
-			if (!window) {
-				fmt::print(stderr, "clonescope: {}\n", window.error().message);
-				return 1;
-			}
+			if (!window)
+				return fail(window.error());
 			iv = from_records(correlate(*window));
 		}
 		if (!cow_armed) {

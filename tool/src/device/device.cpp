@@ -153,6 +153,20 @@ Result<Device> Device::open(const std::string &path)
 	return e;
 }
 
+Result<Device> Device::open_checked(const std::string &path)
+{
+	auto dev = open(path.empty() ? kDevicePath : path);
+	if (!dev)
+		return dev.error();
+	auto ver = dev->version();
+	if (!ver)
+		return ver.error();
+	if (auto st = check_abi(*ver); !st)
+		return st.error();
+	dev->abi_ = *ver;
+	return dev;
+}
+
 Status Device::ioctl_checked(unsigned long cmd, void *arg, const char *name) const
 {
 	if (::ioctl(fd_.get(), cmd, arg) == 0)

@@ -55,6 +55,9 @@ class Device {
 public:
 	// Opens @path non-blocking (the reader polls).
 	static Result<Device> open(const std::string &path = kDevicePath);
+	// open() (@path "" means kDevicePath), then reads the module's ABI
+	// version, kept as abi(), and refuses one check_abi() refuses.
+	static Result<Device> open_checked(const std::string &path);
 
 	Result<AbiVersion> version() const;
 	Result<clonescope_stats> stats() const;
@@ -76,6 +79,8 @@ public:
 	Result<size_t> read(std::span<std::byte> buf) const;
 
 	int fd() const { return fd_.get(); }
+	// The module's version, as open_checked() read it.
+	const AbiVersion &abi() const { return abi_; }
 
 private:
 	Device(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
@@ -83,6 +88,7 @@ private:
 
 	UniqueFd fd_;
 	std::string path_;
+	AbiVersion abi_;
 };
 
 } // namespace clonescope
