@@ -14,13 +14,7 @@ namespace clonescope {
 namespace {
 
 using namespace fixtures;
-
-Trace fixture_trace()
-{
-	auto t = parse_trace(testing::read_fixture("trace.cst"));
-	EXPECT_TRUE(t.ok()) << t.error().message;
-	return std::move(*t);
-}
+using testing::fixture_trace;
 
 const Sample *find_user(const Correlation &c, uint32_t kind, int64_t child)
 {

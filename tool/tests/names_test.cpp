@@ -27,6 +27,24 @@ TEST(Names, CloneFlags)
 	EXPECT_EQ("CLONE_INTO_CGROUP", clone_flags_string(CLONE_INTO_CGROUP));
 }
 
+TEST(Names, FlagListsAndCowNames)
+{
+	EXPECT_EQ((std::vector<std::string>{"CLONE_VM", "CLONE_VFORK", "0x1000000000"}),
+		  clone_flag_names(CLONE_VM | CLONE_VFORK | (1ULL << 36)));
+	EXPECT_TRUE(clone_flag_names(0).empty());
+	EXPECT_EQ((std::vector<std::string>{"failed", "no_kernel_clone", "0x80"}),
+		  record_flag_names(CLONESCOPE_CLONE_FAILED | CLONESCOPE_CLONE_NO_KERNEL_CLONE |
+				    0x80));
+	EXPECT_STREQ("exec", cow_end_name(CLONESCOPE_COW_END_EXEC));
+	EXPECT_STREQ("stop", cow_end_name(CLONESCOPE_COW_END_STOP));
+	EXPECT_STREQ("unknown", cow_end_name(0));
+	// Every counter of the struct, in its order.
+	const auto counters = cow_counters();
+	ASSERT_EQ(sizeof(clonescope_cow_counts) / sizeof(__u64), counters.size());
+	EXPECT_STREQ("copied", counters.front().name);
+	EXPECT_STREQ("hugetlb_bytes", counters.back().name);
+}
+
 TEST(Names, ErrnoSignalSyscallPhase)
 {
 	EXPECT_EQ("EAGAIN", errno_name(EAGAIN));
@@ -107,16 +125,20 @@ TEST(Names, ProbeStates)
 
 TEST(Names, ProbeGroups)
 {
-	EXPECT_EQ(static_cast<uint32_t>(CLONESCOPE_PROBES_ALL), *parse_probe_groups("all"));
+	EXPECT_EQ(static_cast<uint32_t>(CLONESCOPE_PROBES_ALL), *parse_probe_groups({"all"}));
 	// The clone group is always armed.
-	EXPECT_EQ(CLONESCOPE_PROBES_CLONE | CLONESCOPE_PROBES_COW, *parse_probe_groups("cow"));
+	EXPECT_EQ(CLONESCOPE_PROBES_CLONE | CLONESCOPE_PROBES_COW, *parse_probe_groups({"cow"}));
 	EXPECT_EQ(CLONESCOPE_PROBES_CLONE | CLONESCOPE_PROBES_PHASES |
 			  CLONESCOPE_PROBES_PAGE_TABLES,
-		  *parse_probe_groups("phases,page_tables"));
-	auto bad = parse_probe_groups("phases,bogus");
+		  *parse_probe_groups({"phases", "page_tables"}));
+	auto bad = parse_probe_groups({"phases", "bogus"});
 	ASSERT_FALSE(bad.ok());
 	EXPECT_NE(std::string::npos, bad.error().message.find("\"bogus\""));
-	EXPECT_FALSE(parse_probe_groups("").ok());
+	EXPECT_NE(std::string::npos, bad.error().message.find("all, clone, phases, page_tables, cow"));
+	EXPECT_FALSE(parse_probe_groups({}).ok());
+	EXPECT_FALSE(parse_probe_groups({""}).ok());
+	EXPECT_EQ((std::vector<std::string>{"all", "clone", "phases", "page_tables", "cow"}),
+		  probe_group_names());
 }
 
 TEST(Names, AbiCheck)

@@ -27,9 +27,7 @@ class Output : public ::testing::Test {
 protected:
 	void SetUp() override
 	{
-		auto t = parse_trace(testing::read_fixture("trace.cst"));
-		ASSERT_TRUE(t.ok()) << t.error().message;
-		trace = std::move(*t);
+		trace = testing::fixture_trace();
 		corr = correlate(trace);
 		report = build_report(trace, corr);
 		// The records the fixture built, to derive expected values.
@@ -78,6 +76,24 @@ TEST_F(Output, Json)
 	const json &fork_site = group(j["by_site"], "run_forks (fixture.c:42) [fixture]");
 	EXPECT_EQ(25 + 12, fork_site["metrics"]["cow_pages"]["max"]);
 	EXPECT_EQ("pages", fork_site["metrics"]["cow_pages"]["unit"]);
+	// ... and each side apart.
+	EXPECT_EQ(25, fork_site["metrics"]["cow_child_copied"]["max"]);
+	EXPECT_EQ(12, fork_site["metrics"]["cow_parent_copied"]["max"]);
+	EXPECT_EQ(4, fork_site["metrics"]["cow_child_zero_copied"]["max"]);
+	EXPECT_EQ(0, fork_site["metrics"]["cow_parent_zero_copied"]["max"]);
+	EXPECT_EQ(0, fork_site["metrics"]["cow_child_thp_faults"]["max"]);
+	EXPECT_EQ(2, fork_site["metrics"]["cow_parent_thp_faults"]["max"]);
+	EXPECT_EQ("faults", fork_site["metrics"]["cow_parent_thp_faults"]["unit"]);
+	EXPECT_EQ(0, fork_site["metrics"]["cow_parent_hugetlb_copied"]["max"]);
+	EXPECT_TRUE(spawn["metrics"]["cow_child_copied"].is_null());
+	// The trace's totals, each side apart.
+	EXPECT_EQ(25, j["cow"]["child"]["copied"]);
+	EXPECT_EQ(4, j["cow"]["child"]["zero_copied"]);
+	EXPECT_EQ(50000, j["cow"]["child"]["copy_ns"]);
+	EXPECT_EQ(12, j["cow"]["parent"]["copied"]);
+	EXPECT_EQ(3, j["cow"]["parent"]["reused"]);
+	EXPECT_EQ(2, j["cow"]["parent"]["thp_fallback"]);
+	EXPECT_EQ(0, j["cow"]["parent"]["hugetlb_bytes"]);
 
 	const json &thread = group(j["by_kind"], "thread");
 	EXPECT_EQ(2, thread["count"]);
@@ -113,7 +129,8 @@ TEST_F(Output, Csv)
 	EXPECT_EQ("group_by,key,kinds,count,matched,failures,restarts,metric,unit,n,p50,p90,p99,max",
 		  lines[0]);
 	// Groups x metrics rows, plus the header and the two self-cost rows.
-	const size_t metrics = 7 + CLONESCOPE_NR_PHASES;
+	// 7 metrics, 4 COW counters for each side, the phases.
+	const size_t metrics = 7 + 2 * 4 + CLONESCOPE_NR_PHASES;
 	EXPECT_EQ(1 + (report.by_kind.size() + report.by_site.size()) * metrics + 2, lines.size());
 
 	const uint64_t total = clones[1].end_ns - clones[1].start_ns;
@@ -125,6 +142,12 @@ TEST_F(Output, Csv)
 				    total, total, total)))
 		<< csv;
 	EXPECT_TRUE(has(fmt::format("site,{},posix_spawn,1,1,0,0,copy_creds,ns,0,,,,", site)));
+	const std::string fork_site = "run_forks (fixture.c:42) [fixture]";
+	EXPECT_TRUE(has(fmt::format("site,{},fork,2,1,0,0,cow_child_copied,pages,1,25,25,25,25",
+				    fork_site)))
+		<< csv;
+	EXPECT_TRUE(has(fmt::format("site,{},fork,2,1,0,0,cow_parent_copied,pages,1,12,12,12,12",
+				    fork_site)));
 	EXPECT_TRUE(has(fmt::format("site,{},posix_spawn,1,1,0,0,self_cost,ns,1,1200,1200,1200,1200",
 				    site)));
 	// Self-costs 300, 800, 1200, 1500, 3000 ns; clone times 2, 40, 60, 80, 100 us.
@@ -252,14 +275,16 @@ TEST_F(Output, CowTotals)
 	// parent 12 copied, 3 reused, 2 THP faults that fell back to 4K.
 	EXPECT_NE(std::string::npos,
 		  render_text(report, false)
-			  .find("\nCOW of all forks (child + parent): copied 37 reused 3 zero_copied "
-				"4 thp_faults 2 thp_fallback 2, copying took 70.0us\n"));
+			  .find("\nCOW of all forks: children copied 25 reused 0 zero_copied 4, "
+				"parents copied 12 reused 3 thp_faults 2 thp_fallback 2, copying took "
+				"70.0us\n"));
 	Trace no_cow = trace;
 	std::erase_if(no_cow.kernel.records, [](const KernelRecord &r) {
 		return std::holds_alternative<clonescope_cow_event>(r);
 	});
-	EXPECT_EQ(std::string::npos,
-		  render_text(build_report(no_cow, correlate(no_cow)), false).find("COW of all"));
+	const Report r = build_report(no_cow, correlate(no_cow));
+	EXPECT_EQ(std::string::npos, render_text(r, false).find("COW of all"));
+	EXPECT_TRUE(render_json(r)["cow"].is_null());
 }
 
 TEST_F(Output, Perfetto)
@@ -319,7 +344,11 @@ TEST_F(Output, TextNamesUnavailablePhases)
 	const std::string text = render_text(report, true);
 	EXPECT_NE(std::string::npos, text.find("user calls: 5 (4 matched"));
 	EXPECT_NE(std::string::npos, text.find("failed with EINVAL (Invalid argument): 1"));
-	EXPECT_NE(std::string::npos, text.find("unavailable: cow_pages, cow_copy, copy_creds, sched_fork"));
+	EXPECT_NE(std::string::npos, text.find("unavailable: cow_pages, cow_copy, cow_child_copied, "
+						 "cow_child_zero_copied, cow_child_thp_faults, "
+						 "cow_child_hugetlb_copied, cow_parent_copied, "
+						 "cow_parent_zero_copied, cow_parent_thp_faults, "
+						 "cow_parent_hugetlb_copied, copy_creds, sched_fork"));
 	EXPECT_NE(std::string::npos, text.find("usecs               : count    distribution"));
 }
 

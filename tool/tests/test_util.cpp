@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <gtest/gtest.h>
+
 #include <fstream>
+#include <sstream>
 #include <iterator>
 #include <stdexcept>
 
@@ -53,6 +56,20 @@ int run_program(const std::vector<std::string> &argv, std::string &err)
 	if (!ran)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+Trace fixture_trace()
+{
+	auto t = parse_trace(read_fixture("trace.cst"));
+	EXPECT_TRUE(t.ok()) << t.error().message;
+	return t ? std::move(*t) : Trace{};
+}
+
+std::vector<std::string> lines_of(const std::string &text)
+{
+	std::vector<std::string> lines;
+	std::istringstream in(text);
+	for (std::string l; std::getline(in, l);)
+		lines.push_back(l);
+	return lines;
 }
 
 } // namespace clonescope::testing

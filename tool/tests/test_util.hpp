@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "trace/trace_file.hpp"
+
 namespace clonescope::testing {
 
 // The bytes of tests/fixtures/@name.
@@ -13,5 +15,10 @@ std::vector<std::byte> read_fixture(const std::string &name);
 // /dev/null; returns its shell-style exit status (128 + signal when killed,
 // -1 when it could not run), its stderr in @err.
 int run_program(const std::vector<std::string> &argv, std::string &err);
+// tests/fixtures/trace.cst, parsed (a failure fails the calling test).
+Trace fixture_trace();
+
+// @text split at its line breaks.
+std::vector<std::string> lines_of(const std::string &text);
 
 } // namespace clonescope::testing

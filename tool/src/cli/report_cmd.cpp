@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 #include <fstream>
+#include <iostream>
 
+#include "cli/fail.hpp"
 #include "correlate/correlate.hpp"
 #include "report/perfetto.hpp"
 #include "report/report.hpp"
@@ -17,28 +19,21 @@ constexpr auto kReplaceBadUtf8 = nlohmann::json::error_handler_t::replace;
 int run_report(const ReportOptions &opts)
 {
 	auto trace = read_trace(opts.input);
-	if (!trace) {
-		fmt::print(stderr, "clonescope: {}\n", trace.error().message);
-		return 1;
-	}
+	if (!trace)
+		return fail(trace.error());
 	const Correlation corr = correlate(*trace);
 	if (!opts.perfetto.empty()) {
 		std::ofstream out(opts.perfetto);
 		out << render_perfetto(*trace, corr).dump(-1, ' ', false, kReplaceBadUtf8) << '\n';
-		if (!out.flush()) {
-			fmt::print(stderr, "clonescope: cannot write {}\n", opts.perfetto);
-			return 1;
-		}
+		if (!out.flush())
+			return fail(Error{"cannot write " + opts.perfetto});
 		fmt::print(stderr, "clonescope: wrote {} (open it in https://ui.perfetto.dev)\n",
 			   opts.perfetto);
 	}
-	const Report report = build_report(*trace, corr, opts.sites);
-	if (opts.json)
-		fmt::print("{}\n", render_json(report).dump(2, ' ', false, kReplaceBadUtf8));
-	else if (opts.csv)
-		fmt::print("{}", render_csv(report));
-	else
-		fmt::print("{}", render_text(report, opts.histograms));
+	make_output(opts.format, std::cout, {.histograms = opts.histograms})
+		->report(build_report(*trace, corr, opts.sites));
+	if (!std::cout.flush())
+		return fail(Error{"cannot write the report to stdout"});
 	return 0;
 }
 

@@ -3,13 +3,13 @@
 #include <string>
 
 #include "correlate/correlate.hpp"
+#include "output/output.hpp"
 
 namespace clonescope {
 
 struct ReportOptions {
 	std::string input = "clonescope.cst";
-	bool json = false;
-	bool csv = false;
+	Format format = Format::Text;
 	bool histograms = true;
 	SiteGrouping sites = SiteGrouping::line;
 	std::string perfetto; // file to write, empty for none

@@ -8,13 +8,14 @@
 #include <ctime>
 #include <fmt/format.h>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <span>
 #include <time.h>
 
+#include "cli/fail.hpp"
 #include "correlate/correlate.hpp"
-#include "report/event_line.hpp"
-#include "report/stats.hpp"
+#include "report/interval.hpp"
 #include "trace/process_tree.hpp"
 #include "util/clock.hpp"
 
@@ -29,11 +30,6 @@ void on_signal(int)
 	g_exiting = true;
 }
 
-std::string pct(const std::optional<Summary> &s, uint64_t Summary::*field)
-{
-	return s ? format_duration((*s).*field) : std::string("-");
-}
-
 std::string clock_time()
 {
 	char now[16];
@@ -43,52 +39,10 @@ std::string clock_time()
 	return now;
 }
 
-// What one line of stat or top says about a set of clones.
-struct Line {
-	size_t clones = 0, fork = 0, vfork = 0, thread = 0, failed = 0, restarted = 0;
-	uint64_t cow_pages = 0;
-	std::optional<Summary> total, wakeup;
-
-	explicit Line(const std::vector<const Sample *> &samples)
-	{
-		std::vector<uint64_t> totals, wakeups;
-		for (const auto *s : samples) {
-			clones++;
-			fork += s->kind == "fork";
-			vfork += s->kind == "vfork";
-			thread += s->kind == "thread";
-			failed += s->failed();
-			restarted += s->restarts();
-			if (auto t = s->kernel_ns())
-				totals.push_back(*t);
-			if (s->wakeup_ns)
-				wakeups.push_back(*s->wakeup_ns);
-			cow_pages += s->cow_pages().value_or(0);
-		}
-		total = summarize(std::move(totals));
-		wakeup = summarize(std::move(wakeups));
-	}
-
-	// From the module's aggregates: clones of each CLONESCOPE_AGG_KIND_*,
-	// and log2 histograms of their durations and wake-up latencies.
-	Line(std::span<const __u64, CLONESCOPE_AGG_NR_KINDS> kinds, uint64_t failed_,
-	     uint64_t restarted_, std::span<const __u64> duration, std::span<const __u64> wakeup_,
-	     uint64_t cow)
-		: fork(kinds[CLONESCOPE_AGG_KIND_FORK]), vfork(kinds[CLONESCOPE_AGG_KIND_VFORK]),
-		  thread(kinds[CLONESCOPE_AGG_KIND_THREAD]), failed(failed_),
-		  restarted(restarted_), cow_pages(cow), total(summarize_log2(duration)),
-		  wakeup(summarize_log2(wakeup_))
-	{
-		for (auto k : kinds)
-			clones += k;
-	}
-	size_t other() const { return clones - fork - vfork - thread; }
-};
-
 // One interval: all clones, and the clones by command name.
 struct Interval {
-	std::vector<std::pair<std::string, Line>> by_comm;
-	std::optional<Line> all;
+	std::vector<std::pair<std::string, IntervalStats>> by_comm;
+	IntervalStats all;
 	uint64_t lost = 0;
 };
 
@@ -102,9 +56,9 @@ Interval from_records(const Correlation &corr)
 		if (const auto *k = s.primary())
 			by_comm[comm_of(k->comm)].push_back(&s);
 	}
-	iv.all.emplace(samples);
+	iv.all = interval_stats(samples);
 	for (const auto &[comm, v] : by_comm)
-		iv.by_comm.emplace_back(comm, Line(v));
+		iv.by_comm.emplace_back(comm, interval_stats(v));
 	iv.lost = corr.lost;
 	return iv;
 }
@@ -136,8 +90,8 @@ Interval from_aggregates(const Aggregate &now, const Aggregate &before)
 			duration[b] += t.kinds[k].duration_ns.buckets[b];
 	}
 	Interval iv;
-	iv.all.emplace(std::span<const __u64, CLONESCOPE_AGG_NR_KINDS>(kinds), failed, restarted,
-		       duration, t.wakeup_ns.buckets, t.cow_copied.sum);
+	iv.all = interval_stats(std::span<const __u64, CLONESCOPE_AGG_NR_KINDS>(kinds), failed,
+				restarted, duration, t.wakeup_ns.buckets, t.cow_copied.sum);
 
 	std::map<std::string, const clonescope_agg_comm *> earlier;
 	for (const auto &c : before.comms)
@@ -149,32 +103,11 @@ Interval from_aggregates(const Aggregate &now, const Aggregate &before)
 				       ? c
 				       : minus(c, *it->second, offsetof(clonescope_agg_comm, failed));
 		if (d.duration_ns.count || d.wakeup_ns.count || d.cow_copied)
-			iv.by_comm.emplace_back(name, Line(d.kinds, d.failed, d.restarted,
-							   d.duration_ns.buckets, d.wakeup_ns.buckets,
-							   d.cow_copied));
+			iv.by_comm.emplace_back(name, interval_stats(d.kinds, d.failed, d.restarted,
+								     d.duration_ns.buckets,
+								     d.wakeup_ns.buckets, d.cow_copied));
 	}
 	return iv;
-}
-
-constexpr const char *kColumns =
-	"{:>8} {:>6} {:>6} {:>6} {:>6} {:>5} {:>5} {:>9} {:>9} {:>9} {:>9} {:>7}";
-
-std::string header()
-{
-	return fmt::format(kColumns, "CLONES/s", "FORK", "VFORK", "THREAD", "OTHER", "FAIL", "RSTRT",
-			   "p50",
-			   "p99", "max", "WAKEp50", "COWpg");
-}
-
-// COW pages print as "-" when the COW probes are not armed: unknown, not 0.
-std::string columns(const Line &l, double seconds, bool cow_armed)
-{
-	return fmt::format(kColumns, fmt::format("{:.1f}", static_cast<double>(l.clones) / seconds),
-			   l.fork, l.vfork, l.thread, l.other(), l.failed, l.restarted,
-			   pct(l.total, &Summary::p50),
-			   pct(l.total, &Summary::p99), pct(l.total, &Summary::max),
-			   pct(l.wakeup, &Summary::p50),
-			   cow_armed ? fmt::format("{}", l.cow_pages) : std::string("-"));
 }
 
 // Sleeps @ns, less if @stop is set meanwhile.
@@ -188,47 +121,62 @@ void nap(uint64_t ns, const std::atomic<bool> &stop)
 	}
 }
 
+// What one interval gathered, for @show.
+struct Window {
+	Interval iv;
+	std::string clock;
+	double seconds;
+	bool partial; // cut short by a signal
+};
+
 // Runs @show for each interval until count or a signal: from the module's
-// aggregates where it keeps them, else from the records.
-int live_loop(const LiveOptions &opts, const std::function<void(const Interval &, double)> &show)
+// aggregates where it keeps them, else from the records. The interval a
+// signal cuts short is shown too, as libbpf-tools print what they have on
+// exit. COW pages are unknown, not 0, when the COW probes are not armed.
+int live_loop(const LiveOptions &opts, const std::function<void(Window &)> &show)
 {
 	auto session = LiveSession::start(opts.device, opts.filter, opts.in_kernel);
-	if (!session) {
-		fmt::print(stderr, "clonescope: {}\n", session.error().message);
-		return 1;
-	}
+	if (!session)
+		return fail(session.error());
 	struct sigaction sa = {};
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, nullptr);
 	sigaction(SIGTERM, &sa, nullptr);
 
+	const bool cow_armed = opts.filter.probe_groups & CLONESCOPE_PROBES_COW;
 	const auto interval_ns = static_cast<uint64_t>(opts.interval_s * 1e9);
 	Aggregate before;
-	for (uint64_t n = 0; !g_exiting && (opts.count == 0 || n < opts.count); n++) {
+	for (uint64_t n = 0; opts.count == 0 || n < opts.count; n++) {
 		const uint64_t start = monotonic_ns();
 		Interval iv;
 		if (session->aggregating()) {
 			nap(interval_ns, g_exiting);
 			auto now = session->aggregate();
-			if (!now) {
-				fmt::print(stderr, "clonescope: {}\n", now.error().message);
-				return 1;
-			}
+			if (!now)
+				return fail(now.error());
 			iv = from_aggregates(*now, before);
 			before = std::move(*now);
 		} else {
 			auto window = session->collect(interval_ns, g_exiting);
-			if (!window) {
-				fmt::print(stderr, "clonescope: {}\n", window.error().message);
-				return 1;
-			}
+			if (!window)
+				return fail(window.error());
 			iv = from_records(correlate(*window));
 		}
-		if (g_exiting)
+		if (!cow_armed) {
+			iv.all.cow_pages.reset();
+			for (auto &[comm, stats] : iv.by_comm)
+				stats.cow_pages.reset();
+		}
+		const uint64_t elapsed = monotonic_ns() - start;
+		const bool partial = g_exiting;
+		if (elapsed > 0) {
+			Window w{std::move(iv), clock_time(), static_cast<double>(elapsed) / 1e9, partial};
+			show(w);
+			std::cout.flush();
+		}
+		if (partial)
 			break;
-		show(iv, static_cast<double>(monotonic_ns() - start) / 1e9);
-		std::fflush(stdout);
 	}
 	return 0;
 }
@@ -237,31 +185,24 @@ int live_loop(const LiveOptions &opts, const std::function<void(const Interval &
 
 int run_stat(const LiveOptions &opts)
 {
-	fmt::print("{:<8} {} {:>5}\n", "TIME", header(), "LOST");
-	const bool cow = opts.filter.probe_groups & CLONESCOPE_PROBES_COW;
-	return live_loop(opts, [cow](const Interval &iv, double seconds) {
-		fmt::print("{:<8} {} {:>5}\n", clock_time(), columns(*iv.all, seconds, cow), iv.lost);
+	auto out = make_output(opts.format, std::cout);
+	return live_loop(opts, [&out](Window &w) {
+		out->interval(IntervalView{w.clock, w.seconds, w.iv.all, w.iv.lost, w.partial});
 	});
 }
 
 int run_top(const LiveOptions &opts)
 {
-	const bool tty = isatty(STDOUT_FILENO);
-	const bool cow = opts.filter.probe_groups & CLONESCOPE_PROBES_COW;
-	return live_loop(opts, [&opts, tty, cow](const Interval &iv, double seconds) {
-		auto rows = iv.by_comm;
-		std::stable_sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
+	auto out = make_output(opts.format, std::cout, {.redraw = isatty(STDOUT_FILENO) != 0});
+	return live_loop(opts, [&opts, &out](Window &w) {
+		TopView view{w.clock, w.seconds, w.iv.all.clones, w.iv.lost, w.partial,
+			     std::move(w.iv.by_comm)};
+		std::stable_sort(view.rows.begin(), view.rows.end(), [](const auto &a, const auto &b) {
 			return a.second.clones > b.second.clones;
 		});
-		if (tty)
-			fmt::print("\033[H\033[2J"); // redraw in place
-		fmt::print("clonescope top - {}   {:.1f} clones/s   lost {}\n\n", clock_time(),
-			   static_cast<double>(iv.all->clones) / seconds, iv.lost);
-		fmt::print("{:<16} {}\n", "COMM", header());
-		for (size_t i = 0; i < rows.size() && i < opts.rows; i++)
-			fmt::print("{:<16} {}\n", rows[i].first, columns(rows[i].second, seconds, cow));
-		if (!tty)
-			fmt::print("\n");
+		if (view.rows.size() > opts.rows)
+			view.rows.resize(opts.rows);
+		out->top(view);
 	});
 }
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "output/output.hpp"
 #include "record/live.hpp"
 
 namespace clonescope {
@@ -16,6 +17,7 @@ struct LiveOptions {
 	// Read the module's in-kernel aggregates (no record per clone) when it
 	// keeps them; false: decode records, as with a 1.0 module.
 	bool in_kernel = true;
+	Format format = Format::Text;
 };
 
 // `clonescope stat [interval [count]]`: one line of rates and latency

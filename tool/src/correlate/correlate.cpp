@@ -21,11 +21,6 @@ std::string basename_of(const std::string &path)
 	return std::filesystem::path(path).filename().string();
 }
 
-bool has_phase(const clonescope_clone_event &ev, uint32_t phase)
-{
-	return ev.phase_mask & (1ULL << phase);
-}
-
 // Whether the shim ran in the process image a clone record comes from,
 // for a clone no user call claims: the shim bypassed (a raw syscall, or a
 // pointer to libc's function taken with dlsym(RTLD_NEXT), as jemalloc does

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace clonescope {
 
@@ -86,35 +87,44 @@ const char *probe_state_name(uint32_t state)
 	}
 }
 
-Result<uint32_t> parse_probe_groups(const std::string &list)
+namespace {
+
+constexpr struct {
+	const char *name;
+	uint32_t bits;
+} kProbeGroups[] = {
+	{"all", CLONESCOPE_PROBES_ALL},
+	{"clone", CLONESCOPE_PROBES_CLONE},
+	{"phases", CLONESCOPE_PROBES_PHASES},
+	{"page_tables", CLONESCOPE_PROBES_PAGE_TABLES},
+	{"cow", CLONESCOPE_PROBES_COW},
+};
+
+} // namespace
+
+const std::vector<std::string> &probe_group_names()
 {
-	static constexpr struct {
-		const char *name;
-		uint32_t bits;
-	} kGroups[] = {
-		{"clone", CLONESCOPE_PROBES_CLONE},
-		{"phases", CLONESCOPE_PROBES_PHASES},
-		{"page_tables", CLONESCOPE_PROBES_PAGE_TABLES},
-		{"cow", CLONESCOPE_PROBES_COW},
-		{"all", CLONESCOPE_PROBES_ALL},
-	};
+	static const std::vector<std::string> names = [] {
+		std::vector<std::string> v;
+		for (const auto &g : kProbeGroups)
+			v.emplace_back(g.name);
+		return v;
+	}();
+	return names;
+}
+
+Result<uint32_t> parse_probe_groups(const std::vector<std::string> &names)
+{
+	const std::string known = fmt::format("{}", fmt::join(probe_group_names(), ", "));
+	if (names.empty())
+		return Error{fmt::format("no probe group given (known: {})", known)};
 	uint32_t groups = CLONESCOPE_PROBES_CLONE;
-	size_t pos = 0;
-	while (pos <= list.size()) {
-		const size_t comma = std::min(list.find(',', pos), list.size());
-		const std::string name = list.substr(pos, comma - pos);
-		pos = comma + 1;
-		bool known = false;
-		for (const auto &g : kGroups) {
-			if (name == g.name) {
-				groups |= g.bits;
-				known = true;
-			}
-		}
-		if (!known)
-			return Error{fmt::format("unknown probe group \"{}\" (known: clone, phases, "
-						 "page_tables, cow, all)",
-						 name)};
+	for (const auto &name : names) {
+		auto it = std::find_if(std::begin(kProbeGroups), std::end(kProbeGroups),
+				       [&name](const auto &g) { return name == g.name; });
+		if (it == std::end(kProbeGroups))
+			return Error{fmt::format("unknown probe group \"{}\" (known: {})", name, known)};
+		groups |= it->bits;
 	}
 	return groups;
 }
@@ -141,6 +151,20 @@ Result<Device> Device::open(const std::string &path)
 	else if (err == EACCES || err == EPERM)
 		e.message += ": needs root or CAP_PERFMON";
 	return e;
+}
+
+Result<Device> Device::open_checked(const std::string &path)
+{
+	auto dev = open(path.empty() ? kDevicePath : path);
+	if (!dev)
+		return dev.error();
+	auto ver = dev->version();
+	if (!ver)
+		return ver.error();
+	if (auto st = check_abi(*ver); !st)
+		return st.error();
+	dev->abi_ = *ver;
+	return dev;
 }
 
 Status Device::ioctl_checked(unsigned long cmd, void *arg, const char *name) const

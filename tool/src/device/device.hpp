@@ -33,9 +33,12 @@ const char *probe_state_name(uint32_t state);
 // @p's flags; "-" when the module does not say (ABI 1.0: a shorter struct).
 const char *probe_kind_name(const clonescope_probe_info &p);
 
-// CLONESCOPE_PROBES_* from "clone,phases,page_tables,cow" or "all"; the
-// clone group is always included (the module always arms it).
-Result<uint32_t> parse_probe_groups(const std::string &list);
+// The names parse_probe_groups knows: all, clone, phases, page_tables, cow.
+const std::vector<std::string> &probe_group_names();
+
+// CLONESCOPE_PROBES_* from names of probe_group_names() ({"clone", "cow"}, or
+// {"all"}); the clone group is always included (the module always arms it).
+Result<uint32_t> parse_probe_groups(const std::vector<std::string> &names);
 
 // Refuses a module whose ABI major differs from the one we were built with;
 // a newer minor only adds things we can ignore.
@@ -52,6 +55,9 @@ class Device {
 public:
 	// Opens @path non-blocking (the reader polls).
 	static Result<Device> open(const std::string &path = kDevicePath);
+	// open() (@path "" means kDevicePath), then reads the module's ABI
+	// version, kept as abi(), and refuses one check_abi() refuses.
+	static Result<Device> open_checked(const std::string &path);
 
 	Result<AbiVersion> version() const;
 	Result<clonescope_stats> stats() const;
@@ -73,6 +79,8 @@ public:
 	Result<size_t> read(std::span<std::byte> buf) const;
 
 	int fd() const { return fd_.get(); }
+	// The module's version, as open_checked() read it.
+	const AbiVersion &abi() const { return abi_; }
 
 private:
 	Device(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
@@ -80,6 +88,7 @@ private:
 
 	UniqueFd fd_;
 	std::string path_;
+	AbiVersion abi_;
 };
 
 } // namespace clonescope

@@ -12,14 +12,9 @@ namespace clonescope {
 Result<LiveSession> LiveSession::start(const std::string &device, const LiveFilter &f,
 				       bool in_kernel)
 {
-	auto dev = Device::open(device.empty() ? kDevicePath : device);
+	auto dev = Device::open_checked(device);
 	if (!dev)
 		return dev.error();
-	auto ver = dev->version();
-	if (!ver)
-		return ver.error();
-	if (auto st = check_abi(*ver); !st)
-		return st.error();
 
 	clonescope_filter filter{};
 	if (f.tree_of_pid) {
@@ -33,10 +28,10 @@ Result<LiveSession> LiveSession::start(const std::string &device, const LiveFilt
 	}
 	if (auto st = dev->set_filter(filter); !st)
 		return st.error();
-	const bool aggregating = in_kernel && (ver->features & CLONESCOPE_FEAT_AGGREGATE);
+	const bool aggregating = in_kernel && (dev->abi().features & CLONESCOPE_FEAT_AGGREGATE);
 	const uint32_t options =
 		aggregating ? CLONESCOPE_OPT_AGGREGATE | CLONESCOPE_OPT_NO_RECORDS : 0;
-	if (auto st = dev->set_probe_groups(f.probe_groups, ver->features, options); !st)
+	if (auto st = dev->set_probe_groups(f.probe_groups, dev->abi().features, options); !st)
 		return st.error();
 	if (auto st = dev->enable(); !st)
 		return st.error();

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "correlate/correlate.hpp"
 #include "trace/names.hpp"
 #include "trace/process_tree.hpp"
 
@@ -45,7 +46,7 @@ std::string format_clone_event(const clonescope_clone_event &ev, uint64_t t0_ns)
 
 	std::string measured, unavailable;
 	for (uint32_t i = 0; i < CLONESCOPE_NR_PHASES; i++) {
-		if (ev.phase_mask & (1ULL << i))
+		if (has_phase(ev, i))
 			measured += fmt::format(" {}={}", phase_name(i),
 						format_duration(ev.phases[i].duration_ns));
 		else
@@ -53,7 +54,7 @@ std::string format_clone_event(const clonescope_clone_event &ev, uint64_t t0_ns)
 						   phase_name(i));
 	}
 	line += fmt::format("\n{:12} phases:{}", "", measured);
-	if (ev.phase_mask & (1ULL << CLONESCOPE_PHASE_COPY_PAGE_RANGE))
+	if (has_phase(ev, CLONESCOPE_PHASE_COPY_PAGE_RANGE))
 		line += fmt::format(" (copy_page_range x{})", ev.copy_page_range_calls);
 	if (!unavailable.empty())
 		line += fmt::format("\n{:12} unavailable: {}", "", unavailable);
@@ -68,37 +69,24 @@ std::string format_child_start(const clonescope_child_start_event &ev, uint64_t 
 
 namespace {
 
-// When format_cow_counts shows a counter.
-enum class Show { Always, NonZero, Never };
+// Shown once for both sides of a COW line: "copying took".
+bool shown_apart(const CowCounter &c)
+{
+	return c.field == &clonescope_cow_counts::copy_ns;
+}
 
-struct CowField {
-	const char *name;
-	__u64 clonescope_cow_counts::*field;
-	Show show;
-};
-
-// Every counter, in the struct's order (a new one fails the assert below).
-constexpr CowField kCowFields[] = {
-	{"copied", &clonescope_cow_counts::copied, Show::Always},
-	{"reused", &clonescope_cow_counts::reused, Show::Always},
-	{"zero_copied", &clonescope_cow_counts::zero_copied, Show::NonZero},
-	// Shown once for both sides: "copying took".
-	{"copy_ns", &clonescope_cow_counts::copy_ns, Show::Never},
-	{"thp_faults", &clonescope_cow_counts::thp_faults, Show::NonZero},
-	{"thp_fallback", &clonescope_cow_counts::thp_fallback, Show::NonZero},
-	{"hugetlb_faults", &clonescope_cow_counts::hugetlb_faults, Show::NonZero},
-	{"hugetlb_copied", &clonescope_cow_counts::hugetlb_copied, Show::NonZero},
-	{"hugetlb_bytes", &clonescope_cow_counts::hugetlb_bytes, Show::NonZero},
-};
-static_assert(sizeof(clonescope_cow_counts) == std::size(kCowFields) * sizeof(__u64));
+bool always_shown(const CowCounter &c)
+{
+	return c.field == &clonescope_cow_counts::copied || c.field == &clonescope_cow_counts::reused;
+}
 
 } // namespace
 
 std::string format_cow_counts(const clonescope_cow_counts &c)
 {
 	std::string out;
-	for (const auto &f : kCowFields)
-		if (f.show == Show::Always || (f.show == Show::NonZero && c.*f.field))
+	for (const auto &f : cow_counters())
+		if (!shown_apart(f) && (always_shown(f) || c.*f.field))
 			out += fmt::format("{}{} {}", out.empty() ? "" : " ", f.name, c.*f.field);
 	return out;
 }
@@ -107,22 +95,71 @@ clonescope_cow_counts add_cow_counts(const clonescope_cow_counts &a,
 				     const clonescope_cow_counts &b)
 {
 	clonescope_cow_counts sum{};
-	for (const auto &f : kCowFields)
+	for (const auto &f : cow_counters())
 		sum.*f.field = a.*f.field + b.*f.field;
 	return sum;
 }
 
 std::string format_cow(const clonescope_cow_event &ev, uint64_t t0_ns)
 {
-	const char *end = ev.end_reason == CLONESCOPE_COW_END_EXEC   ? "exec"
-			  : ev.end_reason == CLONESCOPE_COW_END_EXIT ? "exit"
-								     : "stop";
 	return fmt::format("{} COW of fork {}/{} -> {} (until {}): child {}, parent {}, copying "
 			   "took {}",
 			   rel_time(ev.hdr.timestamp_ns, t0_ns), ev.parent_pid, ev.parent_tgid,
-			   ev.child_pid, end, format_cow_counts(ev.child),
+			   ev.child_pid, cow_end_name(ev.end_reason), format_cow_counts(ev.child),
 			   format_cow_counts(ev.parent),
 			   format_duration(ev.child.copy_ns + ev.parent.copy_ns));
+}
+
+namespace {
+
+// One overload per record type: a type added to KernelRecord without its
+// line does not compile.
+struct RecordLine {
+	uint64_t t0_ns;
+
+	std::string operator()(const clonescope_clone_event &ev) const
+	{
+		return format_clone_event(ev, t0_ns);
+	}
+	std::string operator()(const clonescope_child_start_event &ev) const
+	{
+		return format_child_start(ev, t0_ns);
+	}
+	std::string operator()(const clonescope_lost_event &ev) const
+	{
+		return format_lost(ev, t0_ns);
+	}
+	std::string operator()(const clonescope_cow_event &ev) const
+	{
+		return format_cow(ev, t0_ns);
+	}
+	template <typename T>
+	std::string operator()(const T &) const = delete;
+};
+
+std::string call_result(const UserCall &call)
+{
+	return call.err ? errno_name(call.err) : fmt::format("{}", call.ret);
+}
+
+} // namespace
+
+std::string format_record(const KernelRecord &record, uint64_t t0_ns)
+{
+	return std::visit(RecordLine{t0_ns}, record);
+}
+
+std::string format_joined_call(const UserCall &call, const std::string &site)
+{
+	return fmt::format("{:12} call: {}() by tid {} at {}, {}", "", user_kind_name(call.kind),
+			   call.tid, site, format_duration(call.return_ns - call.entry_ns));
+}
+
+std::string format_lone_call(const UserCall &call, const std::string &site, uint64_t t0_ns)
+{
+	return fmt::format("{} {}() by tid {} at {} -> {} {}, no kernel record",
+			   rel_time(call.entry_ns, t0_ns), user_kind_name(call.kind), call.tid, site,
+			   call_result(call), format_duration(call.return_ns - call.entry_ns));
 }
 
 std::string format_tally(const RecordTally &t)

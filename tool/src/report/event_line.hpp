@@ -7,6 +7,7 @@
 #include <string>
 
 #include "trace/records.hpp"
+#include "trace/trace_file.hpp"
 
 namespace clonescope {
 
@@ -17,6 +18,14 @@ std::string format_clone_event(const clonescope_clone_event &ev, uint64_t t0_ns)
 std::string format_child_start(const clonescope_child_start_event &ev, uint64_t t0_ns);
 std::string format_lost(const clonescope_lost_event &ev, uint64_t t0_ns);
 std::string format_cow(const clonescope_cow_event &ev, uint64_t t0_ns);
+// The line of any record: one of the above, chosen by type.
+std::string format_record(const KernelRecord &record, uint64_t t0_ns);
+// The user call that made a clone, under the clone's line:
+// "             call: fork() by tid 42 at SITE, 12.0us".
+std::string format_joined_call(const UserCall &call, const std::string &site);
+// A user call no kernel record joined (lost, or untraced):
+// "TIME fork() by tid 42 at SITE -> RESULT 12.0us, no kernel record".
+std::string format_lone_call(const UserCall &call, const std::string &site, uint64_t t0_ns);
 // "copied N reused N", then each other page counter (zero_copied, thp_*,
 // hugetlb_*) that is not zero.
 std::string format_cow_counts(const clonescope_cow_counts &c);

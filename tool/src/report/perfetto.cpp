@@ -74,7 +74,7 @@ json render_perfetto(const Trace &trace, const Correlation &corr)
 							  : std::to_string(k->result)},
 				 {"site", s.site}}));
 			for (uint32_t i = 0; i < CLONESCOPE_NR_PHASES; i++) {
-				if (!(k->phase_mask & (1ULL << i)))
+				if (!has_phase(*k, i))
 					continue; // unavailable: no slice rather than a 0-long one
 				json args = json::object();
 				if (i == CLONESCOPE_PHASE_COPY_PAGE_RANGE)
@@ -104,7 +104,7 @@ json render_perfetto(const Trace &trace, const Correlation &corr)
 		events.push_back(slice("first run", "child", k->child_tgid, k->child_pid,
 				       *s.child_start_ns, 1000, t0,
 				       {{"wakeup_ns", s.wakeup_ns ? json(*s.wakeup_ns) : json(nullptr)}}));
-		const bool has_wake = k->phase_mask & (1ULL << CLONESCOPE_PHASE_WAKE_UP_NEW_TASK);
+		const bool has_wake = has_phase(*k, CLONESCOPE_PHASE_WAKE_UP_NEW_TASK);
 		const uint64_t from = has_wake ? k->phases[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK].start_ns
 					       : k->start_ns;
 		flow_id++;

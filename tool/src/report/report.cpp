@@ -8,6 +8,7 @@
 
 #include "report/event_line.hpp"
 #include "trace/names.hpp"
+#include "util/csv.hpp"
 
 namespace clonescope {
 
@@ -27,7 +28,7 @@ struct MetricDef {
 // Whether the module that recorded @meta's trace had CLONESCOPE_FEAT_* @feature.
 bool has_feature(const json &meta, uint64_t feature)
 {
-	return meta.contains("features") && (meta["features"].get<uint64_t>() & feature);
+	return meta_u64(meta, "features").value_or(0) & feature;
 }
 
 std::vector<MetricDef> metric_defs(bool self_cost_measured)
@@ -39,17 +40,37 @@ std::vector<MetricDef> metric_defs(bool self_cost_measured)
 		{"wakeup", "ns", [](const Sample &s) { return s.wakeup_ns; }},
 		{"cow_pages", "pages", [](const Sample &s) { return s.cow_pages(); }},
 		{"cow_copy", "ns", [](const Sample &s) { return s.cow_copy_ns(); }},
+	};
+	// Each side of the fork apart: 4K copies, zero-page copies, THP faults
+	// and hugetlb copies.
+	for (auto side : {&clonescope_cow_event::child, &clonescope_cow_event::parent}) {
+		const char *who = side == &clonescope_cow_event::child ? "child" : "parent";
+		for (const auto &c : cow_counters()) {
+			const auto counter = c.field;
+			const bool faults = counter == &clonescope_cow_counts::thp_faults;
+			if (!faults && counter != &clonescope_cow_counts::copied &&
+			    counter != &clonescope_cow_counts::zero_copied &&
+			    counter != &clonescope_cow_counts::hugetlb_copied)
+				continue;
+			defs.push_back({fmt::format("cow_{}_{}", who, c.name), faults ? "faults" : "pages",
+					[side, counter](const Sample &s) -> std::optional<uint64_t> {
+						if (!s.cow)
+							return std::nullopt;
+						return (s.cow->*side).*counter;
+					}});
+		}
+	}
+	defs.push_back(
 		{"self_cost", "ns",
 		 [self_cost_measured](const Sample &s) -> std::optional<uint64_t> {
 			 if (!self_cost_measured)
 				 return std::nullopt;
 			 return s.self_cost_ns();
-		 }},
-	};
+		 }});
 	for (uint32_t i = 0; i < CLONESCOPE_NR_PHASES; i++)
 		defs.push_back({phase_name(i), "ns", [i](const Sample &s) -> std::optional<uint64_t> {
 					const auto *k = s.primary();
-					if (!k || !(k->phase_mask & (1ULL << i)))
+					if (!k || !has_phase(*k, i))
 						return std::nullopt;
 					return k->phases[i].duration_ns;
 				}});
@@ -177,15 +198,32 @@ json metric_json(const Metric &m)
 		{"p90", s.p90},	  {"p99", s.p99}, {"max", s.max}};
 }
 
-std::optional<clonescope_cow_counts> cow_total_of(const Trace &trace)
+std::optional<Report::CowTotals> cow_total_of(const Trace &trace)
 {
-	std::optional<clonescope_cow_counts> total;
+	std::optional<Report::CowTotals> total;
 	for (const auto &r : trace.kernel.records) {
-		if (const auto *w = std::get_if<clonescope_cow_event>(&r))
-			total = add_cow_counts(total.value_or(clonescope_cow_counts{}),
-					       add_cow_counts(w->child, w->parent));
+		if (const auto *w = std::get_if<clonescope_cow_event>(&r)) {
+			auto &t = total ? *total : total.emplace();
+			t.child = add_cow_counts(t.child, w->child);
+			t.parent = add_cow_counts(t.parent, w->parent);
+		}
 	}
 	return total;
+}
+
+json cow_counts_json(const clonescope_cow_counts &c)
+{
+	json j = json::object();
+	for (const auto &f : cow_counters())
+		j[f.name] = c.*f.field;
+	return j;
+}
+
+json cow_total_json(const std::optional<Report::CowTotals> &t)
+{
+	if (!t)
+		return nullptr;
+	return {{"child", cow_counts_json(t->child)}, {"parent", cow_counts_json(t->parent)}};
 }
 
 std::optional<SelfCost> self_cost_of(const Trace &trace)
@@ -256,17 +294,6 @@ std::string csv_values(const std::optional<Summary> &s)
 	return fmt::format("{},{},{},{},{}", s->n, s->p50, s->p90, s->p99, s->max);
 }
 
-// RFC 4180 quoting.
-std::string csv_field(const std::string &s)
-{
-	if (s.find_first_of(",\"\n") == std::string::npos)
-		return s;
-	std::string q = "\"";
-	for (char c : s)
-		q += c == '"' ? std::string("\"\"") : std::string(1, c);
-	return q + "\"";
-}
-
 } // namespace
 
 double SelfCost::percent_of_median_clone() const
@@ -314,9 +341,11 @@ std::string render_text(const Report &r, bool histograms)
 	out += fmt::format("child first runs: {}   COW records: {}   records lost: {}\n",
 			   r.child_starts, r.cow_records, r.lost);
 	if (r.cow_total)
-		out += fmt::format("COW of all forks (child + parent): {}, copying took {}\n",
-				   format_cow_counts(*r.cow_total),
-				   format_duration(r.cow_total->copy_ns));
+		out += fmt::format("COW of all forks: children {}, parents {}, copying took {}\n",
+				   format_cow_counts(r.cow_total->child),
+				   format_cow_counts(r.cow_total->parent),
+				   format_duration(r.cow_total->child.copy_ns +
+						   r.cow_total->parent.copy_ns));
 	out += "\n=== by kind ===\n";
 	for (const auto &g : r.by_kind)
 		render_group_text(out, g, histograms);
@@ -353,6 +382,7 @@ json render_json(const Report &r)
 		  {"cow_records", r.cow_records},
 		  {"lost", r.lost}}},
 		{"self_cost", self_cost_json(r.self_cost)},
+		{"cow", cow_total_json(r.cow_total)},
 		{"by_kind", by_kind},
 		{"site_grouping", site_grouping_name(r.site_grouping)},
 		{"by_site", by_site}};

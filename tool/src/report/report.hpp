@@ -29,7 +29,8 @@ struct Group {
 	size_t failures = 0;
 	size_t restarts = 0; // kernel records restarted: not failures
 	std::map<int, size_t> errors; // errno -> failures
-	// total, user, overhead, wakeup, cow_pages, cow_copy, self_cost,
+	// total, user, overhead, wakeup, cow_pages, cow_copy, the child's and
+	// the parent's COW counters apart (cow_child_copied, ...), self_cost,
 	// phases in ABI order
 	std::vector<Metric> metrics;
 	Log2Hist total_us;	      // kernel total, in microseconds
@@ -51,8 +52,12 @@ struct Report {
 	size_t kernel_clones = 0, kernel_matched = 0, kernel_restarts = 0;
 	size_t child_starts = 0;
 	size_t cow_records = 0;
-	// Child + parent counts of every COW record; nullopt without any.
-	std::optional<clonescope_cow_counts> cow_total;
+	// The children's and the parents' counts, each summed over every COW
+	// record; nullopt without any.
+	struct CowTotals {
+		clonescope_cow_counts child{}, parent{};
+	};
+	std::optional<CowTotals> cow_total;
 	uint64_t lost = 0;
 	// nullopt: no clone records, or a module that does not measure it.
 	std::optional<SelfCost> self_cost;

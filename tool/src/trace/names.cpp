@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace clonescope {
 
@@ -52,22 +53,77 @@ constexpr const char *kPhaseNames[CLONESCOPE_NR_PHASES] = {
 	"copy_page_range", "copy_process", "wake_up_new_task", "kernel_clone",
 };
 
-} // namespace
+constexpr FlagName kRecordFlags[] = {
+	{CLONESCOPE_CLONE_FAILED, "failed"},
+	{CLONESCOPE_CLONE_RESTART, "restart"},
+	{CLONESCOPE_CLONE_NO_KERNEL_CLONE, "no_kernel_clone"},
+};
 
-std::string clone_flags_string(uint64_t flags)
+constexpr CowCounter kCowCounters[] = {
+	{"copied", &clonescope_cow_counts::copied},
+	{"reused", &clonescope_cow_counts::reused},
+	{"zero_copied", &clonescope_cow_counts::zero_copied},
+	{"copy_ns", &clonescope_cow_counts::copy_ns},
+	{"thp_faults", &clonescope_cow_counts::thp_faults},
+	{"thp_fallback", &clonescope_cow_counts::thp_fallback},
+	{"hugetlb_faults", &clonescope_cow_counts::hugetlb_faults},
+	{"hugetlb_copied", &clonescope_cow_counts::hugetlb_copied},
+	{"hugetlb_bytes", &clonescope_cow_counts::hugetlb_bytes},
+};
+// A counter added to the struct must be named here.
+static_assert(sizeof(clonescope_cow_counts) == std::size(kCowCounters) * sizeof(__u64));
+
+// The names of @table's bits in @flags, then the bits it does not name.
+template <size_t N>
+std::vector<std::string> flag_names(const FlagName (&table)[N], uint64_t flags)
 {
-	std::string out;
-	for (const auto &f : kCloneFlags) {
+	std::vector<std::string> out;
+	for (const auto &f : table) {
 		if (!(flags & f.bit))
 			continue;
-		if (!out.empty())
-			out += '|';
-		out += f.name;
+		out.push_back(f.name);
 		flags &= ~f.bit;
 	}
 	if (flags)
-		out += fmt::format("{}{:#x}", out.empty() ? "" : "|", flags);
-	return out.empty() ? "0" : out;
+		out.push_back(fmt::format("{:#x}", flags));
+	return out;
+}
+
+} // namespace
+
+std::vector<std::string> clone_flag_names(uint64_t flags)
+{
+	return flag_names(kCloneFlags, flags);
+}
+
+std::string clone_flags_string(uint64_t flags)
+{
+	const auto names = clone_flag_names(flags);
+	return names.empty() ? "0" : fmt::format("{}", fmt::join(names, "|"));
+}
+
+std::vector<std::string> record_flag_names(uint32_t flags)
+{
+	return flag_names(kRecordFlags, flags);
+}
+
+const char *cow_end_name(uint32_t reason)
+{
+	switch (reason) {
+	case CLONESCOPE_COW_END_EXEC:
+		return "exec";
+	case CLONESCOPE_COW_END_EXIT:
+		return "exit";
+	case CLONESCOPE_COW_END_STOP:
+		return "stop";
+	default:
+		return "unknown";
+	}
+}
+
+std::span<const CowCounter> cow_counters()
+{
+	return kCowCounters;
 }
 
 const char *syscall_name(uint32_t syscall)

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "trace/record_walker.hpp"
+
 namespace clonescope {
 
 namespace {
@@ -53,28 +55,6 @@ Status append_event(std::span<const std::byte> rec, uint64_t offset, const char 
 	return Ok{};
 }
 
-// The header of the record at @pos, or an error naming @offset.
-Result<clonescope_record_header> header_at(std::span<const std::byte> bytes, size_t pos,
-					   uint64_t offset)
-{
-	const size_t left = bytes.size() - pos;
-	if (left < sizeof(clonescope_record_header))
-		return Error{fmt::format("truncated record header at offset {}: {} bytes left, "
-					 "header needs {}",
-					 offset, left, sizeof(clonescope_record_header))};
-	clonescope_record_header hdr;
-	std::memcpy(&hdr, bytes.data() + pos, sizeof(hdr));
-	if (hdr.size < sizeof(hdr) || hdr.size % 8)
-		return Error{fmt::format("bad record size {} at offset {} (must be a multiple "
-					 "of 8 and at least {})",
-					 hdr.size, offset, sizeof(hdr))};
-	if (hdr.size > left)
-		return Error{fmt::format("truncated record at offset {}: size {} but only {} "
-					 "bytes left",
-					 offset, hdr.size, left)};
-	return hdr;
-}
-
 } // namespace
 
 size_t count_records(std::span<const std::byte> bytes)
@@ -93,40 +73,29 @@ size_t count_records(std::span<const std::byte> bytes)
 Status decode_records_into(std::span<const std::byte> bytes, uint64_t base_offset,
 			   DecodedRecords &out)
 {
-	size_t pos = 0;
-	while (pos < bytes.size()) {
-		const uint64_t offset = base_offset + pos;
-		auto hdr = header_at(bytes, pos, offset);
-		if (!hdr)
-			return hdr.error();
-		auto rec = bytes.subspan(pos, hdr->size);
-		Status st = Ok{};
-		switch (hdr->type) {
-		case CLONESCOPE_RECORD_CLONE:
-			st = append_event<clonescope_clone_event>(
-				rec, offset, "clone", CLONESCOPE_CLONE_EVENT_SIZE_VER0, out);
-			break;
-		case CLONESCOPE_RECORD_CHILD_START:
-			st = append_event<clonescope_child_start_event>(
-				rec, offset, "child-start", CLONESCOPE_CHILD_START_EVENT_SIZE_VER0, out);
-			break;
-		case CLONESCOPE_RECORD_LOST:
-			st = append_event<clonescope_lost_event>(rec, offset, "lost",
-								 CLONESCOPE_LOST_EVENT_SIZE_VER0, out);
-			break;
-		case CLONESCOPE_RECORD_COW:
-			st = append_event<clonescope_cow_event>(rec, offset, "cow",
-								CLONESCOPE_COW_EVENT_SIZE_VER0, out);
-			break;
-		default:
-			out.unknown_skipped++;
-			break;
-		}
-		if (!st)
-			return st;
-		pos += hdr->size;
-	}
-	return Ok{};
+	return walk_records<clonescope_record_header>(
+		bytes, base_offset, "",
+		[&out](const clonescope_record_header &hdr, std::span<const std::byte> rec,
+		       uint64_t offset) -> Status {
+			switch (hdr.type) {
+			case CLONESCOPE_RECORD_CLONE:
+				return append_event<clonescope_clone_event>(
+					rec, offset, "clone", CLONESCOPE_CLONE_EVENT_SIZE_VER0, out);
+			case CLONESCOPE_RECORD_CHILD_START:
+				return append_event<clonescope_child_start_event>(
+					rec, offset, "child-start",
+					CLONESCOPE_CHILD_START_EVENT_SIZE_VER0, out);
+			case CLONESCOPE_RECORD_LOST:
+				return append_event<clonescope_lost_event>(
+					rec, offset, "lost", CLONESCOPE_LOST_EVENT_SIZE_VER0, out);
+			case CLONESCOPE_RECORD_COW:
+				return append_event<clonescope_cow_event>(
+					rec, offset, "cow", CLONESCOPE_COW_EVENT_SIZE_VER0, out);
+			default:
+				out.unknown_skipped++;
+				return Ok{};
+			}
+		});
 }
 
 RecordTally tally_records(const DecodedRecords &records)

@@ -25,6 +25,12 @@ struct DecodedRecords {
 	size_t unknown_skipped = 0; // records of types this tool does not know
 };
 
+// Whether @ev measured phase @phase (CLONESCOPE_PHASE_*).
+inline bool has_phase(const clonescope_clone_event &ev, uint32_t phase)
+{
+	return phase < 64 && (ev.phase_mask & (1ULL << phase));
+}
+
 // -ERESTARTNOINTR: the kernel restarts the syscall itself, so the caller
 // never sees it. Counted apart from failures.
 inline bool is_restart(const clonescope_clone_event &ev)

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <optional>
 
+#include "trace/record_walker.hpp"
 #include "user_trace.h"
 
 namespace clonescope {
@@ -278,6 +279,14 @@ Status parse_symbols(const json &a, uint64_t offset, Trace &trace)
 
 } // namespace
 
+std::optional<uint64_t> meta_u64(const json &meta, const char *key)
+{
+	auto it = meta.find(key);
+	if (it == meta.end() || !it->is_number_unsigned())
+		return std::nullopt;
+	return it->get<uint64_t>();
+}
+
 Status parse_user_stream(std::span<const std::byte> bytes, uint64_t base_offset, Trace &trace)
 {
 	cs_user_file_header fh{};
@@ -305,50 +314,40 @@ Status parse_user_stream(std::span<const std::byte> bytes, uint64_t base_offset,
 	image.exe.assign(fh.exe, strnlen(fh.exe, sizeof(fh.exe)));
 	image.comm.assign(fh.comm, strnlen(fh.comm, sizeof(fh.comm)));
 
-	size_t pos = fh.header_size;
-	while (pos < bytes.size()) {
-		const uint64_t offset = base_offset + pos;
-		const size_t left = bytes.size() - pos;
-		cs_user_record_header rh;
-		if (left < sizeof(rh))
-			return Error{fmt::format("user trace: truncated record header at offset {}",
-						 offset)};
-		std::memcpy(&rh, bytes.data() + pos, sizeof(rh));
-		if (rh.size < sizeof(rh) || rh.size % 8)
-			return Error{fmt::format("user trace: bad record size {} at offset {}", rh.size,
-						 offset)};
-		if (rh.size > left)
-			return Error{fmt::format("user trace: truncated record at offset {}: size {} "
-						 "but only {} bytes left",
-						 offset, rh.size, left)};
-		const std::byte *rec = bytes.data() + pos;
-		if (rh.type == CS_USER_RECORD_CALL) {
-			cs_user_call c;
-			if (rh.size < sizeof(c))
-				return Error{fmt::format("user trace: call record at offset {} too short "
-							 "({} bytes)",
-							 offset, rh.size)};
-			std::memcpy(&c, rec, sizeof(c));
-			trace.calls.push_back(UserCall{image_index, fh.pid, c.hdr.tid, c.kind, c.err,
-						       c.ret, c.entry_ns, c.return_ns, c.call_site,
-						       c.child});
-		} else if (rh.type == CS_USER_RECORD_MAP) {
-			cs_user_map m;
-			if (rh.size < sizeof(m))
-				return Error{fmt::format("user trace: map record at offset {} too short "
-							 "({} bytes)",
-							 offset, rh.size)};
-			std::memcpy(&m, rec, sizeof(m));
-			if (m.path_len > rh.size - sizeof(m))
-				return Error{fmt::format("user trace: map record at offset {}: path "
-							 "length {} exceeds the record",
-							 offset, m.path_len)};
-			image.maps.push_back(Mapping{
-				m.start, m.end, m.base,
-				std::string(reinterpret_cast<const char *>(rec + sizeof(m)), m.path_len)});
-		}
-		pos += rh.size;
-	}
+	auto st = walk_records<cs_user_record_header>(
+		bytes.subspan(fh.header_size), base_offset + fh.header_size, "user trace: ",
+		[&](const cs_user_record_header &rh, std::span<const std::byte> rec,
+		    uint64_t offset) -> Status {
+			if (rh.type == CS_USER_RECORD_CALL) {
+				cs_user_call c;
+				if (rh.size < sizeof(c))
+					return Error{fmt::format("user trace: call record at offset {} "
+								 "too short ({} bytes)",
+								 offset, rh.size)};
+				std::memcpy(&c, rec.data(), sizeof(c));
+				trace.calls.push_back(UserCall{image_index, fh.pid, c.hdr.tid, c.kind,
+							       c.err, c.ret, c.entry_ns, c.return_ns,
+							       c.call_site, c.child});
+			} else if (rh.type == CS_USER_RECORD_MAP) {
+				cs_user_map m;
+				if (rh.size < sizeof(m))
+					return Error{fmt::format("user trace: map record at offset {} too "
+								 "short ({} bytes)",
+								 offset, rh.size)};
+				std::memcpy(&m, rec.data(), sizeof(m));
+				if (m.path_len > rh.size - sizeof(m))
+					return Error{fmt::format("user trace: map record at offset {}: path "
+								 "length {} exceeds the record",
+								 offset, m.path_len)};
+				image.maps.push_back(Mapping{
+					m.start, m.end, m.base,
+					std::string(reinterpret_cast<const char *>(rec.data() + sizeof(m)),
+						    m.path_len)});
+			}
+			return Ok{};
+		});
+	if (!st)
+		return st;
 	trace.images.push_back(std::move(image));
 	return Ok{};
 }

@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -109,6 +110,9 @@ struct Trace {
 	std::vector<ProcessInfo> processes;
 	std::vector<SymbolInfo> symbols;
 };
+
+// META's unsigned number @key; nullopt when absent or not one.
+std::optional<uint64_t> meta_u64(const nlohmann::json &meta, const char *key);
 
 // Parses one user-side file (verbatim bytes) into @trace as image number
 // trace.images.size(). Offsets in errors are @base_offset + position.

@@ -7,12 +7,16 @@
 # exactly that count, and every user call must have matched its kernel
 # record.
 #
+# `script` is checked on a fork of known copy-on-write bill
+# (tests/workload/cow.c).
+#
 # usage: tool_test.sh [TOOL_BUILD_DIR]   (default $BUILD/tool)
 set -uo pipefail
 
 TOOL_DIR="${1:-${BUILD:?}/tool}"
 CS="$TOOL_DIR/clonescope"
 WORKLOAD="$TOOL_DIR/tests/clonescope_callsites"
+COW_WORKLOAD="$TOOL_DIR/tests/clonescope_cow"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
@@ -91,7 +95,12 @@ fi
 # sleep so that the forwarded SIGINT reaches a process that dies of it.
 "$CS" record -q -o "$TMP/int.cst" -- sh -c 'sleep 0 & wait; exec sleep 60' > "$TMP/int.out" 2>&1 &
 pid=$!
-sleep 3
+# Once the command has exec'd sleep, its fork is done (a fixed wait was too
+# short on a loaded host).
+for ((i = 0; i < 300; i++)); do
+	pgrep -P "$pid" -x sleep > /dev/null && break
+	sleep 0.1
+done
 kill -INT "$pid"
 wait "$pid"
 rc=$?
@@ -100,6 +109,80 @@ if ((rc == 130)) && "$CS" report "$TMP/int.cst" > "$TMP/int.txt" 2>&1 &&
 	ok "SIGINT: command killed (130), recorded clones kept"
 else
 	not_ok "SIGINT: exit $rc" "$(cat "$TMP/int.out" "$TMP/int.txt" 2>/dev/null)"
+fi
+
+# script (issue 19): one fork whose child writes COW_CHILD pages and whose
+# parent writes COW_PARENT others.  script must show the two sides apart,
+# with exactly the numbers of the line record printed live; the C runtime
+# adds a few copies of its own on each side (selftests/cow_test.c measures
+# them: FORK_CHILD_SLACK, PARENT_SLACK).
+COW_CHILD=100
+COW_PARENT=50
+COW_CHILD_SLACK=10
+COW_PARENT_SLACK=7
+"$CS" record -o "$TMP/cow.cst" -- "$COW_WORKLOAD" "$COW_CHILD" "$COW_PARENT" \
+	> "$TMP/cow.live" 2> "$TMP/cow.err"
+rc=$?
+live="$(grep ' COW of fork ' "$TMP/cow.live")"
+if ((rc == 0)) && (($(grep -c . <<< "$live") == 1)); then
+	ok "record of the COW workload prints one COW line"
+else
+	not_ok "COW workload: exit $rc, COW lines: ${live:-none}" "$(cat "$TMP/cow.live" "$TMP/cow.err")"
+fi
+live_child="$(sed -nE 's/.*: child copied ([0-9]+) .*/\1/p' <<< "$live")"
+live_parent="$(sed -nE 's/.*, parent copied ([0-9]+) .*/\1/p' <<< "$live")"
+
+"$CS" script --text "$TMP/cow.cst" > "$TMP/cow.txt" 2>&1
+script_line="$(grep ' COW of fork ' "$TMP/cow.txt")"
+if [[ -n "$live" && "$script_line" == "$live" ]]; then
+	ok "script --text prints the live COW line"
+else
+	not_ok "script --text COW line differs from the live one" "live:   $live
+script: $script_line"
+fi
+
+"$CS" script --csv "$TMP/cow.cst" > "$TMP/cow.csv" 2>&1
+# Columns by header name; a COW row has no quoted fields before them.
+read -r csv_child csv_parent <<< "$(awk -F, '
+	NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+	$col["type"] == "cow" { print $col["cow.child.copied"], $col["cow.parent.copied"] }' \
+	"$TMP/cow.csv")"
+"$CS" script "$TMP/cow.cst" > "$TMP/cow.jsonl" 2>&1
+json_child="$(grep '"type":"cow"' "$TMP/cow.jsonl" |
+	sed -nE 's/.*"cow":\{"child":\{"copied":([0-9]+),.*/\1/p')"
+json_parent="$(grep '"type":"cow"' "$TMP/cow.jsonl" |
+	sed -nE 's/.*"parent":\{"copied":([0-9]+),.*/\1/p')"
+if [[ -n "$live_child" && "$csv_child" == "$live_child" && "$json_child" == "$live_child" &&
+	-n "$live_parent" && "$csv_parent" == "$live_parent" && "$json_parent" == "$live_parent" ]]; then
+	ok "script (JSON, CSV) shows child $live_child and parent $live_parent copied, as live"
+else
+	not_ok "script COW counts: live child=$live_child parent=$live_parent," \
+		"csv child=$csv_child parent=$csv_parent, json child=$json_child parent=$json_parent"
+fi
+if ((live_child >= COW_CHILD && live_child <= COW_CHILD + COW_CHILD_SLACK &&
+	live_parent >= COW_PARENT && live_parent <= COW_PARENT + COW_PARENT_SLACK)); then
+	ok "COW apart: child copied $live_child (wrote $COW_CHILD), parent $live_parent (wrote $COW_PARENT)"
+else
+	not_ok "COW apart: child copied ${live_child:-?} (wrote $COW_CHILD)," \
+		"parent ${live_parent:-?} (wrote $COW_PARENT)" "$live"
+fi
+# The record types the workload makes, each as an event; its fork joined
+# with the user call and the call's source line.
+types="$(awk -F, 'NR > 1 { n[$1]++ } END { for (t in n) print t, n[t] }' "$TMP/cow.csv" | sort)"
+if grep -q '^clone [1-9]' <<< "$types" && grep -q '^child_start [1-9]' <<< "$types" &&
+	grep -q '^cow 1$' <<< "$types"; then
+	ok "script: clone, child_start and cow events"
+else
+	not_ok "script event types" "$types"
+fi
+call="$(awk -F, '
+	NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+	$col["type"] == "clone" && $col["user.kind"] == "fork" {
+		print $col["user.file"] ":" $col["user.line"] }' "$TMP/cow.csv")"
+if [[ "$call" == *cow.c:[1-9]* ]]; then
+	ok "script: the fork joined with its call at $call"
+else
+	not_ok "script: fork call site '${call:-none}'" "$(grep '^clone' "$TMP/cow.csv")"
 fi
 
 out="$("$CS" stat 0.5 2 2>&1)"

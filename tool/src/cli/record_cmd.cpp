@@ -1,4 +1,4 @@
-#include "record/recorder.hpp"
+#include "cli/record_cmd.hpp"
 
 #include <poll.h>
 #include <signal.h>
@@ -12,12 +12,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <fmt/format.h>
 #include <optional>
 #include <thread>
 
+#include "cli/fail.hpp"
 #include "device/device.hpp"
 #include "record/child.hpp"
+#include "output/output.hpp"
 #include "report/event_line.hpp"
 #include "symbol/symbolizer.hpp"
 #include "trace/process_tree.hpp"
@@ -120,6 +123,7 @@ struct Session {
 	DecodedRecords records;
 	uint64_t stream_bytes = 0;
 	uint64_t t0 = 0;
+	std::unique_ptr<Output> live = make_output(Format::Text, std::cout);
 
 	// Reads until the device has nothing more, writing and printing what
 	// it got.
@@ -151,20 +155,10 @@ struct Session {
 
 	void print(size_t first) const
 	{
-		for (size_t i = first; i < records.records.size(); i++) {
-			std::visit(
-				[this](const auto &ev) {
-					using T = std::decay_t<decltype(ev)>;
-					if constexpr (std::is_same_v<T, clonescope_clone_event>)
-						fmt::print("{}\n", format_clone_event(ev, t0));
-					else if constexpr (std::is_same_v<T, clonescope_lost_event>)
-						fmt::print("{}\n", format_lost(ev, t0));
-					else if constexpr (std::is_same_v<T, clonescope_cow_event>)
-						fmt::print("{}\n", format_cow(ev, t0));
-				},
-				records.records[i]);
-		}
-		std::fflush(stdout);
+		const EventContext ctx{.t0_ns = t0};
+		for (size_t i = first; i < records.records.size(); i++)
+			live->event(Event{0, &records.records[i]}, ctx);
+		std::cout.flush();
 	}
 };
 
@@ -232,29 +226,19 @@ json uname_json()
 	return {{"sysname", u.sysname}, {"release", u.release}, {"machine", u.machine}};
 }
 
-int fail(const Error &e)
-{
-	fmt::print(stderr, "clonescope: {}\n", e.message);
-	return 1;
-}
-
 } // namespace
 
 int run_record(const RecordOptions &opts)
 {
-	auto dev = Device::open(opts.device.empty() ? kDevicePath : opts.device);
+	auto dev = Device::open_checked(opts.device);
 	if (!dev)
 		return fail(dev.error());
-	auto ver = dev->version();
-	if (!ver)
-		return fail(ver.error());
-	if (auto st = check_abi(*ver); !st)
-		return fail(st.error());
+	const AbiVersion &ver = dev->abi();
 	if (opts.buffer_pages)
 		if (auto st = dev->set_buffer_pages(opts.buffer_pages); !st)
 			return fail(st.error());
 	// Always set: another session may have left fewer groups armed.
-	if (auto st = dev->set_probe_groups(opts.probe_groups, ver->features); !st)
+	if (auto st = dev->set_probe_groups(opts.probe_groups, ver.features); !st)
 		return fail(st.error());
 
 	std::optional<TraceWriter> writer;
@@ -324,7 +308,7 @@ int run_record(const RecordOptions &opts)
 		// CPU; we read 100 times a second at most).  A newer one wakes us
 		// by a timer or at a half-full buffer: read at once.
 		if (n > 0 && (fds[0].revents & POLLIN) && !(fds[1].revents & POLLIN) &&
-		    !(ver->features & CLONESCOPE_FEAT_TIMED_WAKEUP))
+		    !(ver.features & CLONESCOPE_FEAT_TIMED_WAKEUP))
 			std::this_thread::sleep_for(kReadBatchDelay);
 		if (status = session.drain(); !status)
 			break;
@@ -358,9 +342,9 @@ int run_record(const RecordOptions &opts)
 		const std::string comm = fs::path(opts.command[0]).filename().string();
 		json meta = {
 			{"tool", "clonescope"},
-			{"abi_major", ver->major},
-			{"abi_minor", ver->minor},
-			{"features", ver->features},
+			{"abi_major", ver.major},
+			{"abi_minor", ver.minor},
+			{"features", ver.features},
 			{"probe_groups", opts.probe_groups},
 			{"command", opts.command},
 			{"root_pid", child->pid()},
