@@ -56,6 +56,8 @@ int run_program(const std::vector<std::string> &argv, std::string &err)
 	if (!ran)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 Trace fixture_trace()
 {
 	auto t = parse_trace(read_fixture("trace.cst"));
