@@ -410,11 +410,12 @@ int run_record(const RecordOptions &opts)
 
 	if (auto st = dev->set_filter(target->filter); !st)
 		return fail(st.error());
+	// Before ENABLE: no record can be older than the recording's start.
+	const uint64_t start_ns = monotonic_ns();
 	if (auto st = dev->enable(); !st)
 		return fail(st.error());
 
-	Session session{opts, *dev, writer, {}, 0, monotonic_ns()};
-	const uint64_t start_ns = session.t0;
+	Session session{opts, *dev, writer, {}, 0, start_ns};
 	if (child) {
 		if (auto st = child->release(); !st) {
 			fmt::print(stderr, "clonescope: {}: {}\n", opts.command[0], st.error().message);
