@@ -425,8 +425,10 @@ int run_record(const RecordOptions &opts)
 		}
 	}
 
+	// From now: arming the probes in ENABLE can take seconds (TCG).
 	const uint64_t deadline_ns =
-		opts.duration_s > 0 ? start_ns + static_cast<uint64_t>(opts.duration_s * 1e9) : 0;
+		opts.duration_s > 0 ? monotonic_ns() + static_cast<uint64_t>(opts.duration_s * 1e9)
+				    : 0;
 	auto [status, reason] = record_until_done(session, child ? child->pidfd() : -1,
 						  target->attached, deadline_ns, signals,
 						  ver->features & CLONESCOPE_FEAT_TIMED_WAKEUP);

@@ -23,13 +23,17 @@ CGROUP_NAME=clonescope-attach-test
 DURATION=4
 pids=()
 
+# SIGKILL: a pid namespace's init ignores SIGTERM.  Only our own
+# background jobs are waited for, one by one.
 cleanup() {
 	local pid
 
 	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null
 	done
-	wait 2>/dev/null
+	for pid in "${pids[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
 	[[ -n "${CGROUP_DIR:-}" ]] && rmdir "$CGROUP_DIR" 2>/dev/null
 	rm -rf "$TMP"
 }
