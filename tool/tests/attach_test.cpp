@@ -10,6 +10,7 @@
 
 #include "correlate/correlate.hpp"
 #include "fixture_data.hpp"
+#include "record/recorder.hpp"
 #include "record/target.hpp"
 #include "report/event_line.hpp"
 #include "report/pidns.hpp"
@@ -156,6 +157,34 @@ TEST(Attach, CgroupRootHasAnId)
 	auto id = cgroup_id_of(*dir);
 	ASSERT_TRUE(id.ok()) << id.error().message;
 	EXPECT_NE(0u, *id);
+}
+
+TEST(Attach, ConflictingRecordOptionsAreRefused)
+{
+	auto refused = [](const RecordOptions &o, const std::string &why) {
+		const auto st = check_record_options(o);
+		return !st.ok() && st.error().message.find(why) != std::string::npos;
+	};
+	RecordOptions o;
+	EXPECT_TRUE(refused(o, "nothing to record"));
+	o.target.pids = {1};
+	EXPECT_TRUE(check_record_options(o).ok());
+	o.target.system_wide = true;
+	EXPECT_TRUE(refused(o, "exclude each other"));
+	o.target.system_wide = false;
+	o.command = {"true"};
+	EXPECT_TRUE(refused(o, "not both"));
+	o.target.pids.clear();
+	o.duration_s = 1;
+	EXPECT_TRUE(refused(o, "--duration is for -p and -a"));
+	o.duration_s = 0;
+	o.target.children = false;
+	EXPECT_TRUE(refused(o, "--no-children needs -p"));
+	// -a with a command: the command only says how long.
+	o = {};
+	o.target.system_wide = true;
+	o.command = {"sleep", "1"};
+	EXPECT_TRUE(check_record_options(o).ok());
 }
 
 // The clones of attached processes have no user call to match: named so.

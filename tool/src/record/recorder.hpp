@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "record/target.hpp"
+#include "util/result.hpp"
 
 namespace clonescope {
 
@@ -22,6 +23,10 @@ struct RecordOptions {
 	TargetOptions target;
 	double duration_s = 0; // attached: stop after this long (0: at Ctrl-C)
 };
+
+// Options that cannot go together (-p with -a or a command, ...), or no
+// target at all.
+Status check_record_options(const RecordOptions &opts);
 
 // `clonescope record`: returns the process exit status (the command's
 // status, or 1 when tracing failed; attached: 0 or 1; 2 for options that
