@@ -13,7 +13,7 @@
 
 #include "pidns.h"
 
-/* Layout of the ABI 1.0 record and of its 1.1 tail. */
+/* Layout of the ABI 1.0/1.1 record and of its 1.2 tail. */
 static_assert(offsetof(struct clonescope_clone_event, ns_parent_pid) ==
 	      CLONESCOPE_CLONE_EVENT_SIZE_VER0);
 static_assert(sizeof(struct clonescope_clone_event) ==

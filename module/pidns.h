@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Pids as a task's own pid namespace numbers them, for the clone record's
- * ABI 1.1 tail (CLONESCOPE_FEAT_NS_PIDS).
+ * ABI 1.2 tail (CLONESCOPE_FEAT_NS_PIDS).
  */
 #ifndef CLONESCOPE_PIDNS_H
 #define CLONESCOPE_PIDNS_H

@@ -1,5 +1,5 @@
 // Recording running processes: the filter record builds from -p/-c/-G, the
-// namespace pids of ABI 1.1 clone records, and how reports name clones of
+// namespace pids of ABI 1.2 clone records, and how reports name clones of
 // processes without the shim.
 
 #include <gtest/gtest.h>
@@ -32,7 +32,7 @@ clonescope_clone_event container_fork()
 	return ev;
 }
 
-TEST(Attach, Abi10CloneRecordDecodesWithoutNamespacePids)
+TEST(Attach, Abi11CloneRecordDecodesWithoutNamespacePids)
 {
 	auto ev = container_fork();
 	ev.hdr.size = CLONESCOPE_CLONE_EVENT_SIZE_VER0;
@@ -43,12 +43,12 @@ TEST(Attach, Abi10CloneRecordDecodesWithoutNamespacePids)
 	ASSERT_EQ(1u, d->records.size());
 	const auto &got = std::get<clonescope_clone_event>(d->records[0]);
 	EXPECT_EQ(5001u, got.child_pid);
-	EXPECT_FALSE(has_ns_pids(got)); // the tail an 1.0 module did not write is zero
+	EXPECT_FALSE(has_ns_pids(got)); // the tail a 1.0/1.1 module did not write is zero
 	EXPECT_EQ(0u, got.ns_child_pid);
 	EXPECT_TRUE(foreign_pid_namespaces(*d).empty());
 }
 
-TEST(Attach, Abi11CloneRecordKeepsNamespacePids)
+TEST(Attach, Abi12CloneRecordKeepsNamespacePids)
 {
 	const auto ev = container_fork();
 	ASSERT_EQ(CLONESCOPE_CLONE_EVENT_SIZE_VER1, ev.hdr.size);

@@ -1,6 +1,6 @@
 #pragma once
 // Pids as the tasks' own pid namespaces number them (containers), from the
-// clone records' ABI 1.1 tail: which tasks' pids differ from the tracer's.
+// clone records' ABI 1.2 tail: which tasks' pids differ from the tracer's.
 
 #include <linux/clonescope.h>
 
@@ -25,7 +25,7 @@ struct PidNamespace {
 	std::vector<NsTask> tasks; // by pid
 };
 
-// Whether the record has namespace pids (a module of ABI 1.1 or later).
+// Whether the record has namespace pids (a module of ABI 1.2 or later).
 inline bool has_ns_pids(const clonescope_clone_event &ev)
 {
 	return ev.parent_pidns != 0;
