@@ -44,6 +44,7 @@
 #include "clone.h"
 #include "compat.h"
 #include "filter.h"
+#include "pidns.h"
 #include "keytab.h"
 #include "probes.h"
 #include "cow.h"
@@ -204,6 +205,7 @@ static struct cs_slot *cs_slot_begin(struct cs_slot *s, u64 now)
 	ev->parent_tgid = current->tgid;
 	ev->failed_phase = CLONESCOPE_PHASE_NONE;
 	strscpy_pad(ev->comm, current->comm, sizeof(ev->comm));
+	cs_pidns_fill_parent(ev);
 	return s;
 }
 NOKPROBE_SYMBOL(cs_slot_begin);
@@ -412,6 +414,7 @@ static int cs_task_newtask(struct cs_hctx *ctx)
 	/* Its first run reports itself. */
 	s->ev.child_pid = child->pid;
 	s->ev.child_tgid = child->tgid;
+	cs_pidns_fill_child(&s->ev, child);
 	s->child_idx = cs_key_claim(cs_child_keys, CS_CHILD_BITS,
 				    (unsigned long)child);
 	if (s->child_idx < 0)
@@ -645,7 +648,7 @@ u64 cs_clone_features(void)
 {
 	u64 features = CLONESCOPE_FEAT_KERNEL_CLONE | CLONESCOPE_FEAT_PHASES |
 		       CLONESCOPE_FEAT_LOST_RECORDS | CLONESCOPE_FEAT_FILTER |
-		       CLONESCOPE_FEAT_SELF_COST;
+		       CLONESCOPE_FEAT_SELF_COST | CLONESCOPE_FEAT_NS_PIDS;
 
 	/* From the syscall number: see cs_syscall_of_current(). */
 	features |= CLONESCOPE_FEAT_SYSCALL;

@@ -16,12 +16,15 @@ PACKAGES=(
 	libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libdw-dev
 	# kselftest_harness.h for the selftests; the source of the debug kernel
 	linux-source-6.1
-	# the real programs the realprog selftests record
+	# the real programs the realprog selftests record (redis-server also
+	# for the attach test and README example)
 	redis-server redis-tools libjemalloc2 libtcmalloc-minimal4 perl python3 make
 	# building that kernel (make check-debug)
 	flex bison bc libelf-dev libssl-dev
 	# libFuzzer harnesses (make fuzz)
 	clang-14 libclang-rt-14-dev
+	# the guest tests of record -p/-a: pgrep, unshare
+	procps util-linux
 )
 
 # make deps-bench: the tracers clonescope is compared with, and the

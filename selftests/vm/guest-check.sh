@@ -64,23 +64,14 @@ run_selftest() {
 	cat "$tap"
 }
 
-# The tool end to end (issue 7): known call sites, exact counts.
-run_tool_test() {
-	local test="$CLONESCOPE_REPO/tool/tests/guest/tool_test.sh"
-	local tap="$CLONESCOPE_OUT/tool_test.tap"
+# A TAP suite run by script, into $CLONESCOPE_OUT/NAME.tap:
+# run_suite NAME SCRIPT [ARGS...]
+run_suite() {
+	local name="$1" script="$2" tap="$CLONESCOPE_OUT/$1.tap"
 
-	echo "# $test"
-	"$test" "$BUILD/tool" > "$tap" 2>&1 || failed=1
-	cat "$tap"
-}
-
-# Real programs under clonescope record (issue 16).
-run_realprog() {
-	local suite="$CLONESCOPE_REPO/selftests/realprog/realprog.sh"
-	local tap="$CLONESCOPE_OUT/realprog.tap"
-
-	echo "# $suite"
-	"$suite" "$BUILD/tool" "$BUILD/selftests" > "$tap" 2>&1 || failed=1
+	shift 2
+	echo "# $script"
+	"$script" "$@" > "$tap" 2>&1 || failed=1
 	cat "$tap"
 }
 
@@ -97,8 +88,12 @@ main() {
 	for bin in "${bins[@]}"; do
 		run_selftest "$bin"
 	done
-	run_tool_test
-	run_realprog
+	# The tool end to end: known call sites, exact counts (issue 7);
+	# running processes (issue 21); real programs (issue 16).
+	run_suite tool_test "$CLONESCOPE_REPO/tool/tests/guest/tool_test.sh" "$BUILD/tool"
+	run_suite attach_test "$CLONESCOPE_REPO/tool/tests/guest/attach_test.sh" "$BUILD/tool"
+	run_suite realprog "$CLONESCOPE_REPO/selftests/realprog/realprog.sh" \
+		"$BUILD/tool" "$BUILD/selftests"
 	step "rmmod clonescope" rmmod clonescope
 	step "insmod again" load_module
 	step "rmmod refused while /dev/clonescope is open" rmmod_refused_while_open

@@ -101,11 +101,14 @@ TEST(Names, EveryFeatureBitHasAName)
 		EXPECT_EQ(std::vector<std::string>{name}, feature_names(1ULL << bit)) << name;
 		highest = std::max(highest, bit);
 	}
-	// No gaps: every bit up to the highest is a named feature.
-	for (uint64_t bit = 0; bit <= highest; bit++) {
+	// A bit the header does not define (one reserved for work in
+	// progress, or a newer module's) shows as a number, never as a name.
+	for (uint64_t bit = 0; bit <= highest + 1; bit++) {
+		const bool defined = std::any_of(feats.begin(), feats.end(),
+						 [bit](const auto &f) { return f.second == bit; });
 		const auto names = feature_names(1ULL << bit);
 		ASSERT_EQ(1u, names.size());
-		EXPECT_NE('0', names[0][0]) << "bit " << bit << " has no name";
+		EXPECT_EQ(defined, names[0][0] != '0') << "bit " << bit << ": " << names[0];
 	}
 	// What status printed as 0x380 for a module with COW support.
 	EXPECT_EQ((std::vector<std::string>{"cow", "cow_thp", "cow_hugetlb"}), feature_names(0x380));

@@ -27,7 +27,7 @@
 
 /* The major changes when an old reader can no longer decode the stream. */
 #define CLONESCOPE_ABI_MAJOR		1
-#define CLONESCOPE_ABI_MINOR		1
+#define CLONESCOPE_ABI_MINOR		2
 
 /* Bits of clonescope_version.features: what this module build can do. */
 #define CLONESCOPE_FEAT_KERNEL_CLONE	(1ULL << 0) /* clone records */
@@ -48,6 +48,8 @@
 #define CLONESCOPE_FEAT_AGGREGATE	(1ULL << 12) /* CLONESCOPE_IOC_GET_AGGREGATE,
 						      * CLONESCOPE_OPT_* */
 #define CLONESCOPE_FEAT_PROBE_FLAGS	(1ULL << 13) /* clonescope_probe_info.flags */
+/* Since 1.2: */
+#define CLONESCOPE_FEAT_NS_PIDS		(1ULL << 16) /* clone records: ns pids */
 
 /* ------------------------------------------------------------------ */
 /* Records                                                            */
@@ -133,6 +135,13 @@ struct clonescope_phase {
  * One record per clone, written when kernel_clone returns (1.0: when the
  * outermost traced function, the clone syscall or kernel_clone, returned).  Pids are in the initial pid namespace; @result is what the
  * caller got back (a pid in the caller's namespace, or -errno).
+ *
+ * Since ABI 1.2 (CLONESCOPE_FEAT_NS_PIDS) the record ends with the pids as
+ * each task's own pid namespace numbers them (pid_vnr(): what getpid()
+ * returns in that task), and the inode numbers of those namespaces (as in
+ * /proc/PID/ns/pid), so a container's own pids can be matched.  Outside
+ * containers they equal the fields above.  A record of
+ * CLONESCOPE_CLONE_EVENT_SIZE_VER0 bytes (ABI 1.0, 1.1) has none of them.
  */
 struct clonescope_clone_event {
 	struct clonescope_record_header hdr;
@@ -156,8 +165,16 @@ struct clonescope_clone_event {
 	__u32	__reserved;
 	char	comm[16];
 	struct clonescope_phase phases[CLONESCOPE_NR_PHASES];
+	/* Since 1.2: */
+	__u32	ns_parent_pid;		/* in the parent's pid namespace */
+	__u32	ns_parent_tgid;
+	__u32	ns_child_pid;		/* in the child's; 0 if it failed */
+	__u32	ns_child_tgid;
+	__u32	parent_pidns;		/* inode of the parent's pid namespace */
+	__u32	child_pidns;		/* ... of the child's (CLONE_NEWPID: new) */
 };
 #define CLONESCOPE_CLONE_EVENT_SIZE_VER0	384
+#define CLONESCOPE_CLONE_EVENT_SIZE_VER1	408
 
 /*
  * The child's first run (schedule_tail): with the clone record's

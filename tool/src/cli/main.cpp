@@ -23,6 +23,7 @@ EXAMPLES (each command's --help has its own):
     clonescope record -- make -j2          # trace make's process tree
     clonescope report                      # by call site and kind, percentiles
     clonescope script | jq .               # every event, every field
+    clonescope record -p 1234 --duration 10  # attach to a running server's tree
     clonescope stat 1 10                   # system-wide, ten 1-second lines
     clonescope top -p 1234                 # who clones most under pid 1234
 )";
@@ -39,6 +40,8 @@ EXAMPLES:
     clonescope record -o t.cst -q -- ./srv # quietly, into t.cst
     clonescope record --probes cow -- ./a  # arm only the COW probes (and clone)
     clonescope record --no-preload -- sh   # kernel records only, no user calls
+    clonescope record -p 1234 --duration 10  # attach to a running server's tree
+    clonescope record -a -G system.slice/redis-server.service -- sleep 5
 )";
 
 constexpr const char *kReportExamples = R"(
@@ -124,7 +127,7 @@ int main(int argc, char **argv)
 	add_format_flags(status, status_format);
 
 	RecordOptions rec;
-	auto *record = app.add_subcommand("record", "run a command and trace the clones of its tree");
+	auto *record = app.add_subcommand("record", "trace the clones of a command's tree, running processes (-p) or all (-a)");
 	record->footer(kRecordExamples);
 	record->add_option("-o,--output", rec.output, "trace file to write ('' for none)")
 		->capture_default_str();
@@ -136,7 +139,19 @@ int main(int argc, char **argv)
 	record->add_flag("!--no-preload", rec.preload, "do not inject the user-side shim");
 	record->add_option("--preload", rec.preload_path, "user-side shim to inject")
 		->check(CLI::ExistingFile);
-	record->add_option("command", rec.command, "command to run, after --")->required();
+	record->add_option("-p,--pid", rec.target.pids,
+			   "attach to these running processes (PID[,PID...]) and their tree")
+		->delimiter(',')
+		->check(CLI::PositiveNumber);
+	record->add_flag("!--no-children", rec.target.children,
+			 "with -p: those processes alone, not the tasks they create");
+	record->add_flag("-a,--all-cpus", rec.target.system_wide, "system-wide: every process");
+	record->add_option("-c,--comm", rec.target.comm, "only clones made by tasks with this comm");
+	record->add_option("-G,--cgroup", rec.target.cgroup,
+			   "only clones made by tasks in this cgroup v2 (a path under its mount)");
+	record->add_option("--duration", rec.duration_s, "with -p or -a: stop after SECONDS")
+		->check(CLI::PositiveNumber);
+	record->add_option("command", rec.command, "command to run, after --");
 	record->positionals_at_end();
 
 	ReportOptions rep;

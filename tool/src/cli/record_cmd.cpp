@@ -21,6 +21,7 @@
 #include "device/device.hpp"
 #include "record/child.hpp"
 #include "output/output.hpp"
+#include "record/target.hpp"
 #include "report/event_line.hpp"
 #include "symbol/symbolizer.hpp"
 #include "trace/process_tree.hpp"
@@ -38,14 +39,18 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 std::atomic<int> g_stop_requests{0};
+std::atomic<int> g_stop_signal{0}; // the first SIGINT/SIGTERM
 std::atomic<pid_t> g_child{0};
 
 // SIGINT/SIGTERM: the first is passed on to the command (unless the
 // terminal already sent it to the whole foreground group) and recording
-// goes on until the command exits; the second kills the command.
+// goes on until the command exits; the second kills the command.  Without
+// a command (attached), the first ends the recording.
 void on_signal(int sig, siginfo_t *info, void *)
 {
 	const int n = ++g_stop_requests;
+	int none = 0;
+	g_stop_signal.compare_exchange_strong(none, sig);
 	const pid_t child = g_child.load();
 	if (child <= 0)
 		return;
@@ -68,6 +73,8 @@ public:
 	}
 	~SignalGuard()
 	{
+		if (blocked_)
+			sigprocmask(SIG_SETMASK, &wait_mask_, nullptr);
 		sigaction(SIGINT, &old_int_, nullptr);
 		sigaction(SIGTERM, &old_term_, nullptr);
 		g_child = 0;
@@ -75,8 +82,27 @@ public:
 	SignalGuard(const SignalGuard &) = delete;
 	SignalGuard &operator=(const SignalGuard &) = delete;
 
+	// Blocks the stop signals (after the command was forked: it must not
+	// inherit the mask) and returns the mask for ppoll(), so that a signal
+	// that comes between two polls wakes the next one instead of being
+	// missed until its timeout.
+	const sigset_t *block()
+	{
+		if (!blocked_) {
+			sigset_t stop;
+			sigemptyset(&stop);
+			sigaddset(&stop, SIGINT);
+			sigaddset(&stop, SIGTERM);
+			sigprocmask(SIG_BLOCK, &stop, &wait_mask_);
+			blocked_ = true;
+		}
+		return &wait_mask_;
+	}
+
 private:
 	struct sigaction old_int_ = {}, old_term_ = {};
+	sigset_t wait_mask_ = {};
+	bool blocked_ = false;
 };
 
 // A private directory for the shim's per-process files, removed at the end.
@@ -226,10 +252,89 @@ json uname_json()
 	return {{"sysname", u.sysname}, {"release", u.release}, {"machine", u.machine}};
 }
 
+struct RecordEnd {
+	Status status = Ok{};
+	std::string reason; // why an attached recording stopped; empty for a command
+};
+
+// Reads until the command exits (@command_pidfd >= 0); else until a stop
+// signal, @deadline_ns (0: none), or the exit of every attached process.
+// @timed_wakeup: the module wakes readers by a timer, not per record.
+RecordEnd record_until_done(Session &session, int command_pidfd,
+			    const std::vector<AttachedProcess> &attached,
+			    uint64_t deadline_ns, SignalGuard &signals, bool timed_wakeup)
+{
+	const sigset_t *wait_mask = signals.block();
+	std::vector<pollfd> fds = {{session.dev.fd(), POLLIN, 0}, {command_pidfd, POLLIN, 0}};
+	for (const auto &p : attached)
+		fds.push_back({p.pidfd.get(), POLLIN, 0});
+	size_t attached_alive = attached.size();
+	for (;;) {
+		timespec timeout = {1, 0};
+		if (deadline_ns) {
+			const uint64_t now = monotonic_ns();
+			const uint64_t left = deadline_ns > now ? deadline_ns - now : 0;
+			if (left < 1'000'000'000)
+				timeout = {0, static_cast<long>(left)};
+		}
+		const int n = ppoll(fds.data(), fds.size(), &timeout, wait_mask);
+		if (n < 0 && errno != EINTR)
+			return {errno_error("poll", errno), {}};
+		const bool command_exited = n > 0 && (fds[1].revents & POLLIN);
+		// A 1.0 module wakes us at the first record: let more arrive
+		// before reading, so a fork-heavy command costs a wakeup per
+		// batch, not per clone (the buffer holds hundreds of records per
+		// CPU; we read 100 times a second at most).  A newer one wakes us
+		// by a timer or at a half-full buffer: read at once.
+		if (n > 0 && (fds[0].revents & POLLIN) && !command_exited && !timed_wakeup)
+			std::this_thread::sleep_for(kReadBatchDelay);
+		if (auto st = session.drain(); !st)
+			return {st, {}};
+		if (command_exited)
+			return {};
+		for (size_t i = 2; n > 0 && i < fds.size(); i++) {
+			if (fds[i].revents & POLLIN) {
+				fds[i].fd = -1; // poll skips it from now on
+				attached_alive--;
+			}
+		}
+		if (command_pidfd >= 0)
+			continue;
+		if (const int sig = g_stop_signal.load())
+			return {Ok{}, sigabbrev_np(sig) ? fmt::format("SIG{}", sigabbrev_np(sig)) : "signal"};
+		if (!attached.empty() && attached_alive == 0)
+			return {Ok{}, "every attached process has exited"};
+		if (deadline_ns && monotonic_ns() >= deadline_ns)
+			return {Ok{}, "duration reached"};
+	}
+}
+
 } // namespace
+
+Status check_record_options(const RecordOptions &opts)
+{
+	const TargetOptions &t = opts.target;
+	if (!t.pids.empty() && t.system_wide)
+		return Error{"-p and -a exclude each other (-a already traces every process)"};
+	if (!t.pids.empty() && !opts.command.empty())
+		return Error{"-p attaches to running processes: give -p or a command, not both"};
+	if (opts.command.empty() && t.pids.empty() && !t.system_wide)
+		return Error{"nothing to record: give a command (after --), -p PID or -a"};
+	if (!t.children && t.pids.empty())
+		return Error{"--no-children needs -p"};
+	if (opts.duration_s > 0 && !opts.command.empty())
+		return Error{"--duration is for -p and -a: with a command, recording ends when it "
+			     "exits"};
+	return Ok{};
+}
 
 int run_record(const RecordOptions &opts)
 {
+	if (auto st = check_record_options(opts); !st) {
+		fmt::print(stderr, "clonescope: {}\n", st.error().message);
+		return 2;
+	}
+	const bool has_command = !opts.command.empty();
 	auto dev = Device::open_checked(opts.device);
 	if (!dev)
 		return fail(dev.error());
@@ -251,7 +356,7 @@ int run_record(const RecordOptions &opts)
 
 	std::vector<std::string> env;
 	std::optional<TempDir> user_dir;
-	if (opts.preload) {
+	if (opts.preload && has_command) {
 		std::string lib = opts.preload_path.empty() ? default_preload_path() : opts.preload_path;
 		if (::access(lib.c_str(), R_OK) != 0) {
 			if (!opts.preload_path.empty())
@@ -271,60 +376,59 @@ int run_record(const RecordOptions &opts)
 	}
 
 	SignalGuard signals;
-	auto child = HeldChild::spawn(opts.command, env);
-	if (!child)
-		return fail(child.error());
-	g_child = child->pid();
+	std::optional<HeldChild> child;
+	if (has_command) {
+		auto c = HeldChild::spawn(opts.command, env);
+		if (!c)
+			return fail(c.error());
+		child.emplace(std::move(*c));
+		g_child = child->pid();
+	}
+	auto target = resolve_target(opts.target, child ? std::optional(child->pid()) : std::nullopt);
+	if (!target)
+		return fail(target.error());
+	if (!opts.target.pids.empty() || opts.target.system_wide)
+		fmt::print(stderr, "clonescope: the user-side shim cannot be injected into running "
+				   "processes: recording their kernel side only (reported as \"no user "
+				   "call (attached)\")\n");
 
-	clonescope_filter filter{};
-	filter.flags = CLONESCOPE_FILTER_TREE;
-	filter.nr_tgids = 1;
-	filter.tgids[0] = static_cast<uint32_t>(child->pid());
-	if (auto st = dev->set_filter(filter); !st)
+	if (auto st = dev->set_filter(target->filter); !st)
 		return fail(st.error());
+	// Before ENABLE: no record can be older than the recording's start.
+	const uint64_t start_ns = monotonic_ns();
 	if (auto st = dev->enable(); !st)
 		return fail(st.error());
 
-	Session session{opts, *dev, writer, {}, 0, monotonic_ns()};
-	const uint64_t start_ns = session.t0;
-	if (auto st = child->release(); !st) {
-		fmt::print(stderr, "clonescope: {}: {}\n", opts.command[0], st.error().message);
-		(void)dev->disable();
-		(void)child->wait();
-		return st.error().errnum == ENOENT ? 127 : 126;
+	Session session{opts, *dev, writer, {}, 0, start_ns};
+	if (child) {
+		if (auto st = child->release(); !st) {
+			fmt::print(stderr, "clonescope: {}: {}\n", opts.command[0], st.error().message);
+			(void)dev->disable();
+			(void)child->wait();
+			return st.error().errnum == ENOENT ? 127 : 126;
+		}
 	}
 
-	Status status = Ok{};
-	for (;;) {
-		pollfd fds[2] = {{dev->fd(), POLLIN, 0}, {child->pidfd(), POLLIN, 0}};
-		int n = poll(fds, 2, 1000);
-		if (n < 0 && errno != EINTR) {
-			status = errno_error("poll", errno);
-			break;
-		}
-		// A 1.0 module wakes us at the first record: let more arrive
-		// before reading, so a fork-heavy command costs a wakeup per
-		// batch, not per clone (the buffer holds hundreds of records per
-		// CPU; we read 100 times a second at most).  A newer one wakes us
-		// by a timer or at a half-full buffer: read at once.
-		if (n > 0 && (fds[0].revents & POLLIN) && !(fds[1].revents & POLLIN) &&
-		    !(ver.features & CLONESCOPE_FEAT_TIMED_WAKEUP))
-			std::this_thread::sleep_for(kReadBatchDelay);
-		if (status = session.drain(); !status)
-			break;
-		if (n > 0 && (fds[1].revents & POLLIN))
-			break;
-	}
-	// The command has exited (or reading failed): stop, then drain until
-	// read() says EOF so nothing buffered is lost.
+	// From now: arming the probes in ENABLE can take seconds (TCG).
+	const uint64_t deadline_ns =
+		opts.duration_s > 0 ? monotonic_ns() + static_cast<uint64_t>(opts.duration_s * 1e9)
+				    : 0;
+	auto [status, reason] = record_until_done(session, child ? child->pidfd() : -1,
+						  target->attached, deadline_ns, signals,
+						  ver.features & CLONESCOPE_FEAT_TIMED_WAKEUP);
+	// Stop, then drain until read() says EOF so nothing buffered is lost.
 	if (auto st = dev->disable(); !st && status)
 		status = st;
 	if (status)
 		status = session.drain();
-	auto exit_status = child->wait();
+	std::optional<Result<int>> exit_status;
+	if (child)
+		exit_status = child->wait();
 	g_child = 0;
 	if (!status)
 		fmt::print(stderr, "clonescope: {}\n", status.error().message);
+	else if (!reason.empty())
+		fmt::print(stderr, "clonescope: stopped: {}\n", reason);
 
 	std::optional<clonescope_stats> stats;
 	if (auto s = dev->stats())
@@ -339,28 +443,33 @@ int run_record(const RecordOptions &opts)
 		for (const auto &s : streams)
 			if (auto st = writer->write_section(SectionType::UserRecords, s); !st)
 				return fail(st.error());
-		const std::string comm = fs::path(opts.command[0]).filename().string();
 		json meta = {
 			{"tool", "clonescope"},
 			{"abi_major", ver.major},
 			{"abi_minor", ver.minor},
 			{"features", ver.features},
 			{"probe_groups", opts.probe_groups},
-			{"command", opts.command},
-			{"root_pid", child->pid()},
+			{"target", target->to_json(opts.target)},
 			{"start_ns", start_ns},
 			{"end_ns", monotonic_ns()},
-			{"exit_status", exit_status ? *exit_status : -1},
 			{"uname", uname_json()},
 		};
+		std::vector<ProcessInfo> roots = target->roots(start_ns);
+		if (child) {
+			const auto root = static_cast<uint32_t>(child->pid());
+			meta["command"] = opts.command;
+			meta["root_pid"] = root;
+			meta["exit_status"] = *exit_status ? **exit_status : -1;
+			roots.push_back({root, root, static_cast<uint32_t>(getpid()),
+					 fs::path(opts.command[0]).filename().string(), start_ns});
+		}
 		if (stats)
 			meta["stats"] = stats_json(*stats);
 		if (auto st = writer->write_meta(meta); !st)
 			return fail(st.error());
-		const auto tree = build_process_tree(static_cast<uint32_t>(child->pid()),
-						     static_cast<uint32_t>(getpid()), comm, start_ns,
-						     session.records);
-		if (auto st = writer->write_processes(tree); !st)
+		if (auto st = writer->write_processes(build_process_tree(std::move(roots),
+									 session.records));
+		    !st)
 			return fail(st.error());
 		if (auto st = writer->write_symbols(symbolize_call_sites(user)); !st)
 			return fail(st.error());
@@ -369,9 +478,11 @@ int run_record(const RecordOptions &opts)
 			   writer->path(), session.stream_bytes, user.calls.size(),
 			   user.images.size());
 	}
-	if (!exit_status)
-		return fail(exit_status.error());
-	return status ? *exit_status : 1;
+	if (!child)
+		return status ? 0 : 1;
+	if (!*exit_status)
+		return fail(exit_status->error());
+	return status ? **exit_status : 1;
 }
 
 } // namespace clonescope

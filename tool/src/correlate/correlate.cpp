@@ -87,6 +87,20 @@ private:
 	std::set<const clonescope_clone_event *> unclaimed_;
 };
 
+// Whether the trace attached to processes that were already running
+// (record -p or -a), which the shim could not be injected into.
+bool attached_trace(const Trace &trace)
+{
+	const auto target = trace.meta.find("target");
+	if (target == trace.meta.end() || !target->is_object())
+		return false;
+	const auto system_wide = target->find("system_wide");
+	const auto pids = target->find("attached");
+	return (system_wide != target->end() && system_wide->is_boolean() &&
+		system_wide->get<bool>()) ||
+	       (pids != target->end() && pids->is_array() && !pids->empty());
+}
+
 } // namespace
 
 std::string site_name(const Trace &trace, uint32_t image, uint64_t address)
@@ -331,16 +345,22 @@ Correlation correlate(const Trace &trace)
 	}
 	out.kernel_matched = clones.size() - unmatched.size();
 	const ShimPresence shim(trace, clones, unmatched);
-	for (const auto *k : unmatched)
-		out.samples.push_back(Sample{
-			.kind = kernel_kind_name(*k),
-			.site = fmt::format(
+	const bool attached = attached_trace(trace);
+	for (const auto *k : unmatched) {
+		const bool shim_ran = shim.ran(*k);
+		std::string site;
+		if (!shim_ran && attached)
+			site = fmt::format("[no user call (attached)] {}", comm_of(k->comm));
+		else
+			site = fmt::format(
 				"[no user call: {}] {}",
-				shim.ran(*k) ? "shim bypassed (raw syscall or dlsym'd libc function)"
-					     : "no shim in the process (static, setuid or LD_PRELOAD "
-					       "removed)",
-				comm_of(k->comm)),
-			.kernel = {k}});
+				shim_ran ? "shim bypassed (raw syscall or dlsym'd libc function)"
+					 : "no shim in the process (static, setuid or LD_PRELOAD "
+					   "removed)",
+				comm_of(k->comm));
+		out.samples.push_back(
+			Sample{.kind = kernel_kind_name(*k), .site = std::move(site), .kernel = {k}});
+	}
 
 	for (auto &s : out.samples) {
 		if (s.user && !s.kernel.empty())

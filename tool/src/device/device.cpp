@@ -33,6 +33,7 @@ constexpr FeatureName kFeatures[] = {
 	{CLONESCOPE_FEAT_TIMED_WAKEUP, "timed_wakeup"},
 	{CLONESCOPE_FEAT_AGGREGATE, "aggregate"},
 	{CLONESCOPE_FEAT_PROBE_FLAGS, "probe_flags"},
+	{CLONESCOPE_FEAT_NS_PIDS, "ns_pids"},
 };
 
 // What an errno from one of our ioctls means for the user.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "correlate/correlate.hpp"
+#include "report/pidns.hpp"
 #include "trace/names.hpp"
 #include "trace/process_tree.hpp"
 
@@ -32,11 +33,13 @@ std::string format_clone_event(const clonescope_clone_event &ev, uint64_t t0_ns)
 		result = errno_name(static_cast<int>(-ev.result));
 	else
 		result = fmt::format("{}", ev.child_pid);
+	result += ns_child_note(ev);
 	if (ev.flags & CLONESCOPE_CLONE_RESTART)
 		result += " (restarted)";
 	std::string line = fmt::format(
 		"{} {:<16} {:>7}/{:<7} {:<6} {} sig={} -> {} {}", rel_time(ev.start_ns, t0_ns),
-		comm_of(ev.comm), ev.parent_pid, ev.parent_tgid, syscall_name(ev.syscall),
+		comm_of(ev.comm), ev.parent_pid,
+		fmt::format("{}{}", ev.parent_tgid, ns_parent_note(ev)), syscall_name(ev.syscall),
 		clone_flags_string(ev.clone_flags), signal_name(ev.exit_signal), result,
 		format_duration(ev.end_ns - ev.start_ns));
 	if (ev.result < 0 && ev.failed_phase != CLONESCOPE_PHASE_NONE && phase_name(ev.failed_phase))

@@ -5,6 +5,7 @@
 #include <map>
 #include <utility>
 
+#include "report/pidns.hpp"
 #include "trace/names.hpp"
 #include "trace/process_tree.hpp"
 
@@ -114,9 +115,16 @@ json render_perfetto(const Trace &trace, const Correlation &corr)
 				  {"cat", "flow"}, {"pid", k->child_tgid}, {"tid", k->child_pid},
 				  {"ts", us(*s.child_start_ns, t0)}});
 	}
+	// pid -> its own namespace's pid, where they differ (containers).
+	std::map<uint32_t, uint32_t> ns_pids;
+	for (const auto &ns : foreign_pid_namespaces(trace.kernel))
+		for (const auto &t : ns.tasks)
+			ns_pids.emplace(t.pid, t.ns_pid);
 	for (const auto &[task, name] : tasks) {
 		const auto [tgid, pid] = task;
-		const std::string label = name.empty() ? fmt::format("{}", pid) : fmt::format("{} {}", name, pid);
+		std::string label = name.empty() ? fmt::format("{}", pid) : fmt::format("{} {}", name, pid);
+		if (const auto ns = ns_pids.find(pid); ns != ns_pids.end())
+			label += fmt::format(" (ns pid {})", ns->second);
 		events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", tgid}, {"tid", pid},
 				  {"args", {{"name", label}}}});
 		if (tgid == pid)

@@ -294,6 +294,43 @@ std::string csv_values(const std::optional<Summary> &s)
 	return fmt::format("{},{},{},{},{}", s->n, s->p50, s->p90, s->p99, s->max);
 }
 
+// "attached: ..." for a trace of running processes (-p, -a), else "".
+std::string target_text(const json &meta)
+{
+	const auto t = meta.find("target");
+	if (t == meta.end() || !t->is_object())
+		return {};
+	auto flag = [&t](const char *key) {
+		const auto v = t->find(key);
+		return v != t->end() && v->is_boolean() && v->get<bool>();
+	};
+	auto text = [&t](const char *key) {
+		const auto v = t->find(key);
+		return v != t->end() && v->is_string() ? v->get<std::string>() : std::string();
+	};
+	std::string what;
+	if (flag("system_wide"))
+		what = "system-wide";
+	if (const auto a = t->find("attached"); a != t->end() && a->is_array() && !a->empty()) {
+		std::vector<std::string> procs;
+		for (const auto &p : *a)
+			if (p.is_object() && p.contains("pid") && p["pid"].is_number_unsigned())
+				procs.push_back(fmt::format("{} ({})", p["pid"].get<uint32_t>(),
+							    p.contains("comm") && p["comm"].is_string()
+								    ? p["comm"].get<std::string>()
+								    : "?"));
+		what = fmt::format("pid {}{}", join(procs, ", "),
+				   flag("children") ? " and the tasks they created" : " alone");
+	}
+	if (what.empty())
+		return {};
+	if (const auto comm = text("comm"); !comm.empty())
+		what += fmt::format(", comm {}", comm);
+	if (const auto cg = text("cgroup"); !cg.empty())
+		what += fmt::format(", cgroup {}", cg);
+	return fmt::format("attached: {} (no user-side shim in running processes)\n", what);
+}
+
 } // namespace
 
 double SelfCost::percent_of_median_clone() const
@@ -322,6 +359,7 @@ Report build_report(const Trace &trace, const Correlation &corr, SiteGrouping si
 	r.site_grouping = sites;
 	r.by_site = group_by(corr, defs, [sites](const Sample &s) { return site_key(s, sites); });
 	add_addresses(corr, sites, r.by_site);
+	r.pid_namespaces = foreign_pid_namespaces(trace.kernel);
 	return r;
 }
 
@@ -330,6 +368,7 @@ std::string render_text(const Report &r, bool histograms)
 	std::string out;
 	if (r.meta.contains("command"))
 		out += fmt::format("command: {}\n", join(r.meta["command"].get<std::vector<std::string>>(), " "));
+	out += target_text(r.meta);
 	out += fmt::format("user calls: {} ({} matched a kernel record, {} unmatched)\n", r.user_calls,
 			   r.user_matched, r.user_calls - r.user_matched);
 	out += fmt::format("kernel clones: {} ({} matched a user call, {} without one: raw "
@@ -356,6 +395,7 @@ std::string render_text(const Report &r, bool histograms)
 			out += fmt::format("  {} return addresses: {}\n", g.addresses.size(),
 					   join(g.addresses, ", "));
 	}
+	out += pid_namespaces_text(r.pid_namespaces);
 	out += "\n" + self_cost_text(r.self_cost);
 	return out;
 }
@@ -385,7 +425,8 @@ json render_json(const Report &r)
 		{"cow", cow_total_json(r.cow_total)},
 		{"by_kind", by_kind},
 		{"site_grouping", site_grouping_name(r.site_grouping)},
-		{"by_site", by_site}};
+		{"by_site", by_site},
+		{"pid_namespaces", pid_namespaces_json(r.pid_namespaces)}};
 }
 
 std::string render_csv(const Report &r)

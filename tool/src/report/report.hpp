@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "correlate/correlate.hpp"
+#include "report/pidns.hpp"
 #include "report/stats.hpp"
 
 namespace clonescope {
@@ -64,6 +65,7 @@ struct Report {
 	std::vector<Group> by_kind; // most samples first
 	SiteGrouping site_grouping = SiteGrouping::line;
 	std::vector<Group> by_site;
+	std::vector<PidNamespace> pid_namespaces; // where the tasks' own pids differ
 };
 
 Report build_report(const Trace &trace, const Correlation &corr,

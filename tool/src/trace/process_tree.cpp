@@ -10,11 +10,10 @@ std::string comm_of(const char (&comm)[16])
 	return std::string(comm, strnlen(comm, sizeof(comm)));
 }
 
-std::vector<ProcessInfo> build_process_tree(uint32_t root_pid, uint32_t tool_pid,
-					    const std::string &root_comm, uint64_t root_start_ns,
+std::vector<ProcessInfo> build_process_tree(std::vector<ProcessInfo> roots,
 					    const DecodedRecords &records)
 {
-	std::vector<ProcessInfo> tree{{root_pid, root_pid, tool_pid, root_comm, root_start_ns}};
+	std::vector<ProcessInfo> tree = std::move(roots);
 	for (const auto &r : records.records) {
 		const auto *ev = std::get_if<clonescope_clone_event>(&r);
 		if (!ev || ev->child_pid == 0)

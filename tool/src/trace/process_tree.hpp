@@ -9,10 +9,10 @@
 
 namespace clonescope {
 
-// The tasks of a recorded tree: the root (started by the tool at
-// @root_start_ns) and every task a successful clone record created.
-std::vector<ProcessInfo> build_process_tree(uint32_t root_pid, uint32_t tool_pid,
-					    const std::string &root_comm, uint64_t root_start_ns,
+// The tasks of a recording: @roots (the command the tool started, the
+// processes it attached to) and every task a successful clone record
+// created, by start time.
+std::vector<ProcessInfo> build_process_tree(std::vector<ProcessInfo> roots,
 					    const DecodedRecords &records);
 
 // The comm in a record, without the padding NULs.

@@ -24,24 +24,8 @@ trap 'rm -rf "$TMP"' EXIT
 SITES=(site_fork site_spawn site_thread site_system site_vfork site_popen site_clone3)
 COUNTS=(100 50 10 5 20 3 4)
 
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n $1"
-}
-not_ok() {
-	n=$((n + 1))
-	failed=1
-	echo "not ok $n $1"
-	[[ -n "${2:-}" ]] && sed 's/^/# /' <<< "$2"
-}
-check() {
-	local what="$1"
-
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
+# shellcheck source=tool/tests/guest/tap-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/tap-lib.sh"
 
 echo "TAP version 13"
 
