@@ -203,7 +203,11 @@ std::optional<Report::CowTotals> cow_total_of(const Trace &trace)
 	std::optional<Report::CowTotals> total;
 	for (const auto &r : trace.kernel.records) {
 		if (const auto *w = std::get_if<clonescope_cow_event>(&r)) {
-			auto &t = total ? *total : total.emplace();
+			// Not emplace(): clang 14 does not see a nested struct with
+			// member initialisers as default-constructible here.
+			if (!total)
+				total = Report::CowTotals{};
+			auto &t = *total;
 			t.child = add_cow_counts(t.child, w->child);
 			t.parent = add_cow_counts(t.parent, w->parent);
 		}
