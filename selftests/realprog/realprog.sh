@@ -298,7 +298,6 @@ test_redis() {
 	[[ "$bypassed_kinds" == "['thread']" ]] || why+=" clones without a user call: $bypassed_kinds;"
 	[[ "$fork_sites" == *redisFork* ]] || why+=" fork not at redisFork: '$fork_sites';"
 	((cows >= 1)) || why+=" no COW record for the BGSAVE fork;"
-	cp "$TMP/redis.cst" "$TMP/redis.json" "${CLONESCOPE_OUT:-$TMP}/" 2> /dev/null
 	result redis-server "$([[ -z "$why" ]] && echo 1 || echo 0)" \
 		"exit $rec_rc, $calls user calls = $claimed of $clones kernel clones (+$bypassed jemalloc background threads bypassing the shim), $lost lost, BGSAVE fork at ${fork_sites:-?}${why:+ —$why}" \
 		"$(cat "$TMP/redis.err"; diff "$TMP/redis.plain" "$TMP/redis.rec"; tail -5 "$TMP/redis/server.log")"
