@@ -26,6 +26,8 @@ void __init cs_abi_assert_layout(void)
 	BUILD_BUG_ON(sizeof(struct clonescope_cow_counts) != CLONESCOPE_COW_COUNTS_SIZE_VER0);
 	BUILD_BUG_ON(offsetofend(struct clonescope_cow_event, parent) !=
 		     CLONESCOPE_COW_EVENT_SIZE_VER0);
+	BUILD_BUG_ON(offsetofend(struct clonescope_lifecycle_event, comm) !=
+		     CLONESCOPE_LIFECYCLE_EVENT_SIZE_VER0);
 
 	/* ioctl arguments. */
 	BUILD_BUG_ON(offsetofend(struct clonescope_version, features) !=

@@ -46,6 +46,7 @@
 #include "filter.h"
 #include "pidns.h"
 #include "keytab.h"
+#include "lifecycle.h"
 #include "probes.h"
 #include "cow.h"
 #include "tracing.h"
@@ -395,9 +396,6 @@ static int cs_kernel_clone_return(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_kernel_clone_return);
 
-/* The tracepoints' arguments, as cs_tracepoint_hit() passes them. */
-#define CS_TP_ARG(ctx, n)	(((void **)(ctx)->data)[n])
-
 /*
  * task_newtask: copy_process() has made the child and is about to return
  * it; the child is not yet woken up, so alive.
@@ -423,6 +421,7 @@ static int cs_task_newtask(struct cs_hctx *ctx)
 		cs_child_wake_ns[s->child_idx] = 0;
 	if (child->mm && child->mm != current->mm)
 		cs_cow_fork(child, ctx->now);
+	cs_lifecycle_fork(child, s->ev.clone_flags, ctx->now);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_task_newtask);

@@ -126,4 +126,15 @@ typedef u64 cs_clone_flags_t;
 typedef unsigned long cs_clone_flags_t;
 #endif
 
+/*
+ * sched_process_exit gained a group_dead argument after 6.12 (6.12.117
+ * has one argument, 7.2 two; added in 6.16); the probe's prototype must
+ * match, as above.
+ */
+#if CS_KERNEL_AT_LEAST(6, 16, 0)
+#define CS_SCHED_PROCESS_EXIT_PROTO(p)	struct task_struct *p, bool group_dead
+#else
+#define CS_SCHED_PROCESS_EXIT_PROTO(p)	struct task_struct *p
+#endif
+
 #endif

@@ -26,6 +26,7 @@
 #include "cow.h"
 #include "debugfs.h"
 #include "filter.h"
+#include "lifecycle.h"
 #include "probes.h"
 #include "ring.h"
 #include "tracing.h"
@@ -124,6 +125,7 @@ static void cs_stop(void)
 	/* Handlers run with preemption off: wait for any still running. */
 	synchronize_rcu();
 	cs_cow_flush();
+	cs_lifecycle_flush();
 	/* Blocked readers now get what is left, then EOF. */
 	wake_up_interruptible(&cs_readers);
 }
@@ -222,6 +224,7 @@ static long cs_ioctl_version(void __user *uarg)
 	ver.abi_major = CLONESCOPE_ABI_MAJOR;
 	ver.abi_minor = CLONESCOPE_ABI_MINOR;
 	ver.features = cs_clone_features() | cs_cow_features() |
+		       cs_lifecycle_features() |
 		       CLONESCOPE_FEAT_OPTIONS | CLONESCOPE_FEAT_TIMED_WAKEUP |
 		       CLONESCOPE_FEAT_AGGREGATE | CLONESCOPE_FEAT_PROBE_FLAGS;
 	return cs_put_struct(uarg, usize, &ver, sizeof(ver));
@@ -238,6 +241,7 @@ void cs_collect_stats(struct clonescope_stats *st)
 	st->enabled = cs_tracing();
 	cs_clone_stats(st);
 	cs_cow_stats(st);
+	cs_lifecycle_stats(st);
 	cs_probes_totals(&handlers);
 	st->handler_calls = handlers.hits;
 	st->handler_ns = handlers.ns;
@@ -370,6 +374,7 @@ static long cs_ioctl_enable(void)
 	mutex_unlock(&cs_read_lock);
 	cs_clone_reset(cs_armed_probes);
 	cs_cow_reset(cs_armed_probes);
+	cs_lifecycle_reset(cs_armed_probes);
 	cs_agg_reset();
 	cs_probes_reset_stats_all();
 	/* Handlers that see tracing on see the tables reset. */
@@ -532,6 +537,9 @@ static int __init cs_init(void)
 	err = cs_cow_init();
 	if (err)
 		goto err_unregister_probes;
+	err = cs_lifecycle_init();
+	if (err)
+		goto err_unregister_probes;
 	cs_debugfs_init();
 	err = misc_register(&cs_miscdev);
 	if (err) {
@@ -546,6 +554,7 @@ err_remove_debugfs:
 	cs_debugfs_exit();
 err_unregister_probes:
 	cs_probes_unregister_all();
+	cs_lifecycle_exit();
 	cs_cow_exit();
 	cs_clone_exit();
 err_free_agg:
@@ -561,6 +570,7 @@ static void __exit cs_exit(void)
 	misc_deregister(&cs_miscdev);
 	cs_debugfs_exit();
 	cs_probes_unregister_all();
+	cs_lifecycle_exit();
 	cs_cow_exit();
 	cs_clone_exit();
 	cs_agg_exit();

@@ -77,6 +77,8 @@ struct cs_probe {
 int cs_probes_register(struct cs_probe *probes, unsigned int nr);
 /* What a tracepoint probe calls: runs @data's entry with @args as data. */
 void cs_tracepoint_hit(void *data, void *args);
+/* A tracepoint handler's argument @n, as its probe passed them. */
+#define CS_TP_ARG(ctx, n)	(((void **)(ctx)->data)[n])
 void cs_probes_unregister_all(void);
 /*
  * Arms the probes of @groups (CLONESCOPE_PROBES_*), or disarms all (0).

@@ -14,6 +14,10 @@ PACKAGES=(
 	# building the module, the selftests and the tool
 	build-essential cmake pkg-config
 	libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libdw-dev
+	# clonescope export's HTTP server; the Prometheus that scrapes it in
+	# the guest test (Debian's prometheus package also ships promtool,
+	# which checks the exposition) and curl, which queries it
+	libcpp-httplib-dev prometheus curl
 	# kselftest_harness.h for the selftests; the source of the debug kernel
 	linux-source-6.1
 	# the real programs the realprog selftests record (redis-server also

@@ -89,9 +89,12 @@ main() {
 		run_selftest "$bin"
 	done
 	# The tool end to end: known call sites, exact counts (issue 7);
-	# running processes (issue 21); real programs (issue 16).
+	# running processes (issue 21); known lifecycles and Prometheus
+	# scraping the exporter (issue 19); real programs (issue 16).
 	run_suite tool_test "$CLONESCOPE_REPO/tool/tests/guest/tool_test.sh" "$BUILD/tool"
 	run_suite attach_test "$CLONESCOPE_REPO/tool/tests/guest/attach_test.sh" "$BUILD/tool"
+	run_suite lifecycle_test "$CLONESCOPE_REPO/tool/tests/guest/lifecycle_test.sh" "$BUILD/tool"
+	run_suite export_test "$CLONESCOPE_REPO/tool/tests/guest/export_test.sh" "$BUILD/tool"
 	run_suite realprog "$CLONESCOPE_REPO/selftests/realprog/realprog.sh" \
 		"$BUILD/tool" "$BUILD/selftests"
 	step "rmmod clonescope" rmmod clonescope

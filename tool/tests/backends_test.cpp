@@ -127,6 +127,27 @@ TEST(Backends, Top)
 	EXPECT_EQ(0u, cl[2].find("12:00:02,1.0,false,sh,3.0,3,3,"));
 }
 
+// top --by kind: the rows' key is the kind, in every back end.
+TEST(Backends, TopByKind)
+{
+	TopView v = top_view();
+	v.by = TopGrouping::kind;
+	v.rows[0].first = "fork";
+	v.rows[1].first = "vfork";
+	std::ostringstream text, js, cs;
+	make_output(Format::Text, text)->top(v);
+	const auto tl = lines_of(text.str());
+	ASSERT_GE(tl.size(), 4u);
+	EXPECT_EQ(0u, tl[2].find("KIND             CLONES/s"));
+	EXPECT_EQ(0u, tl[3].find("fork                 10.0"));
+	make_output(Format::Json, js)->top(v);
+	const json j = json::parse(js.str());
+	EXPECT_EQ("vfork", j["rows"][1]["kind"]);
+	EXPECT_FALSE(j["rows"][1].contains("comm"));
+	make_output(Format::Csv, cs)->top(v);
+	EXPECT_EQ(0u, lines_of(cs.str())[0].find("time,seconds,partial,kind,clones_per_s,"));
+}
+
 StatusView status_view()
 {
 	StatusView v;

@@ -232,3 +232,62 @@ TEST(Correlate, SiteNameWithoutSymbols)
 
 } // namespace
 } // namespace clonescope
+
+namespace clonescope {
+namespace {
+
+clonescope_lifecycle_event lifecycle_of(const clonescope_clone_event &k, uint64_t fork_ns)
+{
+	clonescope_lifecycle_event l{};
+	l.hdr.type = CLONESCOPE_RECORD_LIFECYCLE;
+	l.hdr.size = sizeof(l);
+	l.pid = k.child_pid;
+	l.tgid = k.child_tgid;
+	l.parent_tgid = k.parent_tgid;
+	l.fork_ns = fork_ns;
+	return l;
+}
+
+TEST(Correlate, LifecycleJoinsItsCloneOnly)
+{
+	Trace t = fixture_trace();
+	const Correlation before = correlate(t);
+	const Sample *fork = find_user(before, CS_KIND_FORK, 5000);
+	ASSERT_NE(nullptr, fork);
+	// A copy: the records below move the trace's.
+	const clonescope_clone_event k = *fork->primary();
+	// A recycled pid's record (forked after this clone) and another
+	// parent's must not join; the one forked inside the clone does.
+	auto later = lifecycle_of(k, k.end_ns + 1);
+	later.exec_ns = later.fork_ns + 5;
+	auto other = lifecycle_of(k, k.end_ns - 1);
+	other.parent_tgid = k.parent_tgid + 1;
+	auto mine = lifecycle_of(k, k.end_ns - 1);
+	mine.exec_ns = mine.fork_ns + 200'000'000;
+	mine.exit_ns = mine.exec_ns + 30'000'000;
+	mine.reap_ns = mine.exit_ns + 500'000'000;
+	for (const auto &l : {later, other, mine})
+		t.kernel.records.emplace_back(l);
+
+	const Correlation c = correlate(t);
+	EXPECT_EQ(1u, c.lifecycle_records);
+	const Sample *s = find_user(c, CS_KIND_FORK, 5000);
+	ASSERT_NE(nullptr, s);
+	ASSERT_NE(nullptr, s->life);
+	EXPECT_EQ(200'000'000u, *s->fork_to_exec_ns());
+	EXPECT_EQ(230'000'000u, *s->lifetime_ns());
+	EXPECT_EQ(500'000'000u, *s->zombie_ns());
+	// A child that never exec'd nor was reaped: unavailable, never 0.
+	t.kernel.records.pop_back();
+	mine.exec_ns = mine.reap_ns = 0;
+	t.kernel.records.emplace_back(mine);
+	const Correlation c2 = correlate(t);
+	const Sample *s2 = find_user(c2, CS_KIND_FORK, 5000);
+	ASSERT_NE(nullptr, s2);
+	EXPECT_FALSE(s2->fork_to_exec_ns());
+	EXPECT_FALSE(s2->zombie_ns());
+	EXPECT_EQ(230'000'000u, *s2->lifetime_ns());
+}
+
+} // namespace
+} // namespace clonescope

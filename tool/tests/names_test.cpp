@@ -137,11 +137,15 @@ TEST(Names, ProbeGroups)
 	auto bad = parse_probe_groups({"phases", "bogus"});
 	ASSERT_FALSE(bad.ok());
 	EXPECT_NE(std::string::npos, bad.error().message.find("\"bogus\""));
-	EXPECT_NE(std::string::npos, bad.error().message.find("all, clone, phases, page_tables, cow"));
+	EXPECT_NE(std::string::npos,
+		  bad.error().message.find("all, clone, phases, page_tables, cow, lifecycle"));
 	EXPECT_FALSE(parse_probe_groups({}).ok());
 	EXPECT_FALSE(parse_probe_groups({""}).ok());
-	EXPECT_EQ((std::vector<std::string>{"all", "clone", "phases", "page_tables", "cow"}),
+	EXPECT_EQ((std::vector<std::string>{"all", "clone", "phases", "page_tables", "cow",
+					    "lifecycle"}),
 		  probe_group_names());
+	EXPECT_EQ(CLONESCOPE_PROBES_CLONE | CLONESCOPE_PROBES_LIFECYCLE,
+		  *parse_probe_groups({"lifecycle"}));
 }
 
 TEST(Names, AbiCheck)

@@ -129,8 +129,9 @@ TEST_F(Output, Csv)
 	EXPECT_EQ("group_by,key,kinds,count,matched,failures,restarts,metric,unit,n,p50,p90,p99,max",
 		  lines[0]);
 	// Groups x metrics rows, plus the header and the two self-cost rows.
-	// 7 metrics, 4 COW counters for each side, the phases.
-	const size_t metrics = 7 + 2 * 4 + CLONESCOPE_NR_PHASES;
+	// 7 metrics, 4 COW counters for each side, 3 of the lifecycle, the
+	// phases.
+	const size_t metrics = 7 + 2 * 4 + 3 + CLONESCOPE_NR_PHASES;
 	EXPECT_EQ(1 + (report.by_kind.size() + report.by_site.size()) * metrics + 2, lines.size());
 
 	const uint64_t total = clones[1].end_ns - clones[1].start_ns;
@@ -348,7 +349,8 @@ TEST_F(Output, TextNamesUnavailablePhases)
 						 "cow_child_zero_copied, cow_child_thp_faults, "
 						 "cow_child_hugetlb_copied, cow_parent_copied, "
 						 "cow_parent_zero_copied, cow_parent_thp_faults, "
-						 "cow_parent_hugetlb_copied, copy_creds, sched_fork"));
+						 "cow_parent_hugetlb_copied, fork_to_exec, lifetime, zombie, "
+						 "copy_creds, sched_fork"));
 	EXPECT_NE(std::string::npos, text.find("usecs               : count    distribution"));
 }
 

@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
+#include <cstring>
 #include <map>
 #include <set>
 #include <sstream>
+#include <variant>
 
 #include "correlate/correlate.hpp"
 #include "fixture_data.hpp"
@@ -44,11 +47,34 @@ std::vector<std::string> csv_fields(const std::string &line)
 	return out;
 }
 
+// The lifecycle of the fixture's fork (child 5000): forked inside the
+// clone, exec'd 2 ms later, exited after 3 ms more with status 3, reaped by
+// the parent 5 ms after that.
+clonescope_lifecycle_event fork_lifecycle(const Trace &trace)
+{
+	const auto &fork = std::get<clonescope_clone_event>(trace.kernel.records.front());
+	clonescope_lifecycle_event l{};
+	l.hdr = {CLONESCOPE_RECORD_LIFECYCLE, sizeof(l), 1, 0};
+	l.pid = l.tgid = fork.child_pid;
+	l.parent_tgid = fork.parent_tgid;
+	l.fork_ns = fork.end_ns - 1;
+	l.exec_ns = l.fork_ns + 2'000'000;
+	l.exit_ns = l.exec_ns + 3'000'000;
+	l.reap_ns = l.exit_ns + 5'000'000;
+	l.hdr.timestamp_ns = l.reap_ns;
+	l.execs = 1;
+	l.exit_code = 3 << 8;
+	l.reaper_pid = kPid;
+	std::memcpy(l.comm, "true", 5);
+	return l;
+}
+
 class Script : public ::testing::Test {
 protected:
 	void SetUp() override
 	{
 		trace = testing::fixture_trace();
+		trace.kernel.records.emplace_back(fork_lifecycle(trace));
 		corr = correlate(trace);
 		ctx = event_context(trace);
 		events = script_events(trace, corr);
@@ -104,16 +130,26 @@ TEST_F(Script, EveryRecordTypeAppears)
 					return "child_start";
 				case CLONESCOPE_RECORD_LOST:
 					return "lost";
-				default:
+				case CLONESCOPE_RECORD_COW:
 					return "cow";
+				case CLONESCOPE_RECORD_LIFECYCLE:
+					return "lifecycle";
+				default:
+					return "a type script has no name for";
 				}
 			},
 			r)]++;
 	want["user_call"] = 1; // the fork of 5009, whose record was lost
 	EXPECT_EQ(want, by_type);
-	EXPECT_EQ((std::map<std::string, size_t>{
-			  {"child_start", 3}, {"clone", 5}, {"cow", 1}, {"lost", 1}, {"user_call", 1}}),
+	EXPECT_EQ((std::map<std::string, size_t>{{"child_start", 3},
+						 {"clone", 5},
+						 {"cow", 1},
+						 {"lifecycle", 1},
+						 {"lost", 1},
+						 {"user_call", 1}}),
 		  by_type);
+	// Each alternative of KernelRecord is one of the types above.
+	EXPECT_EQ(5u, std::variant_size_v<KernelRecord>);
 	EXPECT_EQ(7, first_of(json_events(), "lost")["lost"]);
 }
 
@@ -205,6 +241,45 @@ TEST_F(Script, CowSidesApart)
 	EXPECT_NE(text.end(), std::find(text.begin(), text.end(), format_cow(rec, ctx.t0_ns)));
 }
 
+// The child's lifecycle: every stamp, the intervals between them, the
+// wait status decoded; what did not happen is null, never 0.
+TEST_F(Script, LifecycleFieldsDecoded)
+{
+	const json life = first_of(json_events(), "lifecycle");
+	EXPECT_EQ(5000, life["pid"]);
+	EXPECT_EQ(kPid, life["parent_tgid"]);
+	EXPECT_EQ("true", life["comm"]);
+	EXPECT_EQ(2'000'000, life["fork_to_exec_ns"]);
+	EXPECT_EQ(5'000'000, life["lifetime_ns"]);
+	EXPECT_EQ(5'000'000, life["zombie_ns"]);
+	EXPECT_EQ(3, life["exit_status"]);
+	EXPECT_TRUE(life["exit_signal"].is_null());
+	EXPECT_EQ(kPid, life["reaper_pid"]);
+	EXPECT_EQ(json::array(), life["flags"]);
+
+	// Killed by SIGKILL before it exec'd, still a zombie when tracing
+	// stopped.
+	auto &rec = std::get<clonescope_lifecycle_event>(trace.kernel.records.back());
+	rec.exec_ns = rec.reap_ns = 0;
+	rec.execs = 0;
+	rec.exit_code = SIGKILL;
+	rec.reaper_pid = 0;
+	rec.flags = CLONESCOPE_LIFE_UNFINISHED;
+	const json killed = first_of(json_events(), "lifecycle");
+	EXPECT_TRUE(killed["exec_ns"].is_null());
+	EXPECT_TRUE(killed["fork_to_exec_ns"].is_null());
+	EXPECT_TRUE(killed["zombie_ns"].is_null());
+	EXPECT_TRUE(killed["reaper_pid"].is_null());
+	EXPECT_EQ(5'000'000, killed["lifetime_ns"]);
+	EXPECT_TRUE(killed["exit_status"].is_null());
+	EXPECT_EQ("SIGKILL", killed["exit_signal"]);
+	EXPECT_EQ(false, killed["core_dumped"]);
+	EXPECT_EQ(json::array({"unfinished"}), killed["flags"]);
+	EXPECT_NE(std::string::npos, format_record(trace.kernel.records.back(), 0)
+					     .find("fork->exec - lifetime 5000.0us zombie - killed by "
+						   "SIGKILL (tracing stopped first)"));
+}
+
 TEST_F(Script, TextHasEveryRecordsLiveLine)
 {
 	const std::string text = print(Format::Text);
@@ -229,7 +304,8 @@ TEST_F(Script, Csv)
 	for (size_t i = 0; i < header.size(); i++)
 		col[header[i]] = i;
 	for (const auto *key : {"type", "time_ns", "phases.alloc_pid.duration_ns", "user.line",
-				"cow.child.copied", "cow.parent.hugetlb_bytes", "lost"})
+				"cow.child.copied", "cow.parent.hugetlb_bytes", "lost", "fork_to_exec_ns",
+				"zombie_ns", "exit_signal", "reaper_pid"})
 		EXPECT_TRUE(col.count(key)) << key;
 	size_t cows = 0;
 	for (size_t i = 1; i < lines.size(); i++) {

@@ -27,7 +27,7 @@
 
 /* The major changes when an old reader can no longer decode the stream. */
 #define CLONESCOPE_ABI_MAJOR		1
-#define CLONESCOPE_ABI_MINOR		2
+#define CLONESCOPE_ABI_MINOR		3
 
 /* Bits of clonescope_version.features: what this module build can do. */
 #define CLONESCOPE_FEAT_KERNEL_CLONE	(1ULL << 0) /* clone records */
@@ -50,6 +50,11 @@
 #define CLONESCOPE_FEAT_PROBE_FLAGS	(1ULL << 13) /* clonescope_probe_info.flags */
 /* Since 1.2: */
 #define CLONESCOPE_FEAT_NS_PIDS		(1ULL << 16) /* clone records: ns pids */
+/* Since 1.3: */
+#define CLONESCOPE_FEAT_LIFECYCLE	(1ULL << 17) /* lifecycle records:
+						      * exec and exit, and
+						      * CLONESCOPE_PROBES_LIFECYCLE */
+#define CLONESCOPE_FEAT_LIFECYCLE_REAP	(1ULL << 18) /* ... with the reap */
 
 /* ------------------------------------------------------------------ */
 /* Records                                                            */
@@ -59,6 +64,8 @@
 #define CLONESCOPE_RECORD_CHILD_START	2
 #define CLONESCOPE_RECORD_LOST		3
 #define CLONESCOPE_RECORD_COW		4
+/* Since 1.3: */
+#define CLONESCOPE_RECORD_LIFECYCLE	8
 
 /*
  * read() returns whole records only; a read() of fewer bytes than this is
@@ -247,6 +254,43 @@ struct clonescope_cow_event {
 };
 #define CLONESCOPE_COW_EVENT_SIZE_VER0	208
 
+/* clonescope_lifecycle_event.flags */
+#define CLONESCOPE_LIFE_THREAD		(1U << 0) /* a CLONE_THREAD child */
+#define CLONESCOPE_LIFE_UNFINISHED	(1U << 1) /* tracing stopped before
+						   * the reap: later stamps 0 */
+#define CLONESCOPE_LIFE_NO_REAP_PROBE	(1U << 2) /* written at exit: the
+						   * reap is not probed */
+
+/*
+ * What became of the child of a traced clone (CLONESCOPE_FEAT_LIFECYCLE):
+ * written when it is reaped (release_task(): by the parent's wait, or by
+ * the child itself when nobody waits for it), else when tracing stops.
+ * Stamps are CLOCK_MONOTONIC, 0 for what did not happen: fork_ns is when
+ * copy_process() made the child (the clone record's COPY_PROCESS end),
+ * exec_ns its first successful execve(), exit_ns its do_exit()
+ * (sched_process_exit), reap_ns its release.  Between exit and reap the
+ * child is a zombie.  @exit_code is the wait status as waitpid() gives it
+ * (exit status << 8, or the signal).  @comm is the child's at its last
+ * stamp: after an exec, the new program's.
+ */
+struct clonescope_lifecycle_event {
+	struct clonescope_record_header hdr;
+	__aligned_u64 fork_ns;
+	__aligned_u64 exec_ns;
+	__aligned_u64 exit_ns;
+	__aligned_u64 reap_ns;
+	__u32	pid;
+	__u32	tgid;
+	__u32	parent_tgid;		/* the forking process */
+	__u32	reaper_pid;		/* the task that released it, 0 if none */
+	__u32	execs;			/* successful execve() calls */
+	__s32	exit_code;
+	__u32	flags;			/* CLONESCOPE_LIFE_* */
+	__u32	__reserved;
+	char	comm[16];
+};
+#define CLONESCOPE_LIFECYCLE_EVENT_SIZE_VER0	96
+
 /* ------------------------------------------------------------------ */
 /* ioctls                                                             */
 /* ------------------------------------------------------------------ */
@@ -292,7 +336,10 @@ struct clonescope_filter {
 #define CLONESCOPE_PROBES_PHASES	(1U << 1) /* copy_process landmarks */
 #define CLONESCOPE_PROBES_PAGE_TABLES	(1U << 2) /* copy_page_range, per VMA */
 #define CLONESCOPE_PROBES_COW		(1U << 3) /* copy-on-write faults */
-#define CLONESCOPE_PROBES_ALL		((1U << 4) - 1)
+/* Since 1.3 (CLONESCOPE_FEAT_LIFECYCLE): */
+#define CLONESCOPE_PROBES_LIFECYCLE	(1U << 4) /* children's exec, exit
+						   * and reap */
+#define CLONESCOPE_PROBES_ALL		((1U << 5) - 1)
 
 /*
  * clonescope_options.flags (CLONESCOPE_FEAT_AGGREGATE): AGGREGATE keeps

@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "cli/export_cmd.hpp"
 #include "cli/record_cmd.hpp"
 #include "cli/report_cmd.hpp"
 #include "cli/script_cmd.hpp"
@@ -26,6 +27,7 @@ EXAMPLES (each command's --help has its own):
     clonescope record -p 1234 --duration 10  # attach to a running server's tree
     clonescope stat 1 10                   # system-wide, ten 1-second lines
     clonescope top -p 1234                 # who clones most under pid 1234
+    clonescope export --listen :9477       # Prometheus metrics at /metrics
 )";
 
 constexpr const char *kStatusExamples = R"(
@@ -71,6 +73,14 @@ EXAMPLES:
     clonescope top                         # the busiest comms, redrawn each second
     clonescope top -p 1234 -n 5            # the top 5 under pid 1234
     clonescope top 2 3 --json              # three 2-second tables as JSON
+    clonescope top --by kind               # fork, vfork, thread, ... rows
+)";
+
+constexpr const char *kExportExamples = R"(
+EXAMPLES:
+    clonescope export                      # http://127.0.0.1:9477/metrics
+    clonescope export --listen :9477       # on every address
+    clonescope export --listen [::1]:9477 --probes clone  # the least cost
 )";
 
 // A whole number of at least 1: `stat 1 -3` and `top -n -2` are refused
@@ -99,7 +109,7 @@ void add_probes_option(CLI::App *cmd, std::vector<std::string> &groups, const ch
 {
 	cmd->add_option("--probes", groups,
 			std::string("probe groups to arm: all, or a list of "
-				    "clone,phases,page_tables,cow") +
+				    "clone,phases,page_tables,cow,lifecycle") +
 				note)
 		->delimiter(',')
 		// One argument, split at its commas: the next word is not a group.
@@ -209,9 +219,27 @@ int main(int argc, char **argv)
 		cmd->add_flag("!--records", live.in_kernel,
 			      "decode a record per clone instead of reading the module's "
 			      "in-kernel aggregates");
-	top->add_option("-n,--rows", live.rows, "comms shown")
+	top->add_option("-n,--rows", live.rows, "rows shown")
 		->capture_default_str()
 		->check(kPositiveInteger);
+	top->add_option("--by", live.top_by, "one row per command name or per kind of clone")
+		->transform(CLI::CheckedTransformer(
+			std::map<std::string, TopGrouping>{{"comm", TopGrouping::comm},
+							   {"kind", TopGrouping::kind}},
+			CLI::ignore_case))
+		->default_str("comm");
+
+	ExportOptions exp;
+	auto *export_cmd = app.add_subcommand(
+		"export", "serve the module's in-kernel aggregates to Prometheus at /metrics");
+	export_cmd->footer(kExportExamples);
+	export_cmd->add_option("--listen", exp.listen, "ADDR:PORT to serve on (:PORT: all addresses)")
+		->capture_default_str();
+	// The clone path's landmarks and the COW faults: what the phase
+	// histograms and the COW pages need; page_tables costs a probe per
+	// VMA and adds only the copy_page_range phase.
+	std::vector<std::string> export_probes{"clone", "phases", "cow"};
+	add_probes_option(export_cmd, export_probes);
 
 	app.footer(kExamples); // after the subcommands, which would inherit it
 	CLI11_PARSE(app, argc, argv);
@@ -223,13 +251,20 @@ int main(int argc, char **argv)
 	if (*script)
 		return run_script(scr);
 	// The probe groups of whichever live command or record was chosen.
-	auto groups = parse_probe_groups(*record ? record_probes : live_probes);
+	auto groups = parse_probe_groups(*record       ? record_probes
+					 : *export_cmd ? export_probes
+						       : live_probes);
 	if (!groups) {
 		fmt::print(stderr, "clonescope: {}\n", groups.error().message);
 		return 2;
 	}
 	rec.probe_groups = live.filter.probe_groups = *groups;
 	live.device = device;
+	if (*export_cmd) {
+		exp.device = device;
+		exp.probe_groups = *groups;
+		return run_export(exp);
+	}
 	if (*stat)
 		return run_stat(live);
 	if (*top)

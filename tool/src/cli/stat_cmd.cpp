@@ -16,6 +16,7 @@
 #include "cli/fail.hpp"
 #include "correlate/correlate.hpp"
 #include "report/interval.hpp"
+#include "trace/names.hpp"
 #include "trace/process_tree.hpp"
 #include "util/clock.hpp"
 
@@ -39,9 +40,9 @@ std::string clock_time()
 	return now;
 }
 
-// One interval: all clones, and the clones by command name.
+// One interval: all clones, and the clones by command name and by kind.
 struct Interval {
-	std::vector<std::pair<std::string, IntervalStats>> by_comm;
+	std::vector<std::pair<std::string, IntervalStats>> by_comm, by_kind;
 	IntervalStats all;
 	uint64_t lost = 0;
 };
@@ -50,15 +51,18 @@ Interval from_records(const Correlation &corr)
 {
 	Interval iv;
 	std::vector<const Sample *> samples;
-	std::map<std::string, std::vector<const Sample *>> by_comm;
+	std::map<std::string, std::vector<const Sample *>> by_comm, by_kind;
 	for (const auto &s : corr.samples) {
 		samples.push_back(&s);
+		by_kind[s.kind].push_back(&s);
 		if (const auto *k = s.primary())
 			by_comm[comm_of(k->comm)].push_back(&s);
 	}
 	iv.all = interval_stats(samples);
 	for (const auto &[comm, v] : by_comm)
 		iv.by_comm.emplace_back(comm, interval_stats(v));
+	for (const auto &[kind, v] : by_kind)
+		iv.by_kind.emplace_back(kind, interval_stats(v));
 	iv.lost = corr.lost;
 	return iv;
 }
@@ -92,6 +96,19 @@ Interval from_aggregates(const Aggregate &now, const Aggregate &before)
 	Interval iv;
 	iv.all = interval_stats(std::span<const __u64, CLONESCOPE_AGG_NR_KINDS>(kinds), failed,
 				restarted, duration, t.wakeup_ns.buckets, t.cow_copied.sum);
+	// The module keeps no wake-up latency or COW pages by kind: unknown,
+	// not 0.
+	for (size_t k = 0; k < CLONESCOPE_AGG_NR_KINDS; k++) {
+		if (!kinds[k])
+			continue;
+		__u64 only[CLONESCOPE_AGG_NR_KINDS] = {};
+		only[k] = kinds[k];
+		auto stats = interval_stats(std::span<const __u64, CLONESCOPE_AGG_NR_KINDS>(only),
+					    t.kinds[k].failed, t.kinds[k].restarted,
+					    t.kinds[k].duration_ns.buckets, {}, 0);
+		stats.cow_pages.reset();
+		iv.by_kind.emplace_back(agg_kind_name(static_cast<uint32_t>(k)), stats);
+	}
 
 	std::map<std::string, const clonescope_agg_comm *> earlier;
 	for (const auto &c : before.comms)
@@ -165,8 +182,9 @@ int live_loop(const LiveOptions &opts, const std::function<void(Window &)> &show
 		}
 		if (!cow_armed) {
 			iv.all.cow_pages.reset();
-			for (auto &[comm, stats] : iv.by_comm)
-				stats.cow_pages.reset();
+			for (auto *rows : {&iv.by_comm, &iv.by_kind})
+				for (auto &[name, stats] : *rows)
+					stats.cow_pages.reset();
 		}
 		const uint64_t elapsed = monotonic_ns() - start;
 		const bool partial = g_exiting;
@@ -195,8 +213,14 @@ int run_top(const LiveOptions &opts)
 {
 	auto out = make_output(opts.format, std::cout, {.redraw = isatty(STDOUT_FILENO) != 0});
 	return live_loop(opts, [&opts, &out](Window &w) {
-		TopView view{w.clock, w.seconds, w.iv.all.clones, w.iv.lost, w.partial,
-			     std::move(w.iv.by_comm)};
+		const bool by_kind = opts.top_by == TopGrouping::kind;
+		TopView view{w.clock,
+			     w.seconds,
+			     w.iv.all.clones,
+			     w.iv.lost,
+			     w.partial,
+			     std::move(by_kind ? w.iv.by_kind : w.iv.by_comm),
+			     opts.top_by};
 		std::stable_sort(view.rows.begin(), view.rows.end(), [](const auto &a, const auto &b) {
 			return a.second.clones > b.second.clones;
 		});

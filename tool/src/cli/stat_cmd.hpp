@@ -14,6 +14,7 @@ struct LiveOptions {
 	uint64_t count = 0; // 0: until SIGINT
 	LiveFilter filter;
 	size_t rows = 20;   // top only
+	TopGrouping top_by = TopGrouping::comm; // top only
 	// Read the module's in-kernel aggregates (no record per clone) when it
 	// keeps them; false: decode records, as with a 1.0 module.
 	bool in_kernel = true;
@@ -24,8 +25,8 @@ struct LiveOptions {
 // percentiles per interval, like vmstat.
 int run_stat(const LiveOptions &opts);
 
-// `clonescope top [interval [count]]`: the busiest comms of each interval,
-// redrawn in place.
+// `clonescope top [interval [count]]`: the busiest comms (or kinds) of each
+// interval, redrawn in place.
 int run_top(const LiveOptions &opts);
 
 } // namespace clonescope

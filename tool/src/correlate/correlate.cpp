@@ -164,6 +164,21 @@ std::optional<uint64_t> Sample::cow_pages() const
 	       cow->parent.hugetlb_copied;
 }
 
+std::optional<uint64_t> Sample::fork_to_exec_ns() const
+{
+	return life ? clonescope::fork_to_exec_ns(*life) : std::nullopt;
+}
+
+std::optional<uint64_t> Sample::lifetime_ns() const
+{
+	return life ? clonescope::lifetime_ns(*life) : std::nullopt;
+}
+
+std::optional<uint64_t> Sample::zombie_ns() const
+{
+	return life ? clonescope::zombie_ns(*life) : std::nullopt;
+}
+
 std::optional<uint64_t> Sample::cow_copy_ns() const
 {
 	if (!cow)
@@ -253,6 +268,28 @@ std::string site_key(const Sample &s, SiteGrouping grouping)
 	return fmt::format("{} ({}:{}){}", sym->symbol, basename_of(sym->file), sym->line, module);
 }
 
+namespace {
+
+// Of the records about a fork's child (COW, lifecycle), keyed by child pid,
+// the one of clone @k: the same parent, stamped at the fork, inside the
+// clone (a recycled pid's records are another clone's).
+template <typename Event>
+const Event *record_of_clone(
+	const std::unordered_map<uint32_t, std::vector<const Event *>> &by_child,
+	const clonescope_clone_event &k)
+{
+	auto it = by_child.find(k.child_pid);
+	if (it == by_child.end())
+		return nullptr;
+	for (const auto *w : it->second)
+		if (w->parent_tgid == k.parent_tgid && w->fork_ns >= k.start_ns &&
+		    w->fork_ns <= k.end_ns)
+			return w;
+	return nullptr;
+}
+
+} // namespace
+
 Correlation correlate(const Trace &trace)
 {
 	Correlation out;
@@ -261,6 +298,7 @@ Correlation correlate(const Trace &trace)
 	std::unordered_map<uint32_t, std::vector<uint64_t>> starts;
 	// child pid -> COW records, in stream order.
 	std::unordered_map<uint32_t, std::vector<const clonescope_cow_event *>> cows;
+	std::unordered_map<uint32_t, std::vector<const clonescope_lifecycle_event *>> lives;
 	for (const auto &r : trace.kernel.records) {
 		if (const auto *c = std::get_if<clonescope_clone_event>(&r)) {
 			clones.push_back(c);
@@ -271,6 +309,8 @@ Correlation correlate(const Trace &trace)
 			out.lost += l->lost;
 		else if (const auto *w = std::get_if<clonescope_cow_event>(&r))
 			cows[w->child_pid].push_back(w);
+		else if (const auto *f = std::get_if<clonescope_lifecycle_event>(&r))
+			lives[f->pid].push_back(f);
 	}
 	for (auto &[pid, v] : starts) {
 		std::sort(v.begin(), v.end());
@@ -368,17 +408,12 @@ Correlation correlate(const Trace &trace)
 		const auto *k = s.primary();
 		if (!k || k->child_pid == 0)
 			continue;
-		// The COW window opens when copy_process returns, inside the clone.
-		if (auto c = cows.find(k->child_pid); c != cows.end()) {
-			for (const auto *w : c->second) {
-				if (w->parent_tgid == k->parent_tgid && w->fork_ns >= k->start_ns &&
-				    w->fork_ns <= k->end_ns) {
-					s.cow = w;
-					out.cow_records++;
-					break;
-				}
-			}
-		}
+		// The COW window opens when copy_process returns, inside the
+		// clone; the lifecycle starts there too.
+		s.cow = record_of_clone(cows, *k);
+		out.cow_records += s.cow != nullptr;
+		s.life = record_of_clone(lives, *k);
+		out.lifecycle_records += s.life != nullptr;
 		auto it = starts.find(k->child_pid);
 		if (it == starts.end())
 			continue;

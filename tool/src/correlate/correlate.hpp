@@ -37,6 +37,9 @@ struct Sample {
 	std::optional<uint64_t> child_start_ns = {};
 	// The copy-on-write bill of the primary record's fork, if written.
 	const clonescope_cow_event *cow = nullptr;
+	// What became of the primary record's child (exec, exit, reap), if
+	// written.
+	const clonescope_lifecycle_event *life = nullptr;
 
 	bool failed() const;
 	// errno of the failure (kernel result, else the user call's), 0 if none;
@@ -53,6 +56,12 @@ struct Sample {
 	// were shared; nullopt without a COW record.
 	std::optional<uint64_t> cow_pages() const;
 	std::optional<uint64_t> cow_copy_ns() const;
+	// The child's lifecycle: fork (copy_process made it) to its first
+	// exec, fork to exit, exit to reap (a zombie); nullopt when that did
+	// not happen while traced, or without a lifecycle record.
+	std::optional<uint64_t> fork_to_exec_ns() const;
+	std::optional<uint64_t> lifetime_ns() const;
+	std::optional<uint64_t> zombie_ns() const;
 	// Time clonescope's handlers spent in the kernel records; nullopt
 	// without any (whether the module measured it is the trace's feature).
 	std::optional<uint64_t> self_cost_ns() const;
@@ -80,6 +89,7 @@ struct Correlation {
 	size_t kernel_restarts = 0; // records with CLONESCOPE_CLONE_RESTART
 	size_t child_starts = 0;
 	size_t cow_records = 0;
+	size_t lifecycle_records = 0; // joined to their clone
 	uint64_t lost = 0; // records the module dropped (LOST records)
 };
 

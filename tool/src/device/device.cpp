@@ -34,6 +34,8 @@ constexpr FeatureName kFeatures[] = {
 	{CLONESCOPE_FEAT_AGGREGATE, "aggregate"},
 	{CLONESCOPE_FEAT_PROBE_FLAGS, "probe_flags"},
 	{CLONESCOPE_FEAT_NS_PIDS, "ns_pids"},
+	{CLONESCOPE_FEAT_LIFECYCLE, "lifecycle"},
+	{CLONESCOPE_FEAT_LIFECYCLE_REAP, "lifecycle_reap"},
 };
 
 // What an errno from one of our ioctls means for the user.
@@ -99,6 +101,7 @@ constexpr struct {
 	{"phases", CLONESCOPE_PROBES_PHASES},
 	{"page_tables", CLONESCOPE_PROBES_PAGE_TABLES},
 	{"cow", CLONESCOPE_PROBES_COW},
+	{"lifecycle", CLONESCOPE_PROBES_LIFECYCLE},
 };
 
 } // namespace
@@ -239,8 +242,11 @@ Status Device::set_probe_groups(uint32_t groups, uint64_t features, uint32_t opt
 	if (options && !(features & CLONESCOPE_FEAT_AGGREGATE))
 		return Error{"this module cannot aggregate in the kernel (no "
 			     "CLONESCOPE_FEAT_AGGREGATE: ABI 1.0)"};
+	// A module before 1.3 has no lifecycle group and refuses its bit.
+	if (!(features & CLONESCOPE_FEAT_LIFECYCLE))
+		groups &= ~CLONESCOPE_PROBES_LIFECYCLE;
 	if (!(features & CLONESCOPE_FEAT_OPTIONS)) {
-		if (groups == CLONESCOPE_PROBES_ALL)
+		if ((groups | CLONESCOPE_PROBES_LIFECYCLE) == CLONESCOPE_PROBES_ALL)
 			return Ok{};
 		return Error{"this module arms every probe group: it cannot limit them "
 			     "(no CLONESCOPE_FEAT_OPTIONS)"};

@@ -33,7 +33,8 @@ const char *probe_state_name(uint32_t state);
 // @p's flags; "-" when the module does not say (ABI 1.0: a shorter struct).
 const char *probe_kind_name(const clonescope_probe_info &p);
 
-// The names parse_probe_groups knows: all, clone, phases, page_tables, cow.
+// The names parse_probe_groups knows: all, clone, phases, page_tables, cow,
+// lifecycle.
 const std::vector<std::string> &probe_group_names();
 
 // CLONESCOPE_PROBES_* from names of probe_group_names() ({"clone", "cow"}, or

@@ -108,6 +108,43 @@ ojson cow_json(const clonescope_cow_event &w)
 		{"cow", {{"child", cow_counts_json(w.child)}, {"parent", cow_counts_json(w.parent)}}}};
 }
 
+ojson stamp_json(uint64_t ns)
+{
+	return or_null(ns != 0, ns);
+}
+
+ojson duration_json(std::optional<uint64_t> ns)
+{
+	return ns ? ojson(*ns) : ojson(nullptr);
+}
+
+// A stamp that did not happen while traced is null, and so is every
+// interval it ends or starts; the wait status is decoded as waitpid()'s
+// WEXITSTATUS or WTERMSIG.
+ojson lifecycle_json(const clonescope_lifecycle_event &l)
+{
+	const bool exited = l.exit_ns != 0;
+	const bool by_signal = exited && (l.exit_code & 0x7f) != 0;
+	return {{"comm", comm_of(l.comm)},
+		{"pid", l.pid},
+		{"tgid", l.tgid},
+		{"parent_tgid", l.parent_tgid},
+		{"fork_ns", stamp_json(l.fork_ns)},
+		{"exec_ns", stamp_json(l.exec_ns)},
+		{"exit_ns", stamp_json(l.exit_ns)},
+		{"reap_ns", stamp_json(l.reap_ns)},
+		{"fork_to_exec_ns", duration_json(fork_to_exec_ns(l))},
+		{"lifetime_ns", duration_json(lifetime_ns(l))},
+		{"zombie_ns", duration_json(zombie_ns(l))},
+		{"execs", l.execs},
+		{"exit_code", or_null(exited, l.exit_code)},
+		{"exit_status", or_null(exited && !by_signal, (l.exit_code >> 8) & 0xff)},
+		{"exit_signal", or_null(by_signal, signal_name(l.exit_code & 0x7f))},
+		{"core_dumped", or_null(by_signal, (l.exit_code & 0x80) != 0)},
+		{"reaper_pid", or_null(l.reap_ns != 0, l.reaper_pid)},
+		{"flags", lifecycle_flag_names(l.flags)}};
+}
+
 // The fields after "type", "time_ns", "timestamp_ns" and "cpu".
 struct RecordFields {
 	const EventContext &ctx;
@@ -128,6 +165,10 @@ struct RecordFields {
 	std::pair<const char *, ojson> operator()(const clonescope_cow_event &w) const
 	{
 		return {"cow", cow_json(w)};
+	}
+	std::pair<const char *, ojson> operator()(const clonescope_lifecycle_event &l) const
+	{
+		return {"lifecycle", lifecycle_json(l)};
 	}
 };
 
@@ -182,7 +223,7 @@ ojson top_json(const TopView &v)
 	j["lost"] = v.lost;
 	ojson rows = ojson::array();
 	for (const auto &[comm, stats] : v.rows) {
-		ojson r = {{"comm", comm}};
+		ojson r = {{top_grouping_name(v.by), comm}};
 		add_interval_fields(r, stats, v.seconds);
 		rows.push_back(std::move(r));
 	}
@@ -193,7 +234,7 @@ ojson top_json(const TopView &v)
 ojson top_row_json(const TopView &v, size_t row)
 {
 	ojson j = interval_head(v.clock, v.seconds, v.partial);
-	j["comm"] = v.rows[row].first;
+	j[top_grouping_name(v.by)] = v.rows[row].first;
 	add_interval_fields(j, v.rows[row].second, v.seconds);
 	return j;
 }
@@ -268,8 +309,11 @@ const std::vector<std::string> &event_columns()
 		clone.phase_mask = (1ULL << CLONESCOPE_NR_PHASES) - 1;
 		const UserCall call{};
 		const SymbolInfo symbol{};
+		clonescope_lifecycle_event life{};
+		life.fork_ns = life.exec_ns = life.exit_ns = life.reap_ns = 1;
 		const KernelRecord records[] = {clone, clonescope_child_start_event{},
-						clonescope_lost_event{}, clonescope_cow_event{}};
+						clonescope_lost_event{}, clonescope_cow_event{},
+						life};
 		std::vector<std::string> out;
 		std::set<std::string> seen;
 		auto add = [&](const Event &ev) {

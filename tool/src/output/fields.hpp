@@ -12,7 +12,7 @@
 namespace clonescope {
 
 // One object, keys in a fixed order: "type" (clone, child_start, lost, cow,
-// user_call), "time_ns", then the record's fields with numbers named
+// lifecycle, user_call), "time_ns", then the record's fields with numbers named
 // (flags, errno, syscall, signal, phases; unavailable phases listed in
 // "unavailable", never 0), the child's and the parent's COW counters
 // apart, and "user", the user call and its call site, or null.
@@ -27,9 +27,10 @@ const std::vector<std::string> &event_columns();
 // interval_fields, "lost".
 nlohmann::ordered_json interval_json(const IntervalView &view);
 // A top table: "time", "seconds", "partial", "clones_per_s", "lost" and
-// "rows", each {"comm", interval_fields...}.
+// "rows", each {"comm" or "kind", interval_fields...}.
 nlohmann::ordered_json top_json(const TopView &view);
-// One CSV row of a top table: "time", "seconds", "comm", interval_fields.
+// One CSV row of a top table: "time", "seconds", "comm" or "kind",
+// interval_fields.
 nlohmann::ordered_json top_row_json(const TopView &view, size_t row);
 // The module's ABI, features, session counters and "probes".
 nlohmann::ordered_json status_json(const StatusView &view);

@@ -79,7 +79,8 @@ public:
 		out_ << fmt::format("clonescope top - {}   {:.1f} clones/s   lost {}{}\n\n", v.clock,
 				    static_cast<double>(v.clones) / v.seconds, v.lost,
 				    v.partial ? fmt::format("   (last {:.1f}s)", v.seconds) : "");
-		out_ << fmt::format("{:<16} {}\n", "COMM", columns_header());
+		out_ << fmt::format("{:<16} {}\n", v.by == TopGrouping::kind ? "KIND" : "COMM",
+				    columns_header());
 		for (const auto &[comm, stats] : v.rows)
 			out_ << fmt::format("{:<16} {}\n", comm, columns(stats, v.seconds));
 		if (!opts_.redraw)
@@ -193,6 +194,11 @@ private:
 };
 
 } // namespace
+
+const char *top_grouping_name(TopGrouping by)
+{
+	return by == TopGrouping::kind ? "kind" : "comm";
+}
 
 std::unique_ptr<Output> make_output(Format format, std::ostream &out, OutputOptions opts)
 {

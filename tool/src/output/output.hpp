@@ -35,14 +35,21 @@ struct IntervalView {
 	bool partial = false; // cut short by Ctrl-C
 };
 
-// One interval of `top`: the busiest comms first, as many as asked for.
+// What a row of `top` is: a command name or a kind of clone.
+enum class TopGrouping { comm, kind };
+
+// "comm", "kind": the key of a top row in JSON and CSV.
+const char *top_grouping_name(TopGrouping by);
+
+// One interval of `top`: the busiest rows first, as many as asked for.
 struct TopView {
 	std::string clock;
 	double seconds = 0;
-	size_t clones = 0; // of all comms
+	size_t clones = 0; // of all rows
 	uint64_t lost = 0;
 	bool partial = false;
 	std::vector<std::pair<std::string, IntervalStats>> rows;
+	TopGrouping by = TopGrouping::comm;
 };
 
 // What `status` reads from the module.

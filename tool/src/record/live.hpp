@@ -33,6 +33,8 @@ public:
 	bool aggregating() const { return aggregating_; }
 	// The module's aggregates since start().
 	Result<Aggregate> aggregate() const { return dev_.aggregate(); }
+	// The session's counters: drops, handler self-cost.
+	Result<clonescope_stats> stats() const { return dev_.stats(); }
 
 private:
 	LiveSession(Device dev, bool aggregating) : dev_(std::move(dev)), aggregating_(aggregating)

@@ -113,6 +113,32 @@ std::string format_cow(const clonescope_cow_event &ev, uint64_t t0_ns)
 			   format_duration(ev.child.copy_ns + ev.parent.copy_ns));
 }
 
+std::string format_wait_status(int status)
+{
+	if ((status & 0x7f) == 0)
+		return fmt::format("exit {}", (status >> 8) & 0xff);
+	return fmt::format("killed by {}{}", signal_name(status & 0x7f),
+			   status & 0x80 ? " (core dumped)" : "");
+}
+
+std::string format_lifecycle(const clonescope_lifecycle_event &ev, uint64_t t0_ns)
+{
+	auto span = [](std::optional<uint64_t> ns) {
+		return ns ? format_duration(*ns) : std::string("-");
+	};
+	std::string out = fmt::format("{} LIFE {}/{} {} fork->exec {} lifetime {} zombie {}",
+				      rel_time(ev.hdr.timestamp_ns, t0_ns), ev.pid, ev.tgid,
+				      comm_of(ev.comm), span(fork_to_exec_ns(ev)),
+				      span(lifetime_ns(ev)), span(zombie_ns(ev)));
+	if (ev.exit_ns)
+		out += " " + format_wait_status(ev.exit_code);
+	if (ev.reap_ns)
+		out += fmt::format(" reaped by {}", ev.reaper_pid);
+	if (ev.flags & CLONESCOPE_LIFE_UNFINISHED)
+		out += " (tracing stopped first)";
+	return out;
+}
+
 namespace {
 
 // One overload per record type: a type added to KernelRecord without its
@@ -135,6 +161,10 @@ struct RecordLine {
 	std::string operator()(const clonescope_cow_event &ev) const
 	{
 		return format_cow(ev, t0_ns);
+	}
+	std::string operator()(const clonescope_lifecycle_event &ev) const
+	{
+		return format_lifecycle(ev, t0_ns);
 	}
 	template <typename T>
 	std::string operator()(const T &) const = delete;

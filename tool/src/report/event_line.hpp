@@ -18,6 +18,11 @@ std::string format_clone_event(const clonescope_clone_event &ev, uint64_t t0_ns)
 std::string format_child_start(const clonescope_child_start_event &ev, uint64_t t0_ns);
 std::string format_lost(const clonescope_lost_event &ev, uint64_t t0_ns);
 std::string format_cow(const clonescope_cow_event &ev, uint64_t t0_ns);
+// "TIME LIFE PID/TGID COMM fork->exec D lifetime D zombie D exit N reaped by P";
+// what did not happen while traced is "-".
+std::string format_lifecycle(const clonescope_lifecycle_event &ev, uint64_t t0_ns);
+// A wait status (waitpid's): "exit N" or "killed by SIGNAME".
+std::string format_wait_status(int status);
 // The line of any record: one of the above, chosen by type.
 std::string format_record(const KernelRecord &record, uint64_t t0_ns);
 // The user call that made a clone, under the clone's line:

@@ -42,6 +42,27 @@ json slice(const std::string &name, const char *cat, uint32_t tgid, uint32_t pid
 		{"dur", static_cast<double>(dur) / 1000.0}, {"args", std::move(args)}};
 }
 
+// The child's life on its own track: fork to its first exec, then until
+// it exits (the program it ran), then a zombie until reaped.
+void lifecycle_slices(const clonescope_lifecycle_event &l, uint64_t t0, json &events,
+		      std::map<std::pair<uint32_t, uint32_t>, std::string> &tasks)
+{
+	tasks.emplace(std::pair{l.tgid, l.pid}, comm_of(l.comm));
+	const auto to_exec = fork_to_exec_ns(l);
+	const uint64_t ran_from = to_exec ? l.exec_ns : l.fork_ns;
+	if (to_exec)
+		events.push_back(
+			slice("fork to exec", "lifecycle", l.tgid, l.pid, l.fork_ns, *to_exec, t0));
+	if (auto ran = lifecycle_interval(ran_from, l.exit_ns))
+		events.push_back(slice(to_exec ? fmt::format("{} (exec'd)", comm_of(l.comm))
+					       : std::string("running"),
+				       "lifecycle", l.tgid, l.pid, ran_from, *ran, t0,
+				       {{"execs", l.execs}}));
+	if (auto zombie = zombie_ns(l))
+		events.push_back(slice("zombie", "lifecycle", l.tgid, l.pid, l.exit_ns, *zombie, t0,
+				       {{"exit_code", l.exit_code}, {"reaped_by", l.reaper_pid}}));
+}
+
 } // namespace
 
 json render_perfetto(const Trace &trace, const Correlation &corr)
@@ -98,6 +119,8 @@ json render_perfetto(const Trace &trace, const Correlation &corr)
 					  {"args", {{"child", s.cow->child.copied},
 						    {"parent", s.cow->parent.copied}}}});
 		}
+		if (s.life)
+			lifecycle_slices(*s.life, t0, events, tasks);
 		if (!k || !s.child_start_ns)
 			continue;
 		// The child's first run, and an arrow to it from the parent.

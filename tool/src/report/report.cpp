@@ -60,6 +60,9 @@ std::vector<MetricDef> metric_defs(bool self_cost_measured)
 					}});
 		}
 	}
+	defs.push_back({"fork_to_exec", "ns", [](const Sample &s) { return s.fork_to_exec_ns(); }});
+	defs.push_back({"lifetime", "ns", [](const Sample &s) { return s.lifetime_ns(); }});
+	defs.push_back({"zombie", "ns", [](const Sample &s) { return s.zombie_ns(); }});
 	defs.push_back(
 		{"self_cost", "ns",
 		 [self_cost_measured](const Sample &s) -> std::optional<uint64_t> {
@@ -355,6 +358,7 @@ Report build_report(const Trace &trace, const Correlation &corr, SiteGrouping si
 	r.kernel_restarts = corr.kernel_restarts;
 	r.child_starts = corr.child_starts;
 	r.cow_records = corr.cow_records;
+	r.lifecycle_records = corr.lifecycle_records;
 	r.lost = corr.lost;
 	r.cow_total = cow_total_of(trace);
 	r.self_cost = self_cost_of(trace);
@@ -381,8 +385,9 @@ std::string render_text(const Report &r, bool histograms)
 	out += fmt::format("restarted clones: {} (ERESTARTNOINTR: the kernel retried the syscall; "
 			   "not failures)\n",
 			   r.kernel_restarts);
-	out += fmt::format("child first runs: {}   COW records: {}   records lost: {}\n",
-			   r.child_starts, r.cow_records, r.lost);
+	out += fmt::format("child first runs: {}   COW records: {}   lifecycle records: {}   "
+			   "records lost: {}\n",
+			   r.child_starts, r.cow_records, r.lifecycle_records, r.lost);
 	if (r.cow_total)
 		out += fmt::format("COW of all forks: children {}, parents {}, copying took {}\n",
 				   format_cow_counts(r.cow_total->child),
@@ -424,6 +429,7 @@ json render_json(const Report &r)
 		  {"kernel_restarts", r.kernel_restarts},
 		  {"child_starts", r.child_starts},
 		  {"cow_records", r.cow_records},
+		  {"lifecycle_records", r.lifecycle_records},
 		  {"lost", r.lost}}},
 		{"self_cost", self_cost_json(r.self_cost)},
 		{"cow", cow_total_json(r.cow_total)},

@@ -31,7 +31,8 @@ struct Group {
 	size_t restarts = 0; // kernel records restarted: not failures
 	std::map<int, size_t> errors; // errno -> failures
 	// total, user, overhead, wakeup, cow_pages, cow_copy, the child's and
-	// the parent's COW counters apart (cow_child_copied, ...), self_cost,
+	// the parent's COW counters apart (cow_child_copied, ...), fork_to_exec,
+	// lifetime, zombie, self_cost,
 	// phases in ABI order
 	std::vector<Metric> metrics;
 	Log2Hist total_us;	      // kernel total, in microseconds
@@ -53,6 +54,7 @@ struct Report {
 	size_t kernel_clones = 0, kernel_matched = 0, kernel_restarts = 0;
 	size_t child_starts = 0;
 	size_t cow_records = 0;
+	size_t lifecycle_records = 0;
 	// The children's and the parents' counts, each summed over every COW
 	// record; nullopt without any.
 	struct CowTotals {

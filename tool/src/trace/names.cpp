@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <iterator>
 
 namespace clonescope {
 
@@ -59,6 +60,12 @@ constexpr FlagName kRecordFlags[] = {
 	{CLONESCOPE_CLONE_NO_KERNEL_CLONE, "no_kernel_clone"},
 };
 
+constexpr FlagName kLifecycleFlags[] = {
+	{CLONESCOPE_LIFE_THREAD, "thread"},
+	{CLONESCOPE_LIFE_UNFINISHED, "unfinished"},
+	{CLONESCOPE_LIFE_NO_REAP_PROBE, "no_reap_probe"},
+};
+
 constexpr CowCounter kCowCounters[] = {
 	{"copied", &clonescope_cow_counts::copied},
 	{"reused", &clonescope_cow_counts::reused},
@@ -107,6 +114,11 @@ std::vector<std::string> record_flag_names(uint32_t flags)
 	return flag_names(kRecordFlags, flags);
 }
 
+std::vector<std::string> lifecycle_flag_names(uint32_t flags)
+{
+	return flag_names(kLifecycleFlags, flags);
+}
+
 const char *cow_end_name(uint32_t reason)
 {
 	switch (reason) {
@@ -145,6 +157,15 @@ const char *syscall_name(uint32_t syscall)
 const char *phase_name(uint32_t index)
 {
 	return index < CLONESCOPE_NR_PHASES ? kPhaseNames[index] : nullptr;
+}
+
+const char *agg_kind_name(uint32_t kind)
+{
+	static constexpr const char *kNames[] = {"fork", "vfork", "thread", "clone3", "kernel"};
+	static_assert(CLONESCOPE_AGG_KIND_FORK == 0 && CLONESCOPE_AGG_KIND_VFORK == 1 &&
+		      CLONESCOPE_AGG_KIND_THREAD == 2 && CLONESCOPE_AGG_KIND_CLONE3 == 3 &&
+		      CLONESCOPE_AGG_KIND_KERNEL == 4 && CLONESCOPE_AGG_NR_KINDS == 5);
+	return kind < std::size(kNames) ? kNames[kind] : nullptr;
 }
 
 std::string errno_name(int err)

@@ -20,6 +20,9 @@ std::string clone_flags_string(uint64_t flags);
 // {"failed", "restart", "no_kernel_clone"} for CLONESCOPE_CLONE_* @flags,
 // unknown bits as hex.
 std::vector<std::string> record_flag_names(uint32_t flags);
+// {"thread", "unfinished", "no_reap_probe"} for CLONESCOPE_LIFE_* @flags,
+// unknown bits as hex.
+std::vector<std::string> lifecycle_flag_names(uint32_t flags);
 // "exec", "exit", "stop" for CLONESCOPE_COW_END_* @reason; "unknown" else.
 const char *cow_end_name(uint32_t reason);
 
@@ -32,6 +35,9 @@ std::span<const CowCounter> cow_counters();
 const char *syscall_name(uint32_t syscall);
 // Short name of phase @index ("dup_task", ...), nullptr when out of range.
 const char *phase_name(uint32_t index);
+// "fork", "vfork", "thread", "clone3", "kernel" for CLONESCOPE_AGG_KIND_*
+// @kind (the module's aggregates); nullptr when out of range.
+const char *agg_kind_name(uint32_t kind);
 // "EAGAIN"; "E<n>" when libc has no name for it.
 std::string errno_name(int err);
 // "SIGCHLD", "0" for none.

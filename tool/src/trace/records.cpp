@@ -25,6 +25,8 @@ static_assert(CS_OFFSETOFEND(clonescope_child_start_event, __reserved) ==
 static_assert(CS_OFFSETOFEND(clonescope_lost_event, lost) == CLONESCOPE_LOST_EVENT_SIZE_VER0);
 static_assert(sizeof(clonescope_cow_counts) == CLONESCOPE_COW_COUNTS_SIZE_VER0);
 static_assert(CS_OFFSETOFEND(clonescope_cow_event, parent) == CLONESCOPE_COW_EVENT_SIZE_VER0);
+static_assert(CS_OFFSETOFEND(clonescope_lifecycle_event, comm) ==
+	      CLONESCOPE_LIFECYCLE_EVENT_SIZE_VER0);
 static_assert(CS_OFFSETOFEND(clonescope_version, features) == CLONESCOPE_VERSION_SIZE_VER0);
 static_assert(CS_OFFSETOFEND(clonescope_filter, tgids) == CLONESCOPE_FILTER_SIZE_VER0);
 static_assert(CS_OFFSETOFEND(clonescope_options, probes) == CLONESCOPE_OPTIONS_SIZE_VER0);
@@ -91,6 +93,10 @@ Status decode_records_into(std::span<const std::byte> bytes, uint64_t base_offse
 			case CLONESCOPE_RECORD_COW:
 				return append_event<clonescope_cow_event>(
 					rec, offset, "cow", CLONESCOPE_COW_EVENT_SIZE_VER0, out);
+			case CLONESCOPE_RECORD_LIFECYCLE:
+				return append_event<clonescope_lifecycle_event>(
+					rec, offset, "lifecycle", CLONESCOPE_LIFECYCLE_EVENT_SIZE_VER0,
+					out);
 			default:
 				out.unknown_skipped++;
 				return Ok{};

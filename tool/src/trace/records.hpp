@@ -18,7 +18,8 @@
 namespace clonescope {
 
 using KernelRecord = std::variant<clonescope_clone_event, clonescope_child_start_event,
-				  clonescope_lost_event, clonescope_cow_event>;
+				  clonescope_lost_event, clonescope_cow_event,
+				  clonescope_lifecycle_event>;
 
 struct DecodedRecords {
 	std::vector<KernelRecord> records;
@@ -42,6 +43,28 @@ inline bool is_restart(const clonescope_clone_event &ev)
 inline bool is_failure(const clonescope_clone_event &ev)
 {
 	return ev.result < 0 && !is_restart(ev);
+}
+
+// A child's lifecycle: fork (copy_process made it) to its first exec, fork
+// to exit, exit to reap (a zombie); nullopt when one of the two did not
+// happen while traced (its stamp is 0), never 0 for it.
+inline std::optional<uint64_t> lifecycle_interval(uint64_t from, uint64_t to)
+{
+	if (!from || !to || to < from)
+		return std::nullopt;
+	return to - from;
+}
+inline std::optional<uint64_t> fork_to_exec_ns(const clonescope_lifecycle_event &l)
+{
+	return lifecycle_interval(l.fork_ns, l.exec_ns);
+}
+inline std::optional<uint64_t> lifetime_ns(const clonescope_lifecycle_event &l)
+{
+	return lifecycle_interval(l.fork_ns, l.exit_ns);
+}
+inline std::optional<uint64_t> zombie_ns(const clonescope_lifecycle_event &l)
+{
+	return lifecycle_interval(l.exit_ns, l.reap_ns);
 }
 
 // What `record` says about the records it read at the end.

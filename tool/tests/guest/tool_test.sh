@@ -154,8 +154,8 @@ fi
 # with the user call and the call's source line.
 types="$(awk -F, 'NR > 1 { n[$1]++ } END { for (t in n) print t, n[t] }' "$TMP/cow.csv" | sort)"
 if grep -q '^clone [1-9]' <<< "$types" && grep -q '^child_start [1-9]' <<< "$types" &&
-	grep -q '^cow 1$' <<< "$types"; then
-	ok "script: clone, child_start and cow events"
+	grep -q '^cow 1$' <<< "$types" && grep -q '^lifecycle [1-9]' <<< "$types"; then
+	ok "script: clone, child_start, cow and lifecycle events"
 else
 	not_ok "script event types" "$types"
 fi
