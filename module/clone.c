@@ -49,7 +49,7 @@
 #include "lifecycle.h"
 #include "probes.h"
 #include "cow.h"
-#include "tracing.h"
+#include "session.h"
 
 /* Landmarks: where the clone path was at a given time. */
 enum cs_landmark {
@@ -98,21 +98,16 @@ static const struct {
 	[CLONESCOPE_PHASE_KERNEL_CLONE]		= { LM_KC_ENTRY, LM_KC_RET },
 };
 
-/* Phases up to this one tile copy_process() from entry to return. */
-#define CS_LAST_TILED_PHASE	CLONESCOPE_PHASE_ATTACH
-
 /*
- * A landmark probe's cookie: the landmarks its entry and return stamp, and
- * the phase to blame when the function returns an error.
+ * A landmark probe's arg: the landmarks its entry and return stamp (or
+ * LM_NONE), and the phase to blame when the function returns an error (or
+ * CLONESCOPE_PHASE_NONE).  Every probe of this tracer with an arg is one.
  */
-#define CS_LM(entry, ret, err_phase) \
-	((unsigned long)(entry) | (unsigned long)(ret) << 8 | \
-	 (unsigned long)(err_phase) << 16)
-#define CS_LM_ENTRY(c)		((c) & 0xff)
-#define CS_LM_RET(c)		(((c) >> 8) & 0xff)
-#define CS_LM_ERR_PHASE(c)	((u32)(c) >> 16 == 0xffff ? \
-				 CLONESCOPE_PHASE_NONE : (u32)(c) >> 16)
-#define CS_NO_PHASE		0xffff
+struct cs_landmarks {
+	u8 entry;
+	u8 ret;
+	u32 err_phase;
+};
 
 #define CS_SLOT_BITS		10
 #define CS_NR_SLOTS		(1U << CS_SLOT_BITS)
@@ -236,7 +231,7 @@ static void cs_fill_phases(struct cs_slot *s)
 		end = s->lm[cs_phase_span[i].end];
 		if (!start)
 			continue;
-		if (i <= CS_LAST_TILED_PHASE)
+		if (CLONESCOPE_TILED_PHASES & BIT_ULL(i))
 			last_started = i;
 		if (end >= start)
 			cs_set_phase(ev, i, start, end - start);
@@ -265,8 +260,8 @@ static void cs_fill_phases(struct cs_slot *s)
 	start = s->lm[cs_phase_span[ev->failed_phase].start];
 	if (start && s->lm[LM_CP_RET] >= start)
 		cs_set_phase(ev, ev->failed_phase, start, s->lm[LM_CP_RET] - start);
-	for (i = ev->failed_phase + 1; i <= CS_LAST_TILED_PHASE; i++)
-		ev->phase_mask &= ~(1ULL << i);
+	ev->phase_mask &= ~(CLONESCOPE_TILED_PHASES &
+			    ~GENMASK_ULL(ev->failed_phase, 0));
 }
 NOKPROBE_SYMBOL(cs_fill_phases);
 
@@ -467,13 +462,13 @@ NOKPROBE_SYMBOL(cs_tp_sched_wakeup_new);
 
 static int cs_landmark_entry(struct cs_hctx *ctx)
 {
+	const struct cs_landmarks *lm = ctx->arg;
 	struct cs_slot *s = cs_slot_current();
-	unsigned int lm = CS_LM_ENTRY(ctx->cookie);
 
 	if (!s)
 		return 1;
-	if (lm != LM_NONE)
-		s->lm[lm] = ctx->now;
+	if (lm->entry != LM_NONE)
+		s->lm[lm->entry] = ctx->now;
 	ctx->cost_sink = &s->ev.self_cost_ns;
 	return 0;
 }
@@ -481,16 +476,16 @@ NOKPROBE_SYMBOL(cs_landmark_entry);
 
 static int cs_landmark_return(struct cs_hctx *ctx)
 {
+	const struct cs_landmarks *lm = ctx->arg;
 	struct cs_slot *s = cs_slot_current();
-	u32 err_phase = CS_LM_ERR_PHASE(ctx->cookie);
 
 	if (!s)
 		return 0;
-	s->lm[CS_LM_RET(ctx->cookie)] = ctx->now;
+	s->lm[lm->ret] = ctx->now;
 	if ((int)regs_return_value(ctx->regs) < 0 &&
-	    err_phase != CLONESCOPE_PHASE_NONE &&
+	    lm->err_phase != CLONESCOPE_PHASE_NONE &&
 	    s->failed_phase == CLONESCOPE_PHASE_NONE)
-		s->failed_phase = err_phase;
+		s->failed_phase = lm->err_phase;
 	ctx->cost_sink = &s->ev.self_cost_ns;
 	return 0;
 }
@@ -554,11 +549,15 @@ static int cs_child_start(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_child_start);
 
+#define CS_LANDMARKS(entry_lm, ret_lm, err_phase_)			\
+	(&(const struct cs_landmarks){					\
+		.entry = (entry_lm), .ret = (ret_lm), .err_phase = (err_phase_) })
+
 #define CS_LANDMARK_PROBE(sym, role_, group_, entry_lm, ret_lm, err_phase) { \
 	.symbols = CS_SYMS(sym), .role = role_, .group = group_,	\
 	.entry = cs_landmark_entry,					\
 	.ret = (ret_lm) == LM_NONE ? NULL : cs_landmark_return,	\
-	.cookie = CS_LM(entry_lm, ret_lm, err_phase) }
+	.arg = CS_LANDMARKS(entry_lm, ret_lm, err_phase) }
 
 static struct cs_probe cs_probes[] = {
 	{
@@ -572,7 +571,7 @@ static struct cs_probe cs_probes[] = {
 	},
 	CS_LANDMARK_PROBE("copy_process", "copy_process",
 			  CLONESCOPE_PROBES_CLONE,
-			  LM_CP_ENTRY, LM_NONE, CS_NO_PHASE),
+			  LM_CP_ENTRY, LM_NONE, CLONESCOPE_PHASE_NONE),
 	{
 		.symbols = CS_SYMS("task_newtask"),
 		.role = "tracepoint: child made",
@@ -599,10 +598,10 @@ static struct cs_probe cs_probes[] = {
 			  CLONESCOPE_PHASE_COPY_NAMESPACES),
 	CS_LANDMARK_PROBE("copy_thread", "phase landmark",
 			  CLONESCOPE_PROBES_PHASES,
-			  LM_THREAD_ENTRY, LM_NONE, CS_NO_PHASE),
+			  LM_THREAD_ENTRY, LM_NONE, CLONESCOPE_PHASE_NONE),
 	CS_LANDMARK_PROBE("alloc_pid", "phase landmark",
 			  CLONESCOPE_PROBES_PHASES,
-			  LM_PID_ENTRY, LM_NONE, CS_NO_PHASE),
+			  LM_PID_ENTRY, LM_NONE, CLONESCOPE_PHASE_NONE),
 	CS_LANDMARK_PROBE("cgroup_can_fork", "phase landmark",
 			  CLONESCOPE_PROBES_PHASES,
 			  LM_CGCAN_ENTRY, LM_CGCAN_RET,
@@ -632,7 +631,7 @@ static struct cs_probe cs_probes[] = {
 		.group = CLONESCOPE_PROBES_CLONE,
 		.tracepoint_probe = cs_tp_sched_wakeup_new,
 		.entry = cs_landmark_entry,
-		.cookie = CS_LM(LM_WAKE_RET, LM_NONE, CS_NO_PHASE),
+		.arg = CS_LANDMARKS(LM_WAKE_RET, LM_NONE, CLONESCOPE_PHASE_NONE),
 	},
 	{
 		/* The first thing a new task runs, with its rq lock held. */
@@ -640,21 +639,9 @@ static struct cs_probe cs_probes[] = {
 		.role = "child first run",
 		.group = CLONESCOPE_PROBES_CLONE,
 		.entry = cs_child_start,
+		.feature = CLONESCOPE_FEAT_CHILD_START,
 	},
 };
-
-u64 cs_clone_features(void)
-{
-	u64 features = CLONESCOPE_FEAT_KERNEL_CLONE | CLONESCOPE_FEAT_PHASES |
-		       CLONESCOPE_FEAT_LOST_RECORDS | CLONESCOPE_FEAT_FILTER |
-		       CLONESCOPE_FEAT_SELF_COST | CLONESCOPE_FEAT_NS_PIDS;
-
-	/* From the syscall number: see cs_syscall_of_current(). */
-	features |= CLONESCOPE_FEAT_SYSCALL;
-	if (cs_probe_registered("schedule_tail"))
-		features |= CLONESCOPE_FEAT_CHILD_START;
-	return features;
-}
 
 static bool cs_probe_live(const struct cs_probe *p, u32 armed)
 {
@@ -662,22 +649,21 @@ static bool cs_probe_live(const struct cs_probe *p, u32 armed)
 }
 
 /* Only while no handler runs: tracing is off and was waited out. */
-void cs_clone_reset(u32 armed)
+static void cs_clone_reset(u32 armed)
 {
 	unsigned int i;
 	int cpu;
 
 	cs_live_landmarks = 0;
 	for (i = 0; i < ARRAY_SIZE(cs_probes); i++) {
-		unsigned long c = cs_probes[i].cookie;
+		const struct cs_landmarks *lm = cs_probes[i].arg;
 
-		if (!cs_probe_live(&cs_probes[i], armed) ||
-		    cs_probes[i].entry != cs_landmark_entry)
+		if (!lm || !cs_probe_live(&cs_probes[i], armed))
 			continue;
-		if (CS_LM_ENTRY(c) != LM_NONE)
-			cs_live_landmarks |= BIT(CS_LM_ENTRY(c));
-		if (cs_probes[i].ret && CS_LM_RET(c) != LM_NONE)
-			cs_live_landmarks |= BIT(CS_LM_RET(c));
+		if (lm->entry != LM_NONE)
+			cs_live_landmarks |= BIT(lm->entry);
+		if (lm->ret != LM_NONE)
+			cs_live_landmarks |= BIT(lm->ret);
 	}
 	/* copy_process's return is stamped by its own return handler. */
 	cs_live_landmarks |= BIT(LM_CP_RET);
@@ -690,7 +676,7 @@ void cs_clone_reset(u32 armed)
 	}
 }
 
-void cs_clone_stats(struct clonescope_stats *st)
+static void cs_clone_stats(struct clonescope_stats *st)
 {
 	int cpu;
 
@@ -700,7 +686,7 @@ void cs_clone_stats(struct clonescope_stats *st)
 	}
 }
 
-int cs_clone_init(void)
+static int cs_clone_init(void)
 {
 	int err;
 
@@ -725,9 +711,10 @@ err_free:
 	return err;
 }
 
-/* After cs_probes_unregister_all(): no handler can run. */
-void cs_clone_exit(void)
+static void cs_clone_exit(void)
 {
+	/* Then no handler can run. */
+	cs_probes_unregister(cs_probes);
 	vfree(cs_child_wake_ns);
 	cs_child_wake_ns = NULL;
 	vfree(cs_child_keys);
@@ -737,3 +724,15 @@ void cs_clone_exit(void)
 	cs_slots = NULL;
 	cs_slot_keys = NULL;
 }
+
+struct cs_tracer cs_clone_tracer = {
+	.name = "clone",
+	.init = cs_clone_init,
+	.exit = cs_clone_exit,
+	.reset = cs_clone_reset,
+	.stats = cs_clone_stats,
+	/* CLONESCOPE_FEAT_SYSCALL: from the syscall number, see cs_syscall_of_current(). */
+	.features = CLONESCOPE_FEAT_KERNEL_CLONE | CLONESCOPE_FEAT_PHASES |
+		    CLONESCOPE_FEAT_FILTER | CLONESCOPE_FEAT_SELF_COST |
+		    CLONESCOPE_FEAT_NS_PIDS | CLONESCOPE_FEAT_SYSCALL,
+};

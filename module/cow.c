@@ -28,7 +28,7 @@
 #include "cow.h"
 #include "keytab.h"
 #include "probes.h"
-#include "tracing.h"
+#include "session.h"
 
 /* Indexes of the u64 fields of struct clonescope_cow_counts, in order. */
 enum cs_cow_count {
@@ -509,6 +509,7 @@ static struct cs_probe cs_cow_probes[] = {
 		.symbols = CS_SYMS("wp_page_copy"),
 		.role = "COW page copy",
 		.group = CLONESCOPE_PROBES_COW,
+		.feature = CLONESCOPE_FEAT_COW,
 		.entry = cs_wp_page_copy_entry,
 		.ret = cs_wp_page_copy_return,
 		.data_size = sizeof(struct cs_fault_data),
@@ -528,6 +529,7 @@ static struct cs_probe cs_cow_probes[] = {
 		.ret = cs_do_wp_page_return,
 		.data_size = sizeof(struct cs_fault_data),
 		.fallback_for = "wp_page_copy",
+		.feature = CLONESCOPE_FEAT_COW,
 	},
 	{
 		.symbols = CS_SYMS("do_wp_page"),
@@ -550,6 +552,7 @@ static struct cs_probe cs_cow_probes[] = {
 		.symbols = CS_SYMS("do_huge_pmd_wp_page"),
 		.role = "COW on THP",
 		.group = CLONESCOPE_PROBES_COW,
+		.feature = CLONESCOPE_FEAT_COW_THP,
 		.entry = cs_thp_wp_entry,
 		.ret = cs_thp_wp_return,
 		.data_size = sizeof(struct cs_fault_data),
@@ -558,40 +561,27 @@ static struct cs_probe cs_cow_probes[] = {
 		.symbols = CS_SYMS("hugetlb_wp", "hugetlb_cow"),
 		.role = "COW on hugetlb",
 		.group = CLONESCOPE_PROBES_COW,
+		.feature = CLONESCOPE_FEAT_COW_HUGETLB,
 		.entry = cs_hugetlb_wp,
 	},
 	{
 		.symbols = CS_SYMS(CS_HUGETLB_COPY_SYMBOL),
 		.role = "hugetlb page copy",
 		.group = CLONESCOPE_PROBES_COW,
+		.feature = CLONESCOPE_FEAT_COW_HUGETLB,
 		.entry = cs_hugetlb_copy,
 	},
 	{
 		.symbols = CS_SYMS("exit_mmap"),
 		.role = "end of COW window",
+		/* Without it no window would ever end. */
 		.group = CLONESCOPE_PROBES_COW,
+		.feature = CLONESCOPE_FEAT_COW,
 		.entry = cs_exit_mmap,
 	},
 };
 
-u64 cs_cow_features(void)
-{
-	u64 features = 0;
-
-	if ((cs_probe_registered("wp_page_copy") ||
-	     cs_probe_registered("do_wp_page")) &&
-	    cs_probe_registered("exit_mmap"))
-		features |= CLONESCOPE_FEAT_COW;
-	if (cs_probe_registered("do_huge_pmd_wp_page"))
-		features |= CLONESCOPE_FEAT_COW_THP;
-	if ((cs_probe_registered("hugetlb_wp") ||
-	     cs_probe_registered("hugetlb_cow")) &&
-	    cs_probe_registered(CS_HUGETLB_COPY_SYMBOL))
-		features |= CLONESCOPE_FEAT_COW_HUGETLB;
-	return features;
-}
-
-void cs_cow_reset(u32 armed)
+static void cs_cow_reset(u32 armed)
 {
 	unsigned int i;
 	int cpu;
@@ -605,12 +595,12 @@ void cs_cow_reset(u32 armed)
 		per_cpu(cs_cow_overflow, cpu) = 0;
 	cs_wp_copy_inlined = !cs_probe_registered("wp_page_copy");
 	cs_wp_reuse_inlined = !cs_probe_registered("wp_page_reuse");
-	/* Without exit_mmap no window would ever end. */
 	cs_cow_on = (armed & CLONESCOPE_PROBES_COW) &&
-		    (cs_cow_features() & CLONESCOPE_FEAT_COW);
+		    (cs_probes_table_features(cs_cow_probes, ARRAY_SIZE(cs_cow_probes)) &
+		     CLONESCOPE_FEAT_COW);
 }
 
-void cs_cow_flush(void)
+static void cs_cow_flush(void)
 {
 	unsigned int i;
 
@@ -619,7 +609,7 @@ void cs_cow_flush(void)
 			cs_cow_finish(i, CLONESCOPE_COW_END_STOP);
 }
 
-void cs_cow_stats(struct clonescope_stats *st)
+static void cs_cow_stats(struct clonescope_stats *st)
 {
 	int cpu;
 
@@ -627,7 +617,23 @@ void cs_cow_stats(struct clonescope_stats *st)
 		st->inflight_overflow += READ_ONCE(per_cpu(cs_cow_overflow, cpu));
 }
 
-int cs_cow_init(void)
+static void cs_cow_free(void)
+{
+	vfree(cs_wp_data);
+	vfree(cs_wp_tasks);
+	vfree(cs_parent_fork);
+	vfree(cs_parent_mms);
+	vfree(cs_cows);
+	vfree(cs_child_mms);
+	cs_wp_data = NULL;
+	cs_wp_tasks = NULL;
+	cs_parent_fork = NULL;
+	cs_parent_mms = NULL;
+	cs_cows = NULL;
+	cs_child_mms = NULL;
+}
+
+static int cs_cow_init(void)
 {
 	int err = -ENOMEM;
 
@@ -646,23 +652,22 @@ int cs_cow_init(void)
 	return 0;
 
 err_free:
-	cs_cow_exit();
+	cs_cow_free();
 	return err;
 }
 
-/* After cs_probes_unregister_all(): no handler can run. */
-void cs_cow_exit(void)
+static void cs_cow_exit(void)
 {
-	vfree(cs_wp_data);
-	vfree(cs_wp_tasks);
-	vfree(cs_parent_fork);
-	vfree(cs_parent_mms);
-	vfree(cs_cows);
-	vfree(cs_child_mms);
-	cs_wp_data = NULL;
-	cs_wp_tasks = NULL;
-	cs_parent_fork = NULL;
-	cs_parent_mms = NULL;
-	cs_cows = NULL;
-	cs_child_mms = NULL;
+	/* Then no handler can run. */
+	cs_probes_unregister(cs_cow_probes);
+	cs_cow_free();
 }
+
+struct cs_tracer cs_cow_tracer = {
+	.name = "COW",
+	.init = cs_cow_init,
+	.exit = cs_cow_exit,
+	.reset = cs_cow_reset,
+	.flush = cs_cow_flush,
+	.stats = cs_cow_stats,
+};

@@ -11,6 +11,7 @@
 
 #include "debugfs.h"
 #include "probes.h"
+#include "session.h"
 
 static struct dentry *cs_debugfs_dir;
 
@@ -38,7 +39,7 @@ static int cs_status_show(struct seq_file *m, void *unused)
 	struct clonescope_stats st;
 	unsigned int i;
 
-	cs_collect_stats(&st);
+	cs_session_stats(&st);
 	seq_printf(m, "abi:               %u.%u\n", CLONESCOPE_ABI_MAJOR,
 		   CLONESCOPE_ABI_MINOR);
 	seq_printf(m, "tracing:           %s\n", st.enabled ? "on" : "off");

@@ -46,6 +46,7 @@ static nokprobe_inline long cs_key_claim(unsigned long *keys,
 
 static nokprobe_inline void cs_key_release(unsigned long *keys, long idx)
 {
+	/* The owner is done with the slot before another task can claim it. */
 	smp_store_release(&keys[idx], 0);
 }
 

@@ -31,7 +31,7 @@
 #include "keytab.h"
 #include "lifecycle.h"
 #include "probes.h"
-#include "tracing.h"
+#include "session.h"
 
 #define CS_LIFE_BITS		12
 #define CS_NR_LIVES		(1U << CS_LIFE_BITS)
@@ -160,6 +160,7 @@ static int cs_life_reap(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_life_reap);
 
+/* The reap is only seen when the child's exec and exit are. */
 static struct cs_probe cs_life_probes[] = {
 	{
 		.symbols = CS_SYMS("sched_process_exec"),
@@ -167,6 +168,7 @@ static struct cs_probe cs_life_probes[] = {
 		.group = CLONESCOPE_PROBES_LIFECYCLE,
 		.tracepoint_probe = cs_tp_sched_process_exec,
 		.entry = cs_life_exec,
+		.feature = CLONESCOPE_FEAT_LIFECYCLE | CLONESCOPE_FEAT_LIFECYCLE_REAP,
 	},
 	{
 		.symbols = CS_SYMS("sched_process_exit"),
@@ -174,44 +176,32 @@ static struct cs_probe cs_life_probes[] = {
 		.group = CLONESCOPE_PROBES_LIFECYCLE,
 		.tracepoint_probe = cs_tp_sched_process_exit,
 		.entry = cs_life_exit,
+		.feature = CLONESCOPE_FEAT_LIFECYCLE | CLONESCOPE_FEAT_LIFECYCLE_REAP,
 	},
 	{
 		.symbols = CS_SYMS("release_task"),
 		.role = "child reaped",
 		.group = CLONESCOPE_PROBES_LIFECYCLE,
 		.entry = cs_life_reap,
+		.feature = CLONESCOPE_FEAT_LIFECYCLE_REAP,
 	},
 };
 
-enum { CS_LIFE_EXEC, CS_LIFE_EXIT, CS_LIFE_REAP };
-
-static bool cs_life_probe_ok(unsigned int i)
-{
-	return cs_life_probes[i].state == CLONESCOPE_PROBE_REGISTERED;
-}
-
-u64 cs_lifecycle_features(void)
-{
-	if (!cs_life_probe_ok(CS_LIFE_EXEC) || !cs_life_probe_ok(CS_LIFE_EXIT))
-		return 0;
-	return CLONESCOPE_FEAT_LIFECYCLE |
-	       (cs_life_probe_ok(CS_LIFE_REAP) ? CLONESCOPE_FEAT_LIFECYCLE_REAP : 0);
-}
-
 /* Only while no handler runs: tracing is off and was waited out. */
-void cs_lifecycle_reset(u32 armed)
+static void cs_lifecycle_reset(u32 armed)
 {
+	u64 features = cs_probes_table_features(cs_life_probes, ARRAY_SIZE(cs_life_probes));
 	int cpu;
 
 	memset(cs_life_keys, 0, CS_NR_LIVES * sizeof(*cs_life_keys));
 	for_each_possible_cpu(cpu)
 		per_cpu(cs_life_overflow, cpu) = 0;
 	WRITE_ONCE(cs_life_armed, (armed & CLONESCOPE_PROBES_LIFECYCLE) &&
-		   (cs_lifecycle_features() & CLONESCOPE_FEAT_LIFECYCLE));
-	WRITE_ONCE(cs_life_reap_armed, cs_life_probe_ok(CS_LIFE_REAP));
+		   (features & CLONESCOPE_FEAT_LIFECYCLE));
+	WRITE_ONCE(cs_life_reap_armed, !!(features & CLONESCOPE_FEAT_LIFECYCLE_REAP));
 }
 
-void cs_lifecycle_flush(void)
+static void cs_lifecycle_flush(void)
 {
 	unsigned int i;
 	u64 now = ktime_get_ns();
@@ -224,7 +214,7 @@ void cs_lifecycle_flush(void)
 	}
 }
 
-void cs_lifecycle_stats(struct clonescope_stats *st)
+static void cs_lifecycle_stats(struct clonescope_stats *st)
 {
 	int cpu;
 
@@ -232,7 +222,7 @@ void cs_lifecycle_stats(struct clonescope_stats *st)
 		st->inflight_overflow += READ_ONCE(per_cpu(cs_life_overflow, cpu));
 }
 
-int cs_lifecycle_init(void)
+static int cs_lifecycle_init(void)
 {
 	int err;
 
@@ -253,11 +243,19 @@ err_free:
 	return err;
 }
 
-/* After cs_probes_unregister_all(): no handler can run. */
-void cs_lifecycle_exit(void)
+static void cs_lifecycle_exit(void)
 {
+	/* Then no handler can run. */
+	cs_probes_unregister(cs_life_probes);
 	vfree(cs_lives);
 	vfree(cs_life_keys);
-	cs_lives = NULL;
-	cs_life_keys = NULL;
 }
+
+struct cs_tracer cs_lifecycle_tracer = {
+	.name = "lifecycle",
+	.init = cs_lifecycle_init,
+	.exit = cs_lifecycle_exit,
+	.reset = cs_lifecycle_reset,
+	.flush = cs_lifecycle_flush,
+	.stats = cs_lifecycle_stats,
+};

@@ -23,7 +23,7 @@ struct clonescope_probe_info;
 struct cs_hctx {
 	struct pt_regs *regs;	/* NULL for a tracepoint */
 	void *data;		/* kretprobe instance data, tracepoint args */
-	unsigned long cookie;	/* cs_probe.cookie */
+	const void *arg;	/* cs_probe.arg */
 	u64 now;		/* ktime_get_ns() when the handler started */
 	/* A handler may point this at a counter that also gets its cost. */
 	u64 *cost_sink;
@@ -53,7 +53,14 @@ struct cs_probe {
 	u32 group;			/* CLONESCOPE_PROBES_*: armed with it */
 	cs_handler_fn entry;
 	cs_handler_fn ret;		/* non-NULL: a kretprobe */
-	unsigned long cookie;
+	/* What the handlers need to know of this probe, as ctx->arg. */
+	const void *arg;
+	/*
+	 * A CLONESCOPE_FEAT_* bit this probe is needed for: the feature is
+	 * there when every probe naming it registered (or a fallback for it
+	 * did).
+	 */
+	u64 feature;
 	size_t data_size;
 	int maxactive;			/* 0: the maxactive parameter */
 	bool required;
@@ -75,11 +82,12 @@ struct cs_probe {
  * arming and counters cover all of them, numbered in registration order.
  */
 int cs_probes_register(struct cs_probe *probes, unsigned int nr);
+/* Unregisters a table cs_probes_register() took; no handler runs after. */
+void cs_probes_unregister(struct cs_probe *probes);
 /* What a tracepoint probe calls: runs @data's entry with @args as data. */
 void cs_tracepoint_hit(void *data, void *args);
 /* A tracepoint handler's argument @n, as its probe passed them. */
 #define CS_TP_ARG(ctx, n)	(((void **)(ctx)->data)[n])
-void cs_probes_unregister_all(void);
 /*
  * Arms the probes of @groups (CLONESCOPE_PROBES_*), or disarms all (0).
  * Fails when a required probe cannot be armed.
@@ -90,5 +98,9 @@ void cs_probes_totals(struct cs_probe_stats *sum);
 unsigned int cs_probes_count(void);
 int cs_probe_info_at(unsigned int index, struct clonescope_probe_info *info);
 bool cs_probe_registered(const char *symbol);
+/* The cs_probe.feature bits whose probes all registered, over all tables. */
+u64 cs_probes_features(void);
+/* The same for one table of @nr probes. */
+u64 cs_probes_table_features(const struct cs_probe *probes, unsigned int nr);
 
 #endif
