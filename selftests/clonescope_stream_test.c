@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clonescope_helpers.h"
+#include "clonescope_harness.h"
 
 /* concurrent_forks: threads forking at once, and forks each. */
 #define NR_FORKERS		2

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clonescope_helpers.h"
+#include "clonescope_harness.h"
 
 /*
  * What a clone record must agree on with the parent's own view: who cloned,

@@ -27,7 +27,7 @@
 #include <unistd.h>
 #include <linux/sched.h>
 
-#include "clonescope_test_util.h"
+#include "clonescope_harness.h"
 
 extern char **environ;
 

@@ -32,7 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clonescope_test_util.h"
+#include "clonescope_harness.h"
 
 #define DEBUGFS_STATUS	"/sys/kernel/debug/clonescope/status"
 
@@ -87,12 +87,10 @@ static void fill_buffer(void *s)
 	((struct clonescope_buffer_config *)s)->pages_per_cpu = 4;
 }
 
-#ifdef CLONESCOPE_IOC_SET_OPTIONS
 static void fill_options(void *s)
 {
 	((struct clonescope_options *)s)->probes = CLONESCOPE_PROBES_ALL;
 }
-#endif
 
 static const struct struct_case struct_cases[] = {
 	{ "GET_VERSION", CLONESCOPE_IOC_GET_VERSION, CLONESCOPE_VERSION_SIZE_VER0,
@@ -105,10 +103,8 @@ static const struct struct_case struct_cases[] = {
 	  sizeof(struct clonescope_filter), fill_zero },
 	{ "SET_BUFFER", CLONESCOPE_IOC_SET_BUFFER, CLONESCOPE_BUFFER_CONFIG_SIZE_VER0,
 	  sizeof(struct clonescope_buffer_config), fill_buffer },
-#ifdef CLONESCOPE_IOC_SET_OPTIONS
 	{ "SET_OPTIONS", CLONESCOPE_IOC_SET_OPTIONS, CLONESCOPE_OPTIONS_SIZE_VER0,
 	  sizeof(struct clonescope_options), fill_options },
-#endif
 };
 
 #define STRUCT_MAX	512
@@ -210,7 +206,6 @@ TEST_F(reliability, reserved_and_ranges)
 	ASSERT_EQ(0, cs_set_pages(self->fd, 1024));
 	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	ASSERT_EQ(1024, st.pages_per_cpu);
-#ifdef CLONESCOPE_IOC_SET_OPTIONS
 	{
 		struct clonescope_options opts = { .size = sizeof(opts) };
 
@@ -222,7 +217,6 @@ TEST_F(reliability, reserved_and_ranges)
 		opts.probes = CLONESCOPE_PROBES_ALL & ~CLONESCOPE_PROBES_CLONE;
 		ASSERT_EQ(-EINVAL, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_OPTIONS, &opts));
 	}
-#endif
 }
 
 /* Commands that are not ours, or ours with another size or direction. */
