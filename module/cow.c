@@ -504,6 +504,14 @@ static int cs_exit_mmap(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_exit_mmap);
 
+/* do_wp_page() standing in for @primary, inlined into it on this kernel. */
+#define CS_DO_WP_PAGE_PROBE(role_, primary, feature_) {			\
+	.symbols = CS_SYMS("do_wp_page"), .role = role_,		\
+	.group = CLONESCOPE_PROBES_COW,					\
+	.entry = cs_do_wp_page_entry, .ret = cs_do_wp_page_return,	\
+	.data_size = sizeof(struct cs_fault_data),			\
+	.fallback_for = primary, .feature = feature_ }
+
 static struct cs_probe cs_cow_probes[] = {
 	{
 		.symbols = CS_SYMS("wp_page_copy"),
@@ -521,25 +529,8 @@ static struct cs_probe cs_cow_probes[] = {
 		.entry = cs_wp_page_reuse,
 	},
 	/* One handler for both: on a kernel inlining both, one registers. */
-	{
-		.symbols = CS_SYMS("do_wp_page"),
-		.role = "COW (copy inlined)",
-		.group = CLONESCOPE_PROBES_COW,
-		.entry = cs_do_wp_page_entry,
-		.ret = cs_do_wp_page_return,
-		.data_size = sizeof(struct cs_fault_data),
-		.fallback_for = "wp_page_copy",
-		.feature = CLONESCOPE_FEAT_COW,
-	},
-	{
-		.symbols = CS_SYMS("do_wp_page"),
-		.role = "COW reuse inlined",
-		.group = CLONESCOPE_PROBES_COW,
-		.entry = cs_do_wp_page_entry,
-		.ret = cs_do_wp_page_return,
-		.data_size = sizeof(struct cs_fault_data),
-		.fallback_for = "wp_page_reuse",
-	},
+	CS_DO_WP_PAGE_PROBE("COW (copy inlined)", "wp_page_copy", CLONESCOPE_FEAT_COW),
+	CS_DO_WP_PAGE_PROBE("COW reuse inlined", "wp_page_reuse", 0),
 	{
 		/* _noprof: 6.10's allocation profiling renamed it. */
 		.symbols = CS_SYMS("vma_alloc_folio_noprof", "vma_alloc_folio"),

@@ -15,22 +15,19 @@
 
 static struct dentry *cs_debugfs_dir;
 
+static const char *const cs_probe_state_names[] = {
+	[CLONESCOPE_PROBE_REGISTERED]	= "registered",
+	[CLONESCOPE_PROBE_UNAVAILABLE]	= "unavailable",
+	[CLONESCOPE_PROBE_FAILED]	= "failed",
+	[CLONESCOPE_PROBE_ALIAS]	= "alias",
+	[CLONESCOPE_PROBE_STANDBY]	= "standby",
+};
+
 static const char *cs_probe_state_name(u32 state)
 {
-	switch (state) {
-	case CLONESCOPE_PROBE_REGISTERED:
-		return "registered";
-	case CLONESCOPE_PROBE_UNAVAILABLE:
-		return "unavailable";
-	case CLONESCOPE_PROBE_FAILED:
-		return "failed";
-	case CLONESCOPE_PROBE_ALIAS:
-		return "alias";
-	case CLONESCOPE_PROBE_STANDBY:
-		return "standby";
-	default:
-		return "unknown";
-	}
+	if (state < ARRAY_SIZE(cs_probe_state_names) && cs_probe_state_names[state])
+		return cs_probe_state_names[state];
+	return "unknown";
 }
 
 static int cs_status_show(struct seq_file *m, void *unused)
