@@ -116,7 +116,7 @@ struct cs_landmarks {
 
 struct cs_slot {
 	bool cp_failed;
-	long child_idx;			/* in cs_child_keys, or -1 */
+	long child_idx;			/* in child_keys, or -1 */
 	u32 failed_phase;
 	u64 lm[NR_LANDMARKS];
 	u64 cpr_start;
@@ -124,13 +124,17 @@ struct cs_slot {
 	struct clonescope_clone_event ev;
 };
 
-/* In-flight clones, keyed by the forking task. */
-static unsigned long *cs_slot_keys;
-static struct cs_slot *cs_slots;
-/* Children created by a traced clone that have not run yet. */
-static unsigned long *cs_child_keys;
-/* When each one's wake-up began (sched_process_fork), or 0. */
-static u64 *cs_child_wake_ns;
+/* The tracer's tables, one allocation. */
+struct cs_clone_tables {
+	/* In-flight clones, keyed by the forking task. */
+	unsigned long slot_keys[CS_NR_SLOTS];
+	struct cs_slot slots[CS_NR_SLOTS];
+	/* Children created by a traced clone that have not run yet. */
+	unsigned long child_keys[CS_NR_CHILDREN];
+	/* When each one's wake-up began (sched_process_fork), or 0. */
+	u64 child_wake_ns[CS_NR_CHILDREN];
+};
+static struct cs_clone_tables *cs_tab;
 
 static_assert(NR_LANDMARKS <= 32);
 
@@ -146,8 +150,8 @@ static struct cs_slot *cs_slot_of_current(void)
 
 	if (!cs_tracing())
 		return NULL;
-	idx = cs_key_find(cs_slot_keys, CS_SLOT_BITS, (unsigned long)current);
-	return idx < 0 ? NULL : &cs_slots[idx];
+	idx = cs_key_find(cs_tab->slot_keys, CS_SLOT_BITS, (unsigned long)current);
+	return idx < 0 ? NULL : &cs_tab->slots[idx];
 }
 NOKPROBE_SYMBOL(cs_slot_of_current);
 
@@ -165,9 +169,34 @@ static struct cs_slot *cs_slot_current(void)
 }
 NOKPROBE_SYMBOL(cs_slot_current);
 
+/*
+ * The same, for a handler working on the slot: the handler's time counts
+ * in the clone's self_cost_ns.
+ */
+static struct cs_slot *cs_slot_charged(struct cs_hctx *ctx)
+{
+	struct cs_slot *s = cs_slot_current();
+
+	if (s)
+		ctx->cost_sink = &s->ev.self_cost_ns;
+	return s;
+}
+NOKPROBE_SYMBOL(cs_slot_charged);
+
+/* Stamps landmark @lm (unless LM_NONE) into current's slot, if traced. */
+static struct cs_slot *cs_stamp(struct cs_hctx *ctx, unsigned int lm)
+{
+	struct cs_slot *s = cs_slot_charged(ctx);
+
+	if (s && lm != LM_NONE)
+		s->lm[lm] = ctx->now;
+	return s;
+}
+NOKPROBE_SYMBOL(cs_stamp);
+
 static void cs_slot_release(struct cs_slot *s)
 {
-	cs_key_release(cs_slot_keys, s - cs_slots);
+	cs_key_release(cs_tab->slot_keys, s - cs_tab->slots);
 }
 NOKPROBE_SYMBOL(cs_slot_release);
 
@@ -180,13 +209,13 @@ static struct cs_slot *cs_slot_begin(struct cs_slot *s, u64 now)
 	if (!s) {
 		if (!cs_filter_match(current))
 			return NULL;
-		idx = cs_key_claim(cs_slot_keys, CS_SLOT_BITS,
+		idx = cs_key_claim(cs_tab->slot_keys, CS_SLOT_BITS,
 				   (unsigned long)current);
 		if (idx < 0) {
 			this_cpu_inc(cs_overflow);
 			return NULL;
 		}
-		s = &cs_slots[idx];
+		s = &cs_tab->slots[idx];
 	}
 	memset(s, 0, offsetof(struct cs_slot, ev));
 	s->child_idx = -1;
@@ -398,22 +427,21 @@ NOKPROBE_SYMBOL(cs_kernel_clone_return);
 static int cs_task_newtask(struct cs_hctx *ctx)
 {
 	struct task_struct *child = CS_TP_ARG(ctx, 0);
-	struct cs_slot *s = cs_slot_current();
+	struct cs_slot *s = cs_slot_charged(ctx);
 
 	if (!s)
 		return 0;
 	s->lm[LM_CP_RET] = ctx->now;
-	ctx->cost_sink = &s->ev.self_cost_ns;
 	/* Its first run reports itself. */
 	s->ev.child_pid = child->pid;
 	s->ev.child_tgid = child->tgid;
 	cs_pidns_fill_child(&s->ev, child);
-	s->child_idx = cs_key_claim(cs_child_keys, CS_CHILD_BITS,
+	s->child_idx = cs_key_claim(cs_tab->child_keys, CS_CHILD_BITS,
 				    (unsigned long)child);
 	if (s->child_idx < 0)
 		this_cpu_inc(cs_overflow);
 	else
-		cs_child_wake_ns[s->child_idx] = 0;
+		cs_tab->child_wake_ns[s->child_idx] = 0;
 	if (child->mm && child->mm != current->mm)
 		cs_cow_fork(child, ctx->now);
 	cs_lifecycle_fork(child, s->ev.clone_flags, ctx->now);
@@ -433,14 +461,10 @@ NOKPROBE_SYMBOL(cs_tp_task_newtask);
 /* The wake-up begins: also where the child's wake-up latency starts. */
 static int cs_wake_start(struct cs_hctx *ctx)
 {
-	struct cs_slot *s = cs_slot_current();
+	struct cs_slot *s = cs_stamp(ctx, LM_WAKE_ENTRY);
 
-	if (!s)
-		return 0;
-	s->lm[LM_WAKE_ENTRY] = ctx->now;
-	if (s->child_idx >= 0)
-		cs_child_wake_ns[s->child_idx] = ctx->now;
-	ctx->cost_sink = &s->ev.self_cost_ns;
+	if (s && s->child_idx >= 0)
+		cs_tab->child_wake_ns[s->child_idx] = ctx->now;
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_wake_start);
@@ -463,49 +487,38 @@ NOKPROBE_SYMBOL(cs_tp_sched_wakeup_new);
 static int cs_landmark_entry(struct cs_hctx *ctx)
 {
 	const struct cs_landmarks *lm = ctx->arg;
-	struct cs_slot *s = cs_slot_current();
 
-	if (!s)
-		return 1;
-	if (lm->entry != LM_NONE)
-		s->lm[lm->entry] = ctx->now;
-	ctx->cost_sink = &s->ev.self_cost_ns;
-	return 0;
+	return cs_stamp(ctx, lm->entry) ? 0 : 1;
 }
 NOKPROBE_SYMBOL(cs_landmark_entry);
 
 static int cs_landmark_return(struct cs_hctx *ctx)
 {
 	const struct cs_landmarks *lm = ctx->arg;
-	struct cs_slot *s = cs_slot_current();
+	struct cs_slot *s = cs_stamp(ctx, lm->ret);
 
-	if (!s)
-		return 0;
-	s->lm[lm->ret] = ctx->now;
-	if ((int)regs_return_value(ctx->regs) < 0 &&
+	if (s && (int)regs_return_value(ctx->regs) < 0 &&
 	    lm->err_phase != CLONESCOPE_PHASE_NONE &&
 	    s->failed_phase == CLONESCOPE_PHASE_NONE)
 		s->failed_phase = lm->err_phase;
-	ctx->cost_sink = &s->ev.self_cost_ns;
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_landmark_return);
 
 static int cs_copy_page_range_entry(struct cs_hctx *ctx)
 {
-	struct cs_slot *s = cs_slot_current();
+	struct cs_slot *s = cs_slot_charged(ctx);
 
 	if (!s)
 		return 1;
 	*(u64 *)ctx->data = ctx->now;
-	ctx->cost_sink = &s->ev.self_cost_ns;
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_copy_page_range_entry);
 
 static int cs_copy_page_range_return(struct cs_hctx *ctx)
 {
-	struct cs_slot *s = cs_slot_current();
+	struct cs_slot *s = cs_slot_charged(ctx);
 	u64 start = *(u64 *)ctx->data;
 
 	if (!s)
@@ -513,7 +526,6 @@ static int cs_copy_page_range_return(struct cs_hctx *ctx)
 	if (!s->ev.copy_page_range_calls++)
 		s->cpr_start = start;
 	s->cpr_total += ctx->now - start;
-	ctx->cost_sink = &s->ev.self_cost_ns;
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_copy_page_range_return);
@@ -532,11 +544,11 @@ static int cs_child_start(struct cs_hctx *ctx)
 
 	if (!cs_tracing())
 		return 0;
-	idx = cs_key_find(cs_child_keys, CS_CHILD_BITS, (unsigned long)current);
+	idx = cs_key_find(cs_tab->child_keys, CS_CHILD_BITS, (unsigned long)current);
 	if (idx < 0)
 		return 0;
-	wake_ns = cs_child_wake_ns[idx];
-	cs_key_release(cs_child_keys, idx);
+	wake_ns = cs_tab->child_wake_ns[idx];
+	cs_key_release(cs_tab->child_keys, idx);
 	if (cs_aggregating() && wake_ns && ctx->now >= wake_ns)
 		cs_agg_wakeup(current->comm, ctx->now - wake_ns);
 	if (!cs_recording())
@@ -559,6 +571,12 @@ NOKPROBE_SYMBOL(cs_child_start);
 	.ret = (ret_lm) == LM_NONE ? NULL : cs_landmark_return,	\
 	.arg = CS_LANDMARKS(entry_lm, ret_lm, err_phase) }
 
+/* The clone path's tracepoint @name: @tp_probe hands its arguments to @entry_. */
+#define CS_TRACEPOINT(name, role_, tp_probe, entry_)			\
+	.symbols = CS_SYMS(name), .role = role_,			\
+	.group = CLONESCOPE_PROBES_CLONE,				\
+	.tracepoint_probe = (tp_probe), .entry = (entry_)
+
 static struct cs_probe cs_probes[] = {
 	{
 		/* Renamed from _do_fork in 5.10. */
@@ -573,11 +591,8 @@ static struct cs_probe cs_probes[] = {
 			  CLONESCOPE_PROBES_CLONE,
 			  LM_CP_ENTRY, LM_NONE, CLONESCOPE_PHASE_NONE),
 	{
-		.symbols = CS_SYMS("task_newtask"),
-		.role = "tracepoint: child made",
-		.group = CLONESCOPE_PROBES_CLONE,
-		.tracepoint_probe = cs_tp_task_newtask,
-		.entry = cs_task_newtask,
+		CS_TRACEPOINT("task_newtask", "tracepoint: child made",
+			      cs_tp_task_newtask, cs_task_newtask),
 		.required = true,
 	},
 	CS_LANDMARK_PROBE("copy_creds", "phase landmark",
@@ -619,18 +634,12 @@ static struct cs_probe cs_probes[] = {
 		.data_size = sizeof(u64),
 	},
 	{
-		.symbols = CS_SYMS("sched_process_fork"),
-		.role = "tracepoint: wake-up start",
-		.group = CLONESCOPE_PROBES_CLONE,
-		.tracepoint_probe = cs_tp_sched_process_fork,
-		.entry = cs_wake_start,
+		CS_TRACEPOINT("sched_process_fork", "tracepoint: wake-up start",
+			      cs_tp_sched_process_fork, cs_wake_start),
 	},
 	{
-		.symbols = CS_SYMS("sched_wakeup_new"),
-		.role = "tracepoint: child queued",
-		.group = CLONESCOPE_PROBES_CLONE,
-		.tracepoint_probe = cs_tp_sched_wakeup_new,
-		.entry = cs_landmark_entry,
+		CS_TRACEPOINT("sched_wakeup_new", "tracepoint: child queued",
+			      cs_tp_sched_wakeup_new, cs_landmark_entry),
 		.arg = CS_LANDMARKS(LM_WAKE_RET, LM_NONE, CLONESCOPE_PHASE_NONE),
 	},
 	{
@@ -668,8 +677,8 @@ static void cs_clone_reset(u32 armed)
 	/* copy_process's return is stamped by its own return handler. */
 	cs_live_landmarks |= BIT(LM_CP_RET);
 
-	memset(cs_slot_keys, 0, CS_NR_SLOTS * sizeof(*cs_slot_keys));
-	memset(cs_child_keys, 0, CS_NR_CHILDREN * sizeof(*cs_child_keys));
+	memset(cs_tab->slot_keys, 0, sizeof(cs_tab->slot_keys));
+	memset(cs_tab->child_keys, 0, sizeof(cs_tab->child_keys));
 	for_each_possible_cpu(cpu) {
 		per_cpu(cs_clones, cpu) = 0;
 		per_cpu(cs_overflow, cpu) = 0;
@@ -688,51 +697,22 @@ static void cs_clone_stats(struct clonescope_stats *st)
 
 static int cs_clone_init(void)
 {
-	int err;
-
-	cs_slot_keys = vzalloc(CS_NR_SLOTS * sizeof(*cs_slot_keys));
-	cs_slots = vzalloc(CS_NR_SLOTS * sizeof(*cs_slots));
-	cs_child_keys = vzalloc(CS_NR_CHILDREN * sizeof(*cs_child_keys));
-	cs_child_wake_ns = vzalloc(CS_NR_CHILDREN * sizeof(*cs_child_wake_ns));
-	if (!cs_slot_keys || !cs_slots || !cs_child_keys || !cs_child_wake_ns) {
-		err = -ENOMEM;
-		goto err_free;
-	}
-	err = cs_probes_register(cs_probes, ARRAY_SIZE(cs_probes));
-	if (err)
-		goto err_free;
-	return 0;
-
-err_free:
-	vfree(cs_child_wake_ns);
-	vfree(cs_child_keys);
-	vfree(cs_slots);
-	vfree(cs_slot_keys);
-	return err;
+	cs_tab = vzalloc(sizeof(*cs_tab));
+	return cs_tab ? 0 : -ENOMEM;
 }
 
 static void cs_clone_exit(void)
 {
-	/* Then no handler can run. */
-	cs_probes_unregister(cs_probes);
-	vfree(cs_child_wake_ns);
-	cs_child_wake_ns = NULL;
-	vfree(cs_child_keys);
-	vfree(cs_slots);
-	vfree(cs_slot_keys);
-	cs_child_keys = NULL;
-	cs_slots = NULL;
-	cs_slot_keys = NULL;
+	vfree(cs_tab);
 }
 
 struct cs_tracer cs_clone_tracer = {
 	.name = "clone",
-	.init = cs_clone_init,
-	.exit = cs_clone_exit,
-	.reset = cs_clone_reset,
-	.stats = cs_clone_stats,
 	/* CLONESCOPE_FEAT_SYSCALL: from the syscall number, see cs_syscall_of_current(). */
 	.features = CLONESCOPE_FEAT_KERNEL_CLONE | CLONESCOPE_FEAT_PHASES |
 		    CLONESCOPE_FEAT_FILTER | CLONESCOPE_FEAT_SELF_COST |
 		    CLONESCOPE_FEAT_NS_PIDS | CLONESCOPE_FEAT_SYSCALL,
+	CS_TRACER_PROBES(cs_probes),
+	.init = cs_clone_init, .exit = cs_clone_exit,
+	.reset = cs_clone_reset, .stats = cs_clone_stats,
 };

@@ -504,24 +504,20 @@ static int cs_exit_mmap(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_exit_mmap);
 
-/* do_wp_page() standing in for @primary, inlined into it on this kernel. */
-#define CS_DO_WP_PAGE_PROBE(role_, primary, feature_) {			\
-	.symbols = CS_SYMS("do_wp_page"), .role = role_,		\
-	.group = CLONESCOPE_PROBES_COW,					\
-	.entry = cs_do_wp_page_entry, .ret = cs_do_wp_page_return,	\
-	.data_size = sizeof(struct cs_fault_data),			\
-	.fallback_for = primary, .feature = feature_ }
+/*
+ * A kretprobe whose entry judges a write fault into its struct
+ * cs_fault_data; with @fallback, registered only if that symbol's probe
+ * was not.
+ */
+#define CS_FAULT_PROBE(sym, role_, feature_, entry_, ret_, fallback) {	\
+	.symbols = CS_SYMS(sym), .role = role_,				\
+	.group = CLONESCOPE_PROBES_COW, .feature = feature_,		\
+	.entry = entry_, .ret = ret_,					\
+	.data_size = sizeof(struct cs_fault_data), .fallback_for = fallback }
 
 static struct cs_probe cs_cow_probes[] = {
-	{
-		.symbols = CS_SYMS("wp_page_copy"),
-		.role = "COW page copy",
-		.group = CLONESCOPE_PROBES_COW,
-		.feature = CLONESCOPE_FEAT_COW,
-		.entry = cs_wp_page_copy_entry,
-		.ret = cs_wp_page_copy_return,
-		.data_size = sizeof(struct cs_fault_data),
-	},
+	CS_FAULT_PROBE("wp_page_copy", "COW page copy", CLONESCOPE_FEAT_COW,
+		       cs_wp_page_copy_entry, cs_wp_page_copy_return, NULL),
 	{
 		.symbols = CS_SYMS("wp_page_reuse"),
 		.role = "COW reuse",
@@ -529,8 +525,10 @@ static struct cs_probe cs_cow_probes[] = {
 		.entry = cs_wp_page_reuse,
 	},
 	/* One handler for both: on a kernel inlining both, one registers. */
-	CS_DO_WP_PAGE_PROBE("COW (copy inlined)", "wp_page_copy", CLONESCOPE_FEAT_COW),
-	CS_DO_WP_PAGE_PROBE("COW reuse inlined", "wp_page_reuse", 0),
+	CS_FAULT_PROBE("do_wp_page", "COW (copy inlined)", CLONESCOPE_FEAT_COW,
+		       cs_do_wp_page_entry, cs_do_wp_page_return, "wp_page_copy"),
+	CS_FAULT_PROBE("do_wp_page", "COW reuse inlined", 0,
+		       cs_do_wp_page_entry, cs_do_wp_page_return, "wp_page_reuse"),
 	{
 		/* _noprof: 6.10's allocation profiling renamed it. */
 		.symbols = CS_SYMS("vma_alloc_folio_noprof", "vma_alloc_folio"),
@@ -539,15 +537,8 @@ static struct cs_probe cs_cow_probes[] = {
 		.entry = cs_wp_alloc,
 		.fallback_for = "wp_page_reuse",
 	},
-	{
-		.symbols = CS_SYMS("do_huge_pmd_wp_page"),
-		.role = "COW on THP",
-		.group = CLONESCOPE_PROBES_COW,
-		.feature = CLONESCOPE_FEAT_COW_THP,
-		.entry = cs_thp_wp_entry,
-		.ret = cs_thp_wp_return,
-		.data_size = sizeof(struct cs_fault_data),
-	},
+	CS_FAULT_PROBE("do_huge_pmd_wp_page", "COW on THP", CLONESCOPE_FEAT_COW_THP,
+		       cs_thp_wp_entry, cs_thp_wp_return, NULL),
 	{
 		.symbols = CS_SYMS("hugetlb_wp", "hugetlb_cow"),
 		.role = "COW on hugetlb",
@@ -608,7 +599,8 @@ static void cs_cow_stats(struct clonescope_stats *st)
 		st->inflight_overflow += READ_ONCE(per_cpu(cs_cow_overflow, cpu));
 }
 
-static void cs_cow_free(void)
+/* vfree() of NULL does nothing: also undoes a partial cs_cow_init(). */
+static void cs_cow_exit(void)
 {
 	vfree(cs_wp_data);
 	vfree(cs_wp_tasks);
@@ -616,49 +608,26 @@ static void cs_cow_free(void)
 	vfree(cs_parent_mms);
 	vfree(cs_cows);
 	vfree(cs_child_mms);
-	cs_wp_data = NULL;
-	cs_wp_tasks = NULL;
-	cs_parent_fork = NULL;
-	cs_parent_mms = NULL;
-	cs_cows = NULL;
-	cs_child_mms = NULL;
 }
 
 static int cs_cow_init(void)
 {
-	int err = -ENOMEM;
-
 	cs_child_mms = vzalloc(CS_NR_COWS * sizeof(*cs_child_mms));
 	cs_cows = vzalloc(CS_NR_COWS * sizeof(*cs_cows));
 	cs_parent_mms = vzalloc(CS_NR_COWS * sizeof(*cs_parent_mms));
 	cs_parent_fork = vzalloc(CS_NR_COWS * sizeof(*cs_parent_fork));
 	cs_wp_tasks = vzalloc((1U << CS_WP_BITS) * sizeof(*cs_wp_tasks));
 	cs_wp_data = vzalloc((1U << CS_WP_BITS) * sizeof(*cs_wp_data));
-	if (!cs_child_mms || !cs_cows || !cs_parent_mms || !cs_parent_fork ||
-	    !cs_wp_tasks || !cs_wp_data)
-		goto err_free;
-	err = cs_probes_register(cs_cow_probes, ARRAY_SIZE(cs_cow_probes));
-	if (err)
-		goto err_free;
-	return 0;
-
-err_free:
-	cs_cow_free();
-	return err;
-}
-
-static void cs_cow_exit(void)
-{
-	/* Then no handler can run. */
-	cs_probes_unregister(cs_cow_probes);
-	cs_cow_free();
+	if (cs_child_mms && cs_cows && cs_parent_mms && cs_parent_fork &&
+	    cs_wp_tasks && cs_wp_data)
+		return 0;
+	cs_cow_exit();
+	return -ENOMEM;
 }
 
 struct cs_tracer cs_cow_tracer = {
 	.name = "COW",
-	.init = cs_cow_init,
-	.exit = cs_cow_exit,
-	.reset = cs_cow_reset,
-	.flush = cs_cow_flush,
-	.stats = cs_cow_stats,
+	CS_TRACER_PROBES(cs_cow_probes),
+	.init = cs_cow_init, .exit = cs_cow_exit,
+	.reset = cs_cow_reset, .flush = cs_cow_flush, .stats = cs_cow_stats,
 };

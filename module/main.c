@@ -117,98 +117,130 @@ static int cs_put_struct(void __user *uarg, u32 usize, void *src, size_t ksize)
 	return copy_to_user(uarg, src, min_t(size_t, usize, ksize)) ? -EFAULT : 0;
 }
 
-static long cs_ioctl_version(void __user *uarg)
-{
-	struct clonescope_version ver;
-	u32 usize;
-	int err;
+/* Every struct an ioctl of the table passes, as cs_get_struct() reads it. */
+union cs_ioctl_arg {
+	struct clonescope_version version;
+	struct clonescope_stats stats;
+	struct clonescope_probe_info probe;
+	struct clonescope_filter filter;
+	struct clonescope_buffer_config buffer;
+	struct clonescope_options options;
+};
 
-	err = cs_get_struct(&ver, sizeof(ver), CLONESCOPE_VERSION_SIZE_VER0,
-			    uarg, &usize);
-	if (err)
-		return err;
-	memset(&ver, 0, sizeof(ver));
-	ver.abi_major = CLONESCOPE_ABI_MAJOR;
-	ver.abi_minor = CLONESCOPE_ABI_MINOR;
-	ver.features = cs_session_features();
-	return cs_put_struct(uarg, usize, &ver, sizeof(ver));
+static long cs_ioctl_version(union cs_ioctl_arg *arg)
+{
+	struct clonescope_version *ver = &arg->version;
+
+	memset(ver, 0, sizeof(*ver));
+	ver->abi_major = CLONESCOPE_ABI_MAJOR;
+	ver->abi_minor = CLONESCOPE_ABI_MINOR;
+	ver->features = cs_session_features();
+	return 0;
 }
 
-static long cs_ioctl_stats(void __user *uarg)
+static long cs_ioctl_stats(union cs_ioctl_arg *arg)
 {
-	struct clonescope_stats st;
-	u32 usize;
-	int err;
-
-	err = cs_get_struct(&st, sizeof(st), CLONESCOPE_STATS_SIZE_VER0,
-			    uarg, &usize);
-	if (err)
-		return err;
-	cs_session_stats(&st);
-	return cs_put_struct(uarg, usize, &st, sizeof(st));
+	cs_session_stats(&arg->stats);
+	return 0;
 }
 
-static long cs_ioctl_probe(void __user *uarg)
+static long cs_ioctl_probe(union cs_ioctl_arg *arg)
 {
-	struct clonescope_probe_info info;
-	u32 usize, index;
-	int err;
+	struct clonescope_probe_info *info = &arg->probe;
+	u32 index = info->index;
 
-	err = cs_get_struct(&info, sizeof(info),
-			    CLONESCOPE_PROBE_INFO_SIZE_VER0, uarg, &usize);
-	if (err)
-		return err;
-	index = info.index;
-	memset(&info, 0, sizeof(info));
-	info.index = index;
-	err = cs_probe_info_at(index, &info);
-	if (err)
-		return err;
-	return cs_put_struct(uarg, usize, &info, sizeof(info));
+	memset(info, 0, sizeof(*info));
+	info->index = index;
+	return cs_probe_info_at(index, info);
 }
 
-static long cs_ioctl_filter(void __user *uarg)
+static long cs_ioctl_enable(union cs_ioctl_arg *arg)
 {
-	struct clonescope_filter f;
-	u32 usize;
-	int err;
-
-	err = cs_get_struct(&f, sizeof(f), CLONESCOPE_FILTER_SIZE_VER0,
-			    uarg, &usize);
-	if (err)
-		return err;
-	return cs_session_set_filter(&f);
+	return cs_session_enable();
 }
 
-static long cs_ioctl_buffer(void __user *uarg)
+static long cs_ioctl_disable(union cs_ioctl_arg *arg)
 {
-	struct clonescope_buffer_config cfg;
-	u32 usize;
-	int err;
+	cs_session_disable();
+	return 0;
+}
 
-	err = cs_get_struct(&cfg, sizeof(cfg),
-			    CLONESCOPE_BUFFER_CONFIG_SIZE_VER0, uarg, &usize);
-	if (err)
-		return err;
-	if (cfg.__reserved)
+static long cs_ioctl_filter(union cs_ioctl_arg *arg)
+{
+	return cs_session_set_filter(&arg->filter);
+}
+
+static long cs_ioctl_buffer(union cs_ioctl_arg *arg)
+{
+	if (arg->buffer.__reserved)
 		return -EINVAL;
-	return cs_session_set_buffer(cfg.pages_per_cpu);
+	return cs_session_set_buffer(arg->buffer.pages_per_cpu);
 }
 
-static long cs_ioctl_options(void __user *uarg)
+static long cs_ioctl_options(union cs_ioctl_arg *arg)
 {
-	struct clonescope_options opts;
-	u32 usize;
-	int err;
-
-	err = cs_get_struct(&opts, sizeof(opts), CLONESCOPE_OPTIONS_SIZE_VER0,
-			    uarg, &usize);
-	if (err)
-		return err;
-	if (opts.__reserved)
+	if (arg->options.__reserved)
 		return -EINVAL;
 	/* A caller of VER0 size asks for records, as before 1.1. */
-	return cs_session_set_options(opts.probes, opts.flags);
+	return cs_session_set_options(arg->options.probes, arg->options.flags);
+}
+
+struct cs_ioctl_cmd {
+	unsigned int nr;	/* CS_IOC_NR() of the command */
+	size_t ksize;		/* this module's struct, or 0: no argument */
+	size_t ver0;
+	bool owned;		/* changes tracing: only the owner fd may */
+	bool out;		/* the struct is written back */
+	long (*fn)(union cs_ioctl_arg *arg);
+};
+
+/* CLONESCOPE_IOC_@cmd, its struct clonescope_@type of CLONESCOPE_@size_SIZE_VER0. */
+#define CS_IOCTL(cmd, type, size, owned_, out_, fn_) {			\
+	.nr = CS_IOC_NR(CLONESCOPE_IOC_##cmd), .ksize = sizeof(struct type), \
+	.ver0 = CLONESCOPE_##size##_SIZE_VER0, .owned = (owned_), .out = (out_), .fn = (fn_) }
+#define CS_IOCTL_NOARG(cmd, fn_) \
+	{ .nr = CS_IOC_NR(CLONESCOPE_IOC_##cmd), .owned = true, .fn = (fn_) }
+
+static const struct cs_ioctl_cmd cs_ioctl_cmds[] = {
+	CS_IOCTL(GET_VERSION, clonescope_version, VERSION, false, true, cs_ioctl_version),
+	CS_IOCTL(GET_STATS, clonescope_stats, STATS, false, true, cs_ioctl_stats),
+	CS_IOCTL(GET_PROBE, clonescope_probe_info, PROBE_INFO, false, true, cs_ioctl_probe),
+	CS_IOCTL_NOARG(ENABLE, cs_ioctl_enable),
+	CS_IOCTL_NOARG(DISABLE, cs_ioctl_disable),
+	CS_IOCTL(SET_FILTER, clonescope_filter, FILTER, true, false, cs_ioctl_filter),
+	CS_IOCTL(SET_BUFFER, clonescope_buffer_config, BUFFER_CONFIG, true, false, cs_ioctl_buffer),
+	CS_IOCTL(SET_OPTIONS, clonescope_options, OPTIONS, true, false, cs_ioctl_options),
+};
+
+static long cs_ioctl_call(const struct cs_ioctl_cmd *c, void __user *uarg)
+{
+	union cs_ioctl_arg arg;
+	u32 usize = 0;
+	long ret;
+
+	if (c->ksize) {
+		ret = cs_get_struct(&arg, c->ksize, c->ver0, uarg, &usize);
+		if (ret)
+			return ret;
+	}
+	ret = c->fn(&arg);
+	if (!ret && c->out)
+		ret = cs_put_struct(uarg, usize, &arg, c->ksize);
+	return ret;
+}
+
+/* Calls that change tracing: only the owner fd, which they claim, may. */
+static long cs_ioctl_owned(struct file *file, const struct cs_ioctl_cmd *c,
+			   void __user *uarg)
+{
+	long ret;
+
+	mutex_lock(&cs_owner_lock);
+	ret = cs_claim(file);
+	if (!ret)
+		ret = cs_ioctl_call(c, uarg);
+	mutex_unlock(&cs_owner_lock);
+	return ret;
 }
 
 /*
@@ -253,61 +285,24 @@ out:
 	return err;
 }
 
-/* Calls that change tracing: only the owner fd may make them. */
-static long cs_ioctl_owned(struct file *file, unsigned int cmd,
-			   void __user *uarg)
-{
-	long ret;
-
-	mutex_lock(&cs_owner_lock);
-	ret = cs_claim(file);
-	if (ret)
-		goto out;
-	switch (cmd) {
-	case CS_IOC_NR(CLONESCOPE_IOC_ENABLE):
-		ret = cs_session_enable();
-		break;
-	case CS_IOC_NR(CLONESCOPE_IOC_DISABLE):
-		cs_session_disable();
-		break;
-	case CS_IOC_NR(CLONESCOPE_IOC_SET_FILTER):
-		ret = cs_ioctl_filter(uarg);
-		break;
-	case CS_IOC_NR(CLONESCOPE_IOC_SET_BUFFER):
-		ret = cs_ioctl_buffer(uarg);
-		break;
-	case CS_IOC_NR(CLONESCOPE_IOC_SET_OPTIONS):
-		ret = cs_ioctl_options(uarg);
-		break;
-	}
-out:
-	mutex_unlock(&cs_owner_lock);
-	return ret;
-}
-
 static long cs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
+	unsigned int i;
 
 	cmd = CS_IOC_NR(cmd);
-	switch (cmd) {
-	case CS_IOC_NR(CLONESCOPE_IOC_GET_VERSION):
-		return cs_ioctl_version(uarg);
-	case CS_IOC_NR(CLONESCOPE_IOC_GET_STATS):
-		return cs_ioctl_stats(uarg);
-	case CS_IOC_NR(CLONESCOPE_IOC_GET_PROBE):
-		return cs_ioctl_probe(uarg);
-	case CS_IOC_NR(CLONESCOPE_IOC_GET_AGGREGATE):
-		return cs_ioctl_aggregate(uarg);
-	case CS_IOC_NR(CLONESCOPE_IOC_ENABLE):
-	case CS_IOC_NR(CLONESCOPE_IOC_DISABLE):
-	case CS_IOC_NR(CLONESCOPE_IOC_SET_FILTER):
-	case CS_IOC_NR(CLONESCOPE_IOC_SET_BUFFER):
-	case CS_IOC_NR(CLONESCOPE_IOC_SET_OPTIONS):
-		return cs_ioctl_owned(file, cmd, uarg);
-	default:
-		return -ENOTTY;
+	for (i = 0; i < ARRAY_SIZE(cs_ioctl_cmds); i++) {
+		const struct cs_ioctl_cmd *c = &cs_ioctl_cmds[i];
+
+		if (c->nr != cmd)
+			continue;
+		return c->owned ? cs_ioctl_owned(file, c, uarg) :
+				  cs_ioctl_call(c, uarg);
 	}
+	/* Its struct is mostly output, larger than cs_get_struct() takes. */
+	if (cmd == CS_IOC_NR(CLONESCOPE_IOC_GET_AGGREGATE))
+		return cs_ioctl_aggregate(uarg);
+	return -ENOTTY;
 }
 
 static const struct file_operations cs_fops = {

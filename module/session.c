@@ -81,10 +81,18 @@ int cs_tracer_register(struct cs_tracer *t)
 
 	if (err)
 		return err;
+	err = cs_probes_register(t->probes, t->nr_probes);
+	if (err)
+		goto err_exit;
 	mutex_lock(&cs_session_lock);
 	list_add_tail(&t->node, &cs_tracers);
 	mutex_unlock(&cs_session_lock);
 	return 0;
+
+err_exit:
+	if (t->exit)
+		t->exit();
+	return err;
 }
 
 /* Tracing is off: an open fd pins the module, and its release stopped it. */
@@ -93,6 +101,8 @@ void cs_tracer_unregister(struct cs_tracer *t)
 	mutex_lock(&cs_session_lock);
 	list_del(&t->node);
 	mutex_unlock(&cs_session_lock);
+	/* Then no handler of @t runs, and its tables can go. */
+	cs_probes_unregister(t->probes);
 	if (t->exit)
 		t->exit();
 }

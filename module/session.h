@@ -18,6 +18,7 @@
 #include <linux/types.h>
 #include <linux/clonescope.h>
 
+struct cs_probe;
 struct file;
 
 /*
@@ -28,9 +29,12 @@ struct file;
 struct cs_tracer {
 	const char *name;
 	/*
-	 * Allocates the tracer's tables and registers its probes; what it
-	 * registered, exit() unregisters, then frees.
+	 * Its probes (probes.h): registered with the tracer, after init(),
+	 * and unregistered with it, before exit().
 	 */
+	struct cs_probe *probes;
+	unsigned int nr_probes;
+	/* Allocates the tables the probes' handlers fill; exit() frees them. */
 	int (*init)(void);
 	void (*exit)(void);
 	/* Before a session starts, no handler running: @armed probe groups. */
@@ -48,7 +52,13 @@ struct cs_tracer {
 	struct list_head node;		/* kept by the session */
 };
 
-/* Calls @t->init and, if it succeeds, adds @t to the session. */
+/* In a struct cs_tracer: its probe table @table. */
+#define CS_TRACER_PROBES(table)	.probes = (table), .nr_probes = ARRAY_SIZE(table)
+
+/*
+ * Calls @t->init, registers @t's probes and adds @t to the session; undone,
+ * in the reverse order, by cs_tracer_unregister().
+ */
 int cs_tracer_register(struct cs_tracer *t);
 void cs_tracer_unregister(struct cs_tracer *t);
 
