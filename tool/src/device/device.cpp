@@ -35,6 +35,14 @@ constexpr Named kFeatures[] = {
 	{CLONESCOPE_FEAT_LIFECYCLE_REAP, "lifecycle_reap"},
 };
 
+constexpr Named kProbeStates[] = {
+	{CLONESCOPE_PROBE_REGISTERED, "registered"},
+	{CLONESCOPE_PROBE_UNAVAILABLE, "unavailable"},
+	{CLONESCOPE_PROBE_FAILED, "failed"},
+	{CLONESCOPE_PROBE_ALIAS, "alias"},
+	{CLONESCOPE_PROBE_STANDBY, "standby"},
+};
+
 // What an errno from one of our ioctls means for the user.
 std::string ioctl_hint(int err)
 {
@@ -52,14 +60,6 @@ std::string ioctl_hint(int err)
 		return "";
 	}
 }
-
-constexpr Named kProbeStates[] = {
-	{CLONESCOPE_PROBE_REGISTERED, "registered"},
-	{CLONESCOPE_PROBE_UNAVAILABLE, "unavailable"},
-	{CLONESCOPE_PROBE_FAILED, "failed"},
-	{CLONESCOPE_PROBE_ALIAS, "alias"},
-	{CLONESCOPE_PROBE_STANDBY, "standby"},
-};
 
 } // namespace
 
