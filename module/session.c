@@ -258,27 +258,30 @@ int cs_session_set_options(u32 probes, u32 flags)
 int cs_session_set_buffer(u32 pages_per_cpu)
 {
 	struct cs_ring *old, *new;
+	int err = 0;
 
 	if (!pages_per_cpu || pages_per_cpu > CS_MAX_PAGES_PER_CPU)
 		return -EINVAL;
 	mutex_lock(&cs_session_lock);
 	if (cs_tracing()) {
-		mutex_unlock(&cs_session_lock);
-		return -EBUSY;
+		err = -EBUSY;
+		goto out;
 	}
 	new = cs_ring_alloc(pages_per_cpu, &cs_readers, wakeup_ms);
 	if (!new) {
-		mutex_unlock(&cs_session_lock);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto out;
 	}
 	mutex_lock(&cs_read_lock);
 	old = cs_ring_locked();
 	rcu_assign_pointer(cs_ring, new);
 	mutex_unlock(&cs_read_lock);
-	mutex_unlock(&cs_session_lock);
+	/* No one still looks at the old buffers: poll() and writers use RCU. */
 	synchronize_rcu();
 	cs_ring_free(old);
-	return 0;
+out:
+	mutex_unlock(&cs_session_lock);
+	return err;
 }
 
 u64 cs_session_features(void)
