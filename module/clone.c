@@ -75,28 +75,41 @@ enum cs_landmark {
 	LM_NONE = 0xff,
 };
 
-/* Each phase runs from one landmark to another. */
-static const struct {
+struct cs_span {
 	u8 start;
 	u8 end;
-} cs_phase_span[CLONESCOPE_NR_PHASES] = {
-	[CLONESCOPE_PHASE_DUP_TASK]		= { LM_CP_ENTRY, LM_CREDS_ENTRY },
-	[CLONESCOPE_PHASE_COPY_CREDS]		= { LM_CREDS_ENTRY, LM_CREDS_RET },
-	[CLONESCOPE_PHASE_SCHED_FORK]		= { LM_CREDS_RET, LM_SCHED_FORK_RET },
-	[CLONESCOPE_PHASE_TASK_INIT]		= { LM_SCHED_FORK_RET, LM_SEMUNDO_RET },
-	[CLONESCOPE_PHASE_FILES_TO_MM]		= { LM_SEMUNDO_RET, LM_NS_ENTRY },
-	[CLONESCOPE_PHASE_COPY_NAMESPACES]	= { LM_NS_ENTRY, LM_NS_RET },
-	[CLONESCOPE_PHASE_COPY_IO]		= { LM_NS_RET, LM_THREAD_ENTRY },
-	[CLONESCOPE_PHASE_COPY_THREAD]		= { LM_THREAD_ENTRY, LM_PID_ENTRY },
-	[CLONESCOPE_PHASE_ALLOC_PID]		= { LM_PID_ENTRY, LM_CGCAN_ENTRY },
-	[CLONESCOPE_PHASE_CGROUP_CAN_FORK]	= { LM_CGCAN_ENTRY, LM_CGCAN_RET },
-	[CLONESCOPE_PHASE_ATTACH]		= { LM_CGCAN_RET, LM_CP_RET },
+};
+
+/*
+ * The landmark that ends each tiled phase (CLONESCOPE_TILED_PHASES): each
+ * starts where the one before it in index order ends, the first at
+ * copy_process()'s entry, and the last ends at its return.
+ */
+static const u8 cs_tiled_end[CLONESCOPE_NR_PHASES] = {
+	[CLONESCOPE_PHASE_DUP_TASK]		= LM_CREDS_ENTRY,
+	[CLONESCOPE_PHASE_COPY_CREDS]		= LM_CREDS_RET,
+	[CLONESCOPE_PHASE_SCHED_FORK]		= LM_SCHED_FORK_RET,
+	[CLONESCOPE_PHASE_TASK_INIT]		= LM_SEMUNDO_RET,
+	[CLONESCOPE_PHASE_FILES_TO_MM]		= LM_NS_ENTRY,
+	[CLONESCOPE_PHASE_COPY_NAMESPACES]	= LM_NS_RET,
+	[CLONESCOPE_PHASE_COPY_IO]		= LM_THREAD_ENTRY,
+	[CLONESCOPE_PHASE_COPY_THREAD]		= LM_PID_ENTRY,
+	[CLONESCOPE_PHASE_ALLOC_PID]		= LM_CGCAN_ENTRY,
+	[CLONESCOPE_PHASE_CGROUP_CAN_FORK]	= LM_CGCAN_RET,
+	[CLONESCOPE_PHASE_ATTACH]		= LM_CP_RET,
+};
+
+/* The phases that overlap the tiled ones, or enclose them. */
+static const struct cs_span cs_other_span[CLONESCOPE_NR_PHASES] = {
 	[CLONESCOPE_PHASE_DUP_MMAP]		= { LM_DUP_MMAP_ENTRY, LM_DUP_MMAP_RET },
 	[CLONESCOPE_PHASE_COPY_PAGE_RANGE]	= { LM_NONE, LM_NONE }, /* summed */
 	[CLONESCOPE_PHASE_COPY_PROCESS]		= { LM_CP_ENTRY, LM_CP_RET },
 	[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK]	= { LM_WAKE_ENTRY, LM_WAKE_RET },
 	[CLONESCOPE_PHASE_KERNEL_CLONE]		= { LM_KC_ENTRY, LM_KC_RET },
 };
+
+/* Each phase runs from one landmark to another: set by cs_spans_init(). */
+static struct cs_span cs_phase_span[CLONESCOPE_NR_PHASES];
 
 /*
  * A landmark probe's arg: the landmarks its entry and return stamp (or
@@ -695,8 +708,30 @@ static void cs_clone_stats(struct clonescope_stats *st)
 	}
 }
 
+/* Chains the tiled phases: they tile copy_process() by construction. */
+static int cs_spans_init(void)
+{
+	u8 start = LM_CP_ENTRY;
+	unsigned int i;
+
+	for (i = 0; i < CLONESCOPE_NR_PHASES; i++) {
+		if (!(CLONESCOPE_TILED_PHASES & BIT_ULL(i))) {
+			cs_phase_span[i] = cs_other_span[i];
+			continue;
+		}
+		cs_phase_span[i].start = start;
+		start = cs_tiled_end[i];
+		cs_phase_span[i].end = start;
+	}
+	return WARN_ON(start != LM_CP_RET) ? -EINVAL : 0;
+}
+
 static int cs_clone_init(void)
 {
+	int err = cs_spans_init();
+
+	if (err)
+		return err;
 	cs_tab = vzalloc(sizeof(*cs_tab));
 	return cs_tab ? 0 : -ENOMEM;
 }
