@@ -235,9 +235,7 @@ static struct cs_slot *cs_slot_begin(struct cs_slot *s, u64 now)
 	s->failed_phase = CLONESCOPE_PHASE_NONE;
 
 	ev = &s->ev;
-	memset(ev, 0, sizeof(*ev));
-	ev->hdr.type = CLONESCOPE_RECORD_CLONE;
-	ev->hdr.size = sizeof(*ev);
+	cs_record_init(ev, CLONESCOPE_RECORD_CLONE);
 	ev->start_ns = now;
 	ev->parent_pid = current->pid;
 	ev->parent_tgid = current->tgid;
@@ -465,9 +463,7 @@ NOKPROBE_SYMBOL(cs_task_newtask);
 static void cs_tp_task_newtask(void *data, struct task_struct *task,
 			       cs_clone_flags_t clone_flags)
 {
-	void *args[] = { task };
-
-	cs_tracepoint_hit(data, args);
+	cs_tracepoint_hit_arg(data, task);
 }
 NOKPROBE_SYMBOL(cs_tp_task_newtask);
 

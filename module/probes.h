@@ -86,8 +86,18 @@ int cs_probes_register(struct cs_probe *probes, unsigned int nr);
 void cs_probes_unregister(struct cs_probe *probes);
 /* What a tracepoint probe calls: runs @data's entry with @args as data. */
 void cs_tracepoint_hit(void *data, void *args);
+
+/* The same for a handler that needs the tracepoint's one argument @arg. */
+static nokprobe_inline void cs_tracepoint_hit_arg(void *data, void *arg)
+{
+	void *args[] = { arg };
+
+	cs_tracepoint_hit(data, args);
+}
+
 /* A tracepoint handler's argument @n, as its probe passed them. */
 #define CS_TP_ARG(ctx, n)	(((void **)(ctx)->data)[n])
+
 /*
  * Arms the probes of @groups (CLONESCOPE_PROBES_*), or disarms all (0).
  * Fails when a required probe cannot be armed.

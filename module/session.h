@@ -15,6 +15,7 @@
 #include <linux/compiler.h>
 #include <linux/list.h>
 #include <linux/poll.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #include <linux/clonescope.h>
 
@@ -104,6 +105,13 @@ static inline bool cs_recording(void)
 {
 	return !(READ_ONCE(cs_session_flags) & CLONESCOPE_OPT_NO_RECORDS);
 }
+
+/* Zeroes the record *@ev and sets its header's @type_ and size. */
+#define cs_record_init(ev, type_) do {					\
+	memset((ev), 0, sizeof(*(ev)));					\
+	(ev)->hdr.type = (type_);					\
+	(ev)->hdr.size = sizeof(*(ev));					\
+} while (0)
 
 /* Writes a record to the buffer of this CPU; never blocks. */
 int cs_emit(void *rec);
