@@ -154,7 +154,6 @@ static_assert(NR_LANDMARKS <= 32);
 /* Landmarks some armed probe stamps, as BIT(landmark): set by reset. */
 static u32 cs_live_landmarks;
 static DEFINE_PER_CPU(u64, cs_clones);
-static DEFINE_PER_CPU(u64, cs_overflow);
 
 /* current's slot, live or left stale by a missed return; or NULL. */
 static struct cs_slot *cs_slot_of_current(void)
@@ -225,7 +224,7 @@ static struct cs_slot *cs_slot_begin(struct cs_slot *s, u64 now)
 		idx = cs_key_claim(cs_tab->slot_keys, CS_SLOT_BITS,
 				   (unsigned long)current);
 		if (idx < 0) {
-			this_cpu_inc(cs_overflow);
+			cs_count_overflow();
 			return NULL;
 		}
 		s = &cs_tab->slots[idx];
@@ -450,7 +449,7 @@ static int cs_task_newtask(struct cs_hctx *ctx)
 	s->child_idx = cs_key_claim(cs_tab->child_keys, CS_CHILD_BITS,
 				    (unsigned long)child);
 	if (s->child_idx < 0)
-		this_cpu_inc(cs_overflow);
+		cs_count_overflow();
 	else
 		cs_tab->child_wake_ns[s->child_idx] = 0;
 	if (child->mm && child->mm != current->mm)
@@ -688,20 +687,16 @@ static void cs_clone_reset(u32 armed)
 
 	memset(cs_tab->slot_keys, 0, sizeof(cs_tab->slot_keys));
 	memset(cs_tab->child_keys, 0, sizeof(cs_tab->child_keys));
-	for_each_possible_cpu(cpu) {
+	for_each_possible_cpu(cpu)
 		per_cpu(cs_clones, cpu) = 0;
-		per_cpu(cs_overflow, cpu) = 0;
-	}
 }
 
 static void cs_clone_stats(struct clonescope_stats *st)
 {
 	int cpu;
 
-	for_each_possible_cpu(cpu) {
+	for_each_possible_cpu(cpu)
 		st->clones += READ_ONCE(per_cpu(cs_clones, cpu));
-		st->inflight_overflow += READ_ONCE(per_cpu(cs_overflow, cpu));
-	}
 }
 
 /* Chains the tiled phases: they tile copy_process() by construction. */

@@ -71,7 +71,6 @@ static unsigned int *cs_parent_fork;
 #define CS_NO_FORK		UINT_MAX
 /* Whether this session counts COW: its probes armed, and able to end. */
 static bool cs_cow_on;
-static DEFINE_PER_CPU(u64, cs_cow_overflow);
 
 /* What a wp_page_copy() call copies, judged at its entry. */
 enum cs_copy_kind {
@@ -158,7 +157,7 @@ static void cs_cow_parent_watch(unsigned long mm, long i)
 		if (READ_ONCE(cs_parent_mms[p]) == mm)
 			return;
 	}
-	this_cpu_inc(cs_cow_overflow);
+	cs_count_overflow();
 }
 NOKPROBE_SYMBOL(cs_cow_parent_watch);
 
@@ -173,7 +172,7 @@ void cs_cow_fork(struct task_struct *child, u64 now)
 		return;
 	i = cs_key_claim(cs_child_mms, CS_COW_BITS, (unsigned long)child->mm);
 	if (i < 0) {
-		this_cpu_inc(cs_cow_overflow);
+		cs_count_overflow();
 		return;
 	}
 	c = &cs_cows[i];
@@ -368,7 +367,7 @@ static int cs_do_wp_page_entry(struct cs_hctx *ctx)
 		return 1;
 	d->wp_idx = cs_key_claim(cs_wp_tasks, CS_WP_BITS, (unsigned long)current);
 	if (d->wp_idx < 0) {
-		this_cpu_inc(cs_cow_overflow);
+		cs_count_overflow();
 		return 1;
 	}
 	WRITE_ONCE(cs_wp_data[d->wp_idx], d);
@@ -566,15 +565,12 @@ static struct cs_probe cs_cow_probes[] = {
 static void cs_cow_reset(u32 armed)
 {
 	unsigned int i;
-	int cpu;
 
 	memset(cs_child_mms, 0, CS_NR_COWS * sizeof(*cs_child_mms));
 	memset(cs_parent_mms, 0, CS_NR_COWS * sizeof(*cs_parent_mms));
 	for (i = 0; i < CS_NR_COWS; i++)
 		cs_parent_fork[i] = CS_NO_FORK;
 	memset(cs_wp_tasks, 0, (1U << CS_WP_BITS) * sizeof(*cs_wp_tasks));
-	for_each_possible_cpu(cpu)
-		per_cpu(cs_cow_overflow, cpu) = 0;
 	cs_wp_copy_inlined = !cs_probe_registered("wp_page_copy");
 	cs_wp_reuse_inlined = !cs_probe_registered("wp_page_reuse");
 	cs_cow_on = (armed & CLONESCOPE_PROBES_COW) &&
@@ -589,14 +585,6 @@ static void cs_cow_flush(void)
 	for (i = 0; i < CS_NR_COWS; i++)
 		if (cs_child_mms[i])
 			cs_cow_finish(i, CLONESCOPE_COW_END_STOP);
-}
-
-static void cs_cow_stats(struct clonescope_stats *st)
-{
-	int cpu;
-
-	for_each_possible_cpu(cpu)
-		st->inflight_overflow += READ_ONCE(per_cpu(cs_cow_overflow, cpu));
 }
 
 /* vfree() of NULL does nothing: also undoes a partial cs_cow_init(). */
@@ -629,5 +617,5 @@ struct cs_tracer cs_cow_tracer = {
 	.name = "COW",
 	CS_TRACER_PROBES(cs_cow_probes),
 	.init = cs_cow_init, .exit = cs_cow_exit,
-	.reset = cs_cow_reset, .flush = cs_cow_flush, .stats = cs_cow_stats,
+	.reset = cs_cow_reset, .flush = cs_cow_flush,
 };

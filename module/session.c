@@ -56,6 +56,7 @@ static struct cs_ring __rcu *cs_ring;
 static LIST_HEAD(cs_tracers);
 bool cs_tracing_on;
 u32 cs_session_flags;
+DEFINE_PER_CPU(u64, cs_inflight_overflow);
 
 int cs_emit(void *rec)
 {
@@ -194,7 +195,7 @@ void cs_session_end(void)
 int cs_session_enable(void)
 {
 	struct cs_tracer *t;
-	int err = 0;
+	int cpu, err = 0;
 
 	mutex_lock(&cs_session_lock);
 	if (cs_tracing())
@@ -205,6 +206,8 @@ int cs_session_enable(void)
 	list_for_each_entry(t, &cs_tracers, node)
 		if (t->reset)
 			t->reset(cs_armed_probes);
+	for_each_possible_cpu(cpu)
+		per_cpu(cs_inflight_overflow, cpu) = 0;
 	cs_agg_reset();
 	cs_probes_reset_stats_all();
 	/* Handlers that see tracing on see the tables reset. */
@@ -300,9 +303,12 @@ void cs_session_stats(struct clonescope_stats *st)
 	struct cs_probe_stats handlers;
 	struct cs_tracer *t;
 	struct cs_ring *ring;
+	int cpu;
 
 	memset(st, 0, sizeof(*st));
 	st->enabled = cs_tracing();
+	for_each_possible_cpu(cpu)
+		st->inflight_overflow += READ_ONCE(per_cpu(cs_inflight_overflow, cpu));
 	list_for_each_entry(t, &cs_tracers, node)
 		if (t->stats)
 			t->stats(st);

@@ -14,6 +14,7 @@
 
 #include <linux/compiler.h>
 #include <linux/list.h>
+#include <linux/percpu.h>
 #include <linux/poll.h>
 #include <linux/string.h>
 #include <linux/types.h>
@@ -104,6 +105,17 @@ static inline bool cs_aggregating(void)
 static inline bool cs_recording(void)
 {
 	return !(READ_ONCE(cs_session_flags) & CLONESCOPE_OPT_NO_RECORDS);
+}
+
+DECLARE_PER_CPU(u64, cs_inflight_overflow);
+
+/*
+ * A tracer's table of clones, children or forks in flight is full: what
+ * clonescope_stats.inflight_overflow counts, zeroed with each session.
+ */
+static __always_inline void cs_count_overflow(void)
+{
+	this_cpu_inc(cs_inflight_overflow);
 }
 
 /* Zeroes the record *@ev and sets its header's @type_ and size. */
