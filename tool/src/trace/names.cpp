@@ -57,12 +57,6 @@ constexpr Named kRecordFlags[] = {
 	{CLONESCOPE_CLONE_NO_KERNEL_CLONE, "no_kernel_clone"},
 };
 
-constexpr FlagName kLifecycleFlags[] = {
-	{CLONESCOPE_LIFE_THREAD, "thread"},
-	{CLONESCOPE_LIFE_UNFINISHED, "unfinished"},
-	{CLONESCOPE_LIFE_NO_REAP_PROBE, "no_reap_probe"},
-};
-
 constexpr CowCounter kCowCounters[] = {
 	{"copied", &clonescope_cow_counts::copied},
 	{"reused", &clonescope_cow_counts::reused},
@@ -110,7 +104,12 @@ std::vector<std::string> record_flag_names(uint32_t flags)
 
 std::vector<std::string> lifecycle_flag_names(uint32_t flags)
 {
-	return flag_names(kLifecycleFlags, flags);
+	static constexpr Named kLifecycleFlags[] = {
+		{CLONESCOPE_LIFE_THREAD, "thread"},
+		{CLONESCOPE_LIFE_UNFINISHED, "unfinished"},
+		{CLONESCOPE_LIFE_NO_REAP_PROBE, "no_reap_probe"},
+	};
+	return bit_names(kLifecycleFlags, flags);
 }
 
 const char *cow_end_name(uint32_t reason)
