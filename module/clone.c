@@ -32,7 +32,6 @@
 #include <linux/sched/task_stack.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
-#include <linux/vmalloc.h>
 #include <asm/syscall.h>
 #include <asm/unistd.h>
 #ifdef CONFIG_IA32_EMULATION
@@ -158,12 +157,9 @@ static DEFINE_PER_CPU(u64, cs_clones);
 /* current's slot, live or left stale by a missed return; or NULL. */
 static struct cs_slot *cs_slot_of_current(void)
 {
-	long idx;
-
 	if (!cs_tracing())
 		return NULL;
-	idx = cs_key_find(cs_tab->slot_keys, CS_SLOT_BITS, (unsigned long)current);
-	return idx < 0 ? NULL : &cs_tab->slots[idx];
+	return cs_key_value(cs_tab->slot_keys, CS_SLOT_BITS, cs_tab->slots, current);
 }
 NOKPROBE_SYMBOL(cs_slot_of_current);
 
@@ -579,12 +575,6 @@ NOKPROBE_SYMBOL(cs_child_start);
 	.ret = (ret_lm) == LM_NONE ? NULL : cs_landmark_return,	\
 	.arg = CS_LANDMARKS(entry_lm, ret_lm, err_phase) }
 
-/* The clone path's tracepoint @name: @tp_probe hands its arguments to @entry_. */
-#define CS_TRACEPOINT(name, role_, tp_probe, entry_)			\
-	.symbols = CS_SYMS(name), .role = role_,			\
-	.group = CLONESCOPE_PROBES_CLONE,				\
-	.tracepoint_probe = (tp_probe), .entry = (entry_)
-
 static struct cs_probe cs_probes[] = {
 	{
 		/* Renamed from _do_fork in 5.10. */
@@ -600,6 +590,7 @@ static struct cs_probe cs_probes[] = {
 			  LM_CP_ENTRY, LM_NONE, CLONESCOPE_PHASE_NONE),
 	{
 		CS_TRACEPOINT("task_newtask", "tracepoint: child made",
+			      CLONESCOPE_PROBES_CLONE,
 			      cs_tp_task_newtask, cs_task_newtask),
 		.required = true,
 	},
@@ -643,19 +634,19 @@ static struct cs_probe cs_probes[] = {
 	},
 	{
 		CS_TRACEPOINT("sched_process_fork", "tracepoint: wake-up start",
+			      CLONESCOPE_PROBES_CLONE,
 			      cs_tp_sched_process_fork, cs_wake_start),
 	},
 	{
 		CS_TRACEPOINT("sched_wakeup_new", "tracepoint: child queued",
+			      CLONESCOPE_PROBES_CLONE,
 			      cs_tp_sched_wakeup_new, cs_landmark_entry),
 		.arg = CS_LANDMARKS(LM_WAKE_RET, LM_NONE, CLONESCOPE_PHASE_NONE),
 	},
 	{
 		/* The first thing a new task runs, with its rq lock held. */
-		.symbols = CS_SYMS("schedule_tail"),
-		.role = "child first run",
-		.group = CLONESCOPE_PROBES_CLONE,
-		.entry = cs_child_start,
+		CS_KPROBE(CS_SYMS("schedule_tail"), "child first run",
+			  CLONESCOPE_PROBES_CLONE, cs_child_start),
 		.feature = CLONESCOPE_FEAT_CHILD_START,
 	},
 };
@@ -717,21 +708,6 @@ static int cs_spans_init(void)
 	return WARN_ON(start != LM_CP_RET) ? -EINVAL : 0;
 }
 
-static int cs_clone_init(void)
-{
-	int err = cs_spans_init();
-
-	if (err)
-		return err;
-	cs_tab = vzalloc(sizeof(*cs_tab));
-	return cs_tab ? 0 : -ENOMEM;
-}
-
-static void cs_clone_exit(void)
-{
-	vfree(cs_tab);
-}
-
 struct cs_tracer cs_clone_tracer = {
 	.name = "clone",
 	/* CLONESCOPE_FEAT_SYSCALL: from the syscall number, see cs_syscall_of_current(). */
@@ -739,6 +715,7 @@ struct cs_tracer cs_clone_tracer = {
 		    CLONESCOPE_FEAT_FILTER | CLONESCOPE_FEAT_SELF_COST |
 		    CLONESCOPE_FEAT_NS_PIDS | CLONESCOPE_FEAT_SYSCALL,
 	CS_TRACER_PROBES(cs_probes),
-	.init = cs_clone_init, .exit = cs_clone_exit,
+	CS_TRACER_TABLES(cs_tab),
+	.init = cs_spans_init,
 	.reset = cs_clone_reset, .stats = cs_clone_stats,
 };

@@ -517,12 +517,7 @@ NOKPROBE_SYMBOL(cs_exit_mmap);
 static struct cs_probe cs_cow_probes[] = {
 	CS_FAULT_PROBE("wp_page_copy", "COW page copy", CLONESCOPE_FEAT_COW,
 		       cs_wp_page_copy_entry, cs_wp_page_copy_return, NULL),
-	{
-		.symbols = CS_SYMS("wp_page_reuse"),
-		.role = "COW reuse",
-		.group = CLONESCOPE_PROBES_COW,
-		.entry = cs_wp_page_reuse,
-	},
+	{ CS_KPROBE(CS_SYMS("wp_page_reuse"), "COW reuse", CLONESCOPE_PROBES_COW, cs_wp_page_reuse) },
 	/* One handler for both: on a kernel inlining both, one registers. */
 	CS_FAULT_PROBE("do_wp_page", "COW (copy inlined)", CLONESCOPE_FEAT_COW,
 		       cs_do_wp_page_entry, cs_do_wp_page_return, "wp_page_copy"),
@@ -530,35 +525,27 @@ static struct cs_probe cs_cow_probes[] = {
 		       cs_do_wp_page_entry, cs_do_wp_page_return, "wp_page_reuse"),
 	{
 		/* _noprof: 6.10's allocation profiling renamed it. */
-		.symbols = CS_SYMS("vma_alloc_folio_noprof", "vma_alloc_folio"),
-		.role = "COW copy (alloc)",
-		.group = CLONESCOPE_PROBES_COW,
-		.entry = cs_wp_alloc,
+		CS_KPROBE(CS_SYMS("vma_alloc_folio_noprof", "vma_alloc_folio"),
+			  "COW copy (alloc)", CLONESCOPE_PROBES_COW, cs_wp_alloc),
 		.fallback_for = "wp_page_reuse",
 	},
 	CS_FAULT_PROBE("do_huge_pmd_wp_page", "COW on THP", CLONESCOPE_FEAT_COW_THP,
 		       cs_thp_wp_entry, cs_thp_wp_return, NULL),
 	{
-		.symbols = CS_SYMS("hugetlb_wp", "hugetlb_cow"),
-		.role = "COW on hugetlb",
-		.group = CLONESCOPE_PROBES_COW,
+		CS_KPROBE(CS_SYMS("hugetlb_wp", "hugetlb_cow"), "COW on hugetlb",
+			  CLONESCOPE_PROBES_COW, cs_hugetlb_wp),
 		.feature = CLONESCOPE_FEAT_COW_HUGETLB,
-		.entry = cs_hugetlb_wp,
 	},
 	{
-		.symbols = CS_SYMS(CS_HUGETLB_COPY_SYMBOL),
-		.role = "hugetlb page copy",
-		.group = CLONESCOPE_PROBES_COW,
+		CS_KPROBE(CS_SYMS(CS_HUGETLB_COPY_SYMBOL), "hugetlb page copy",
+			  CLONESCOPE_PROBES_COW, cs_hugetlb_copy),
 		.feature = CLONESCOPE_FEAT_COW_HUGETLB,
-		.entry = cs_hugetlb_copy,
 	},
 	{
-		.symbols = CS_SYMS("exit_mmap"),
-		.role = "end of COW window",
+		CS_KPROBE(CS_SYMS("exit_mmap"), "end of COW window",
+			  CLONESCOPE_PROBES_COW, cs_exit_mmap),
 		/* Without it no window would ever end. */
-		.group = CLONESCOPE_PROBES_COW,
 		.feature = CLONESCOPE_FEAT_COW,
-		.entry = cs_exit_mmap,
 	},
 };
 

@@ -18,6 +18,18 @@
 /* A probe's candidate symbols, in the order they are tried. */
 #define CS_SYMS(...)	((const char *const []){ __VA_ARGS__, NULL })
 
+/* In a struct cs_probe: a kprobe on @syms (CS_SYMS) of @group_, running @entry_. */
+#define CS_KPROBE(syms, role_, group_, entry_)				\
+	.symbols = (syms), .role = role_, .group = (group_), .entry = (entry_)
+
+/*
+ * In a struct cs_probe: the kernel tracepoint @name of probe group @group_;
+ * @tp_probe, of its prototype, hands the arguments to @entry_.
+ */
+#define CS_TRACEPOINT(name, role_, group_, tp_probe, entry_)		\
+	.symbols = CS_SYMS(name), .role = role_, .group = (group_),	\
+	.tracepoint_probe = (tp_probe), .entry = (entry_)
+
 struct clonescope_probe_info;
 
 struct cs_hctx {
@@ -56,7 +68,7 @@ struct cs_probe {
 	/* What the handlers need to know of this probe, as ctx->arg. */
 	const void *arg;
 	/*
-	 * A CLONESCOPE_FEAT_* bit this probe is needed for: the feature is
+	 * The CLONESCOPE_FEAT_* bits this probe is needed for: a feature is
 	 * there when every probe naming it registered (or a fallback for it
 	 * did).
 	 */

@@ -12,6 +12,7 @@
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/string.h>
+#include <linux/vmalloc.h>
 #include <linux/wait.h>
 #include <linux/clonescope.h>
 
@@ -76,12 +77,26 @@ static struct cs_ring *cs_ring_locked(void)
 					 lockdep_is_held(&cs_read_lock));
 }
 
+static void cs_tracer_free_tables(struct cs_tracer *t)
+{
+	if (t->tables) {
+		vfree(*t->tables);
+		*t->tables = NULL;
+	}
+}
+
 int cs_tracer_register(struct cs_tracer *t)
 {
-	int err = t->init ? t->init() : 0;
+	int err;
 
+	if (t->tables) {
+		*t->tables = vzalloc(t->tables_size);
+		if (!*t->tables)
+			return -ENOMEM;
+	}
+	err = t->init ? t->init() : 0;
 	if (err)
-		return err;
+		goto err_free_tables;
 	err = cs_probes_register(t->probes, t->nr_probes);
 	if (err)
 		goto err_exit;
@@ -93,6 +108,8 @@ int cs_tracer_register(struct cs_tracer *t)
 err_exit:
 	if (t->exit)
 		t->exit();
+err_free_tables:
+	cs_tracer_free_tables(t);
 	return err;
 }
 
@@ -106,6 +123,7 @@ void cs_tracer_unregister(struct cs_tracer *t)
 	cs_probes_unregister(t->probes);
 	if (t->exit)
 		t->exit();
+	cs_tracer_free_tables(t);
 }
 
 /*

@@ -36,7 +36,12 @@ struct cs_tracer {
 	 */
 	struct cs_probe *probes;
 	unsigned int nr_probes;
-	/* Allocates the tables the probes' handlers fill; exit() frees them. */
+	/*
+	 * The one allocation holding the tables the handlers fill, zeroed
+	 * (CS_TRACER_TABLES): allocated before init(), freed after exit().
+	 */
+	void **tables;
+	size_t tables_size;
 	int (*init)(void);
 	void (*exit)(void);
 	/* Before a session starts, no handler running: @armed probe groups. */
@@ -56,10 +61,12 @@ struct cs_tracer {
 
 /* In a struct cs_tracer: its probe table @table. */
 #define CS_TRACER_PROBES(table)	.probes = (table), .nr_probes = ARRAY_SIZE(table)
+/* In a struct cs_tracer: @ptr, a pointer to a struct of its tables. */
+#define CS_TRACER_TABLES(ptr)	.tables = (void **)&(ptr), .tables_size = sizeof(*(ptr))
 
 /*
- * Calls @t->init, registers @t's probes and adds @t to the session; undone,
- * in the reverse order, by cs_tracer_unregister().
+ * Allocates @t's tables, calls @t->init, registers @t's probes and adds @t
+ * to the session; undone, in the reverse order, by cs_tracer_unregister().
  */
 int cs_tracer_register(struct cs_tracer *t);
 void cs_tracer_unregister(struct cs_tracer *t);
