@@ -511,7 +511,8 @@ struct clonescope_aggregate {
 #define CLONESCOPE_IOC_GET_STATS	_IOWR(CLONESCOPE_IOC_MAGIC, 0x05, struct clonescope_stats)
 #define CLONESCOPE_IOC_GET_PROBE	_IOWR(CLONESCOPE_IOC_MAGIC, 0x06, struct clonescope_probe_info)
 #define CLONESCOPE_IOC_SET_BUFFER	_IOW(CLONESCOPE_IOC_MAGIC, 0x07, struct clonescope_buffer_config)
-/* 0x08 was CLONESCOPE_IOC_RESET_STATS, dropped in 1.0 (ENABLE resets the
+/*
+ * 0x08 was CLONESCOPE_IOC_RESET_STATS, dropped in 1.0 (ENABLE resets the
  * counters): retired, never to be reused.
  */
 #define CLONESCOPE_IOC_SET_OPTIONS	_IOW(CLONESCOPE_IOC_MAGIC, 0x09, struct clonescope_options)
