@@ -289,34 +289,34 @@ setup_record_shim() { module_load; }
 run_record_shim() { record_batch "$1"; }
 teardown_record_shim() { :; }
 
-setup_bpftrace() {
+# An outside tracer, the module unloaded: start_tracer NAME ROUND READY CMD...
+# runs CMD in the background into NAME's log of ROUND and waits until the
+# READY check passes.
+start_tracer() {
+	local name="$1" round="$2" ready="$3"
+
+	shift 3
 	module_unload || return
-	tracer_log="$OUT/bpftrace-round$1.log"
-	bpftrace -e "$BPFTRACE_PROG" > "$tracer_log" 2>&1 &
+	tracer_log="$OUT/$name-round$round.log"
+	"$@" > "$tracer_log" 2>&1 < /dev/null &
 	tracer_pid=$!
-	wait_ready bpftrace bpftrace_attached
+	wait_ready "$name" "$ready"
 }
+
+setup_bpftrace() { start_tracer bpftrace "$1" bpftrace_attached bpftrace -e "$BPFTRACE_PROG"; }
 run_bpftrace() { workload "$1"; }
 teardown_bpftrace() { stop_tracer; }
 
+# Line-buffered, as on a terminal, so readiness shows in the file.
 setup_forkstat() {
-	module_unload || return
-	tracer_log="$OUT/forkstat-round$1.log"
-	# Line-buffered, as on a terminal, so readiness shows in the file.
-	stdbuf -oL forkstat -e fork,exec,exit > "$tracer_log" 2>&1 < /dev/null &
-	tracer_pid=$!
-	wait_ready forkstat forkstat_sees
+	start_tracer forkstat "$1" forkstat_sees stdbuf -oL forkstat -e fork,exec,exit
 }
 run_forkstat() { workload "$1"; }
 teardown_forkstat() { stop_tracer; }
 
 setup_perf() {
-	module_unload || return
-	tracer_log="$OUT/perf-round$1.log"
-	perf record -q -a -e sched:sched_process_fork -o /tmp/perf.data \
-		> "$tracer_log" 2>&1 < /dev/null &
-	tracer_pid=$!
-	wait_ready perf perf_attached
+	start_tracer perf "$1" perf_attached \
+		perf record -q -a -e sched:sched_process_fork -o /tmp/perf.data
 }
 run_perf() { workload "$1"; }
 teardown_perf() {

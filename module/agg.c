@@ -85,27 +85,36 @@ static struct clonescope_agg_comm *cs_agg_comm(struct cs_agg_cpu *a,
 }
 NOKPROBE_SYMBOL(cs_agg_comm);
 
-void cs_agg_clone(const struct clonescope_clone_event *ev)
+/* This CPU's aggregates, and in *@c its entry for @comm (or NULL). */
+static struct clonescope_aggregate *cs_agg_here(const char *comm,
+						struct clonescope_agg_comm **c)
 {
 	struct cs_agg_cpu *a = &cs_aggs[raw_smp_processor_id()];
+
+	*c = cs_agg_comm(a, comm);
+	return &a->totals;
+}
+NOKPROBE_SYMBOL(cs_agg_here);
+
+void cs_agg_clone(const struct clonescope_clone_event *ev)
+{
+	struct clonescope_agg_comm *c;
+	struct clonescope_aggregate *t = cs_agg_here(ev->comm, &c);
 	unsigned int kind = cs_agg_kind(ev), phase;
-	struct clonescope_agg_kind *k = &a->totals.kinds[kind];
-	struct clonescope_agg_comm *c = cs_agg_comm(a, ev->comm);
+	struct clonescope_agg_kind *k = &t->kinds[kind];
 	u64 duration = ev->end_ns - ev->start_ns;
 	bool failed = ev->flags & CLONESCOPE_CLONE_FAILED;
 	bool restarted = ev->flags & CLONESCOPE_CLONE_RESTART;
 
-	a->totals.clones++;
+	t->clones++;
 	cs_hist_add(&k->duration_ns, duration);
 	k->failed += failed;
 	k->restarted += restarted;
 	if (failed)
-		a->totals.errnos[min_t(u64, -ev->result,
-				       CLONESCOPE_AGG_NR_ERRNOS - 1)]++;
+		t->errnos[min_t(u64, -ev->result, CLONESCOPE_AGG_NR_ERRNOS - 1)]++;
 	for (phase = 0; phase < CLONESCOPE_NR_PHASES; phase++)
 		if (ev->phase_mask & BIT_ULL(phase))
-			cs_hist_add(&a->totals.phase_ns[phase],
-				    ev->phases[phase].duration_ns);
+			cs_hist_add(&t->phase_ns[phase], ev->phases[phase].duration_ns);
 	if (!c)
 		return;
 	c->kinds[kind]++;
@@ -115,27 +124,25 @@ void cs_agg_clone(const struct clonescope_clone_event *ev)
 }
 NOKPROBE_SYMBOL(cs_agg_clone);
 
-void cs_agg_wakeup(const char *comm, u64 wakeup_ns)
-{
-	struct cs_agg_cpu *a = &cs_aggs[raw_smp_processor_id()];
-	struct clonescope_agg_comm *c = cs_agg_comm(a, comm);
-
-	cs_hist_add(&a->totals.wakeup_ns, wakeup_ns);
-	if (c)
-		cs_hist_add(&c->wakeup_ns, wakeup_ns);
-}
-NOKPROBE_SYMBOL(cs_agg_wakeup);
-
 void cs_agg_cow(const char *comm, u64 copied)
 {
-	struct cs_agg_cpu *a = &cs_aggs[raw_smp_processor_id()];
-	struct clonescope_agg_comm *c = cs_agg_comm(a, comm);
+	struct clonescope_agg_comm *c;
 
-	cs_hist_add(&a->totals.cow_copied, copied);
+	cs_hist_add(&cs_agg_here(comm, &c)->cow_copied, copied);
 	if (c)
 		c->cow_copied += copied;
 }
 NOKPROBE_SYMBOL(cs_agg_cow);
+
+void cs_agg_wakeup(const char *comm, u64 wakeup_ns)
+{
+	struct clonescope_agg_comm *c;
+
+	cs_hist_add(&cs_agg_here(comm, &c)->wakeup_ns, wakeup_ns);
+	if (c)
+		cs_hist_add(&c->wakeup_ns, wakeup_ns);
+}
+NOKPROBE_SYMBOL(cs_agg_wakeup);
 
 /* Adds the u64 counters of @src to @dst, from byte @from to @size. */
 static void cs_agg_add(void *dst, const void *src, size_t from, size_t size)

@@ -32,7 +32,6 @@
 #include <linux/sched/task_stack.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
-#include <linux/vmalloc.h>
 #include <asm/syscall.h>
 #include <asm/unistd.h>
 #ifdef CONFIG_IA32_EMULATION
@@ -49,7 +48,7 @@
 #include "lifecycle.h"
 #include "probes.h"
 #include "cow.h"
-#include "tracing.h"
+#include "session.h"
 
 /* Landmarks: where the clone path was at a given time. */
 enum cs_landmark {
@@ -75,22 +74,32 @@ enum cs_landmark {
 	LM_NONE = 0xff,
 };
 
-/* Each phase runs from one landmark to another. */
-static const struct {
+struct cs_span {
 	u8 start;
 	u8 end;
-} cs_phase_span[CLONESCOPE_NR_PHASES] = {
-	[CLONESCOPE_PHASE_DUP_TASK]		= { LM_CP_ENTRY, LM_CREDS_ENTRY },
-	[CLONESCOPE_PHASE_COPY_CREDS]		= { LM_CREDS_ENTRY, LM_CREDS_RET },
-	[CLONESCOPE_PHASE_SCHED_FORK]		= { LM_CREDS_RET, LM_SCHED_FORK_RET },
-	[CLONESCOPE_PHASE_TASK_INIT]		= { LM_SCHED_FORK_RET, LM_SEMUNDO_RET },
-	[CLONESCOPE_PHASE_FILES_TO_MM]		= { LM_SEMUNDO_RET, LM_NS_ENTRY },
-	[CLONESCOPE_PHASE_COPY_NAMESPACES]	= { LM_NS_ENTRY, LM_NS_RET },
-	[CLONESCOPE_PHASE_COPY_IO]		= { LM_NS_RET, LM_THREAD_ENTRY },
-	[CLONESCOPE_PHASE_COPY_THREAD]		= { LM_THREAD_ENTRY, LM_PID_ENTRY },
-	[CLONESCOPE_PHASE_ALLOC_PID]		= { LM_PID_ENTRY, LM_CGCAN_ENTRY },
-	[CLONESCOPE_PHASE_CGROUP_CAN_FORK]	= { LM_CGCAN_ENTRY, LM_CGCAN_RET },
-	[CLONESCOPE_PHASE_ATTACH]		= { LM_CGCAN_RET, LM_CP_RET },
+};
+
+/*
+ * The landmark that ends each tiled phase (CLONESCOPE_TILED_PHASES): each
+ * starts where the one before it in index order ends, the first at
+ * copy_process()'s entry, and the last ends at its return.
+ */
+static const u8 cs_tiled_end[CLONESCOPE_NR_PHASES] = {
+	[CLONESCOPE_PHASE_DUP_TASK]		= LM_CREDS_ENTRY,
+	[CLONESCOPE_PHASE_COPY_CREDS]		= LM_CREDS_RET,
+	[CLONESCOPE_PHASE_SCHED_FORK]		= LM_SCHED_FORK_RET,
+	[CLONESCOPE_PHASE_TASK_INIT]		= LM_SEMUNDO_RET,
+	[CLONESCOPE_PHASE_FILES_TO_MM]		= LM_NS_ENTRY,
+	[CLONESCOPE_PHASE_COPY_NAMESPACES]	= LM_NS_RET,
+	[CLONESCOPE_PHASE_COPY_IO]		= LM_THREAD_ENTRY,
+	[CLONESCOPE_PHASE_COPY_THREAD]		= LM_PID_ENTRY,
+	[CLONESCOPE_PHASE_ALLOC_PID]		= LM_CGCAN_ENTRY,
+	[CLONESCOPE_PHASE_CGROUP_CAN_FORK]	= LM_CGCAN_RET,
+	[CLONESCOPE_PHASE_ATTACH]		= LM_CP_RET,
+};
+
+/* The phases that overlap the tiled ones, or enclose them. */
+static const struct cs_span cs_other_span[CLONESCOPE_NR_PHASES] = {
 	[CLONESCOPE_PHASE_DUP_MMAP]		= { LM_DUP_MMAP_ENTRY, LM_DUP_MMAP_RET },
 	[CLONESCOPE_PHASE_COPY_PAGE_RANGE]	= { LM_NONE, LM_NONE }, /* summed */
 	[CLONESCOPE_PHASE_COPY_PROCESS]		= { LM_CP_ENTRY, LM_CP_RET },
@@ -98,21 +107,19 @@ static const struct {
 	[CLONESCOPE_PHASE_KERNEL_CLONE]		= { LM_KC_ENTRY, LM_KC_RET },
 };
 
-/* Phases up to this one tile copy_process() from entry to return. */
-#define CS_LAST_TILED_PHASE	CLONESCOPE_PHASE_ATTACH
+/* Each phase runs from one landmark to another: set by cs_spans_init(). */
+static struct cs_span cs_phase_span[CLONESCOPE_NR_PHASES];
 
 /*
- * A landmark probe's cookie: the landmarks its entry and return stamp, and
- * the phase to blame when the function returns an error.
+ * A landmark probe's arg: the landmarks its entry and return stamp (or
+ * LM_NONE), and the phase to blame when the function returns an error (or
+ * CLONESCOPE_PHASE_NONE).  Every probe of this tracer with an arg is one.
  */
-#define CS_LM(entry, ret, err_phase) \
-	((unsigned long)(entry) | (unsigned long)(ret) << 8 | \
-	 (unsigned long)(err_phase) << 16)
-#define CS_LM_ENTRY(c)		((c) & 0xff)
-#define CS_LM_RET(c)		(((c) >> 8) & 0xff)
-#define CS_LM_ERR_PHASE(c)	((u32)(c) >> 16 == 0xffff ? \
-				 CLONESCOPE_PHASE_NONE : (u32)(c) >> 16)
-#define CS_NO_PHASE		0xffff
+struct cs_landmarks {
+	u8 entry;
+	u8 ret;
+	u32 err_phase;
+};
 
 #define CS_SLOT_BITS		10
 #define CS_NR_SLOTS		(1U << CS_SLOT_BITS)
@@ -121,7 +128,7 @@ static const struct {
 
 struct cs_slot {
 	bool cp_failed;
-	long child_idx;			/* in cs_child_keys, or -1 */
+	long child_idx;			/* in child_keys, or -1 */
 	u32 failed_phase;
 	u64 lm[NR_LANDMARKS];
 	u64 cpr_start;
@@ -129,30 +136,30 @@ struct cs_slot {
 	struct clonescope_clone_event ev;
 };
 
-/* In-flight clones, keyed by the forking task. */
-static unsigned long *cs_slot_keys;
-static struct cs_slot *cs_slots;
-/* Children created by a traced clone that have not run yet. */
-static unsigned long *cs_child_keys;
-/* When each one's wake-up began (sched_process_fork), or 0. */
-static u64 *cs_child_wake_ns;
+/* The tracer's tables, one allocation. */
+struct cs_clone_tables {
+	/* In-flight clones, keyed by the forking task. */
+	unsigned long slot_keys[CS_NR_SLOTS];
+	struct cs_slot slots[CS_NR_SLOTS];
+	/* Children created by a traced clone that have not run yet. */
+	unsigned long child_keys[CS_NR_CHILDREN];
+	/* When each one's wake-up began (sched_process_fork), or 0. */
+	u64 child_wake_ns[CS_NR_CHILDREN];
+};
+static struct cs_clone_tables *cs_tab;
 
 static_assert(NR_LANDMARKS <= 32);
 
 /* Landmarks some armed probe stamps, as BIT(landmark): set by reset. */
 static u32 cs_live_landmarks;
 static DEFINE_PER_CPU(u64, cs_clones);
-static DEFINE_PER_CPU(u64, cs_overflow);
 
 /* current's slot, live or left stale by a missed return; or NULL. */
 static struct cs_slot *cs_slot_of_current(void)
 {
-	long idx;
-
 	if (!cs_tracing())
 		return NULL;
-	idx = cs_key_find(cs_slot_keys, CS_SLOT_BITS, (unsigned long)current);
-	return idx < 0 ? NULL : &cs_slots[idx];
+	return cs_key_value(cs_tab->slot_keys, CS_SLOT_BITS, cs_tab->slots, current);
 }
 NOKPROBE_SYMBOL(cs_slot_of_current);
 
@@ -170,9 +177,34 @@ static struct cs_slot *cs_slot_current(void)
 }
 NOKPROBE_SYMBOL(cs_slot_current);
 
+/*
+ * The same, for a handler working on the slot: the handler's time counts
+ * in the clone's self_cost_ns.
+ */
+static struct cs_slot *cs_slot_charged(struct cs_hctx *ctx)
+{
+	struct cs_slot *s = cs_slot_current();
+
+	if (s)
+		ctx->cost_sink = &s->ev.self_cost_ns;
+	return s;
+}
+NOKPROBE_SYMBOL(cs_slot_charged);
+
+/* Stamps landmark @lm (unless LM_NONE) into current's slot, if traced. */
+static struct cs_slot *cs_stamp(struct cs_hctx *ctx, unsigned int lm)
+{
+	struct cs_slot *s = cs_slot_charged(ctx);
+
+	if (s && lm != LM_NONE)
+		s->lm[lm] = ctx->now;
+	return s;
+}
+NOKPROBE_SYMBOL(cs_stamp);
+
 static void cs_slot_release(struct cs_slot *s)
 {
-	cs_key_release(cs_slot_keys, s - cs_slots);
+	cs_key_release(cs_tab->slot_keys, s - cs_tab->slots);
 }
 NOKPROBE_SYMBOL(cs_slot_release);
 
@@ -185,22 +217,20 @@ static struct cs_slot *cs_slot_begin(struct cs_slot *s, u64 now)
 	if (!s) {
 		if (!cs_filter_match(current))
 			return NULL;
-		idx = cs_key_claim(cs_slot_keys, CS_SLOT_BITS,
+		idx = cs_key_claim(cs_tab->slot_keys, CS_SLOT_BITS,
 				   (unsigned long)current);
 		if (idx < 0) {
-			this_cpu_inc(cs_overflow);
+			cs_count_overflow();
 			return NULL;
 		}
-		s = &cs_slots[idx];
+		s = &cs_tab->slots[idx];
 	}
 	memset(s, 0, offsetof(struct cs_slot, ev));
 	s->child_idx = -1;
 	s->failed_phase = CLONESCOPE_PHASE_NONE;
 
 	ev = &s->ev;
-	memset(ev, 0, sizeof(*ev));
-	ev->hdr.type = CLONESCOPE_RECORD_CLONE;
-	ev->hdr.size = sizeof(*ev);
+	cs_record_init(ev, CLONESCOPE_RECORD_CLONE);
 	ev->start_ns = now;
 	ev->parent_pid = current->pid;
 	ev->parent_tgid = current->tgid;
@@ -236,7 +266,7 @@ static void cs_fill_phases(struct cs_slot *s)
 		end = s->lm[cs_phase_span[i].end];
 		if (!start)
 			continue;
-		if (i <= CS_LAST_TILED_PHASE)
+		if (CLONESCOPE_TILED_PHASES & BIT_ULL(i))
 			last_started = i;
 		if (end >= start)
 			cs_set_phase(ev, i, start, end - start);
@@ -265,8 +295,8 @@ static void cs_fill_phases(struct cs_slot *s)
 	start = s->lm[cs_phase_span[ev->failed_phase].start];
 	if (start && s->lm[LM_CP_RET] >= start)
 		cs_set_phase(ev, ev->failed_phase, start, s->lm[LM_CP_RET] - start);
-	for (i = ev->failed_phase + 1; i <= CS_LAST_TILED_PHASE; i++)
-		ev->phase_mask &= ~(1ULL << i);
+	ev->phase_mask &= ~(CLONESCOPE_TILED_PHASES &
+			    ~GENMASK_ULL(ev->failed_phase, 0));
 }
 NOKPROBE_SYMBOL(cs_fill_phases);
 
@@ -403,22 +433,21 @@ NOKPROBE_SYMBOL(cs_kernel_clone_return);
 static int cs_task_newtask(struct cs_hctx *ctx)
 {
 	struct task_struct *child = CS_TP_ARG(ctx, 0);
-	struct cs_slot *s = cs_slot_current();
+	struct cs_slot *s = cs_slot_charged(ctx);
 
 	if (!s)
 		return 0;
 	s->lm[LM_CP_RET] = ctx->now;
-	ctx->cost_sink = &s->ev.self_cost_ns;
 	/* Its first run reports itself. */
 	s->ev.child_pid = child->pid;
 	s->ev.child_tgid = child->tgid;
 	cs_pidns_fill_child(&s->ev, child);
-	s->child_idx = cs_key_claim(cs_child_keys, CS_CHILD_BITS,
+	s->child_idx = cs_key_claim(cs_tab->child_keys, CS_CHILD_BITS,
 				    (unsigned long)child);
 	if (s->child_idx < 0)
-		this_cpu_inc(cs_overflow);
+		cs_count_overflow();
 	else
-		cs_child_wake_ns[s->child_idx] = 0;
+		cs_tab->child_wake_ns[s->child_idx] = 0;
 	if (child->mm && child->mm != current->mm)
 		cs_cow_fork(child, ctx->now);
 	cs_lifecycle_fork(child, s->ev.clone_flags, ctx->now);
@@ -429,23 +458,17 @@ NOKPROBE_SYMBOL(cs_task_newtask);
 static void cs_tp_task_newtask(void *data, struct task_struct *task,
 			       cs_clone_flags_t clone_flags)
 {
-	void *args[] = { task };
-
-	cs_tracepoint_hit(data, args);
+	cs_tracepoint_hit_arg(data, task);
 }
 NOKPROBE_SYMBOL(cs_tp_task_newtask);
 
 /* The wake-up begins: also where the child's wake-up latency starts. */
 static int cs_wake_start(struct cs_hctx *ctx)
 {
-	struct cs_slot *s = cs_slot_current();
+	struct cs_slot *s = cs_stamp(ctx, LM_WAKE_ENTRY);
 
-	if (!s)
-		return 0;
-	s->lm[LM_WAKE_ENTRY] = ctx->now;
-	if (s->child_idx >= 0)
-		cs_child_wake_ns[s->child_idx] = ctx->now;
-	ctx->cost_sink = &s->ev.self_cost_ns;
+	if (s && s->child_idx >= 0)
+		cs_tab->child_wake_ns[s->child_idx] = ctx->now;
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_wake_start);
@@ -467,50 +490,39 @@ NOKPROBE_SYMBOL(cs_tp_sched_wakeup_new);
 
 static int cs_landmark_entry(struct cs_hctx *ctx)
 {
-	struct cs_slot *s = cs_slot_current();
-	unsigned int lm = CS_LM_ENTRY(ctx->cookie);
+	const struct cs_landmarks *lm = ctx->arg;
 
-	if (!s)
-		return 1;
-	if (lm != LM_NONE)
-		s->lm[lm] = ctx->now;
-	ctx->cost_sink = &s->ev.self_cost_ns;
-	return 0;
+	return cs_stamp(ctx, lm->entry) ? 0 : 1;
 }
 NOKPROBE_SYMBOL(cs_landmark_entry);
 
 static int cs_landmark_return(struct cs_hctx *ctx)
 {
-	struct cs_slot *s = cs_slot_current();
-	u32 err_phase = CS_LM_ERR_PHASE(ctx->cookie);
+	const struct cs_landmarks *lm = ctx->arg;
+	struct cs_slot *s = cs_stamp(ctx, lm->ret);
 
-	if (!s)
-		return 0;
-	s->lm[CS_LM_RET(ctx->cookie)] = ctx->now;
-	if ((int)regs_return_value(ctx->regs) < 0 &&
-	    err_phase != CLONESCOPE_PHASE_NONE &&
+	if (s && (int)regs_return_value(ctx->regs) < 0 &&
+	    lm->err_phase != CLONESCOPE_PHASE_NONE &&
 	    s->failed_phase == CLONESCOPE_PHASE_NONE)
-		s->failed_phase = err_phase;
-	ctx->cost_sink = &s->ev.self_cost_ns;
+		s->failed_phase = lm->err_phase;
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_landmark_return);
 
 static int cs_copy_page_range_entry(struct cs_hctx *ctx)
 {
-	struct cs_slot *s = cs_slot_current();
+	struct cs_slot *s = cs_slot_charged(ctx);
 
 	if (!s)
 		return 1;
 	*(u64 *)ctx->data = ctx->now;
-	ctx->cost_sink = &s->ev.self_cost_ns;
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_copy_page_range_entry);
 
 static int cs_copy_page_range_return(struct cs_hctx *ctx)
 {
-	struct cs_slot *s = cs_slot_current();
+	struct cs_slot *s = cs_slot_charged(ctx);
 	u64 start = *(u64 *)ctx->data;
 
 	if (!s)
@@ -518,7 +530,6 @@ static int cs_copy_page_range_return(struct cs_hctx *ctx)
 	if (!s->ev.copy_page_range_calls++)
 		s->cpr_start = start;
 	s->cpr_total += ctx->now - start;
-	ctx->cost_sink = &s->ev.self_cost_ns;
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_copy_page_range_return);
@@ -537,11 +548,11 @@ static int cs_child_start(struct cs_hctx *ctx)
 
 	if (!cs_tracing())
 		return 0;
-	idx = cs_key_find(cs_child_keys, CS_CHILD_BITS, (unsigned long)current);
+	idx = cs_key_find(cs_tab->child_keys, CS_CHILD_BITS, (unsigned long)current);
 	if (idx < 0)
 		return 0;
-	wake_ns = cs_child_wake_ns[idx];
-	cs_key_release(cs_child_keys, idx);
+	wake_ns = cs_tab->child_wake_ns[idx];
+	cs_key_release(cs_tab->child_keys, idx);
 	if (cs_aggregating() && wake_ns && ctx->now >= wake_ns)
 		cs_agg_wakeup(current->comm, ctx->now - wake_ns);
 	if (!cs_recording())
@@ -554,11 +565,15 @@ static int cs_child_start(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_child_start);
 
+#define CS_LANDMARKS(entry_lm, ret_lm, err_phase_)			\
+	(&(const struct cs_landmarks){					\
+		.entry = (entry_lm), .ret = (ret_lm), .err_phase = (err_phase_) })
+
 #define CS_LANDMARK_PROBE(sym, role_, group_, entry_lm, ret_lm, err_phase) { \
 	.symbols = CS_SYMS(sym), .role = role_, .group = group_,	\
 	.entry = cs_landmark_entry,					\
 	.ret = (ret_lm) == LM_NONE ? NULL : cs_landmark_return,	\
-	.cookie = CS_LM(entry_lm, ret_lm, err_phase) }
+	.arg = CS_LANDMARKS(entry_lm, ret_lm, err_phase) }
 
 static struct cs_probe cs_probes[] = {
 	{
@@ -572,13 +587,11 @@ static struct cs_probe cs_probes[] = {
 	},
 	CS_LANDMARK_PROBE("copy_process", "copy_process",
 			  CLONESCOPE_PROBES_CLONE,
-			  LM_CP_ENTRY, LM_NONE, CS_NO_PHASE),
+			  LM_CP_ENTRY, LM_NONE, CLONESCOPE_PHASE_NONE),
 	{
-		.symbols = CS_SYMS("task_newtask"),
-		.role = "tracepoint: child made",
-		.group = CLONESCOPE_PROBES_CLONE,
-		.tracepoint_probe = cs_tp_task_newtask,
-		.entry = cs_task_newtask,
+		CS_TRACEPOINT("task_newtask", "tracepoint: child made",
+			      CLONESCOPE_PROBES_CLONE,
+			      cs_tp_task_newtask, cs_task_newtask),
 		.required = true,
 	},
 	CS_LANDMARK_PROBE("copy_creds", "phase landmark",
@@ -599,10 +612,10 @@ static struct cs_probe cs_probes[] = {
 			  CLONESCOPE_PHASE_COPY_NAMESPACES),
 	CS_LANDMARK_PROBE("copy_thread", "phase landmark",
 			  CLONESCOPE_PROBES_PHASES,
-			  LM_THREAD_ENTRY, LM_NONE, CS_NO_PHASE),
+			  LM_THREAD_ENTRY, LM_NONE, CLONESCOPE_PHASE_NONE),
 	CS_LANDMARK_PROBE("alloc_pid", "phase landmark",
 			  CLONESCOPE_PROBES_PHASES,
-			  LM_PID_ENTRY, LM_NONE, CS_NO_PHASE),
+			  LM_PID_ENTRY, LM_NONE, CLONESCOPE_PHASE_NONE),
 	CS_LANDMARK_PROBE("cgroup_can_fork", "phase landmark",
 			  CLONESCOPE_PROBES_PHASES,
 			  LM_CGCAN_ENTRY, LM_CGCAN_RET,
@@ -620,41 +633,23 @@ static struct cs_probe cs_probes[] = {
 		.data_size = sizeof(u64),
 	},
 	{
-		.symbols = CS_SYMS("sched_process_fork"),
-		.role = "tracepoint: wake-up start",
-		.group = CLONESCOPE_PROBES_CLONE,
-		.tracepoint_probe = cs_tp_sched_process_fork,
-		.entry = cs_wake_start,
+		CS_TRACEPOINT("sched_process_fork", "tracepoint: wake-up start",
+			      CLONESCOPE_PROBES_CLONE,
+			      cs_tp_sched_process_fork, cs_wake_start),
 	},
 	{
-		.symbols = CS_SYMS("sched_wakeup_new"),
-		.role = "tracepoint: child queued",
-		.group = CLONESCOPE_PROBES_CLONE,
-		.tracepoint_probe = cs_tp_sched_wakeup_new,
-		.entry = cs_landmark_entry,
-		.cookie = CS_LM(LM_WAKE_RET, LM_NONE, CS_NO_PHASE),
+		CS_TRACEPOINT("sched_wakeup_new", "tracepoint: child queued",
+			      CLONESCOPE_PROBES_CLONE,
+			      cs_tp_sched_wakeup_new, cs_landmark_entry),
+		.arg = CS_LANDMARKS(LM_WAKE_RET, LM_NONE, CLONESCOPE_PHASE_NONE),
 	},
 	{
 		/* The first thing a new task runs, with its rq lock held. */
-		.symbols = CS_SYMS("schedule_tail"),
-		.role = "child first run",
-		.group = CLONESCOPE_PROBES_CLONE,
-		.entry = cs_child_start,
+		CS_KPROBE(CS_SYMS("schedule_tail"), "child first run",
+			  CLONESCOPE_PROBES_CLONE, cs_child_start),
+		.feature = CLONESCOPE_FEAT_CHILD_START,
 	},
 };
-
-u64 cs_clone_features(void)
-{
-	u64 features = CLONESCOPE_FEAT_KERNEL_CLONE | CLONESCOPE_FEAT_PHASES |
-		       CLONESCOPE_FEAT_LOST_RECORDS | CLONESCOPE_FEAT_FILTER |
-		       CLONESCOPE_FEAT_SELF_COST | CLONESCOPE_FEAT_NS_PIDS;
-
-	/* From the syscall number: see cs_syscall_of_current(). */
-	features |= CLONESCOPE_FEAT_SYSCALL;
-	if (cs_probe_registered("schedule_tail"))
-		features |= CLONESCOPE_FEAT_CHILD_START;
-	return features;
-}
 
 static bool cs_probe_live(const struct cs_probe *p, u32 armed)
 {
@@ -662,78 +657,65 @@ static bool cs_probe_live(const struct cs_probe *p, u32 armed)
 }
 
 /* Only while no handler runs: tracing is off and was waited out. */
-void cs_clone_reset(u32 armed)
+static void cs_clone_reset(u32 armed)
 {
 	unsigned int i;
 	int cpu;
 
 	cs_live_landmarks = 0;
 	for (i = 0; i < ARRAY_SIZE(cs_probes); i++) {
-		unsigned long c = cs_probes[i].cookie;
+		const struct cs_landmarks *lm = cs_probes[i].arg;
 
-		if (!cs_probe_live(&cs_probes[i], armed) ||
-		    cs_probes[i].entry != cs_landmark_entry)
+		if (!lm || !cs_probe_live(&cs_probes[i], armed))
 			continue;
-		if (CS_LM_ENTRY(c) != LM_NONE)
-			cs_live_landmarks |= BIT(CS_LM_ENTRY(c));
-		if (cs_probes[i].ret && CS_LM_RET(c) != LM_NONE)
-			cs_live_landmarks |= BIT(CS_LM_RET(c));
+		if (lm->entry != LM_NONE)
+			cs_live_landmarks |= BIT(lm->entry);
+		if (lm->ret != LM_NONE)
+			cs_live_landmarks |= BIT(lm->ret);
 	}
 	/* copy_process's return is stamped by its own return handler. */
 	cs_live_landmarks |= BIT(LM_CP_RET);
 
-	memset(cs_slot_keys, 0, CS_NR_SLOTS * sizeof(*cs_slot_keys));
-	memset(cs_child_keys, 0, CS_NR_CHILDREN * sizeof(*cs_child_keys));
-	for_each_possible_cpu(cpu) {
+	memset(cs_tab->slot_keys, 0, sizeof(cs_tab->slot_keys));
+	memset(cs_tab->child_keys, 0, sizeof(cs_tab->child_keys));
+	for_each_possible_cpu(cpu)
 		per_cpu(cs_clones, cpu) = 0;
-		per_cpu(cs_overflow, cpu) = 0;
-	}
 }
 
-void cs_clone_stats(struct clonescope_stats *st)
+static void cs_clone_stats(struct clonescope_stats *st)
 {
 	int cpu;
 
-	for_each_possible_cpu(cpu) {
+	for_each_possible_cpu(cpu)
 		st->clones += READ_ONCE(per_cpu(cs_clones, cpu));
-		st->inflight_overflow += READ_ONCE(per_cpu(cs_overflow, cpu));
-	}
 }
 
-int cs_clone_init(void)
+/* Chains the tiled phases: they tile copy_process() by construction. */
+static int cs_spans_init(void)
 {
-	int err;
+	u8 start = LM_CP_ENTRY;
+	unsigned int i;
 
-	cs_slot_keys = vzalloc(CS_NR_SLOTS * sizeof(*cs_slot_keys));
-	cs_slots = vzalloc(CS_NR_SLOTS * sizeof(*cs_slots));
-	cs_child_keys = vzalloc(CS_NR_CHILDREN * sizeof(*cs_child_keys));
-	cs_child_wake_ns = vzalloc(CS_NR_CHILDREN * sizeof(*cs_child_wake_ns));
-	if (!cs_slot_keys || !cs_slots || !cs_child_keys || !cs_child_wake_ns) {
-		err = -ENOMEM;
-		goto err_free;
+	for (i = 0; i < CLONESCOPE_NR_PHASES; i++) {
+		if (!(CLONESCOPE_TILED_PHASES & BIT_ULL(i))) {
+			cs_phase_span[i] = cs_other_span[i];
+			continue;
+		}
+		cs_phase_span[i].start = start;
+		start = cs_tiled_end[i];
+		cs_phase_span[i].end = start;
 	}
-	err = cs_probes_register(cs_probes, ARRAY_SIZE(cs_probes));
-	if (err)
-		goto err_free;
-	return 0;
-
-err_free:
-	vfree(cs_child_wake_ns);
-	vfree(cs_child_keys);
-	vfree(cs_slots);
-	vfree(cs_slot_keys);
-	return err;
+	return WARN_ON(start != LM_CP_RET) ? -EINVAL : 0;
 }
 
-/* After cs_probes_unregister_all(): no handler can run. */
-void cs_clone_exit(void)
-{
-	vfree(cs_child_wake_ns);
-	cs_child_wake_ns = NULL;
-	vfree(cs_child_keys);
-	vfree(cs_slots);
-	vfree(cs_slot_keys);
-	cs_child_keys = NULL;
-	cs_slots = NULL;
-	cs_slot_keys = NULL;
-}
+struct cs_tracer cs_clone_tracer = {
+	.name = "clone",
+	/* CLONESCOPE_FEAT_SYSCALL: from the syscall number, see cs_syscall_of_current(). */
+	.features = CLONESCOPE_FEAT_KERNEL_CLONE | CLONESCOPE_FEAT_PHASES |
+		    CLONESCOPE_FEAT_FILTER | CLONESCOPE_FEAT_SELF_COST |
+		    CLONESCOPE_FEAT_NS_PIDS | CLONESCOPE_FEAT_SYSCALL,
+	CS_TRACER_PROBES(cs_probes),
+	CS_TRACER_TABLES(cs_tab),
+	.init = cs_spans_init,
+	.reset = cs_clone_reset, .stats = cs_clone_stats,
+};

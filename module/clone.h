@@ -8,16 +8,8 @@
 #ifndef CLONESCOPE_CLONE_H
 #define CLONESCOPE_CLONE_H
 
-#include <linux/types.h>
+#include "session.h"
 
-struct clonescope_stats;
-
-int cs_clone_init(void);
-void cs_clone_exit(void);
-/* @armed: the CLONESCOPE_PROBES_* groups the next session arms. */
-void cs_clone_reset(u32 armed);
-u64 cs_clone_features(void);
-/* Adds this tracer's counters to @st. */
-void cs_clone_stats(struct clonescope_stats *st);
+extern struct cs_tracer cs_clone_tracer;
 
 #endif

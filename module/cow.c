@@ -28,7 +28,7 @@
 #include "cow.h"
 #include "keytab.h"
 #include "probes.h"
-#include "tracing.h"
+#include "session.h"
 
 /* Indexes of the u64 fields of struct clonescope_cow_counts, in order. */
 enum cs_cow_count {
@@ -71,7 +71,6 @@ static unsigned int *cs_parent_fork;
 #define CS_NO_FORK		UINT_MAX
 /* Whether this session counts COW: its probes armed, and able to end. */
 static bool cs_cow_on;
-static DEFINE_PER_CPU(u64, cs_cow_overflow);
 
 /* What a wp_page_copy() call copies, judged at its entry. */
 enum cs_copy_kind {
@@ -158,7 +157,7 @@ static void cs_cow_parent_watch(unsigned long mm, long i)
 		if (READ_ONCE(cs_parent_mms[p]) == mm)
 			return;
 	}
-	this_cpu_inc(cs_cow_overflow);
+	cs_count_overflow();
 }
 NOKPROBE_SYMBOL(cs_cow_parent_watch);
 
@@ -173,7 +172,7 @@ void cs_cow_fork(struct task_struct *child, u64 now)
 		return;
 	i = cs_key_claim(cs_child_mms, CS_COW_BITS, (unsigned long)child->mm);
 	if (i < 0) {
-		this_cpu_inc(cs_cow_overflow);
+		cs_count_overflow();
 		return;
 	}
 	c = &cs_cows[i];
@@ -368,7 +367,7 @@ static int cs_do_wp_page_entry(struct cs_hctx *ctx)
 		return 1;
 	d->wp_idx = cs_key_claim(cs_wp_tasks, CS_WP_BITS, (unsigned long)current);
 	if (d->wp_idx < 0) {
-		this_cpu_inc(cs_cow_overflow);
+		cs_count_overflow();
 		return 1;
 	}
 	WRITE_ONCE(cs_wp_data[d->wp_idx], d);
@@ -504,113 +503,69 @@ static int cs_exit_mmap(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_exit_mmap);
 
+/*
+ * A kretprobe whose entry judges a write fault into its struct
+ * cs_fault_data; with @fallback, registered only if that symbol's probe
+ * was not.
+ */
+#define CS_FAULT_PROBE(sym, role_, feature_, entry_, ret_, fallback) {	\
+	.symbols = CS_SYMS(sym), .role = role_,				\
+	.group = CLONESCOPE_PROBES_COW, .feature = feature_,		\
+	.entry = entry_, .ret = ret_,					\
+	.data_size = sizeof(struct cs_fault_data), .fallback_for = fallback }
+
 static struct cs_probe cs_cow_probes[] = {
-	{
-		.symbols = CS_SYMS("wp_page_copy"),
-		.role = "COW page copy",
-		.group = CLONESCOPE_PROBES_COW,
-		.entry = cs_wp_page_copy_entry,
-		.ret = cs_wp_page_copy_return,
-		.data_size = sizeof(struct cs_fault_data),
-	},
-	{
-		.symbols = CS_SYMS("wp_page_reuse"),
-		.role = "COW reuse",
-		.group = CLONESCOPE_PROBES_COW,
-		.entry = cs_wp_page_reuse,
-	},
+	CS_FAULT_PROBE("wp_page_copy", "COW page copy", CLONESCOPE_FEAT_COW,
+		       cs_wp_page_copy_entry, cs_wp_page_copy_return, NULL),
+	{ CS_KPROBE(CS_SYMS("wp_page_reuse"), "COW reuse", CLONESCOPE_PROBES_COW, cs_wp_page_reuse) },
 	/* One handler for both: on a kernel inlining both, one registers. */
-	{
-		.symbols = CS_SYMS("do_wp_page"),
-		.role = "COW (copy inlined)",
-		.group = CLONESCOPE_PROBES_COW,
-		.entry = cs_do_wp_page_entry,
-		.ret = cs_do_wp_page_return,
-		.data_size = sizeof(struct cs_fault_data),
-		.fallback_for = "wp_page_copy",
-	},
-	{
-		.symbols = CS_SYMS("do_wp_page"),
-		.role = "COW reuse inlined",
-		.group = CLONESCOPE_PROBES_COW,
-		.entry = cs_do_wp_page_entry,
-		.ret = cs_do_wp_page_return,
-		.data_size = sizeof(struct cs_fault_data),
-		.fallback_for = "wp_page_reuse",
-	},
+	CS_FAULT_PROBE("do_wp_page", "COW (copy inlined)", CLONESCOPE_FEAT_COW,
+		       cs_do_wp_page_entry, cs_do_wp_page_return, "wp_page_copy"),
+	CS_FAULT_PROBE("do_wp_page", "COW reuse inlined", 0,
+		       cs_do_wp_page_entry, cs_do_wp_page_return, "wp_page_reuse"),
 	{
 		/* _noprof: 6.10's allocation profiling renamed it. */
-		.symbols = CS_SYMS("vma_alloc_folio_noprof", "vma_alloc_folio"),
-		.role = "COW copy (alloc)",
-		.group = CLONESCOPE_PROBES_COW,
-		.entry = cs_wp_alloc,
+		CS_KPROBE(CS_SYMS("vma_alloc_folio_noprof", "vma_alloc_folio"),
+			  "COW copy (alloc)", CLONESCOPE_PROBES_COW, cs_wp_alloc),
 		.fallback_for = "wp_page_reuse",
 	},
+	CS_FAULT_PROBE("do_huge_pmd_wp_page", "COW on THP", CLONESCOPE_FEAT_COW_THP,
+		       cs_thp_wp_entry, cs_thp_wp_return, NULL),
 	{
-		.symbols = CS_SYMS("do_huge_pmd_wp_page"),
-		.role = "COW on THP",
-		.group = CLONESCOPE_PROBES_COW,
-		.entry = cs_thp_wp_entry,
-		.ret = cs_thp_wp_return,
-		.data_size = sizeof(struct cs_fault_data),
+		CS_KPROBE(CS_SYMS("hugetlb_wp", "hugetlb_cow"), "COW on hugetlb",
+			  CLONESCOPE_PROBES_COW, cs_hugetlb_wp),
+		.feature = CLONESCOPE_FEAT_COW_HUGETLB,
 	},
 	{
-		.symbols = CS_SYMS("hugetlb_wp", "hugetlb_cow"),
-		.role = "COW on hugetlb",
-		.group = CLONESCOPE_PROBES_COW,
-		.entry = cs_hugetlb_wp,
+		CS_KPROBE(CS_SYMS(CS_HUGETLB_COPY_SYMBOL), "hugetlb page copy",
+			  CLONESCOPE_PROBES_COW, cs_hugetlb_copy),
+		.feature = CLONESCOPE_FEAT_COW_HUGETLB,
 	},
 	{
-		.symbols = CS_SYMS(CS_HUGETLB_COPY_SYMBOL),
-		.role = "hugetlb page copy",
-		.group = CLONESCOPE_PROBES_COW,
-		.entry = cs_hugetlb_copy,
-	},
-	{
-		.symbols = CS_SYMS("exit_mmap"),
-		.role = "end of COW window",
-		.group = CLONESCOPE_PROBES_COW,
-		.entry = cs_exit_mmap,
+		CS_KPROBE(CS_SYMS("exit_mmap"), "end of COW window",
+			  CLONESCOPE_PROBES_COW, cs_exit_mmap),
+		/* Without it no window would ever end. */
+		.feature = CLONESCOPE_FEAT_COW,
 	},
 };
 
-u64 cs_cow_features(void)
-{
-	u64 features = 0;
-
-	if ((cs_probe_registered("wp_page_copy") ||
-	     cs_probe_registered("do_wp_page")) &&
-	    cs_probe_registered("exit_mmap"))
-		features |= CLONESCOPE_FEAT_COW;
-	if (cs_probe_registered("do_huge_pmd_wp_page"))
-		features |= CLONESCOPE_FEAT_COW_THP;
-	if ((cs_probe_registered("hugetlb_wp") ||
-	     cs_probe_registered("hugetlb_cow")) &&
-	    cs_probe_registered(CS_HUGETLB_COPY_SYMBOL))
-		features |= CLONESCOPE_FEAT_COW_HUGETLB;
-	return features;
-}
-
-void cs_cow_reset(u32 armed)
+static void cs_cow_reset(u32 armed)
 {
 	unsigned int i;
-	int cpu;
 
 	memset(cs_child_mms, 0, CS_NR_COWS * sizeof(*cs_child_mms));
 	memset(cs_parent_mms, 0, CS_NR_COWS * sizeof(*cs_parent_mms));
 	for (i = 0; i < CS_NR_COWS; i++)
 		cs_parent_fork[i] = CS_NO_FORK;
 	memset(cs_wp_tasks, 0, (1U << CS_WP_BITS) * sizeof(*cs_wp_tasks));
-	for_each_possible_cpu(cpu)
-		per_cpu(cs_cow_overflow, cpu) = 0;
 	cs_wp_copy_inlined = !cs_probe_registered("wp_page_copy");
 	cs_wp_reuse_inlined = !cs_probe_registered("wp_page_reuse");
-	/* Without exit_mmap no window would ever end. */
 	cs_cow_on = (armed & CLONESCOPE_PROBES_COW) &&
-		    (cs_cow_features() & CLONESCOPE_FEAT_COW);
+		    (cs_probes_table_features(cs_cow_probes, ARRAY_SIZE(cs_cow_probes)) &
+		     CLONESCOPE_FEAT_COW);
 }
 
-void cs_cow_flush(void)
+static void cs_cow_flush(void)
 {
 	unsigned int i;
 
@@ -619,39 +574,8 @@ void cs_cow_flush(void)
 			cs_cow_finish(i, CLONESCOPE_COW_END_STOP);
 }
 
-void cs_cow_stats(struct clonescope_stats *st)
-{
-	int cpu;
-
-	for_each_possible_cpu(cpu)
-		st->inflight_overflow += READ_ONCE(per_cpu(cs_cow_overflow, cpu));
-}
-
-int cs_cow_init(void)
-{
-	int err = -ENOMEM;
-
-	cs_child_mms = vzalloc(CS_NR_COWS * sizeof(*cs_child_mms));
-	cs_cows = vzalloc(CS_NR_COWS * sizeof(*cs_cows));
-	cs_parent_mms = vzalloc(CS_NR_COWS * sizeof(*cs_parent_mms));
-	cs_parent_fork = vzalloc(CS_NR_COWS * sizeof(*cs_parent_fork));
-	cs_wp_tasks = vzalloc((1U << CS_WP_BITS) * sizeof(*cs_wp_tasks));
-	cs_wp_data = vzalloc((1U << CS_WP_BITS) * sizeof(*cs_wp_data));
-	if (!cs_child_mms || !cs_cows || !cs_parent_mms || !cs_parent_fork ||
-	    !cs_wp_tasks || !cs_wp_data)
-		goto err_free;
-	err = cs_probes_register(cs_cow_probes, ARRAY_SIZE(cs_cow_probes));
-	if (err)
-		goto err_free;
-	return 0;
-
-err_free:
-	cs_cow_exit();
-	return err;
-}
-
-/* After cs_probes_unregister_all(): no handler can run. */
-void cs_cow_exit(void)
+/* vfree() of NULL does nothing: also undoes a partial cs_cow_init(). */
+static void cs_cow_exit(void)
 {
 	vfree(cs_wp_data);
 	vfree(cs_wp_tasks);
@@ -659,10 +583,26 @@ void cs_cow_exit(void)
 	vfree(cs_parent_mms);
 	vfree(cs_cows);
 	vfree(cs_child_mms);
-	cs_wp_data = NULL;
-	cs_wp_tasks = NULL;
-	cs_parent_fork = NULL;
-	cs_parent_mms = NULL;
-	cs_cows = NULL;
-	cs_child_mms = NULL;
 }
+
+static int cs_cow_init(void)
+{
+	cs_child_mms = vzalloc(CS_NR_COWS * sizeof(*cs_child_mms));
+	cs_cows = vzalloc(CS_NR_COWS * sizeof(*cs_cows));
+	cs_parent_mms = vzalloc(CS_NR_COWS * sizeof(*cs_parent_mms));
+	cs_parent_fork = vzalloc(CS_NR_COWS * sizeof(*cs_parent_fork));
+	cs_wp_tasks = vzalloc((1U << CS_WP_BITS) * sizeof(*cs_wp_tasks));
+	cs_wp_data = vzalloc((1U << CS_WP_BITS) * sizeof(*cs_wp_data));
+	if (cs_child_mms && cs_cows && cs_parent_mms && cs_parent_fork &&
+	    cs_wp_tasks && cs_wp_data)
+		return 0;
+	cs_cow_exit();
+	return -ENOMEM;
+}
+
+struct cs_tracer cs_cow_tracer = {
+	.name = "COW",
+	CS_TRACER_PROBES(cs_cow_probes),
+	.init = cs_cow_init, .exit = cs_cow_exit,
+	.reset = cs_cow_reset, .flush = cs_cow_flush,
+};

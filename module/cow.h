@@ -8,16 +8,10 @@
 #include <linux/sched.h>
 #include <linux/types.h>
 
-struct clonescope_stats;
+#include "session.h"
 
-int cs_cow_init(void);
-void cs_cow_exit(void);
-/* @armed: the CLONESCOPE_PROBES_* groups the next session arms. */
-void cs_cow_reset(u32 armed);
-/* Writes the records of forks still watched; no handler may run. */
-void cs_cow_flush(void);
-u64 cs_cow_features(void);
-void cs_cow_stats(struct clonescope_stats *st);
+/* Its flush writes the records of forks still watched. */
+extern struct cs_tracer cs_cow_tracer;
 
 /* From copy_process()'s return: current forked @child at @now. */
 void cs_cow_fork(struct task_struct *child, u64 now);

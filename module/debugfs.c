@@ -11,25 +11,23 @@
 
 #include "debugfs.h"
 #include "probes.h"
+#include "session.h"
 
 static struct dentry *cs_debugfs_dir;
 
+static const char *const cs_probe_state_names[] = {
+	[CLONESCOPE_PROBE_REGISTERED]	= "registered",
+	[CLONESCOPE_PROBE_UNAVAILABLE]	= "unavailable",
+	[CLONESCOPE_PROBE_FAILED]	= "failed",
+	[CLONESCOPE_PROBE_ALIAS]	= "alias",
+	[CLONESCOPE_PROBE_STANDBY]	= "standby",
+};
+
 static const char *cs_probe_state_name(u32 state)
 {
-	switch (state) {
-	case CLONESCOPE_PROBE_REGISTERED:
-		return "registered";
-	case CLONESCOPE_PROBE_UNAVAILABLE:
-		return "unavailable";
-	case CLONESCOPE_PROBE_FAILED:
-		return "failed";
-	case CLONESCOPE_PROBE_ALIAS:
-		return "alias";
-	case CLONESCOPE_PROBE_STANDBY:
-		return "standby";
-	default:
-		return "unknown";
-	}
+	if (state < ARRAY_SIZE(cs_probe_state_names) && cs_probe_state_names[state])
+		return cs_probe_state_names[state];
+	return "unknown";
 }
 
 static int cs_status_show(struct seq_file *m, void *unused)
@@ -38,7 +36,7 @@ static int cs_status_show(struct seq_file *m, void *unused)
 	struct clonescope_stats st;
 	unsigned int i;
 
-	cs_collect_stats(&st);
+	cs_session_stats(&st);
 	seq_printf(m, "abi:               %u.%u\n", CLONESCOPE_ABI_MAJOR,
 		   CLONESCOPE_ABI_MINOR);
 	seq_printf(m, "tracing:           %s\n", st.enabled ? "on" : "off");

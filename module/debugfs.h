@@ -3,12 +3,7 @@
 #ifndef CLONESCOPE_DEBUGFS_H
 #define CLONESCOPE_DEBUGFS_H
 
-struct clonescope_stats;
-
 void cs_debugfs_init(void);
 void cs_debugfs_exit(void);
-
-/* main.c: the same numbers as CLONESCOPE_IOC_GET_STATS. */
-void cs_collect_stats(struct clonescope_stats *st);
 
 #endif

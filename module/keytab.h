@@ -29,6 +29,12 @@ static nokprobe_inline long cs_key_find(const unsigned long *keys,
 	return -1;
 }
 
+/* The element of @values at @key's index in @keys (of 2^@bits), or NULL. */
+#define cs_key_value(keys, bits, values, key) ({			\
+	long __idx = cs_key_find(keys, bits, (unsigned long)(key));	\
+	__idx < 0 ? NULL : &(values)[__idx];				\
+})
+
 /* Returns the index claimed for @key, or -1 when its places are taken. */
 static nokprobe_inline long cs_key_claim(unsigned long *keys,
 					 unsigned int bits, unsigned long key)
@@ -46,6 +52,7 @@ static nokprobe_inline long cs_key_claim(unsigned long *keys,
 
 static nokprobe_inline void cs_key_release(unsigned long *keys, long idx)
 {
+	/* The owner is done with the slot before another task can claim it. */
 	smp_store_release(&keys[idx], 0);
 }
 

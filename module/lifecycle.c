@@ -20,29 +20,28 @@
 
 #include <linux/binfmts.h>
 #include <linux/kprobes.h>
-#include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
-#include <linux/vmalloc.h>
 #include <linux/clonescope.h>
 
 #include "compat.h"
 #include "keytab.h"
 #include "lifecycle.h"
 #include "probes.h"
-#include "tracing.h"
+#include "session.h"
 
 #define CS_LIFE_BITS		12
 #define CS_NR_LIVES		(1U << CS_LIFE_BITS)
 
 /* Children followed, keyed by task_struct, and what happened to them. */
-static unsigned long *cs_life_keys;
-static struct clonescope_lifecycle_event *cs_lives;
+static struct {
+	unsigned long keys[CS_NR_LIVES];
+	struct clonescope_lifecycle_event lives[CS_NR_LIVES];
+} *cs_life_tab;
 /* Whether this session follows children, and whether it sees reaps. */
 static bool cs_life_armed;
 static bool cs_life_reap_armed;
-static DEFINE_PER_CPU(u64, cs_life_overflow);
 
 void cs_lifecycle_fork(struct task_struct *child, u64 clone_flags, u64 now)
 {
@@ -51,16 +50,14 @@ void cs_lifecycle_fork(struct task_struct *child, u64 clone_flags, u64 now)
 
 	if (!READ_ONCE(cs_life_armed) || !cs_recording())
 		return;
-	idx = cs_key_claim(cs_life_keys, CS_LIFE_BITS, (unsigned long)child);
+	idx = cs_key_claim(cs_life_tab->keys, CS_LIFE_BITS, (unsigned long)child);
 	if (idx < 0) {
-		this_cpu_inc(cs_life_overflow);
+		cs_count_overflow();
 		return;
 	}
 	/* The child has not run yet: its wake-up publishes this. */
-	ev = &cs_lives[idx];
-	memset(ev, 0, sizeof(*ev));
-	ev->hdr.type = CLONESCOPE_RECORD_LIFECYCLE;
-	ev->hdr.size = sizeof(*ev);
+	ev = &cs_life_tab->lives[idx];
+	cs_record_init(ev, CLONESCOPE_RECORD_LIFECYCLE);
 	ev->fork_ns = now;
 	ev->pid = child->pid;
 	ev->tgid = child->tgid;
@@ -71,35 +68,35 @@ void cs_lifecycle_fork(struct task_struct *child, u64 clone_flags, u64 now)
 }
 NOKPROBE_SYMBOL(cs_lifecycle_fork);
 
-static long cs_life_find(struct task_struct *task)
+/* The record of @task if it is followed (tracing on), else NULL. */
+static struct clonescope_lifecycle_event *cs_life_of(struct task_struct *task)
 {
 	if (!cs_tracing())
-		return -1;
-	return cs_key_find(cs_life_keys, CS_LIFE_BITS, (unsigned long)task);
+		return NULL;
+	return cs_key_value(cs_life_tab->keys, CS_LIFE_BITS, cs_life_tab->lives, task);
 }
-NOKPROBE_SYMBOL(cs_life_find);
+NOKPROBE_SYMBOL(cs_life_of);
 
-static void cs_life_emit(long idx, u64 now)
+/* Writes @ev at @now and stops following its task. */
+static void cs_life_emit(struct clonescope_lifecycle_event *ev, u64 now)
 {
-	struct clonescope_lifecycle_event *ev = &cs_lives[idx];
-
 	ev->hdr.timestamp_ns = now;
 	cs_emit(ev);
-	cs_key_release(cs_life_keys, idx);
+	cs_key_release(cs_life_tab->keys, ev - cs_life_tab->lives);
 }
 NOKPROBE_SYMBOL(cs_life_emit);
 
 /* sched_process_exec: current's execve() succeeded; comm is the new one. */
 static int cs_life_exec(struct cs_hctx *ctx)
 {
-	struct task_struct *task = CS_TP_ARG(ctx, 0);
-	long idx = cs_life_find(task);
+	/* The tracepoint's task is current: exec_binprm() passes it. */
+	struct clonescope_lifecycle_event *ev = cs_life_of(current);
 
-	if (idx < 0)
+	if (!ev)
 		return 0;
-	if (!cs_lives[idx].execs++)
-		cs_lives[idx].exec_ns = ctx->now;
-	strscpy_pad(cs_lives[idx].comm, task->comm, sizeof(cs_lives[idx].comm));
+	if (!ev->execs++)
+		ev->exec_ns = ctx->now;
+	strscpy_pad(ev->comm, current->comm, sizeof(ev->comm));
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_life_exec);
@@ -107,9 +104,7 @@ NOKPROBE_SYMBOL(cs_life_exec);
 static void cs_tp_sched_process_exec(void *data, struct task_struct *p,
 				     pid_t old_pid, struct linux_binprm *bprm)
 {
-	void *args[] = { p };
-
-	cs_tracepoint_hit(data, args);
+	cs_tracepoint_hit_arg(data, p);
 }
 NOKPROBE_SYMBOL(cs_tp_sched_process_exec);
 
@@ -120,15 +115,15 @@ NOKPROBE_SYMBOL(cs_tp_sched_process_exec);
 static int cs_life_exit(struct cs_hctx *ctx)
 {
 	struct task_struct *task = CS_TP_ARG(ctx, 0);
-	long idx = cs_life_find(task);
+	struct clonescope_lifecycle_event *ev = cs_life_of(task);
 
-	if (idx < 0)
-		return 0;
-	cs_lives[idx].exit_ns = ctx->now;
-	cs_lives[idx].exit_code = task->exit_code;
-	if (!READ_ONCE(cs_life_reap_armed)) {
-		cs_lives[idx].flags |= CLONESCOPE_LIFE_NO_REAP_PROBE;
-		cs_life_emit(idx, ctx->now);
+	if (ev) {
+		ev->exit_ns = ctx->now;
+		ev->exit_code = task->exit_code;
+		if (!READ_ONCE(cs_life_reap_armed)) {
+			ev->flags |= CLONESCOPE_LIFE_NO_REAP_PROBE;
+			cs_life_emit(ev, ctx->now);
+		}
 	}
 	return 0;
 }
@@ -137,9 +132,7 @@ NOKPROBE_SYMBOL(cs_life_exit);
 static void cs_tp_sched_process_exit(void *data,
 				     CS_SCHED_PROCESS_EXIT_PROTO(p))
 {
-	void *args[] = { p };
-
-	cs_tracepoint_hit(data, args);
+	cs_tracepoint_hit_arg(data, p);
 }
 NOKPROBE_SYMBOL(cs_tp_sched_process_exit);
 
@@ -147,117 +140,67 @@ NOKPROBE_SYMBOL(cs_tp_sched_process_exit);
 static int cs_life_reap(struct cs_hctx *ctx)
 {
 	struct task_struct *task = (void *)regs_get_kernel_argument(ctx->regs, 0);
-	long idx = cs_life_find(task);
+	struct clonescope_lifecycle_event *ev = cs_life_of(task);
 
-	if (idx < 0)
+	if (!ev)
 		return 0;
-	cs_lives[idx].reap_ns = ctx->now;
-	cs_lives[idx].reaper_pid = current->pid;
+	ev->reap_ns = ctx->now;
+	ev->reaper_pid = current->pid;
 	/* A group exit's code is the group's, as wait reports it. */
-	cs_lives[idx].exit_code = task->exit_code;
-	cs_life_emit(idx, ctx->now);
+	ev->exit_code = task->exit_code;
+	cs_life_emit(ev, ctx->now);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_life_reap);
 
+/* The reap is only seen when the child's exec and exit are. */
 static struct cs_probe cs_life_probes[] = {
 	{
-		.symbols = CS_SYMS("sched_process_exec"),
-		.role = "tracepoint: child exec",
-		.group = CLONESCOPE_PROBES_LIFECYCLE,
-		.tracepoint_probe = cs_tp_sched_process_exec,
-		.entry = cs_life_exec,
+		CS_TRACEPOINT("sched_process_exec", "tracepoint: child exec",
+			      CLONESCOPE_PROBES_LIFECYCLE,
+			      cs_tp_sched_process_exec, cs_life_exec),
+		.feature = CLONESCOPE_FEAT_LIFECYCLE | CLONESCOPE_FEAT_LIFECYCLE_REAP,
 	},
 	{
-		.symbols = CS_SYMS("sched_process_exit"),
-		.role = "tracepoint: child exit",
-		.group = CLONESCOPE_PROBES_LIFECYCLE,
-		.tracepoint_probe = cs_tp_sched_process_exit,
-		.entry = cs_life_exit,
+		CS_TRACEPOINT("sched_process_exit", "tracepoint: child exit",
+			      CLONESCOPE_PROBES_LIFECYCLE,
+			      cs_tp_sched_process_exit, cs_life_exit),
+		.feature = CLONESCOPE_FEAT_LIFECYCLE | CLONESCOPE_FEAT_LIFECYCLE_REAP,
 	},
 	{
-		.symbols = CS_SYMS("release_task"),
-		.role = "child reaped",
-		.group = CLONESCOPE_PROBES_LIFECYCLE,
-		.entry = cs_life_reap,
+		CS_KPROBE(CS_SYMS("release_task"), "child reaped",
+			  CLONESCOPE_PROBES_LIFECYCLE, cs_life_reap),
+		.feature = CLONESCOPE_FEAT_LIFECYCLE_REAP,
 	},
 };
 
-enum { CS_LIFE_EXEC, CS_LIFE_EXIT, CS_LIFE_REAP };
-
-static bool cs_life_probe_ok(unsigned int i)
-{
-	return cs_life_probes[i].state == CLONESCOPE_PROBE_REGISTERED;
-}
-
-u64 cs_lifecycle_features(void)
-{
-	if (!cs_life_probe_ok(CS_LIFE_EXEC) || !cs_life_probe_ok(CS_LIFE_EXIT))
-		return 0;
-	return CLONESCOPE_FEAT_LIFECYCLE |
-	       (cs_life_probe_ok(CS_LIFE_REAP) ? CLONESCOPE_FEAT_LIFECYCLE_REAP : 0);
-}
-
 /* Only while no handler runs: tracing is off and was waited out. */
-void cs_lifecycle_reset(u32 armed)
+static void cs_lifecycle_reset(u32 armed)
 {
-	int cpu;
+	u64 features = cs_probes_table_features(cs_life_probes, ARRAY_SIZE(cs_life_probes));
 
-	memset(cs_life_keys, 0, CS_NR_LIVES * sizeof(*cs_life_keys));
-	for_each_possible_cpu(cpu)
-		per_cpu(cs_life_overflow, cpu) = 0;
+	memset(cs_life_tab->keys, 0, sizeof(cs_life_tab->keys));
 	WRITE_ONCE(cs_life_armed, (armed & CLONESCOPE_PROBES_LIFECYCLE) &&
-		   (cs_lifecycle_features() & CLONESCOPE_FEAT_LIFECYCLE));
-	WRITE_ONCE(cs_life_reap_armed, cs_life_probe_ok(CS_LIFE_REAP));
+		   (features & CLONESCOPE_FEAT_LIFECYCLE));
+	WRITE_ONCE(cs_life_reap_armed, !!(features & CLONESCOPE_FEAT_LIFECYCLE_REAP));
 }
 
-void cs_lifecycle_flush(void)
+static void cs_lifecycle_flush(void)
 {
 	unsigned int i;
 	u64 now = ktime_get_ns();
 
 	for (i = 0; i < CS_NR_LIVES; i++) {
-		if (!READ_ONCE(cs_life_keys[i]))
+		if (!READ_ONCE(cs_life_tab->keys[i]))
 			continue;
-		cs_lives[i].flags |= CLONESCOPE_LIFE_UNFINISHED;
-		cs_life_emit(i, now);
+		cs_life_tab->lives[i].flags |= CLONESCOPE_LIFE_UNFINISHED;
+		cs_life_emit(&cs_life_tab->lives[i], now);
 	}
 }
 
-void cs_lifecycle_stats(struct clonescope_stats *st)
-{
-	int cpu;
-
-	for_each_possible_cpu(cpu)
-		st->inflight_overflow += READ_ONCE(per_cpu(cs_life_overflow, cpu));
-}
-
-int cs_lifecycle_init(void)
-{
-	int err;
-
-	cs_life_keys = vzalloc(CS_NR_LIVES * sizeof(*cs_life_keys));
-	cs_lives = vzalloc(CS_NR_LIVES * sizeof(*cs_lives));
-	if (!cs_life_keys || !cs_lives) {
-		err = -ENOMEM;
-		goto err_free;
-	}
-	err = cs_probes_register(cs_life_probes, ARRAY_SIZE(cs_life_probes));
-	if (err)
-		goto err_free;
-	return 0;
-
-err_free:
-	vfree(cs_lives);
-	vfree(cs_life_keys);
-	return err;
-}
-
-/* After cs_probes_unregister_all(): no handler can run. */
-void cs_lifecycle_exit(void)
-{
-	vfree(cs_lives);
-	vfree(cs_life_keys);
-	cs_lives = NULL;
-	cs_life_keys = NULL;
-}
+struct cs_tracer cs_lifecycle_tracer = {
+	.name = "lifecycle",
+	CS_TRACER_PROBES(cs_life_probes),
+	CS_TRACER_TABLES(cs_life_tab),
+	.reset = cs_lifecycle_reset, .flush = cs_lifecycle_flush,
+};

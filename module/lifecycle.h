@@ -9,16 +9,10 @@
 #include <linux/sched.h>
 #include <linux/types.h>
 
-struct clonescope_stats;
+#include "session.h"
 
-int cs_lifecycle_init(void);
-void cs_lifecycle_exit(void);
-/* @armed: the CLONESCOPE_PROBES_* groups the next session arms. */
-void cs_lifecycle_reset(u32 armed);
-/* Writes the records of children not reaped yet; no handler may run. */
-void cs_lifecycle_flush(void);
-u64 cs_lifecycle_features(void);
-void cs_lifecycle_stats(struct clonescope_stats *st);
+/* Its flush writes the records of children not reaped yet. */
+extern struct cs_tracer cs_lifecycle_tracer;
 
 /* From task_newtask: current made @child at @now, with @clone_flags. */
 void cs_lifecycle_fork(struct task_struct *child, u64 clone_flags, u64 now);

@@ -3,8 +3,9 @@
  * clonescope: what fork()/clone() really cost, per call.
  *
  * This file is the character device, /dev/clonescope: its read/poll
- * stream of records and its ioctls (uapi/linux/clonescope.h), and module
- * load/unload.  See Documentation/clonescope.rst.
+ * stream of records and its ioctls (uapi/linux/clonescope.h), translated
+ * into calls on the session (session.h); and module load/unload, which
+ * registers the tracers with the session.  See Documentation/clonescope.rst.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -14,10 +15,8 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
-#include <linux/rcupdate.h>
 #include <linux/uaccess.h>
 #include <linux/slab.h>
-#include <linux/wait.h>
 #include <linux/clonescope.h>
 
 #include "abi.h"
@@ -25,14 +24,9 @@
 #include "clone.h"
 #include "cow.h"
 #include "debugfs.h"
-#include "filter.h"
 #include "lifecycle.h"
 #include "probes.h"
-#include "ring.h"
-#include "tracing.h"
-
-#define CS_MAX_PAGES_PER_CPU	1024
-#define CS_MAX_WAKEUP_MS	10000
+#include "session.h"
 
 /*
  * Commands are matched without their size bits: a struct's size travels
@@ -40,94 +34,25 @@
  */
 #define CS_IOC_NR(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
 
-static unsigned int buffer_pages = 64;
-module_param(buffer_pages, uint, 0444);
-MODULE_PARM_DESC(buffer_pages,
-		 "record buffer per CPU, in pages, rounded up to a power of two (default 64)");
+/* Registered in this order, unregistered in the reverse one. */
+static struct cs_tracer *const cs_tracers[] = {
+	&cs_clone_tracer,
+	&cs_cow_tracer,
+	&cs_lifecycle_tracer,
+};
 
-static unsigned int wakeup_ms = 100;
-module_param(wakeup_ms, uint, 0444);
-MODULE_PARM_DESC(wakeup_ms,
-		 "longest a record waits before a blocked reader is woken, in ms; sooner when a buffer is half full; 0: at the first record (default 100)");
-
-/* Serializes ownership, tracing on/off, the filter and buffer changes. */
-static DEFINE_MUTEX(cs_lock);
-/* One read() at a time walks the buffers. */
-static DEFINE_MUTEX(cs_read_lock);
-static DECLARE_WAIT_QUEUE_HEAD(cs_readers);
+/* Serializes ownership: the calls an owner makes come one at a time. */
+static DEFINE_MUTEX(cs_owner_lock);
 /* The fd that reads and controls tracing; NULL when nobody does. */
 static struct file *cs_owner;
-static struct cs_ring __rcu *cs_ring;
-bool cs_tracing_on;
-u32 cs_session_flags;
-/* The probe groups ENABLE arms (CLONESCOPE_IOC_SET_OPTIONS). */
-static u32 cs_armed_probes = CLONESCOPE_PROBES_ALL;
-module_param_named(probes, cs_armed_probes, uint, 0444);
-MODULE_PARM_DESC(probes,
-		 "probe groups armed until CLONESCOPE_IOC_SET_OPTIONS: CLONESCOPE_PROBES_* bits (default 0xf, all)");
-
-int cs_emit(void *rec)
-{
-	int ret;
-
-	preempt_disable_notrace();
-	ret = cs_ring_write(rcu_dereference_sched(cs_ring), rec);
-	preempt_enable_notrace();
-	return ret;
-}
-NOKPROBE_SYMBOL(cs_emit);
-
-static struct cs_ring *cs_ring_locked(void)
-{
-	return rcu_dereference_protected(cs_ring, lockdep_is_held(&cs_lock) ||
-					 lockdep_is_held(&cs_read_lock));
-}
-
-/*
- * Whether records wait to be read.  Asks writers for a wakeup first, so a
- * record written after this look wakes the caller.
- */
-static bool cs_have_records(void)
-{
-	struct cs_ring *ring;
-	bool empty;
-
-	rcu_read_lock();
-	ring = rcu_dereference(cs_ring);
-	cs_ring_want_wakeup(ring);
-	empty = cs_ring_empty(ring);
-	rcu_read_unlock();
-	return !empty;
-}
-
-/* Whether a blocked reader has something to do: records, or EOF. */
-static bool cs_readable(void)
-{
-	return !cs_tracing() || cs_have_records();
-}
 
 static int cs_claim(struct file *file)
 {
-	lockdep_assert_held(&cs_lock);
+	lockdep_assert_held(&cs_owner_lock);
 	if (cs_owner && cs_owner != file)
 		return -EBUSY;
 	cs_owner = file;
 	return 0;
-}
-
-static void cs_stop(void)
-{
-	lockdep_assert_held(&cs_lock);
-	if (!cs_tracing())
-		return;
-	WRITE_ONCE(cs_tracing_on, false);
-	cs_probes_arm(0);
-	/* Handlers run with preemption off: wait for any still running. */
-	synchronize_rcu();
-	cs_cow_flush();
-	cs_lifecycle_flush();
-	/* Blocked readers now get what is left, then EOF. */
-	wake_up_interruptible(&cs_readers);
 }
 
 static int cs_open(struct inode *inode, struct file *file)
@@ -139,14 +64,12 @@ static int cs_open(struct inode *inode, struct file *file)
 
 static int cs_release(struct inode *inode, struct file *file)
 {
-	mutex_lock(&cs_lock);
+	mutex_lock(&cs_owner_lock);
 	if (cs_owner == file) {
-		cs_stop();
+		cs_session_end();
 		cs_owner = NULL;
-		/* The next owner gets records unless it asks otherwise. */
-		WRITE_ONCE(cs_session_flags, 0);
 	}
-	mutex_unlock(&cs_lock);
+	mutex_unlock(&cs_owner_lock);
 	return 0;
 }
 
@@ -157,33 +80,17 @@ static ssize_t cs_read(struct file *file, char __user *buf, size_t count,
 
 	if (count < CLONESCOPE_READ_MIN)
 		return -EINVAL;
-	mutex_lock(&cs_lock);
+	mutex_lock(&cs_owner_lock);
 	ret = cs_claim(file);
-	mutex_unlock(&cs_lock);
+	mutex_unlock(&cs_owner_lock);
 	if (ret)
 		return ret;
-
-	for (;;) {
-		mutex_lock(&cs_read_lock);
-		ret = cs_ring_read(cs_ring_locked(), buf, count);
-		mutex_unlock(&cs_read_lock);
-		if (ret)
-			return ret;
-		if (!cs_tracing())
-			return 0;
-		if (file->f_flags & O_NONBLOCK)
-			return -EAGAIN;
-		if (wait_event_interruptible(cs_readers, cs_readable()))
-			return -ERESTARTSYS;
-	}
+	return cs_session_read(buf, count, file->f_flags & O_NONBLOCK);
 }
 
 static __poll_t cs_poll(struct file *file, poll_table *wait)
 {
-	poll_wait(file, &cs_readers, wait);
-	if (cs_have_records())
-		return EPOLLIN | EPOLLRDNORM;
-	return cs_tracing() ? 0 : EPOLLHUP;
+	return cs_session_poll(file, wait);
 }
 
 /*
@@ -210,181 +117,130 @@ static int cs_put_struct(void __user *uarg, u32 usize, void *src, size_t ksize)
 	return copy_to_user(uarg, src, min_t(size_t, usize, ksize)) ? -EFAULT : 0;
 }
 
-static long cs_ioctl_version(void __user *uarg)
+/* Every struct an ioctl of the table passes, as cs_get_struct() reads it. */
+union cs_ioctl_arg {
+	struct clonescope_version version;
+	struct clonescope_stats stats;
+	struct clonescope_probe_info probe;
+	struct clonescope_filter filter;
+	struct clonescope_buffer_config buffer;
+	struct clonescope_options options;
+};
+
+static long cs_ioctl_version(union cs_ioctl_arg *arg)
 {
-	struct clonescope_version ver;
-	u32 usize;
-	int err;
+	struct clonescope_version *ver = &arg->version;
 
-	err = cs_get_struct(&ver, sizeof(ver), CLONESCOPE_VERSION_SIZE_VER0,
-			    uarg, &usize);
-	if (err)
-		return err;
-	memset(&ver, 0, sizeof(ver));
-	ver.abi_major = CLONESCOPE_ABI_MAJOR;
-	ver.abi_minor = CLONESCOPE_ABI_MINOR;
-	ver.features = cs_clone_features() | cs_cow_features() |
-		       cs_lifecycle_features() |
-		       CLONESCOPE_FEAT_OPTIONS | CLONESCOPE_FEAT_TIMED_WAKEUP |
-		       CLONESCOPE_FEAT_AGGREGATE | CLONESCOPE_FEAT_PROBE_FLAGS;
-	return cs_put_struct(uarg, usize, &ver, sizeof(ver));
-}
-
-void cs_collect_stats(struct clonescope_stats *st)
-{
-	struct cs_ring_counters counters;
-	struct cs_ring *ring;
-
-	struct cs_probe_stats handlers;
-
-	memset(st, 0, sizeof(*st));
-	st->enabled = cs_tracing();
-	cs_clone_stats(st);
-	cs_cow_stats(st);
-	cs_lifecycle_stats(st);
-	cs_probes_totals(&handlers);
-	st->handler_calls = handlers.hits;
-	st->handler_ns = handlers.ns;
-	st->nr_probes = cs_probes_count();
-	st->probes = READ_ONCE(cs_armed_probes);
-	rcu_read_lock();
-	ring = rcu_dereference(cs_ring);
-	cs_ring_counters(ring, &counters);
-	st->pages_per_cpu = cs_ring_pages_per_cpu(ring);
-	rcu_read_unlock();
-	st->nr_cpus = num_possible_cpus();
-	st->produced = counters.produced;
-	st->delivered = counters.delivered;
-	st->dropped = counters.dropped;
-}
-
-static long cs_ioctl_stats(void __user *uarg)
-{
-	struct clonescope_stats st;
-	u32 usize;
-	int err;
-
-	err = cs_get_struct(&st, sizeof(st), CLONESCOPE_STATS_SIZE_VER0,
-			    uarg, &usize);
-	if (err)
-		return err;
-	cs_collect_stats(&st);
-	return cs_put_struct(uarg, usize, &st, sizeof(st));
-}
-
-static long cs_ioctl_probe(void __user *uarg)
-{
-	struct clonescope_probe_info info;
-	u32 usize, index;
-	int err;
-
-	err = cs_get_struct(&info, sizeof(info),
-			    CLONESCOPE_PROBE_INFO_SIZE_VER0, uarg, &usize);
-	if (err)
-		return err;
-	index = info.index;
-	memset(&info, 0, sizeof(info));
-	info.index = index;
-	err = cs_probe_info_at(index, &info);
-	if (err)
-		return err;
-	return cs_put_struct(uarg, usize, &info, sizeof(info));
-}
-
-static long cs_ioctl_filter(void __user *uarg)
-{
-	struct clonescope_filter f;
-	u32 usize;
-	int err;
-
-	err = cs_get_struct(&f, sizeof(f), CLONESCOPE_FILTER_SIZE_VER0,
-			    uarg, &usize);
-	if (err)
-		return err;
-	if (cs_tracing())
-		return -EBUSY;
-	return cs_filter_set(&f);
-}
-
-static long cs_ioctl_buffer(void __user *uarg)
-{
-	struct clonescope_buffer_config cfg;
-	struct cs_ring *old, *new;
-	u32 usize;
-	int err;
-
-	err = cs_get_struct(&cfg, sizeof(cfg),
-			    CLONESCOPE_BUFFER_CONFIG_SIZE_VER0, uarg, &usize);
-	if (err)
-		return err;
-	if (cfg.__reserved)
-		return -EINVAL;
-	if (!cfg.pages_per_cpu || cfg.pages_per_cpu > CS_MAX_PAGES_PER_CPU)
-		return -EINVAL;
-	if (cs_tracing())
-		return -EBUSY;
-	new = cs_ring_alloc(cfg.pages_per_cpu, &cs_readers, wakeup_ms);
-	if (!new)
-		return -ENOMEM;
-	mutex_lock(&cs_read_lock);
-	old = cs_ring_locked();
-	rcu_assign_pointer(cs_ring, new);
-	mutex_unlock(&cs_read_lock);
-	synchronize_rcu();
-	cs_ring_free(old);
+	memset(ver, 0, sizeof(*ver));
+	ver->abi_major = CLONESCOPE_ABI_MAJOR;
+	ver->abi_minor = CLONESCOPE_ABI_MINOR;
+	ver->features = cs_session_features();
 	return 0;
 }
 
-static long cs_ioctl_options(void __user *uarg)
+static long cs_ioctl_stats(union cs_ioctl_arg *arg)
 {
-	struct clonescope_options opts;
-	u32 usize;
-	int err;
+	cs_session_stats(&arg->stats);
+	return 0;
+}
 
-	err = cs_get_struct(&opts, sizeof(opts), CLONESCOPE_OPTIONS_SIZE_VER0,
-			    uarg, &usize);
-	if (err)
-		return err;
-	if ((opts.probes & ~CLONESCOPE_PROBES_ALL) ||
-	    !(opts.probes & CLONESCOPE_PROBES_CLONE) ||
-	    (opts.flags & ~CLONESCOPE_OPT_ALL) || opts.__reserved)
+static long cs_ioctl_probe(union cs_ioctl_arg *arg)
+{
+	struct clonescope_probe_info *info = &arg->probe;
+	u32 index = info->index;
+
+	memset(info, 0, sizeof(*info));
+	info->index = index;
+	return cs_probe_info_at(index, info);
+}
+
+static long cs_ioctl_enable(union cs_ioctl_arg *arg)
+{
+	return cs_session_enable();
+}
+
+static long cs_ioctl_disable(union cs_ioctl_arg *arg)
+{
+	cs_session_disable();
+	return 0;
+}
+
+static long cs_ioctl_filter(union cs_ioctl_arg *arg)
+{
+	return cs_session_set_filter(&arg->filter);
+}
+
+static long cs_ioctl_buffer(union cs_ioctl_arg *arg)
+{
+	if (arg->buffer.__reserved)
 		return -EINVAL;
-	/* Neither records nor aggregates: nothing to read. */
-	if ((opts.flags & CLONESCOPE_OPT_NO_RECORDS) &&
-	    !(opts.flags & CLONESCOPE_OPT_AGGREGATE))
+	return cs_session_set_buffer(arg->buffer.pages_per_cpu);
+}
+
+static long cs_ioctl_options(union cs_ioctl_arg *arg)
+{
+	if (arg->options.__reserved)
 		return -EINVAL;
-	if (cs_tracing())
-		return -EBUSY;
-	WRITE_ONCE(cs_armed_probes, opts.probes);
 	/* A caller of VER0 size asks for records, as before 1.1. */
-	WRITE_ONCE(cs_session_flags, opts.flags);
-	return 0;
+	return cs_session_set_options(arg->options.probes, arg->options.flags);
 }
 
-static long cs_ioctl_enable(void)
-{
-	struct cs_ring *ring;
-	int err;
+struct cs_ioctl_cmd {
+	unsigned int nr;	/* CS_IOC_NR() of the command */
+	size_t ksize;		/* this module's struct, or 0: no argument */
+	size_t ver0;
+	bool owned;		/* changes tracing: only the owner fd may */
+	bool out;		/* the struct is written back */
+	long (*fn)(union cs_ioctl_arg *arg);
+};
 
-	if (cs_tracing())
-		return 0;
-	mutex_lock(&cs_read_lock);
-	ring = cs_ring_locked();
-	cs_ring_reset(ring);
-	mutex_unlock(&cs_read_lock);
-	cs_clone_reset(cs_armed_probes);
-	cs_cow_reset(cs_armed_probes);
-	cs_lifecycle_reset(cs_armed_probes);
-	cs_agg_reset();
-	cs_probes_reset_stats_all();
-	/* Handlers that see tracing on see the tables reset. */
-	smp_store_release(&cs_tracing_on, true);
-	err = cs_probes_arm(cs_armed_probes);
-	if (err) {
-		cs_stop();
-		return err;
+/* CLONESCOPE_IOC_@cmd, its struct clonescope_@type of CLONESCOPE_@size_SIZE_VER0. */
+#define CS_IOCTL(cmd, type, size, owned_, out_, fn_) {			\
+	.nr = CS_IOC_NR(CLONESCOPE_IOC_##cmd), .ksize = sizeof(struct type), \
+	.ver0 = CLONESCOPE_##size##_SIZE_VER0, .owned = (owned_), .out = (out_), .fn = (fn_) }
+#define CS_IOCTL_NOARG(cmd, fn_) \
+	{ .nr = CS_IOC_NR(CLONESCOPE_IOC_##cmd), .owned = true, .fn = (fn_) }
+
+static const struct cs_ioctl_cmd cs_ioctl_cmds[] = {
+	CS_IOCTL(GET_VERSION, clonescope_version, VERSION, false, true, cs_ioctl_version),
+	CS_IOCTL(GET_STATS, clonescope_stats, STATS, false, true, cs_ioctl_stats),
+	CS_IOCTL(GET_PROBE, clonescope_probe_info, PROBE_INFO, false, true, cs_ioctl_probe),
+	CS_IOCTL_NOARG(ENABLE, cs_ioctl_enable),
+	CS_IOCTL_NOARG(DISABLE, cs_ioctl_disable),
+	CS_IOCTL(SET_FILTER, clonescope_filter, FILTER, true, false, cs_ioctl_filter),
+	CS_IOCTL(SET_BUFFER, clonescope_buffer_config, BUFFER_CONFIG, true, false, cs_ioctl_buffer),
+	CS_IOCTL(SET_OPTIONS, clonescope_options, OPTIONS, true, false, cs_ioctl_options),
+};
+
+static long cs_ioctl_call(const struct cs_ioctl_cmd *c, void __user *uarg)
+{
+	union cs_ioctl_arg arg;
+	u32 usize = 0;
+	long ret;
+
+	if (c->ksize) {
+		ret = cs_get_struct(&arg, c->ksize, c->ver0, uarg, &usize);
+		if (ret)
+			return ret;
 	}
-	return 0;
+	ret = c->fn(&arg);
+	if (!ret && c->out)
+		ret = cs_put_struct(uarg, usize, &arg, c->ksize);
+	return ret;
+}
+
+/* Calls that change tracing: only the owner fd, which they claim, may. */
+static long cs_ioctl_owned(struct file *file, const struct cs_ioctl_cmd *c,
+			   void __user *uarg)
+{
+	long ret;
+
+	mutex_lock(&cs_owner_lock);
+	ret = cs_claim(file);
+	if (!ret)
+		ret = cs_ioctl_call(c, uarg);
+	mutex_unlock(&cs_owner_lock);
+	return ret;
 }
 
 /*
@@ -429,61 +285,24 @@ out:
 	return err;
 }
 
-/* Calls that change tracing: only the owner fd may make them. */
-static long cs_ioctl_owned(struct file *file, unsigned int cmd,
-			   void __user *uarg)
-{
-	long ret;
-
-	mutex_lock(&cs_lock);
-	ret = cs_claim(file);
-	if (ret)
-		goto out;
-	switch (cmd) {
-	case CS_IOC_NR(CLONESCOPE_IOC_ENABLE):
-		ret = cs_ioctl_enable();
-		break;
-	case CS_IOC_NR(CLONESCOPE_IOC_DISABLE):
-		cs_stop();
-		break;
-	case CS_IOC_NR(CLONESCOPE_IOC_SET_FILTER):
-		ret = cs_ioctl_filter(uarg);
-		break;
-	case CS_IOC_NR(CLONESCOPE_IOC_SET_BUFFER):
-		ret = cs_ioctl_buffer(uarg);
-		break;
-	case CS_IOC_NR(CLONESCOPE_IOC_SET_OPTIONS):
-		ret = cs_ioctl_options(uarg);
-		break;
-	}
-out:
-	mutex_unlock(&cs_lock);
-	return ret;
-}
-
 static long cs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
+	unsigned int i;
 
 	cmd = CS_IOC_NR(cmd);
-	switch (cmd) {
-	case CS_IOC_NR(CLONESCOPE_IOC_GET_VERSION):
-		return cs_ioctl_version(uarg);
-	case CS_IOC_NR(CLONESCOPE_IOC_GET_STATS):
-		return cs_ioctl_stats(uarg);
-	case CS_IOC_NR(CLONESCOPE_IOC_GET_PROBE):
-		return cs_ioctl_probe(uarg);
-	case CS_IOC_NR(CLONESCOPE_IOC_GET_AGGREGATE):
-		return cs_ioctl_aggregate(uarg);
-	case CS_IOC_NR(CLONESCOPE_IOC_ENABLE):
-	case CS_IOC_NR(CLONESCOPE_IOC_DISABLE):
-	case CS_IOC_NR(CLONESCOPE_IOC_SET_FILTER):
-	case CS_IOC_NR(CLONESCOPE_IOC_SET_BUFFER):
-	case CS_IOC_NR(CLONESCOPE_IOC_SET_OPTIONS):
-		return cs_ioctl_owned(file, cmd, uarg);
-	default:
-		return -ENOTTY;
+	for (i = 0; i < ARRAY_SIZE(cs_ioctl_cmds); i++) {
+		const struct cs_ioctl_cmd *c = &cs_ioctl_cmds[i];
+
+		if (c->nr != cmd)
+			continue;
+		return c->owned ? cs_ioctl_owned(file, c, uarg) :
+				  cs_ioctl_call(c, uarg);
 	}
+	/* Its struct is mostly output, larger than cs_get_struct() takes. */
+	if (cmd == CS_IOC_NR(CLONESCOPE_IOC_GET_AGGREGATE))
+		return cs_ioctl_aggregate(uarg);
+	return -ENOTTY;
 }
 
 static const struct file_operations cs_fops = {
@@ -503,64 +322,43 @@ static struct miscdevice cs_miscdev = {
 	.mode	= 0600,
 };
 
+static void cs_unregister_tracers(unsigned int nr)
+{
+	while (nr--)
+		cs_tracer_unregister(cs_tracers[nr]);
+}
+
 static int __init cs_init(void)
 {
-	struct cs_ring *ring;
+	unsigned int i;
 	int err;
 
 	cs_abi_assert_layout();
-	if (!buffer_pages || buffer_pages > CS_MAX_PAGES_PER_CPU) {
-		pr_err("buffer_pages must be 1..%u\n", CS_MAX_PAGES_PER_CPU);
-		return -EINVAL;
+	err = cs_session_init();
+	if (err)
+		return err;
+	for (i = 0; i < ARRAY_SIZE(cs_tracers); i++) {
+		err = cs_tracer_register(cs_tracers[i]);
+		if (err) {
+			pr_err("cannot start the %s tracer: %d\n",
+			       cs_tracers[i]->name, err);
+			goto err_unregister_tracers;
+		}
 	}
-	if (wakeup_ms > CS_MAX_WAKEUP_MS) {
-		pr_err("wakeup_ms must be 0..%u\n", CS_MAX_WAKEUP_MS);
-		return -EINVAL;
-	}
-	if ((cs_armed_probes & ~CLONESCOPE_PROBES_ALL) ||
-	    !(cs_armed_probes & CLONESCOPE_PROBES_CLONE)) {
-		pr_err("probes must include CLONESCOPE_PROBES_CLONE (1) and be within 0x%x\n",
-		       CLONESCOPE_PROBES_ALL);
-		return -EINVAL;
-	}
-	ring = cs_ring_alloc(buffer_pages, &cs_readers, wakeup_ms);
-	if (!ring)
-		return -ENOMEM;
-	RCU_INIT_POINTER(cs_ring, ring);
-
-	err = cs_agg_init();
-	if (err)
-		goto err_free_ring;
-	err = cs_clone_init();
-	if (err)
-		goto err_free_agg;
-	err = cs_cow_init();
-	if (err)
-		goto err_unregister_probes;
-	err = cs_lifecycle_init();
-	if (err)
-		goto err_unregister_probes;
 	cs_debugfs_init();
 	err = misc_register(&cs_miscdev);
 	if (err) {
 		pr_err("cannot register /dev/%s: %d\n", CLONESCOPE_DEVICE_NAME, err);
 		goto err_remove_debugfs;
 	}
-	pr_info("ABI %u.%u loaded, %u pages per CPU\n", CLONESCOPE_ABI_MAJOR,
-		CLONESCOPE_ABI_MINOR, cs_ring_pages_per_cpu(ring));
+	pr_info("ABI %u.%u loaded\n", CLONESCOPE_ABI_MAJOR, CLONESCOPE_ABI_MINOR);
 	return 0;
 
 err_remove_debugfs:
 	cs_debugfs_exit();
-err_unregister_probes:
-	cs_probes_unregister_all();
-	cs_lifecycle_exit();
-	cs_cow_exit();
-	cs_clone_exit();
-err_free_agg:
-	cs_agg_exit();
-err_free_ring:
-	cs_ring_free(ring);
+err_unregister_tracers:
+	cs_unregister_tracers(i);
+	cs_session_exit();
 	return err;
 }
 
@@ -569,12 +367,8 @@ static void __exit cs_exit(void)
 	/* An open fd pins the module, so no reader or tracing is left. */
 	misc_deregister(&cs_miscdev);
 	cs_debugfs_exit();
-	cs_probes_unregister_all();
-	cs_lifecycle_exit();
-	cs_cow_exit();
-	cs_clone_exit();
-	cs_agg_exit();
-	cs_ring_free(rcu_dereference_protected(cs_ring, true));
+	cs_unregister_tracers(ARRAY_SIZE(cs_tracers));
+	cs_session_exit();
 }
 
 module_init(cs_init);

@@ -49,7 +49,7 @@ static int cs_run(struct cs_probe *p, cs_handler_fn fn, struct pt_regs *regs,
 	struct cs_hctx ctx = {
 		.regs = regs,
 		.data = data,
-		.cookie = p->cookie,
+		.arg = p->arg,
 	};
 	struct cs_probe_stats *stats;
 	int ret;
@@ -263,13 +263,18 @@ err_unregister:
 	return err;
 }
 
-void cs_probes_unregister_all(void)
+void cs_probes_unregister(struct cs_probe *probes)
 {
-	while (cs_nr_tables) {
-		cs_nr_tables--;
-		cs_table_unregister(cs_tables[cs_nr_tables].probes,
-				    cs_tables[cs_nr_tables].nr);
-	}
+	unsigned int t;
+
+	for (t = 0; t < cs_nr_tables && cs_tables[t].probes != probes; t++)
+		;
+	if (WARN_ON(t == cs_nr_tables))
+		return;
+	cs_table_unregister(probes, cs_tables[t].nr);
+	cs_nr_tables--;
+	memmove(&cs_tables[t], &cs_tables[t + 1],
+		(cs_nr_tables - t) * sizeof(cs_tables[0]));
 	/* No tracepoint probe of ours still runs: its code may go away. */
 	tracepoint_synchronize_unregister();
 }
@@ -401,4 +406,48 @@ int cs_probe_info_at(unsigned int index, struct clonescope_probe_info *info)
 	strscpy(info->symbol, p->symbol, sizeof(info->symbol));
 	strscpy(info->role, p->role, sizeof(info->role));
 	return 0;
+}
+
+/* Whether @p, or a probe of @probes that falls back for it, registered. */
+static bool cs_probe_covered(const struct cs_probe *probes, unsigned int nr,
+			     const struct cs_probe *p)
+{
+	unsigned int i;
+
+	if (p->state == CLONESCOPE_PROBE_REGISTERED)
+		return true;
+	for (i = 0; i < nr; i++)
+		if (probes[i].fallback_for &&
+		    !strcmp(probes[i].fallback_for, p->symbol) &&
+		    probes[i].state == CLONESCOPE_PROBE_REGISTERED)
+			return true;
+	return false;
+}
+
+u64 cs_probes_table_features(const struct cs_probe *probes, unsigned int nr)
+{
+	u64 wanted = 0, missing = 0;
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		const struct cs_probe *p = &probes[i];
+
+		wanted |= p->feature;
+		/* A fallback stands for its primary, judged there. */
+		if (p->feature && !p->fallback_for &&
+		    !cs_probe_covered(probes, nr, p))
+			missing |= p->feature;
+	}
+	return wanted & ~missing;
+}
+
+u64 cs_probes_features(void)
+{
+	unsigned int t;
+	u64 features = 0;
+
+	for (t = 0; t < cs_nr_tables; t++)
+		features |= cs_probes_table_features(cs_tables[t].probes,
+						     cs_tables[t].nr);
+	return features;
 }

@@ -18,12 +18,24 @@
 /* A probe's candidate symbols, in the order they are tried. */
 #define CS_SYMS(...)	((const char *const []){ __VA_ARGS__, NULL })
 
+/* In a struct cs_probe: a kprobe on @syms (CS_SYMS) of @group_, running @entry_. */
+#define CS_KPROBE(syms, role_, group_, entry_)				\
+	.symbols = (syms), .role = role_, .group = (group_), .entry = (entry_)
+
+/*
+ * In a struct cs_probe: the kernel tracepoint @name of probe group @group_;
+ * @tp_probe, of its prototype, hands the arguments to @entry_.
+ */
+#define CS_TRACEPOINT(name, role_, group_, tp_probe, entry_)		\
+	.symbols = CS_SYMS(name), .role = role_, .group = (group_),	\
+	.tracepoint_probe = (tp_probe), .entry = (entry_)
+
 struct clonescope_probe_info;
 
 struct cs_hctx {
 	struct pt_regs *regs;	/* NULL for a tracepoint */
 	void *data;		/* kretprobe instance data, tracepoint args */
-	unsigned long cookie;	/* cs_probe.cookie */
+	const void *arg;	/* cs_probe.arg */
 	u64 now;		/* ktime_get_ns() when the handler started */
 	/* A handler may point this at a counter that also gets its cost. */
 	u64 *cost_sink;
@@ -53,7 +65,14 @@ struct cs_probe {
 	u32 group;			/* CLONESCOPE_PROBES_*: armed with it */
 	cs_handler_fn entry;
 	cs_handler_fn ret;		/* non-NULL: a kretprobe */
-	unsigned long cookie;
+	/* What the handlers need to know of this probe, as ctx->arg. */
+	const void *arg;
+	/*
+	 * The CLONESCOPE_FEAT_* bits this probe is needed for: a feature is
+	 * there when every probe naming it registered (or a fallback for it
+	 * did).
+	 */
+	u64 feature;
 	size_t data_size;
 	int maxactive;			/* 0: the maxactive parameter */
 	bool required;
@@ -75,11 +94,22 @@ struct cs_probe {
  * arming and counters cover all of them, numbered in registration order.
  */
 int cs_probes_register(struct cs_probe *probes, unsigned int nr);
+/* Unregisters a table cs_probes_register() took; no handler runs after. */
+void cs_probes_unregister(struct cs_probe *probes);
 /* What a tracepoint probe calls: runs @data's entry with @args as data. */
 void cs_tracepoint_hit(void *data, void *args);
+
+/* The same for a handler that needs the tracepoint's one argument @arg. */
+static nokprobe_inline void cs_tracepoint_hit_arg(void *data, void *arg)
+{
+	void *args[] = { arg };
+
+	cs_tracepoint_hit(data, args);
+}
+
 /* A tracepoint handler's argument @n, as its probe passed them. */
 #define CS_TP_ARG(ctx, n)	(((void **)(ctx)->data)[n])
-void cs_probes_unregister_all(void);
+
 /*
  * Arms the probes of @groups (CLONESCOPE_PROBES_*), or disarms all (0).
  * Fails when a required probe cannot be armed.
@@ -90,5 +120,9 @@ void cs_probes_totals(struct cs_probe_stats *sum);
 unsigned int cs_probes_count(void);
 int cs_probe_info_at(unsigned int index, struct clonescope_probe_info *info);
 bool cs_probe_registered(const char *symbol);
+/* The cs_probe.feature bits whose probes all registered, over all tables. */
+u64 cs_probes_features(void);
+/* The same for one table of @nr probes. */
+u64 cs_probes_table_features(const struct cs_probe *probes, unsigned int nr);
 
 #endif

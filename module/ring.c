@@ -155,6 +155,7 @@ static bool cs_buf_put(struct cs_ring *ring, struct cs_cpu_buf *b,
 		       const void *rec, unsigned int size)
 {
 	unsigned long head = b->head;
+	/* Pairs with the reader's release of tail: the space it freed is free. */
 	unsigned long tail = smp_load_acquire(&b->tail);
 	unsigned long need = cs_space_needed(ring, head, size);
 	unsigned long pos;
@@ -171,6 +172,7 @@ static bool cs_buf_put(struct cs_ring *ring, struct cs_cpu_buf *b,
 	}
 	pos = head & (ring->size - 1);
 	memcpy(b->data + pos, rec, size);
+	/* Publishes the record: a reader that sees this head sees its bytes. */
 	smp_store_release(&b->head, head + size);
 	return true;
 }
@@ -211,6 +213,7 @@ int cs_ring_write(struct cs_ring *ring, void *rec)
 		/* The drop notice goes in only together with this record. */
 		both = cs_space_needed(ring, head, sizeof(lost));
 		both += cs_space_needed(ring, head + both, hdr->size);
+		/* As in cs_buf_put(): pairs with the reader's release of tail. */
 		if (both > ring->size - (head - smp_load_acquire(&b->tail)))
 			goto drop;
 		cs_fill_lost(&lost, cpu, atomic_long_xchg(&b->lost_pending, 0));
@@ -246,6 +249,7 @@ NOKPROBE_SYMBOL(cs_ring_write);
 static ssize_t cs_buf_read(struct cs_ring *ring, struct cs_cpu_buf *b, int cpu,
 			   char __user *buf, size_t count)
 {
+	/* Pairs with the writer's release of head: the records up to it are whole. */
 	unsigned long head = smp_load_acquire(&b->head);
 	unsigned long tail = b->tail;
 	ssize_t copied = 0;
@@ -270,6 +274,7 @@ static ssize_t cs_buf_read(struct cs_ring *ring, struct cs_cpu_buf *b, int cpu,
 			b->delivered++;
 		tail += hdr->size;
 	}
+	/* Frees the space only after its records were copied out. */
 	smp_store_release(&b->tail, tail);
 
 	/* Drained: report drops that no later record carried in-stream. */
@@ -329,6 +334,7 @@ bool cs_ring_empty(struct cs_ring *ring)
 	for_each_possible_cpu(cpu) {
 		struct cs_cpu_buf *b = per_cpu_ptr(ring->bufs, cpu);
 
+		/* Pairs with the writer's release of head, as in cs_buf_read(). */
 		if (smp_load_acquire(&b->head) != READ_ONCE(b->tail) ||
 		    atomic_long_read(&b->lost_pending))
 			return false;

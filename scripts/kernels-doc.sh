@@ -13,7 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 STATES='registered|unavailable|failed|alias|standby'
 # The landmark probes each phase is measured between, as the selftests
 # know them (ct_phase_probes, after clone.c's cs_phase_span).
-PHASE_PROBES="$CLONESCOPE_REPO/selftests/clonescope_test_util.h"
+PHASE_PROBES="$CLONESCOPE_REPO/selftests/lib/clonescope_lib.c"
 
 # "symbol|role|state" for each probe of a status file, in status order.
 probe_states() {

@@ -15,7 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "clonescope_test_util.h"
+#include "clonescope_harness.h"
 
 #define AGG_OPTS	(CLONESCOPE_OPT_AGGREGATE | CLONESCOPE_OPT_NO_RECORDS)
 

@@ -15,39 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clonescope_helpers.h"
+#include "clonescope_harness.h"
 
 /* concurrent_forks: threads forking at once, and forks each. */
 #define NR_FORKERS		2
 #define FORKS_PER_THREAD	50
-
-/*
- * Forks a child that (named @comm, unless NULL) forks a grandchild and
- * reports its pid through a pipe.  Returns the child's pid.
- */
-static pid_t fork_grandchild(struct __test_metadata *_metadata, const char *comm,
-			     pid_t *grandchild)
-{
-	int pipefd[2];
-	pid_t child, pid;
-
-	ASSERT_EQ(0, pipe(pipefd));
-	child = fork();
-	ASSERT_LE(0, child);
-	if (!child) {
-		if (comm && prctl(PR_SET_NAME, comm))
-			_exit(1);
-		pid = fork();
-		if (!pid)
-			_exit(0);
-		if (pid < 0 || write(pipefd[1], &pid, sizeof(pid)) != sizeof(pid) ||
-		    waitpid(pid, NULL, 0) != pid)
-			_exit(1);
-		_exit(0);
-	}
-	*grandchild = cs_reap_reporter(_metadata, pipefd, child);
-	return child;
-}
 
 TEST_F(clonescope, child_start)
 {
@@ -73,60 +45,6 @@ TEST_F(clonescope, child_start)
 	ASSERT_EQ(getpid(), start->parent_tgid);
 	/* The child cannot run before its parent entered the clone call. */
 	ASSERT_LE(ev->start_ns, start->hdr.timestamp_ns);
-}
-
-/* FILTER_TGID: the children's own clones are not traced... */
-TEST_F(clonescope, filter_tgid_skips_children)
-{
-	const struct clonescope_clone_event *ev;
-	pid_t child, grandchild;
-
-	ASSERT_EQ(0, cs_trace_self(self->fd));
-	child = fork_grandchild(_metadata, NULL, &grandchild);
-
-	ev = cs_drain_one_clone(_metadata, self);
-	ASSERT_EQ(child, ev->child_pid);
-	ASSERT_EQ(0, cs_find_clone(self->buf, self->len, grandchild, &ev));
-}
-
-/* ...FILTER_TREE follows them. */
-TEST_F(clonescope, filter_tree_follows_descendants)
-{
-	const struct clonescope_record_header *first;
-	const struct clonescope_clone_event *ev;
-	pid_t child, grandchild;
-
-	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TREE, getpid()));
-	child = fork_grandchild(_metadata, NULL, &grandchild);
-	cs_drain_all(_metadata, self);
-
-	ASSERT_EQ(2, cs_count_records(self->buf, self->len, CLONESCOPE_RECORD_CLONE, &first));
-	ASSERT_EQ(1, cs_find_clone(self->buf, self->len, child, &ev));
-	ASSERT_EQ(getpid(), ev->parent_tgid);
-	ASSERT_EQ(1, cs_find_clone(self->buf, self->len, grandchild, &ev));
-	ASSERT_EQ(child, ev->parent_tgid);
-}
-
-/* FILTER_COMM: only the child renamed to the filtered comm is traced. */
-TEST_F(clonescope, filter_comm)
-{
-	struct clonescope_filter filter = {
-		.size = sizeof(filter),
-		.flags = CLONESCOPE_FILTER_COMM,
-	};
-	const struct clonescope_clone_event *ev;
-	pid_t child, grandchild;
-
-	/* Unique, so no other task in the guest matches. */
-	snprintf(filter.comm, sizeof(filter.comm), "cs-comm-%d", getpid());
-	ASSERT_EQ(0, cs_set_filter(self->fd, &filter));
-	ASSERT_EQ(0, cs_enable(self->fd));
-	child = fork_grandchild(_metadata, filter.comm, &grandchild);
-
-	ev = cs_drain_one_clone(_metadata, self);
-	ASSERT_EQ(grandchild, ev->child_pid);
-	ASSERT_EQ(child, ev->parent_tgid);
-	ASSERT_STREQ(filter.comm, ev->comm);
 }
 
 /*

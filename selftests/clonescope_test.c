@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clonescope_helpers.h"
+#include "clonescope_harness.h"
 
 /*
  * What a clone record must agree on with the parent's own view: who cloned,
@@ -141,16 +141,6 @@ TEST_F(clonescope, probes)
 	ASSERT_EQ(1, kernel_clone);
 
 	ASSERT_EQ(-ENOENT, cs_get_probe(self->fd, stats.nr_probes, &info));
-}
-
-TEST_F(clonescope, unknown_ioctl)
-{
-	struct clonescope_version v = { .size = sizeof(v) };
-
-	ASSERT_EQ(-ENOTTY, cs_ioctl(self->fd, _IO(CLONESCOPE_IOC_MAGIC, 0xff), NULL));
-	/* Our number under another magic is not ours either. */
-	ASSERT_EQ(-ENOTTY, cs_ioctl(self->fd, _IOWR(CLONESCOPE_IOC_MAGIC + 1, 0x01,
-						    struct clonescope_version), &v));
 }
 
 TEST_F(clonescope, read_too_small)
@@ -320,46 +310,6 @@ TEST_F(clonescope, clone3_failure)
 	ASSERT_LE(before, ev->start_ns);
 	ASSERT_LE(ev->start_ns, ev->end_ns);
 	ASSERT_LE(ev->end_ns, after);
-}
-
-/* One owner at a time; anyone may look; the owner leaving stops tracing. */
-TEST_F(clonescope, second_fd)
-{
-	struct clonescope_filter filter = { .size = sizeof(filter) };
-	struct clonescope_stats stats;
-	int other;
-
-	ASSERT_EQ(0, cs_trace_self(self->fd));
-	other = cs_open(O_RDWR | O_NONBLOCK);
-	ASSERT_LE(0, other);
-
-	ASSERT_EQ(-EBUSY, cs_enable(other));
-	ASSERT_EQ(-EBUSY, cs_set_filter(other, &filter));
-	ASSERT_EQ(-1, read(other, self->buf, CS_DRAIN_BUF_SIZE));
-	ASSERT_EQ(EBUSY, errno);
-
-	ASSERT_EQ(0, cs_get_stats(other, &stats));
-	ASSERT_EQ(1, stats.enabled);
-
-	close(self->fd);
-	self->fd = -1;
-	ASSERT_EQ(0, cs_get_stats(other, &stats));
-	ASSERT_EQ(0, stats.enabled);
-	close(other);
-}
-
-/* open() needs CAP_PERFMON or CAP_SYS_ADMIN, not just uid 0. */
-TEST_F(clonescope, open_needs_cap)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-	ASSERT_EQ(0, syscall(SYS_capget, &hdr, data));
-	data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
-	data[CAP_TO_INDEX(CAP_PERFMON)].effective &= ~CAP_TO_MASK(CAP_PERFMON);
-	ASSERT_EQ(0, syscall(SYS_capset, &hdr, data));
-
-	ASSERT_EQ(-EPERM, cs_open(O_RDWR));
 }
 
 CS_HARNESS_MAIN

@@ -27,7 +27,7 @@
 #include <unistd.h>
 #include <linux/sched.h>
 
-#include "clonescope_test_util.h"
+#include "clonescope_harness.h"
 
 extern char **environ;
 
@@ -289,6 +289,14 @@ static pid_t fork_gated(struct __test_metadata *_metadata, struct gate *g,
 	return pid;
 }
 
+/* traced_region(), and a gated child that wrote its first CHILD_PAGES. */
+static pid_t traced_gated_child(struct __test_metadata *_metadata, FIXTURE_DATA(cow) *self,
+				struct gate *g, char **region)
+{
+	*region = traced_region(_metadata, self);
+	return fork_gated(_metadata, g, *region, 0, CHILD_PAGES);
+}
+
 /*
  * Counts the COW records of @child (all of them for 0) in the drained
  * stream and points *@found at the first.  -EINVAL: malformed stream.
@@ -465,6 +473,25 @@ assert_cow(struct __test_metadata *_metadata, FIXTURE_DATA(cow) *self, pid_t chi
 }
 
 /*
+ * Forks (vforks, with @use_vfork) a child that execs /bin/true (with
+ * @exec) or exits at once, and reaps it: returns its pid.  The child
+ * never returns from here, so vfork is safe.
+ */
+static pid_t spawn_reaped(struct __test_metadata *_metadata, bool use_vfork, bool exec)
+{
+	pid_t pid = use_vfork ? vfork() : fork();
+
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (exec)
+			execl("/bin/true", "true", (char *)NULL);
+		_exit(exec ? 127 : 0);
+	}
+	cs_wait_exited(_metadata, pid);
+	return pid;
+}
+
+/*
  * The slack itself: a child that writes nothing and exits, made with
  * fork_raw() and with glibc's fork().  Whatever is counted is the C
  * runtime's own doing; the logged counts are where the *_SLACK come from.
@@ -485,11 +512,7 @@ TEST_F(cow, runtime_slack)
 	if (!raw)
 		child_exit(0);
 	cs_wait_exited(_metadata, raw);
-	libc = fork();
-	ASSERT_LE(0, libc);
-	if (!libc)
-		_exit(0);
-	cs_wait_exited(_metadata, libc);
+	libc = spawn_reaped(_metadata, false, false);
 	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(2, find_cow(self->buf, self->len, 0, &cow));
@@ -547,8 +570,7 @@ TEST_F(cow, parent_copies)
 	pid_t pid;
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
-	region = traced_region(_metadata, self);
-	pid = fork_gated(_metadata, &g, region, 0, CHILD_PAGES);
+	pid = traced_gated_child(_metadata, self, &g, &region);
 	write_pages(region, CHILD_PAGES, PARENT_PAGES);
 	gate_release(_metadata, &g, pid);
 	cs_drain_all(_metadata, self);
@@ -633,13 +655,7 @@ TEST_F(cow, fork_exec)
 	if (access("/bin/true", X_OK))
 		SKIP(return, "no /bin/true to exec");
 	traced_region(_metadata, self);
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		execl("/bin/true", "true", (char *)NULL);
-		_exit(127);
-	}
-	cs_wait_exited(_metadata, pid);
+	pid = spawn_reaped(_metadata, false, true);
 	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(1, find_cow(self->buf, self->len, 0, &cow));
@@ -656,18 +672,8 @@ TEST_F(cow, vfork_no_cow)
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
 	traced_region(_metadata, self);
-	exits = vfork();
-	ASSERT_LE(0, exits);
-	if (!exits)
-		_exit(0);
-	cs_wait_exited(_metadata, exits);
-	execs = vfork();
-	ASSERT_LE(0, execs);
-	if (!execs) {
-		execl("/bin/true", "true", (char *)NULL);
-		_exit(0);
-	}
-	cs_wait_exited(_metadata, execs);
+	exits = spawn_reaped(_metadata, true, false);
+	execs = spawn_reaped(_metadata, true, true);
 	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(1, cs_find_clone(self->buf, self->len, exits, &clone));
@@ -1006,8 +1012,7 @@ TEST_F(cow, disable_stops_window)
 	pid_t pid;
 
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
-	region = traced_region(_metadata, self);
-	pid = fork_gated(_metadata, &g, region, 0, CHILD_PAGES);
+	pid = traced_gated_child(_metadata, self, &g, &region);
 	cs_drain_all(_metadata, self);
 
 	cow = child_cow(_metadata, self, pid, CLONESCOPE_COW_END_STOP);

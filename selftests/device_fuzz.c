@@ -32,7 +32,7 @@
 #include <stdio.h>
 #include <sys/mman.h>
 
-#include "clonescope_test_util.h"
+#include "clonescope_harness.h"
 
 #define FZ_MAX_THREADS	16
 #define FZ_FDS		3	/* per thread */

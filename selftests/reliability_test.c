@@ -32,7 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clonescope_test_util.h"
+#include "clonescope_harness.h"
 
 #define DEBUGFS_STATUS	"/sys/kernel/debug/clonescope/status"
 
@@ -87,28 +87,23 @@ static void fill_buffer(void *s)
 	((struct clonescope_buffer_config *)s)->pages_per_cpu = 4;
 }
 
-#ifdef CLONESCOPE_IOC_SET_OPTIONS
 static void fill_options(void *s)
 {
 	((struct clonescope_options *)s)->probes = CLONESCOPE_PROBES_ALL;
 }
-#endif
+
+/* A command, its struct's VER0 size and its size in this build. */
+#define STRUCT_CASE(cmd, type, ver0, fill) \
+	{ #cmd, CLONESCOPE_IOC_##cmd, ver0, sizeof(struct type), fill }
 
 static const struct struct_case struct_cases[] = {
-	{ "GET_VERSION", CLONESCOPE_IOC_GET_VERSION, CLONESCOPE_VERSION_SIZE_VER0,
-	  sizeof(struct clonescope_version), fill_zero },
-	{ "GET_STATS", CLONESCOPE_IOC_GET_STATS, CLONESCOPE_STATS_SIZE_VER0,
-	  sizeof(struct clonescope_stats), fill_zero },
-	{ "GET_PROBE", CLONESCOPE_IOC_GET_PROBE, CLONESCOPE_PROBE_INFO_SIZE_VER0,
-	  sizeof(struct clonescope_probe_info), fill_zero },
-	{ "SET_FILTER", CLONESCOPE_IOC_SET_FILTER, CLONESCOPE_FILTER_SIZE_VER0,
-	  sizeof(struct clonescope_filter), fill_zero },
-	{ "SET_BUFFER", CLONESCOPE_IOC_SET_BUFFER, CLONESCOPE_BUFFER_CONFIG_SIZE_VER0,
-	  sizeof(struct clonescope_buffer_config), fill_buffer },
-#ifdef CLONESCOPE_IOC_SET_OPTIONS
-	{ "SET_OPTIONS", CLONESCOPE_IOC_SET_OPTIONS, CLONESCOPE_OPTIONS_SIZE_VER0,
-	  sizeof(struct clonescope_options), fill_options },
-#endif
+	STRUCT_CASE(GET_VERSION, clonescope_version, CLONESCOPE_VERSION_SIZE_VER0, fill_zero),
+	STRUCT_CASE(GET_STATS, clonescope_stats, CLONESCOPE_STATS_SIZE_VER0, fill_zero),
+	STRUCT_CASE(GET_PROBE, clonescope_probe_info, CLONESCOPE_PROBE_INFO_SIZE_VER0, fill_zero),
+	STRUCT_CASE(SET_FILTER, clonescope_filter, CLONESCOPE_FILTER_SIZE_VER0, fill_zero),
+	STRUCT_CASE(SET_BUFFER, clonescope_buffer_config, CLONESCOPE_BUFFER_CONFIG_SIZE_VER0,
+		    fill_buffer),
+	STRUCT_CASE(SET_OPTIONS, clonescope_options, CLONESCOPE_OPTIONS_SIZE_VER0, fill_options),
 };
 
 #define STRUCT_MAX	512
@@ -210,7 +205,6 @@ TEST_F(reliability, reserved_and_ranges)
 	ASSERT_EQ(0, cs_set_pages(self->fd, 1024));
 	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	ASSERT_EQ(1024, st.pages_per_cpu);
-#ifdef CLONESCOPE_IOC_SET_OPTIONS
 	{
 		struct clonescope_options opts = { .size = sizeof(opts) };
 
@@ -222,7 +216,6 @@ TEST_F(reliability, reserved_and_ranges)
 		opts.probes = CLONESCOPE_PROBES_ALL & ~CLONESCOPE_PROBES_CLONE;
 		ASSERT_EQ(-EINVAL, cs_ioctl(self->fd, CLONESCOPE_IOC_SET_OPTIONS, &opts));
 	}
-#endif
 }
 
 /* Commands that are not ours, or ours with another size or direction. */

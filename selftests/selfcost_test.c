@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clonescope_test_util.h"
+#include "clonescope_harness.h"
 
 #define DEBUGFS_STATUS	"/sys/kernel/debug/clonescope/status"
 

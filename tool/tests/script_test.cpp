@@ -340,6 +340,47 @@ TEST_F(Script, SelfCostNullWithoutTheFeature)
 	EXPECT_EQ(0u, ctx.t0_ns);
 }
 
+// A clone that failed in a tiled phase (CLONESCOPE_TILED_PHASES) never ran
+// the tiled phases after it: "not reached", not "unavailable"; the phases
+// outside the tiling stay unavailable, and a successful clone missing a
+// tiled phase has it unavailable.
+TEST(Phases, TiledPhasesAfterTheFailureAreNotReached)
+{
+	auto failed = fixtures::clone_event(10, 10, 0, CLONESCOPE_SYSCALL_FORK, 1000, 9000, -EAGAIN);
+	failed.failed_phase = CLONESCOPE_PHASE_SCHED_FORK;
+	for (uint32_t p : {CLONESCOPE_PHASE_DUP_TASK, CLONESCOPE_PHASE_COPY_CREDS,
+			   CLONESCOPE_PHASE_SCHED_FORK, CLONESCOPE_PHASE_COPY_PROCESS,
+			   CLONESCOPE_PHASE_KERNEL_CLONE})
+		failed.phase_mask |= 1ULL << p;
+	const json after = {"task_init", "files_to_mm", "copy_namespaces", "copy_io",
+			    "copy_thread", "alloc_pid", "cgroup_can_fork", "attach"};
+	const json outside = {"dup_mmap", "copy_page_range", "wake_up_new_task"};
+
+	const KernelRecord rec = failed;
+	const json j = event_json(Event{0, &rec, nullptr, "", nullptr}, EventContext{});
+	EXPECT_EQ(after, j["not_reached"]);
+	EXPECT_EQ(outside, j["unavailable"]);
+	const std::string line = format_clone_event(failed, 0);
+	EXPECT_NE(std::string::npos,
+		  line.find("not reached: task_init,files_to_mm,copy_namespaces,copy_io,"
+			    "copy_thread,alloc_pid,cgroup_can_fork,attach"))
+		<< line;
+	EXPECT_NE(std::string::npos, line.find("unavailable: dup_mmap,copy_page_range,"
+					       "wake_up_new_task"))
+		<< line;
+
+	// The same phases missing from a successful clone: unmeasured.
+	auto ok = failed;
+	ok.result = 11;
+	ok.flags = 0;
+	ok.failed_phase = CLONESCOPE_PHASE_NONE;
+	const KernelRecord ok_rec = ok;
+	const json k = event_json(Event{0, &ok_rec, nullptr, "", nullptr}, EventContext{});
+	EXPECT_EQ(json::array(), k["not_reached"]);
+	EXPECT_EQ(after.size() + outside.size(), k["unavailable"].size());
+	EXPECT_EQ(std::string::npos, format_clone_event(ok, 0).find("not reached"));
+}
+
 TEST(Csv, FlattenAndQuote)
 {
 	const nlohmann::ordered_json j = {{"a", 1},

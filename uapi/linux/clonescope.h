@@ -27,7 +27,7 @@
 
 /* The major changes when an old reader can no longer decode the stream. */
 #define CLONESCOPE_ABI_MAJOR		1
-#define CLONESCOPE_ABI_MINOR		3
+#define CLONESCOPE_ABI_MINOR		4
 
 /* Bits of clonescope_version.features: what this module build can do. */
 #define CLONESCOPE_FEAT_KERNEL_CLONE	(1ULL << 0) /* clone records */
@@ -97,9 +97,10 @@ struct clonescope_record_header {
 /*
  * Phases of a clone, each the interval between two landmark probes that
  * the kernel passes in a fixed order (see Documentation/clonescope.rst for
- * what each interval contains on each kernel).  Phases 0..10 do not overlap
- * and lie inside COPY_PROCESS; DUP_MMAP lies inside FILES_TO_MM and
- * COPY_PAGE_RANGE (the sum over all its calls) inside DUP_MMAP.
+ * what each interval contains on each kernel).  The phases of
+ * CLONESCOPE_TILED_PHASES do not overlap and lie inside COPY_PROCESS; DUP_MMAP
+ * lies inside FILES_TO_MM and COPY_PAGE_RANGE (the sum over all its calls)
+ * inside DUP_MMAP.
  */
 #define CLONESCOPE_PHASE_DUP_TASK		0  /* copy_process -> copy_creds */
 #define CLONESCOPE_PHASE_COPY_CREDS		1
@@ -119,6 +120,25 @@ struct clonescope_record_header {
 						    * sched_wakeup_new */
 #define CLONESCOPE_PHASE_KERNEL_CLONE		15
 #define CLONESCOPE_NR_PHASES			16
+
+/*
+ * Since 1.4: the phases that tile copy_process() from its entry to its
+ * return, each starting where the one before it (in index order) ends.  A
+ * failed clone ends in its failed_phase: the tiled phases after it did not
+ * happen.  A phase added later may join this set with its own bit.
+ */
+#define CLONESCOPE_TILED_PHASES					\
+	((1ULL << CLONESCOPE_PHASE_DUP_TASK) |			\
+	 (1ULL << CLONESCOPE_PHASE_COPY_CREDS) |		\
+	 (1ULL << CLONESCOPE_PHASE_SCHED_FORK) |		\
+	 (1ULL << CLONESCOPE_PHASE_TASK_INIT) |			\
+	 (1ULL << CLONESCOPE_PHASE_FILES_TO_MM) |		\
+	 (1ULL << CLONESCOPE_PHASE_COPY_NAMESPACES) |		\
+	 (1ULL << CLONESCOPE_PHASE_COPY_IO) |			\
+	 (1ULL << CLONESCOPE_PHASE_COPY_THREAD) |		\
+	 (1ULL << CLONESCOPE_PHASE_ALLOC_PID) |			\
+	 (1ULL << CLONESCOPE_PHASE_CGROUP_CAN_FORK) |		\
+	 (1ULL << CLONESCOPE_PHASE_ATTACH))
 
 /* No phase: clonescope_clone_event.failed_phase of a successful clone. */
 #define CLONESCOPE_PHASE_NONE			0xffffffffU
@@ -491,6 +511,10 @@ struct clonescope_aggregate {
 #define CLONESCOPE_IOC_GET_STATS	_IOWR(CLONESCOPE_IOC_MAGIC, 0x05, struct clonescope_stats)
 #define CLONESCOPE_IOC_GET_PROBE	_IOWR(CLONESCOPE_IOC_MAGIC, 0x06, struct clonescope_probe_info)
 #define CLONESCOPE_IOC_SET_BUFFER	_IOW(CLONESCOPE_IOC_MAGIC, 0x07, struct clonescope_buffer_config)
+/*
+ * 0x08 was CLONESCOPE_IOC_RESET_STATS, dropped in 1.0 (ENABLE resets the
+ * counters): retired, never to be reused.
+ */
 #define CLONESCOPE_IOC_SET_OPTIONS	_IOW(CLONESCOPE_IOC_MAGIC, 0x09, struct clonescope_options)
 /* Since 1.1 (CLONESCOPE_FEAT_AGGREGATE): */
 #define CLONESCOPE_IOC_GET_AGGREGATE	_IOWR(CLONESCOPE_IOC_MAGIC, 0x0A, struct clonescope_aggregate)

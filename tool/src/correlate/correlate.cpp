@@ -11,6 +11,7 @@
 
 #include "trace/process_tree.hpp"
 #include "user_trace.h"
+#include "util/named.hpp"
 
 namespace clonescope {
 
@@ -101,6 +102,20 @@ bool attached_trace(const Trace &trace)
 	       (pids != target->end() && pids->is_array() && !pids->empty());
 }
 
+constexpr Named kUserKinds[] = {
+	{CS_KIND_FORK, "fork"},
+	{CS_KIND_VFORK, "vfork"},
+	{CS_KIND__FORK, "_Fork"},
+	{CS_KIND_CLONE, "clone"},
+	{CS_KIND_POSIX_SPAWN, "posix_spawn"},
+	{CS_KIND_POSIX_SPAWNP, "posix_spawnp"},
+	{CS_KIND_PTHREAD_CREATE, "thread"},
+	{CS_KIND_SYSTEM, "system"},
+	{CS_KIND_POPEN, "popen"},
+	{CS_KIND_DAEMON, "daemon"},
+	{CS_KIND_CLONE3, "clone3"},
+};
+
 } // namespace
 
 std::string site_name(const Trace &trace, uint32_t image, uint64_t address)
@@ -188,32 +203,7 @@ std::optional<uint64_t> Sample::cow_copy_ns() const
 
 const char *user_kind_name(uint32_t kind)
 {
-	switch (kind) {
-	case CS_KIND_FORK:
-		return "fork";
-	case CS_KIND_VFORK:
-		return "vfork";
-	case CS_KIND__FORK:
-		return "_Fork";
-	case CS_KIND_CLONE:
-		return "clone";
-	case CS_KIND_POSIX_SPAWN:
-		return "posix_spawn";
-	case CS_KIND_POSIX_SPAWNP:
-		return "posix_spawnp";
-	case CS_KIND_PTHREAD_CREATE:
-		return "thread";
-	case CS_KIND_SYSTEM:
-		return "system";
-	case CS_KIND_POPEN:
-		return "popen";
-	case CS_KIND_DAEMON:
-		return "daemon";
-	case CS_KIND_CLONE3:
-		return "clone3";
-	default:
-		return "unknown";
-	}
+	return name_in(kUserKinds, kind, "unknown");
 }
 
 const char *kernel_kind_name(const clonescope_clone_event &ev)

@@ -9,16 +9,13 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "util/named.hpp"
+
 namespace clonescope {
 
 namespace {
 
-struct FeatureName {
-	uint64_t bit;
-	const char *name;
-};
-
-constexpr FeatureName kFeatures[] = {
+constexpr Named kFeatures[] = {
 	{CLONESCOPE_FEAT_KERNEL_CLONE, "kernel_clone"},
 	{CLONESCOPE_FEAT_SYSCALL, "syscall"},
 	{CLONESCOPE_FEAT_PHASES, "phases"},
@@ -36,6 +33,14 @@ constexpr FeatureName kFeatures[] = {
 	{CLONESCOPE_FEAT_NS_PIDS, "ns_pids"},
 	{CLONESCOPE_FEAT_LIFECYCLE, "lifecycle"},
 	{CLONESCOPE_FEAT_LIFECYCLE_REAP, "lifecycle_reap"},
+};
+
+constexpr Named kProbeStates[] = {
+	{CLONESCOPE_PROBE_REGISTERED, "registered"},
+	{CLONESCOPE_PROBE_UNAVAILABLE, "unavailable"},
+	{CLONESCOPE_PROBE_FAILED, "failed"},
+	{CLONESCOPE_PROBE_ALIAS, "alias"},
+	{CLONESCOPE_PROBE_STANDBY, "standby"},
 };
 
 // What an errno from one of our ioctls means for the user.
@@ -60,34 +65,12 @@ std::string ioctl_hint(int err)
 
 std::vector<std::string> feature_names(uint64_t features)
 {
-	std::vector<std::string> names;
-	for (const auto &f : kFeatures) {
-		if (features & f.bit) {
-			names.emplace_back(f.name);
-			features &= ~f.bit;
-		}
-	}
-	if (features)
-		names.push_back(fmt::format("{:#x}", features));
-	return names;
+	return bit_names(kFeatures, features);
 }
 
 const char *probe_state_name(uint32_t state)
 {
-	switch (state) {
-	case CLONESCOPE_PROBE_REGISTERED:
-		return "registered";
-	case CLONESCOPE_PROBE_UNAVAILABLE:
-		return "unavailable";
-	case CLONESCOPE_PROBE_FAILED:
-		return "failed";
-	case CLONESCOPE_PROBE_ALIAS:
-		return "alias";
-	case CLONESCOPE_PROBE_STANDBY:
-		return "standby";
-	default:
-		return "unknown";
-	}
+	return name_in(kProbeStates, state, "unknown");
 }
 
 namespace {

@@ -52,12 +52,13 @@ ojson clone_json(const clonescope_clone_event &k, const EventContext &ctx)
 {
 	ojson phases = ojson::object();
 	ojson unavailable = ojson::array();
+	ojson not_reached = ojson::array();
 	for (uint32_t i = 0; i < CLONESCOPE_NR_PHASES; i++) {
 		if (has_phase(k, i))
 			phases[phase_name(i)] = {{"start_ns", k.phases[i].start_ns},
 						 {"duration_ns", k.phases[i].duration_ns}};
 		else
-			unavailable.push_back(phase_name(i));
+			(phase_not_reached(k, i) ? not_reached : unavailable).push_back(phase_name(i));
 	}
 	const bool failed = k.result < 0;
 	const bool clone3 = k.syscall == CLONESCOPE_SYSCALL_CLONE3;
@@ -83,7 +84,8 @@ ojson clone_json(const clonescope_clone_event &k, const EventContext &ctx)
 		{"clone3_size", or_null(clone3, k.clone3_size)},
 		{"set_tid_size", or_null(clone3, k.set_tid_size)},
 		{"phases", phases},
-		{"unavailable", unavailable}};
+		{"unavailable", unavailable},
+		{"not_reached", not_reached}};
 }
 
 ojson cow_counts_json(const clonescope_cow_counts &c)

@@ -14,7 +14,8 @@ namespace clonescope {
 // One object, keys in a fixed order: "type" (clone, child_start, lost, cow,
 // lifecycle, user_call), "time_ns", then the record's fields with numbers named
 // (flags, errno, syscall, signal, phases; unavailable phases listed in
-// "unavailable", never 0), the child's and the parent's COW counters
+// "unavailable", never 0, and the tiled phases a failed clone never reached
+// in "not_reached"), the child's and the parent's COW counters
 // apart, and "user", the user call and its call site, or null.
 nlohmann::ordered_json event_json(const Event &ev, const EventContext &ctx);
 

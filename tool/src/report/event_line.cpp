@@ -47,20 +47,24 @@ std::string format_clone_event(const clonescope_clone_event &ev, uint64_t t0_ns)
 	if (ev.phase_mask == 0)
 		return line;
 
-	std::string measured, unavailable;
+	std::string measured, unavailable, not_reached;
+	const auto add = [](std::string &list, uint32_t i) {
+		list += fmt::format("{}{}", list.empty() ? "" : ",", phase_name(i));
+	};
 	for (uint32_t i = 0; i < CLONESCOPE_NR_PHASES; i++) {
 		if (has_phase(ev, i))
 			measured += fmt::format(" {}={}", phase_name(i),
 						format_duration(ev.phases[i].duration_ns));
 		else
-			unavailable += fmt::format("{}{}", unavailable.empty() ? "" : ",",
-						   phase_name(i));
+			add(phase_not_reached(ev, i) ? not_reached : unavailable, i);
 	}
 	line += fmt::format("\n{:12} phases:{}", "", measured);
 	if (has_phase(ev, CLONESCOPE_PHASE_COPY_PAGE_RANGE))
 		line += fmt::format(" (copy_page_range x{})", ev.copy_page_range_calls);
 	if (!unavailable.empty())
 		line += fmt::format("\n{:12} unavailable: {}", "", unavailable);
+	if (!not_reached.empty())
+		line += fmt::format("\n{:12} not reached: {}", "", not_reached);
 	return line;
 }
 

@@ -8,16 +8,13 @@
 #include <fmt/ranges.h>
 #include <iterator>
 
+#include "util/named.hpp"
+
 namespace clonescope {
 
 namespace {
 
-struct FlagName {
-	uint64_t bit;
-	const char *name;
-};
-
-constexpr FlagName kCloneFlags[] = {
+constexpr Named kCloneFlags[] = {
 	{CLONE_VM, "CLONE_VM"},
 	{CLONE_FS, "CLONE_FS"},
 	{CLONE_FILES, "CLONE_FILES"},
@@ -54,16 +51,10 @@ constexpr const char *kPhaseNames[CLONESCOPE_NR_PHASES] = {
 	"copy_page_range", "copy_process", "wake_up_new_task", "kernel_clone",
 };
 
-constexpr FlagName kRecordFlags[] = {
+constexpr Named kRecordFlags[] = {
 	{CLONESCOPE_CLONE_FAILED, "failed"},
 	{CLONESCOPE_CLONE_RESTART, "restart"},
 	{CLONESCOPE_CLONE_NO_KERNEL_CLONE, "no_kernel_clone"},
-};
-
-constexpr FlagName kLifecycleFlags[] = {
-	{CLONESCOPE_LIFE_THREAD, "thread"},
-	{CLONESCOPE_LIFE_UNFINISHED, "unfinished"},
-	{CLONESCOPE_LIFE_NO_REAP_PROBE, "no_reap_probe"},
 };
 
 constexpr CowCounter kCowCounters[] = {
@@ -80,27 +71,24 @@ constexpr CowCounter kCowCounters[] = {
 // A counter added to the struct must be named here.
 static_assert(sizeof(clonescope_cow_counts) == std::size(kCowCounters) * sizeof(__u64));
 
-// The names of @table's bits in @flags, then the bits it does not name.
-template <size_t N>
-std::vector<std::string> flag_names(const FlagName (&table)[N], uint64_t flags)
-{
-	std::vector<std::string> out;
-	for (const auto &f : table) {
-		if (!(flags & f.bit))
-			continue;
-		out.push_back(f.name);
-		flags &= ~f.bit;
-	}
-	if (flags)
-		out.push_back(fmt::format("{:#x}", flags));
-	return out;
-}
+constexpr Named kCowEnds[] = {
+	{CLONESCOPE_COW_END_EXEC, "exec"},
+	{CLONESCOPE_COW_END_EXIT, "exit"},
+	{CLONESCOPE_COW_END_STOP, "stop"},
+};
+
+constexpr Named kSyscalls[] = {
+	{CLONESCOPE_SYSCALL_CLONE, "clone"},
+	{CLONESCOPE_SYSCALL_CLONE3, "clone3"},
+	{CLONESCOPE_SYSCALL_FORK, "fork"},
+	{CLONESCOPE_SYSCALL_VFORK, "vfork"},
+};
 
 } // namespace
 
 std::vector<std::string> clone_flag_names(uint64_t flags)
 {
-	return flag_names(kCloneFlags, flags);
+	return bit_names(kCloneFlags, flags);
 }
 
 std::string clone_flags_string(uint64_t flags)
@@ -111,26 +99,22 @@ std::string clone_flags_string(uint64_t flags)
 
 std::vector<std::string> record_flag_names(uint32_t flags)
 {
-	return flag_names(kRecordFlags, flags);
+	return bit_names(kRecordFlags, flags);
 }
 
 std::vector<std::string> lifecycle_flag_names(uint32_t flags)
 {
-	return flag_names(kLifecycleFlags, flags);
+	static constexpr Named kLifecycleFlags[] = {
+		{CLONESCOPE_LIFE_THREAD, "thread"},
+		{CLONESCOPE_LIFE_UNFINISHED, "unfinished"},
+		{CLONESCOPE_LIFE_NO_REAP_PROBE, "no_reap_probe"},
+	};
+	return bit_names(kLifecycleFlags, flags);
 }
 
 const char *cow_end_name(uint32_t reason)
 {
-	switch (reason) {
-	case CLONESCOPE_COW_END_EXEC:
-		return "exec";
-	case CLONESCOPE_COW_END_EXIT:
-		return "exit";
-	case CLONESCOPE_COW_END_STOP:
-		return "stop";
-	default:
-		return "unknown";
-	}
+	return name_in(kCowEnds, reason, "unknown");
 }
 
 std::span<const CowCounter> cow_counters()
@@ -140,18 +124,7 @@ std::span<const CowCounter> cow_counters()
 
 const char *syscall_name(uint32_t syscall)
 {
-	switch (syscall) {
-	case CLONESCOPE_SYSCALL_CLONE:
-		return "clone";
-	case CLONESCOPE_SYSCALL_CLONE3:
-		return "clone3";
-	case CLONESCOPE_SYSCALL_FORK:
-		return "fork";
-	case CLONESCOPE_SYSCALL_VFORK:
-		return "vfork";
-	default:
-		return "kernel";
-	}
+	return name_in(kSyscalls, syscall, "kernel");
 }
 
 const char *phase_name(uint32_t index)

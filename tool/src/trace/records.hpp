@@ -32,6 +32,15 @@ inline bool has_phase(const clonescope_clone_event &ev, uint32_t phase)
 	return phase < 64 && (ev.phase_mask & (1ULL << phase));
 }
 
+// Whether @ev failed in a phase that tiles copy_process() before tiled
+// phase @phase (CLONESCOPE_TILED_PHASES): then @phase did not happen, rather
+// than went unmeasured.
+inline bool phase_not_reached(const clonescope_clone_event &ev, uint32_t phase)
+{
+	const auto tiled = [](uint32_t p) { return p < 64 && (CLONESCOPE_TILED_PHASES & (1ULL << p)); };
+	return ev.result < 0 && tiled(ev.failed_phase) && tiled(phase) && phase > ev.failed_phase;
+}
+
 // -ERESTARTNOINTR: the kernel restarts the syscall itself, so the caller
 // never sees it. Counted apart from failures.
 inline bool is_restart(const clonescope_clone_event &ev)
