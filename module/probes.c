@@ -224,11 +224,47 @@ static void cs_probe_drop_alias(struct cs_probe *probes, unsigned int i)
 	}
 }
 
+/*
+ * Unregisters the kprobes of @probes in one unregister_kprobes() call and
+ * the kretprobes in one unregister_kretprobes(): each call waits for one
+ * RCU grace period however many probes it takes, where a call per probe
+ * waits for one per probe (kernel/kprobes.c).  Without the memory for the
+ * lists, one by one.
+ */
+static void cs_table_unregister_kprobes(struct cs_probe *probes, unsigned int nr)
+{
+	struct kretprobe **rps;
+	struct kprobe **kps;
+	unsigned int i, nr_k = 0, nr_r = 0;
+
+	kps = kmalloc_array(nr, sizeof(*kps), GFP_KERNEL);
+	rps = kmalloc_array(nr, sizeof(*rps), GFP_KERNEL);
+	for (i = 0; kps && rps && i < nr; i++) {
+		struct cs_probe *p = &probes[i];
+
+		if (p->state != CLONESCOPE_PROBE_REGISTERED || p->tracepoint_probe)
+			continue;
+		if (p->ret)
+			rps[nr_r++] = &p->krp;
+		else
+			kps[nr_k++] = &p->krp.kp;
+		p->state = 0;
+	}
+	if (nr_k)
+		unregister_kprobes(kps, nr_k);
+	if (nr_r)
+		unregister_kretprobes(rps, nr_r);
+	kfree(rps);
+	kfree(kps);
+}
+
 static void cs_table_unregister(struct cs_probe *probes, unsigned int nr)
 {
 	unsigned int i;
 
+	cs_table_unregister_kprobes(probes, nr);
 	for (i = 0; i < nr; i++) {
+		/* The tracepoints, and the kprobes left when memory was short. */
 		cs_probe_unregister(&probes[i]);
 		free_percpu(probes[i].stats);
 		probes[i].stats = NULL;

@@ -4,7 +4,8 @@
 # deps-kernels', see scripts/kernels-lib.sh), each with the module built
 # for it.  Each kernel's probe status and counts go to $BUILD/kernels/KVER
 # for scripts/kernels-doc.sh.  One summary line per kernel, then the total
-# as "N passed, N failed".
+# as "N passed, N failed".  A kernel's wall time (build and guest) is kept
+# with its counts.
 #
 # usage: scripts/check-all-kernels.sh [KVER...]   (default: every kernel)
 set -euo pipefail
@@ -14,8 +15,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=scripts/kernels-lib.sh
 source "$CLONESCOPE_REPO/scripts/kernels-lib.sh"
 
-# Newer kernels run the suite slower (module load/unload cycles): more
-# than make check's 15 minutes per guest on a loaded host.
+# The suite takes 10-15 minutes of a guest, near make check's 15 on a
+# host loaded by other guests: room for that, one kernel after another.
 export VM_TIMEOUT="${VM_TIMEOUT:-1800}"
 
 # The "N passed, N failed" line of one check.sh run, as "N N".
@@ -26,7 +27,7 @@ last_counts() {
 # Keeps what the docs are made of: the guest's probe status, and the
 # kernel's counts with each skipped test and its reason.
 keep_results() {
-	local kver="$1" log="$2" passed="$3" failed="$4" dir out
+	local kver="$1" log="$2" passed="$3" failed="$4" seconds="$5" dir out
 
 	dir="$BUILD/kernels/$kver"
 	rm -rf "$dir"
@@ -36,7 +37,8 @@ keep_results() {
 		cp "$out/probe-status.txt" "$dir/"
 	fi
 	{
-		printf 'date=%s\npassed=%s\nfailed=%s\n' "$(date -u +%Y-%m-%d)" "$passed" "$failed"
+		printf 'date=%s\npassed=%s\nfailed=%s\nseconds=%s\n' \
+			"$(date -u +%Y-%m-%d)" "$passed" "$failed" "$seconds"
 		# The harness's "ok 12 # SKIP reason" names no test: the
 		# "#  RUN  cow.hugetlb ..." line before it does.
 		[[ -z "$out" ]] || awk '
@@ -50,7 +52,7 @@ keep_results() {
 }
 
 main() {
-	local scripts kver module log passed=0 failed=0 p f
+	local scripts kver module log passed=0 failed=0 p f start
 	local -a summary=() kernels=("$@")
 
 	scripts="$CLONESCOPE_REPO/scripts"
@@ -65,6 +67,7 @@ main() {
 
 	for kver in "${kernels[@]}"; do
 		log="$BUILD/check-$kver.log"
+		start="$SECONDS"
 		if module="$("$scripts/kmod-build.sh" "$kver" 2> "$BUILD/build-$kver.log")"; then
 			KVER="$kver" "$scripts/check.sh" --vm-only "$module" 2>&1 | tee "$log" || true
 			read -r p f < <(last_counts "$log") || { p=0; f=1; }
@@ -74,7 +77,7 @@ main() {
 			p=0
 			f=1
 		fi
-		keep_results "$kver" "$log" "$p" "$f"
+		keep_results "$kver" "$log" "$p" "$f" "$((SECONDS - start))"
 		passed=$((passed + p))
 		failed=$((failed + f))
 		summary+=("$kver: $p passed, $f failed")

@@ -138,22 +138,27 @@ main() {
 		-----------------------
 
 		``make check-all-kernels``: the guest selftests (single-threaded TCG,
-		2 vCPUs) on each kernel, with the reason for every skipped test.
+		2 vCPUs) on each kernel, with the reason for every skipped test, and
+		the wall time of the kernel's build and guest run (on a shared 2-core
+		host: a measure of the machine's load as much as of the kernel).
 
 		END
-		table_head "Guest selftests per kernel" "kernel" "date" "passed" "failed" "skipped"
+		table_head "Guest selftests per kernel" "kernel" "date" "passed" "failed" \
+			"skipped" "wall time"
 		for kver in "${kernels[@]}"; do
-			local date="" passed="" failed="" skips=""
+			local date="" passed="" failed="" skips="" seconds=""
 			while IFS='=' read -r key value; do
 				case "$key" in
 				date) date="$value" ;;
 				passed) passed="$value" ;;
 				failed) failed="$value" ;;
+				seconds) seconds="$value" ;;
 				skip) skips+="${skips:+; }$value" ;;
 				esac
 			done < "$BUILD/kernels/$kver/results"
 			skip="$(grep -c '^skip=' "$BUILD/kernels/$kver/results" || true)"
-			table_row "$kver" "$date" "$passed" "$failed" "$skip${skips:+: $skips}"
+			table_row "$kver" "$date" "$passed" "$failed" "$skip${skips:+: $skips}" \
+				"${seconds:+$((seconds / 60)) min $((seconds % 60)) s}"
 		done
 	} > "$output"
 	note "wrote $output (${kernels[*]})"
