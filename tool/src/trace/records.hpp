@@ -26,38 +26,35 @@ namespace clonescope {
 template <typename Record>
 struct RecordType;
 
+template <uint16_t Id, size_t SizeVer0>
+struct RecordTypeIs {
+	static constexpr uint16_t id = Id;
+	static constexpr size_t size_ver0 = SizeVer0;
+};
+
 template <>
-struct RecordType<clonescope_clone_event> {
-	static constexpr uint16_t id = CLONESCOPE_RECORD_CLONE;
-	static constexpr size_t size_ver0 = CLONESCOPE_CLONE_EVENT_SIZE_VER0;
+struct RecordType<clonescope_clone_event>
+	: RecordTypeIs<CLONESCOPE_RECORD_CLONE, CLONESCOPE_CLONE_EVENT_SIZE_VER0> {
 	static constexpr const char *name = "clone";
 };
-
 template <>
-struct RecordType<clonescope_child_start_event> {
-	static constexpr uint16_t id = CLONESCOPE_RECORD_CHILD_START;
-	static constexpr size_t size_ver0 = CLONESCOPE_CHILD_START_EVENT_SIZE_VER0;
+struct RecordType<clonescope_child_start_event>
+	: RecordTypeIs<CLONESCOPE_RECORD_CHILD_START, CLONESCOPE_CHILD_START_EVENT_SIZE_VER0> {
 	static constexpr const char *name = "child-start";
 };
-
 template <>
-struct RecordType<clonescope_lost_event> {
-	static constexpr uint16_t id = CLONESCOPE_RECORD_LOST;
-	static constexpr size_t size_ver0 = CLONESCOPE_LOST_EVENT_SIZE_VER0;
+struct RecordType<clonescope_lost_event>
+	: RecordTypeIs<CLONESCOPE_RECORD_LOST, CLONESCOPE_LOST_EVENT_SIZE_VER0> {
 	static constexpr const char *name = "lost";
 };
-
 template <>
-struct RecordType<clonescope_cow_event> {
-	static constexpr uint16_t id = CLONESCOPE_RECORD_COW;
-	static constexpr size_t size_ver0 = CLONESCOPE_COW_EVENT_SIZE_VER0;
+struct RecordType<clonescope_cow_event>
+	: RecordTypeIs<CLONESCOPE_RECORD_COW, CLONESCOPE_COW_EVENT_SIZE_VER0> {
 	static constexpr const char *name = "cow";
 };
-
 template <>
-struct RecordType<clonescope_lifecycle_event> {
-	static constexpr uint16_t id = CLONESCOPE_RECORD_LIFECYCLE;
-	static constexpr size_t size_ver0 = CLONESCOPE_LIFECYCLE_EVENT_SIZE_VER0;
+struct RecordType<clonescope_lifecycle_event>
+	: RecordTypeIs<CLONESCOPE_RECORD_LIFECYCLE, CLONESCOPE_LIFECYCLE_EVENT_SIZE_VER0> {
 	static constexpr const char *name = "lifecycle";
 };
 
