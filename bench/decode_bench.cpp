@@ -36,7 +36,8 @@ uint64_t now_ns()
 }
 
 using RecordObject = std::variant<clonescope_clone_event, clonescope_child_start_event,
-				  clonescope_lost_event, clonescope_cow_event>;
+				  clonescope_lost_event, clonescope_cow_event,
+				  clonescope_lifecycle_event>;
 
 struct Best {
 	uint64_t ns = UINT64_MAX;
