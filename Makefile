@@ -9,7 +9,7 @@ ACCEL ?= tcg
 export KVER KDIR BUILD ACCEL
 
 .PHONY: all module tool selftests deps deps-bench deps-kernels check unit-check vm-check \
-	build-all-kernels check-all-kernels kernels-doc check-debug fuzz demo bench cases clean help
+	build-all-kernels check-all-kernels kernels-doc check-debug fuzz demo bench bench-decode cases clean help
 
 all: module tool selftests
 
@@ -77,6 +77,10 @@ demo: deps all
 bench: deps-bench module tool
 	bench/run.sh
 
+# The decode throughput alone, on the host (no guest): bench/decode-results.md.
+bench-decode: tool
+	bench/decode.sh
+
 cases: deps-bench module tool
 	bench/cases/run.sh
 
@@ -93,6 +97,7 @@ help:
 	@echo "make check-debug  selftests + device fuzzer on a KASAN/lockdep kernel (long)"
 	@echo "make fuzz     libFuzzer on the trace and user-record parsers"
 	@echo "make bench    overhead benchmark -> bench/results.md"
+	@echo "make bench-decode  the tool's decode throughput -> bench/decode-results.md"
 	@echo "make cases    case studies -> Documentation/case-studies.rst"
 	@echo "make deps-kernels    fetch the other test kernels (5.10 6.12 6.12-rt 7.2 7.3-rc)"
 	@echo "make build-all-kernels  compile the module for every test kernel"

@@ -22,9 +22,10 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+# shellcheck source=bench/decode.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/decode.sh"
 
 BENCH_DIR="$CLONESCOPE_REPO/bench"
-BIN="$BUILD/bench"
 TOOL="$BUILD/tool/clonescope"
 
 settings() {
@@ -82,38 +83,6 @@ host_facts() {
 		"host_load=$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
-# Events/s of the tool's decoder and of `clonescope report` on a synthetic
-# trace, on one core: $out/decode.txt.
-decode_bench() {
-	local out="$1" trace="$BIN/decode-bench.cst" kv t0 t1
-
-	if [[ ! -x "$BIN/cs-decode-bench" ]]; then
-		echo "not_measured=the tool's library is not built (make tool), so there is no decoder to time" \
-			> "$out/decode.txt"
-		return
-	fi
-	note "decode: writing a $DECODE_EVENTS-record trace"
-	"$BIN/cs-mktrace" "$trace" "$DECODE_EVENTS"
-	kv="$(taskset -c 0 "$BIN/cs-decode-bench" "$trace" 3)"
-	{
-		echo "events=$DECODE_EVENTS"
-		echo "file_bytes=$(stat -c %s "$trace")"
-		echo "repeats=3"
-		echo "decode_events_per_s=$(sed -n 's/.*events_per_s=\([0-9.]*\).*/\1/p' <<< "$kv")"
-		echo "decode_raw=$kv"
-		echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
-	} > "$out/decode.txt"
-	if "$TOOL" report --help > /dev/null 2>&1; then
-		t0=$(date +%s%N)
-		if taskset -c 0 "$TOOL" report "$trace" > /dev/null 2> "$out/report-bench.err"; then
-			t1=$(date +%s%N)
-			echo "report_seconds=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.3f", d / 1e9 }')" >> "$out/decode.txt"
-			echo "report_events_per_s=$(awk -v n="$DECODE_EVENTS" -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (d / 1e9) }')" >> "$out/decode.txt"
-		fi
-	fi
-	rm -f "$trace"
-}
-
 main() {
 	local out start results facts rc=0
 
@@ -134,7 +103,7 @@ main() {
 	printf '%s\n' "$facts" > "$out/host.txt"
 	[[ -s "$out/raw.txt" ]] || die "the guest wrote no measurements (see $out/console.log)"
 	((rc == 0)) || note "the guest run failed (status $rc); reporting what it measured"
-	decode_bench "$out"
+	decode_bench "$out" "$DECODE_EVENTS"
 	{
 		echo "total_seconds=$(($(date +%s) - start))"
 		echo "host_load_end=$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -509,11 +509,23 @@ static int cs_landmark_return(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_landmark_return);
 
+/*
+ * dup_mmap() calls copy_page_range() for every VMA, and it returns at once
+ * for most (file mappings never written: the child faults them in).  Every
+ * call is counted, but only those that copy get a return probe and are
+ * timed: the others' time was the probes' own.
+ */
 static int cs_copy_page_range_entry(struct cs_hctx *ctx)
 {
+	struct vm_area_struct *dst = (void *)regs_get_kernel_argument(ctx->regs, 0);
+	struct vm_area_struct *src = (void *)regs_get_kernel_argument(ctx->regs, 1);
 	struct cs_slot *s = cs_slot_charged(ctx);
 
 	if (!s)
+		return 1;
+	if (!s->ev.copy_page_range_calls++)
+		s->cpr_start = ctx->now;
+	if (!cs_vma_needs_copy(dst, src))
 		return 1;
 	*(u64 *)ctx->data = ctx->now;
 	return 0;
@@ -527,8 +539,6 @@ static int cs_copy_page_range_return(struct cs_hctx *ctx)
 
 	if (!s)
 		return 0;
-	if (!s->ev.copy_page_range_calls++)
-		s->cpr_start = start;
 	s->cpr_total += ctx->now - start;
 	return 0;
 }

@@ -137,4 +137,26 @@ typedef unsigned long cs_clone_flags_t;
 #define CS_SCHED_PROCESS_EXIT_PROTO(p)	struct task_struct *p
 #endif
 
+/*
+ * Whether fork copies the page tables of @src (into @dst): what
+ * copy_page_range() tests first, returning at once when it need not
+ * (open-coded there on 5.10, vma_needs_copy() in mm/memory.c on 6.1 and
+ * 6.12: anon_vma, hugetlb, PFN maps, uffd-wp; 7.2 and 7.3 gather the flags
+ * into VM_COPY_ON_FORK, guard regions added).  A superset of each
+ * kernel's test: a VMA it calls copying that was not is timed for
+ * nothing, never the reverse.
+ */
+#ifdef VM_COPY_ON_FORK
+#define CS_VM_COPY_ON_FORK	(VM_COPY_ON_FORK | VM_HUGETLB)
+#else
+#define CS_VM_COPY_ON_FORK	(VM_HUGETLB | VM_PFNMAP | VM_MIXEDMAP | VM_UFFD_WP)
+#endif
+
+static inline bool cs_vma_needs_copy(const struct vm_area_struct *dst,
+				     const struct vm_area_struct *src)
+{
+	return src->anon_vma ||
+	       ((dst->vm_flags | src->vm_flags) & CS_VM_COPY_ON_FORK);
+}
+
 #endif

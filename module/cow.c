@@ -69,6 +69,14 @@ static struct cs_cow *cs_cows;
 static unsigned long *cs_parent_mms;
 static unsigned int *cs_parent_fork;
 #define CS_NO_FORK		UINT_MAX
+/*
+ * How many watched mms (children and parents) hash to each slot: the fault
+ * handlers' first test, one read, so that a fault in an mm nobody watches
+ * costs one lookup and no clock read.  Kept with the keys, by
+ * cs_watch_claim() and cs_watch_release().
+ */
+#define CS_WATCH_BITS		12
+static atomic_t *cs_watch_counts;
 /* Whether this session counts COW: its probes armed, and able to end. */
 static bool cs_cow_on;
 
@@ -98,10 +106,51 @@ struct cs_fault_data {
 #define CS_WP_BITS		8
 static unsigned long *cs_wp_tasks;
 static struct cs_fault_data **cs_wp_data;
+/* How many of them: the allocation probe's test, as cs_watch_counts. */
+static atomic_t cs_wp_in_flight;
 
 /* Which outcome of do_wp_page() its probe decides: what is inlined. */
 static bool cs_wp_copy_inlined;
 static bool cs_wp_reuse_inlined;
+
+static atomic_t *cs_watch_count(unsigned long mm)
+{
+	return &cs_watch_counts[hash_long(mm, CS_WATCH_BITS)];
+}
+NOKPROBE_SYMBOL(cs_watch_count);
+
+/* Claims a place for @mm in @keys (cs_child_mms or cs_parent_mms). */
+static long cs_watch_claim(unsigned long *keys, unsigned long mm)
+{
+	atomic_t *count = cs_watch_count(mm);
+	long i;
+
+	/* Counted before the key shows (cmpxchg orders it). */
+	atomic_inc(count);
+	i = cs_key_claim(keys, CS_COW_BITS, mm);
+	if (i < 0)
+		atomic_dec(count);
+	return i;
+}
+NOKPROBE_SYMBOL(cs_watch_claim);
+
+/* Only the one who clears the key uncounts it, even in a race. */
+static void cs_watch_release(unsigned long *keys, long i)
+{
+	unsigned long mm = READ_ONCE(keys[i]);
+
+	if (mm && cmpxchg(&keys[i], mm, 0) == mm)
+		atomic_dec(cs_watch_count(mm));
+}
+NOKPROBE_SYMBOL(cs_watch_release);
+
+/* False: @mm is not watched.  True: it may be (cs_mm_watched() tells). */
+static bool cs_mm_maybe_watched(struct mm_struct *mm)
+{
+	return cs_tracing() && mm &&
+	       atomic_read(cs_watch_count((unsigned long)mm));
+}
+NOKPROBE_SYMBOL(cs_mm_maybe_watched);
 
 static bool cs_mm_watched(struct mm_struct *mm)
 {
@@ -130,13 +179,21 @@ static void cs_cow_count(struct mm_struct *mm, enum cs_cow_count what, u64 n)
 }
 NOKPROBE_SYMBOL(cs_cow_count);
 
-static struct mm_struct *cs_fault_mm(struct cs_hctx *ctx)
+/* The mm of a fault handler's struct vm_fault, its first argument. */
+static struct mm_struct *cs_fault_mm(struct pt_regs *regs)
 {
-	struct vm_fault *vmf = (void *)regs_get_kernel_argument(ctx->regs, 0);
+	struct vm_fault *vmf = (void *)regs_get_kernel_argument(regs, 0);
 
 	return vmf->vma->vm_mm;
 }
 NOKPROBE_SYMBOL(cs_fault_mm);
+
+/* The probes' cs_probe.wanted: the faults of a watched mm. */
+static bool cs_fault_wanted(struct pt_regs *regs)
+{
+	return cs_mm_maybe_watched(cs_fault_mm(regs));
+}
+NOKPROBE_SYMBOL(cs_fault_wanted);
 
 /* Makes fork @i the one the parent's faults go to. */
 static void cs_cow_parent_watch(unsigned long mm, long i)
@@ -150,7 +207,7 @@ static void cs_cow_parent_watch(unsigned long mm, long i)
 	for (tries = 0; tries < 2; tries++) {
 		p = cs_key_find(cs_parent_mms, CS_COW_BITS, mm);
 		if (p < 0)
-			p = cs_key_claim(cs_parent_mms, CS_COW_BITS, mm);
+			p = cs_watch_claim(cs_parent_mms, mm);
 		if (p < 0)
 			break;
 		WRITE_ONCE(cs_parent_fork[p], i);
@@ -170,7 +227,7 @@ void cs_cow_fork(struct task_struct *child, u64 now)
 
 	if (!READ_ONCE(cs_cow_on) || !mm || !child->mm)
 		return;
-	i = cs_key_claim(cs_child_mms, CS_COW_BITS, (unsigned long)child->mm);
+	i = cs_watch_claim(cs_child_mms, (unsigned long)child->mm);
 	if (i < 0) {
 		cs_count_overflow();
 		return;
@@ -231,7 +288,7 @@ static void cs_cow_parent_moves_on(struct cs_cow *c, long i)
 	if (next >= 0)
 		cmpxchg(&cs_parent_fork[p], i, next);
 	else if (cmpxchg(&cs_parent_fork[p], i, CS_NO_FORK) == i)
-		cs_key_release(cs_parent_mms, p);
+		cs_watch_release(cs_parent_mms, p);
 }
 NOKPROBE_SYMBOL(cs_cow_parent_moves_on);
 
@@ -253,7 +310,7 @@ static void cs_cow_finish(long i, u32 reason)
 		cs_agg_cow(c->comm, ev->child.copied + ev->parent.copied);
 	if (cs_recording())
 		cs_emit(ev);
-	cs_key_release(cs_child_mms, i);
+	cs_watch_release(cs_child_mms, i);
 }
 NOKPROBE_SYMBOL(cs_cow_finish);
 
@@ -351,6 +408,13 @@ static int cs_wp_alloc(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_wp_alloc);
 
+/* Every page allocation passes: only those inside a traced fault matter. */
+static bool cs_wp_alloc_wanted(struct pt_regs *regs)
+{
+	return atomic_read(&cs_wp_in_flight) && cs_tracing();
+}
+NOKPROBE_SYMBOL(cs_wp_alloc_wanted);
+
 /*
  * do_wp_page() is probed where what it calls is inlined into it (reuse on
  * 5.10, the copy from 6.12 on, both on 6.12 PREEMPT_RT): a write fault on a
@@ -371,6 +435,7 @@ static int cs_do_wp_page_entry(struct cs_hctx *ctx)
 		return 1;
 	}
 	WRITE_ONCE(cs_wp_data[d->wp_idx], d);
+	atomic_inc(&cs_wp_in_flight);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_do_wp_page_entry);
@@ -383,6 +448,7 @@ static int cs_do_wp_page_return(struct cs_hctx *ctx)
 	bool copied;
 
 	cs_key_release(cs_wp_tasks, d->wp_idx);
+	atomic_dec(&cs_wp_in_flight);
 	if (!cs_tracing() || !done)
 		return 0;
 	/* What the probes of the parts not inlined saw. */
@@ -418,7 +484,7 @@ static int cs_thp_wp_entry(struct cs_hctx *ctx)
 
 	if (!cs_tracing())
 		return 1;
-	d->mm = cs_fault_mm(ctx);
+	d->mm = cs_fault_mm(ctx->regs);
 	return !cs_mm_watched(d->mm);
 }
 NOKPROBE_SYMBOL(cs_thp_wp_entry);
@@ -448,6 +514,12 @@ static int cs_hugetlb_wp(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_hugetlb_wp);
 
+static bool cs_hugetlb_wp_wanted(struct pt_regs *regs)
+{
+	return cs_mm_maybe_watched(cs_hugetlb_wp_mm(regs));
+}
+NOKPROBE_SYMBOL(cs_hugetlb_wp_wanted);
+
 static int cs_hugetlb_copy(struct cs_hctx *ctx)
 {
 	struct mm_struct *mm;
@@ -462,6 +534,14 @@ static int cs_hugetlb_copy(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_hugetlb_copy);
 
+static bool cs_hugetlb_copy_wanted(struct pt_regs *regs)
+{
+	u64 bytes;
+
+	return cs_mm_maybe_watched(cs_hugetlb_copy_mm(regs, &bytes));
+}
+NOKPROBE_SYMBOL(cs_hugetlb_copy_wanted);
+
 /* A parent that went away: its children's forks have no parent left. */
 static void cs_cow_parent_gone(unsigned long mm)
 {
@@ -469,7 +549,7 @@ static void cs_cow_parent_gone(unsigned long mm)
 
 	while ((i = cs_key_find(cs_parent_mms, CS_COW_BITS, mm)) >= 0) {
 		WRITE_ONCE(cs_parent_fork[i], CS_NO_FORK);
-		cs_key_release(cs_parent_mms, i);
+		cs_watch_release(cs_parent_mms, i);
 	}
 	for (i = 0; i < CS_NR_COWS; i++)
 		if (READ_ONCE(cs_cows[i].parent_mm) == mm)
@@ -503,21 +583,31 @@ static int cs_exit_mmap(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_exit_mmap);
 
+static bool cs_exit_mmap_wanted(struct pt_regs *regs)
+{
+	return cs_mm_maybe_watched((void *)regs_get_kernel_argument(regs, 0));
+}
+NOKPROBE_SYMBOL(cs_exit_mmap_wanted);
+
 /*
  * A kretprobe whose entry judges a write fault into its struct
- * cs_fault_data; with @fallback, registered only if that symbol's probe
- * was not.
+ * cs_fault_data, after one look at whether the faulting mm is watched;
+ * with @fallback, registered only if that symbol's probe was not.
  */
 #define CS_FAULT_PROBE(sym, role_, feature_, entry_, ret_, fallback) {	\
 	.symbols = CS_SYMS(sym), .role = role_,				\
 	.group = CLONESCOPE_PROBES_COW, .feature = feature_,		\
-	.entry = entry_, .ret = ret_,					\
+	.entry = entry_, .ret = ret_, .wanted = cs_fault_wanted,	\
 	.data_size = sizeof(struct cs_fault_data), .fallback_for = fallback }
 
 static struct cs_probe cs_cow_probes[] = {
 	CS_FAULT_PROBE("wp_page_copy", "COW page copy", CLONESCOPE_FEAT_COW,
 		       cs_wp_page_copy_entry, cs_wp_page_copy_return, NULL),
-	{ CS_KPROBE(CS_SYMS("wp_page_reuse"), "COW reuse", CLONESCOPE_PROBES_COW, cs_wp_page_reuse) },
+	{
+		CS_KPROBE(CS_SYMS("wp_page_reuse"), "COW reuse", CLONESCOPE_PROBES_COW,
+			  cs_wp_page_reuse),
+		.wanted = cs_fault_wanted,
+	},
 	/* One handler for both: on a kernel inlining both, one registers. */
 	CS_FAULT_PROBE("do_wp_page", "COW (copy inlined)", CLONESCOPE_FEAT_COW,
 		       cs_do_wp_page_entry, cs_do_wp_page_return, "wp_page_copy"),
@@ -527,6 +617,7 @@ static struct cs_probe cs_cow_probes[] = {
 		/* _noprof: 6.10's allocation profiling renamed it. */
 		CS_KPROBE(CS_SYMS("vma_alloc_folio_noprof", "vma_alloc_folio"),
 			  "COW copy (alloc)", CLONESCOPE_PROBES_COW, cs_wp_alloc),
+		.wanted = cs_wp_alloc_wanted,
 		.fallback_for = "wp_page_reuse",
 	},
 	CS_FAULT_PROBE("do_huge_pmd_wp_page", "COW on THP", CLONESCOPE_FEAT_COW_THP,
@@ -535,17 +626,20 @@ static struct cs_probe cs_cow_probes[] = {
 		CS_KPROBE(CS_SYMS("hugetlb_wp", "hugetlb_cow"), "COW on hugetlb",
 			  CLONESCOPE_PROBES_COW, cs_hugetlb_wp),
 		.feature = CLONESCOPE_FEAT_COW_HUGETLB,
+		.wanted = cs_hugetlb_wp_wanted,
 	},
 	{
 		CS_KPROBE(CS_SYMS(CS_HUGETLB_COPY_SYMBOL), "hugetlb page copy",
 			  CLONESCOPE_PROBES_COW, cs_hugetlb_copy),
 		.feature = CLONESCOPE_FEAT_COW_HUGETLB,
+		.wanted = cs_hugetlb_copy_wanted,
 	},
 	{
 		CS_KPROBE(CS_SYMS("exit_mmap"), "end of COW window",
 			  CLONESCOPE_PROBES_COW, cs_exit_mmap),
 		/* Without it no window would ever end. */
 		.feature = CLONESCOPE_FEAT_COW,
+		.wanted = cs_exit_mmap_wanted,
 	},
 };
 
@@ -558,6 +652,8 @@ static void cs_cow_reset(u32 armed)
 	for (i = 0; i < CS_NR_COWS; i++)
 		cs_parent_fork[i] = CS_NO_FORK;
 	memset(cs_wp_tasks, 0, (1U << CS_WP_BITS) * sizeof(*cs_wp_tasks));
+	atomic_set(&cs_wp_in_flight, 0);
+	memset(cs_watch_counts, 0, (1U << CS_WATCH_BITS) * sizeof(*cs_watch_counts));
 	cs_wp_copy_inlined = !cs_probe_registered("wp_page_copy");
 	cs_wp_reuse_inlined = !cs_probe_registered("wp_page_reuse");
 	cs_cow_on = (armed & CLONESCOPE_PROBES_COW) &&
@@ -577,6 +673,7 @@ static void cs_cow_flush(void)
 /* vfree() of NULL does nothing: also undoes a partial cs_cow_init(). */
 static void cs_cow_exit(void)
 {
+	vfree(cs_watch_counts);
 	vfree(cs_wp_data);
 	vfree(cs_wp_tasks);
 	vfree(cs_parent_fork);
@@ -593,8 +690,9 @@ static int cs_cow_init(void)
 	cs_parent_fork = vzalloc(CS_NR_COWS * sizeof(*cs_parent_fork));
 	cs_wp_tasks = vzalloc((1U << CS_WP_BITS) * sizeof(*cs_wp_tasks));
 	cs_wp_data = vzalloc((1U << CS_WP_BITS) * sizeof(*cs_wp_data));
+	cs_watch_counts = vzalloc((1U << CS_WATCH_BITS) * sizeof(*cs_watch_counts));
 	if (cs_child_mms && cs_cows && cs_parent_mms && cs_parent_fork &&
-	    cs_wp_tasks && cs_wp_data)
+	    cs_wp_tasks && cs_wp_data && cs_watch_counts)
 		return 0;
 	cs_cow_exit();
 	return -ENOMEM;

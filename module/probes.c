@@ -71,11 +71,22 @@ static int cs_run(struct cs_probe *p, cs_handler_fn fn, struct pt_regs *regs,
 }
 NOKPROBE_SYMBOL(cs_run);
 
+/* A hit that p->wanted turned away, before any clock read. */
+static bool cs_unwanted(struct cs_probe *p, struct pt_regs *regs)
+{
+	if (!p->wanted || null_handlers || p->wanted(regs))
+		return false;
+	this_cpu_inc(p->stats->hits);
+	return true;
+}
+NOKPROBE_SYMBOL(cs_unwanted);
+
 static int cs_kprobe_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct cs_probe *p = container_of(kp, struct cs_probe, krp.kp);
 
-	cs_run(p, p->entry, regs, NULL);
+	if (!cs_unwanted(p, regs))
+		cs_run(p, p->entry, regs, NULL);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_kprobe_pre);
@@ -85,6 +96,8 @@ static int cs_kretprobe_entry(struct kretprobe_instance *ri,
 {
 	struct cs_probe *p = container_of(cs_get_kretprobe(ri), struct cs_probe, krp);
 
+	if (cs_unwanted(p, regs))
+		return 1;	/* no return handler either */
 	return cs_run(p, p->entry, regs, ri->data);
 }
 NOKPROBE_SYMBOL(cs_kretprobe_entry);

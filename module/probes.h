@@ -73,6 +73,14 @@ struct cs_probe {
 	 * did).
 	 */
 	u64 feature;
+	/*
+	 * Optional, kprobes only: whether this hit is worth the entry
+	 * handler, decided before the handler is timed.  False ends the
+	 * hit with no clock read (and no return handler): for a probe that
+	 * fires for every task but cares about a few, one lookup and out.
+	 * Such hits count in hits, not in ns.
+	 */
+	bool (*wanted)(struct pt_regs *regs);
 	size_t data_size;
 	int maxactive;			/* 0: the maxactive parameter */
 	bool required;

@@ -40,8 +40,8 @@ TEST(Attach, Abi11CloneRecordDecodesWithoutNamespacePids)
 	append(bytes, &ev, CLONESCOPE_CLONE_EVENT_SIZE_VER0);
 	auto d = decode_records(bytes);
 	ASSERT_TRUE(d.ok()) << d.error().message;
-	ASSERT_EQ(1u, d->records.size());
-	const auto &got = std::get<clonescope_clone_event>(d->records[0]);
+	ASSERT_EQ(1u, d->size());
+	const auto &got = *(*d->begin()).get_if<clonescope_clone_event>();
 	EXPECT_EQ(5001u, got.child_pid);
 	EXPECT_FALSE(has_ns_pids(got)); // the tail a 1.0/1.1 module did not write is zero
 	EXPECT_EQ(0u, got.ns_child_pid);
@@ -78,8 +78,8 @@ TEST(Attach, SameNamespacePidsAreNotShown)
 	ev.ns_parent_pid = ev.ns_parent_tgid = 700;
 	ev.ns_child_pid = ev.ns_child_tgid = 701;
 	ev.parent_pidns = ev.child_pidns = 4026531836u;
-	DecodedRecords d;
-	d.records.push_back(ev);
+	KernelRecords d;
+	d.push_back(ev);
 	EXPECT_TRUE(foreign_pid_namespaces(d).empty());
 	EXPECT_EQ(std::string::npos, format_clone_event(ev, 0).find("[ns"));
 }
@@ -202,7 +202,7 @@ TEST(Attach, UnshimmedClonesOfAnAttachedTraceSaySo)
 
 	t->meta["target"] = {{"system_wide", true}, {"children", true},
 			     {"attached", nlohmann::json::array()}};
-	t->kernel.records.push_back(
+	t->kernel.push_back(
 		fixtures::clone_event(777, 777, 0, CLONESCOPE_SYSCALL_CLONE, 10, 20, 778));
 	const Correlation c = correlate(*t);
 	EXPECT_TRUE(has_site(c, "[no user call: shim bypassed"));

@@ -132,11 +132,11 @@ TEST(Correlate, RenamedThreadInheritsTheShimVerdict)
 			    .maps = {}, .comm = "redis-server"});
 	// The leader starts a thread bypassing the shim, which starts another
 	// and forks under its new name.
-	t.kernel.records.push_back(with_comm(
+	t.kernel.push_back(with_comm(
 		clone_event(100, 100, threads, CLONESCOPE_SYSCALL_CLONE3, 100, 200, 101), "redis-server"));
-	t.kernel.records.push_back(with_comm(
+	t.kernel.push_back(with_comm(
 		clone_event(101, 100, threads, CLONESCOPE_SYSCALL_CLONE3, 300, 400, 102), "jemalloc_bg_thd"));
-	t.kernel.records.push_back(with_comm(
+	t.kernel.push_back(with_comm(
 		clone_event(102, 100, 0, CLONESCOPE_SYSCALL_CLONE, 500, 600, 200), "jemalloc_bg_thd"));
 	const std::string bypassed = "[no user call: shim bypassed (raw syscall or dlsym'd libc function)] ";
 	Correlation c = correlate(t);
@@ -162,9 +162,9 @@ TEST(Correlate, InnermostCallWinsAndChildPidBreaksTies)
 	// Another thread's call over the same window must not match.
 	t.calls.push_back({0, 10, 11, CS_KIND_FORK, 0, 78, 1500, 6000, 0x3, 78});
 	auto ev = clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, 3000, 4000, 77);
-	t.kernel.records.push_back(ev);
+	t.kernel.push_back(ev);
 	// Outside every window of tid 10: unmatched.
-	t.kernel.records.push_back(clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, 9500, 9600, 79));
+	t.kernel.push_back(clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, 9500, 9600, 79));
 	const Correlation c = correlate(t);
 	EXPECT_TRUE(c.samples[0].kernel.empty());
 	ASSERT_EQ(1u, c.samples[1].kernel.size());
@@ -178,7 +178,7 @@ TEST(Correlate, InnermostCallWinsAndChildPidBreaksTies)
 	t2.images.push_back({});
 	t2.calls.push_back({0, 10, 10, CS_KIND_POSIX_SPAWN, 0, 0, 1000, 9000, 0x1, 77});
 	t2.calls.push_back({0, 10, 10, CS_KIND_FORK, 0, 55, 2000, 5000, 0x2, 55});
-	t2.kernel.records.push_back(ev);
+	t2.kernel.push_back(ev);
 	const Correlation c2 = correlate(t2);
 	EXPECT_EQ(1u, c2.samples[0].kernel.size());
 	EXPECT_TRUE(c2.samples[1].kernel.empty());
@@ -195,7 +195,7 @@ TEST(Correlate, ManySequentialCallsStayLinear)
 		const uint64_t base = 1'000'000 + i * 10'000;
 		const auto child = static_cast<int64_t>(10'000 + i);
 		t.calls.push_back({0, 10, 10, CS_KIND_FORK, 0, child, base, base + 5000, 0x1, child});
-		t.kernel.records.push_back(
+		t.kernel.push_back(
 			clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, base + 1000, base + 4000, child));
 	}
 	const auto start = std::chrono::steady_clock::now();
@@ -266,8 +266,9 @@ TEST(Correlate, LifecycleJoinsItsCloneOnly)
 	mine.exec_ns = mine.fork_ns + 200'000'000;
 	mine.exit_ns = mine.exec_ns + 30'000'000;
 	mine.reap_ns = mine.exit_ns + 500'000'000;
+	const KernelRecords fixture = t.kernel;
 	for (const auto &l : {later, other, mine})
-		t.kernel.records.emplace_back(l);
+		t.kernel.push_back(l);
 
 	const Correlation c = correlate(t);
 	EXPECT_EQ(1u, c.lifecycle_records);
@@ -278,9 +279,10 @@ TEST(Correlate, LifecycleJoinsItsCloneOnly)
 	EXPECT_EQ(230'000'000u, *s->lifetime_ns());
 	EXPECT_EQ(500'000'000u, *s->zombie_ns());
 	// A child that never exec'd nor was reaped: unavailable, never 0.
-	t.kernel.records.pop_back();
+	t.kernel = fixture;
 	mine.exec_ns = mine.reap_ns = 0;
-	t.kernel.records.emplace_back(mine);
+	for (const auto &l : {later, other, mine})
+		t.kernel.push_back(l);
 	const Correlation c2 = correlate(t);
 	const Sample *s2 = find_user(c2, CS_KIND_FORK, 5000);
 	ASSERT_NE(nullptr, s2);

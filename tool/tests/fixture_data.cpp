@@ -239,7 +239,8 @@ std::vector<std::byte> trace_file()
 		  {"command", {"fixture", "--run"}},
 		  {"root_pid", kPid},		 {"start_ns", kT0},
 		  {"end_ns", kT0 + 1'000'000},	 {"exit_status", 0}};
-	t.kernel_bytes = kernel_stream();
+	if (auto st = t.kernel.append_copy(kernel_stream(), 0); !st)
+		throw std::runtime_error(st.error().message);
 	t.processes = {{kPid, kPid, 1, "fixture", kT0},
 		       {5000, 5000, kPid, "fixture", kT0 + 110'000},
 		       {5001, 5001, kPid, "fixture", kT0 + 260'000},

@@ -31,8 +31,8 @@ protected:
 		corr = correlate(trace);
 		report = build_report(trace, corr);
 		// The records the fixture built, to derive expected values.
-		for (const auto &r : trace.kernel.records)
-			if (const auto *c = std::get_if<clonescope_clone_event>(&r))
+		for (const auto r : trace.kernel)
+			if (const auto *c = r.get_if<clonescope_clone_event>())
 				clones.push_back(*c);
 	}
 
@@ -214,12 +214,12 @@ TEST(Restarts, CountedApartFromFailures)
 	t.calls.push_back({0, 10, 10, CS_KIND_FORK, 0, 77, 1000, 9000, 0x1, 77});
 	t.calls.push_back({0, 10, 10, CS_KIND_FORK, -1, 0, 10'000, 11'000, 0x1, 0});
 	t.calls.back().err = EAGAIN;
-	t.kernel.records.push_back(restarted_event(10, 2000, 2500));
-	t.kernel.records.push_back(restarted_event(10, 3000, 3500));
-	t.kernel.records.push_back(clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, 4000, 8000, 77));
-	t.kernel.records.push_back(
+	t.kernel.push_back(restarted_event(10, 2000, 2500));
+	t.kernel.push_back(restarted_event(10, 3000, 3500));
+	t.kernel.push_back(clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, 4000, 8000, 77));
+	t.kernel.push_back(
 		clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, 10'100, 10'900, -EAGAIN));
-	t.kernel.records.push_back(restarted_event(10, 20'000, 20'500));
+	t.kernel.push_back(restarted_event(10, 20'000, 20'500));
 	const Correlation c = correlate(t);
 	EXPECT_EQ(3u, c.kernel_restarts);
 	EXPECT_FALSE(c.samples[0].failed());
@@ -280,9 +280,10 @@ TEST_F(Output, CowTotals)
 				"parents copied 12 reused 3 thp_faults 2 thp_fallback 2, copying took "
 				"70.0us\n"));
 	Trace no_cow = trace;
-	std::erase_if(no_cow.kernel.records, [](const KernelRecord &r) {
-		return std::holds_alternative<clonescope_cow_event>(r);
-	});
+	no_cow.kernel = {};
+	for (const auto r : trace.kernel)
+		if (!r.holds<clonescope_cow_event>())
+			r.visit([&no_cow](const auto &ev) { no_cow.kernel.push_back(ev); });
 	const Report r = build_report(no_cow, correlate(no_cow));
 	EXPECT_EQ(std::string::npos, render_text(r, false).find("COW of all"));
 	EXPECT_TRUE(render_json(r)["cow"].is_null());

@@ -65,6 +65,11 @@ Trace fixture_trace()
 	return t ? std::move(*t) : Trace{};
 }
 
+std::vector<KernelRecord> records_of(const KernelRecords &records)
+{
+	return {records.begin(), records.end()};
+}
+
 std::vector<std::string> lines_of(const std::string &text)
 {
 	std::vector<std::string> lines;

@@ -18,6 +18,9 @@ int run_program(const std::vector<std::string> &argv, std::string &err);
 // tests/fixtures/trace.cst, parsed (a failure fails the calling test).
 Trace fixture_trace();
 
+// @records as a vector, to index.
+std::vector<KernelRecord> records_of(const KernelRecords &records);
+
 // @text split at its line breaks.
 std::vector<std::string> lines_of(const std::string &text);
 

@@ -146,7 +146,7 @@ struct Session {
 	const RecordOptions &opts;
 	Device &dev;
 	std::optional<TraceWriter> &writer;
-	DecodedRecords records;
+	KernelRecords records;
 	uint64_t stream_bytes = 0;
 	uint64_t t0 = 0;
 	std::unique_ptr<Output> live = make_output(Format::Text, std::cout);
@@ -170,20 +170,22 @@ struct Session {
 				if (auto st = writer->write_section(SectionType::KernelRecords, chunk); !st)
 					return st;
 			}
-			const size_t first = records.records.size();
-			if (auto st = decode_records_into(chunk, stream_bytes, records); !st)
+			// Copied: the buffer is read into again.
+			KernelRecords fresh;
+			if (auto st = fresh.append_copy(chunk, stream_bytes); !st)
 				return st;
 			stream_bytes += *n;
 			if (!opts.quiet)
-				print(first);
+				print(fresh);
+			records.append(fresh);
 		}
 	}
 
-	void print(size_t first) const
+	void print(const KernelRecords &fresh) const
 	{
 		const EventContext ctx{.t0_ns = t0};
-		for (size_t i = first; i < records.records.size(); i++)
-			live->event(Event{0, &records.records[i]}, ctx);
+		for (const auto r : fresh)
+			live->event(Event{0, r}, ctx);
 		std::cout.flush();
 	}
 };
@@ -229,7 +231,7 @@ json stats_json(const clonescope_stats &s)
 		{"pages_per_cpu", s.pages_per_cpu}};
 }
 
-void print_summary(const DecodedRecords &records, const std::optional<clonescope_stats> &stats)
+void print_summary(const KernelRecords &records, const std::optional<clonescope_stats> &stats)
 {
 	fmt::print(stderr, "clonescope: {}\n", format_tally(tally_records(records)));
 	if (stats) {

@@ -21,9 +21,9 @@ int run_script(const ScriptOptions &opts)
 	for (const auto &ev : script_events(*trace, corr))
 		out->event(ev, ctx);
 	std::cout.flush();
-	if (trace->kernel.unknown_skipped)
+	if (trace->kernel.unknown_skipped())
 		fmt::print(stderr, "clonescope: {} records of types this tool does not know skipped\n",
-			   trace->kernel.unknown_skipped);
+			   trace->kernel.unknown_skipped());
 	if (!std::cout)
 		return fail(Error{"cannot write the events to stdout"});
 	return 0;

@@ -289,17 +289,17 @@ Correlation correlate(const Trace &trace)
 	// child pid -> COW records, in stream order.
 	std::unordered_map<uint32_t, std::vector<const clonescope_cow_event *>> cows;
 	std::unordered_map<uint32_t, std::vector<const clonescope_lifecycle_event *>> lives;
-	for (const auto &r : trace.kernel.records) {
-		if (const auto *c = std::get_if<clonescope_clone_event>(&r)) {
+	for (const auto r : trace.kernel) {
+		if (const auto *c = r.get_if<clonescope_clone_event>()) {
 			clones.push_back(c);
 			out.kernel_restarts += is_restart(*c);
-		} else if (const auto *s = std::get_if<clonescope_child_start_event>(&r))
+		} else if (const auto *s = r.get_if<clonescope_child_start_event>())
 			starts[s->pid].push_back(s->hdr.timestamp_ns);
-		else if (const auto *l = std::get_if<clonescope_lost_event>(&r))
+		else if (const auto *l = r.get_if<clonescope_lost_event>())
 			out.lost += l->lost;
-		else if (const auto *w = std::get_if<clonescope_cow_event>(&r))
+		else if (const auto *w = r.get_if<clonescope_cow_event>())
 			cows[w->child_pid].push_back(w);
-		else if (const auto *f = std::get_if<clonescope_lifecycle_event>(&r))
+		else if (const auto *f = r.get_if<clonescope_lifecycle_event>())
 			lives[f->pid].push_back(f);
 	}
 	for (auto &[pid, v] : starts) {

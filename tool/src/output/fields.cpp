@@ -286,17 +286,15 @@ ojson event_json(const Event &ev, const EventContext &ctx)
 		j["user"] = user_json(ev);
 		return j;
 	}
-	auto [type, fields] = std::visit(RecordFields{ctx}, *ev.record);
-	const auto &hdr = std::visit([](const auto &r) -> const clonescope_record_header & {
-		return r.hdr;
-	}, *ev.record);
+	auto [type, fields] = ev.record.visit(RecordFields{ctx});
+	const auto &hdr = ev.record.header();
 	j["type"] = type;
 	j["time_ns"] = ev.time_ns;
 	j["timestamp_ns"] = hdr.timestamp_ns;
 	j["cpu"] = hdr.cpu;
 	for (auto &[key, value] : fields.items())
 		j[key] = std::move(value);
-	if (std::holds_alternative<clonescope_clone_event>(*ev.record))
+	if (ev.record.holds<clonescope_clone_event>())
 		j["user"] = user_json(ev);
 	return j;
 }
@@ -313,9 +311,12 @@ const std::vector<std::string> &event_columns()
 		const SymbolInfo symbol{};
 		clonescope_lifecycle_event life{};
 		life.fork_ns = life.exec_ns = life.exit_ns = life.reap_ns = 1;
-		const KernelRecord records[] = {clone, clonescope_child_start_event{},
-						clonescope_lost_event{}, clonescope_cow_event{},
-						life};
+		KernelRecords records;
+		records.push_back(clone);
+		records.push_back(clonescope_child_start_event{});
+		records.push_back(clonescope_lost_event{});
+		records.push_back(clonescope_cow_event{});
+		records.push_back(life);
 		std::vector<std::string> out;
 		std::set<std::string> seen;
 		auto add = [&](const Event &ev) {
@@ -323,9 +324,9 @@ const std::vector<std::string> &event_columns()
 				if (seen.insert(key).second)
 					out.push_back(key);
 		};
-		for (const auto &r : records)
-			add(Event{0, &r, &call, "", &symbol});
-		add(Event{0, nullptr, &call, "", &symbol});
+		for (const auto r : records)
+			add(Event{0, r, &call, "", &symbol});
+		add(Event{0, {}, &call, "", &symbol});
 		return out;
 	}();
 	return columns;

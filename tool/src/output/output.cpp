@@ -55,7 +55,7 @@ public:
 			out_ << format_lone_call(*ev.call, ev.site, ctx.t0_ns) << '\n';
 			return;
 		}
-		out_ << format_record(*ev.record, ctx.t0_ns) << '\n';
+		out_ << format_record(ev.record, ctx.t0_ns) << '\n';
 		if (ev.call)
 			out_ << format_joined_call(*ev.call, ev.site) << '\n';
 	}

@@ -63,7 +63,7 @@ Result<Trace> LiveSession::collect(uint64_t ns, const std::atomic<bool> &stop)
 				return got.error();
 			if (*got == 0)
 				break;
-			if (auto st = decode_records_into(std::span(buf, *got), 0, window.kernel); !st)
+			if (auto st = window.kernel.append_copy(std::span(buf, *got), 0); !st)
 				return st.error();
 		}
 	}

@@ -145,8 +145,8 @@ std::string format_lifecycle(const clonescope_lifecycle_event &ev, uint64_t t0_n
 
 namespace {
 
-// One overload per record type: a type added to KernelRecord without its
-// line does not compile.
+// One overload per record type: a type added to KernelRecord::visit()
+// without its line does not compile.
 struct RecordLine {
 	uint64_t t0_ns;
 
@@ -183,7 +183,7 @@ std::string call_result(const UserCall &call)
 
 std::string format_record(const KernelRecord &record, uint64_t t0_ns)
 {
-	return std::visit(RecordLine{t0_ns}, record);
+	return record.visit(RecordLine{t0_ns});
 }
 
 std::string format_joined_call(const UserCall &call, const std::string &site)

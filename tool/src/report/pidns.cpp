@@ -36,7 +36,7 @@ std::string ns_child_note(const clonescope_clone_event &ev)
 	return ns_note(ev.child_pid, ev.child_tgid, ev.ns_child_pid, ev.ns_child_tgid);
 }
 
-std::vector<PidNamespace> foreign_pid_namespaces(const DecodedRecords &records)
+std::vector<PidNamespace> foreign_pid_namespaces(const KernelRecords &records)
 {
 	// inum -> pid -> task; a recycled pid keeps its first task.
 	std::map<uint32_t, std::map<uint32_t, NsTask>> by_ns;
@@ -44,8 +44,8 @@ std::vector<PidNamespace> foreign_pid_namespaces(const DecodedRecords &records)
 		if (t.ns_pid != t.pid || t.ns_tgid != t.tgid)
 			by_ns[inum].emplace(t.pid, std::move(t));
 	};
-	for (const auto &r : records.records) {
-		const auto *ev = std::get_if<clonescope_clone_event>(&r);
+	for (const auto r : records) {
+		const auto *ev = r.get_if<clonescope_clone_event>();
 		if (!ev || !has_ns_pids(*ev))
 			continue;
 		const std::string comm = comm_of(ev->comm);

@@ -37,7 +37,7 @@ std::string ns_parent_note(const clonescope_clone_event &ev);
 std::string ns_child_note(const clonescope_clone_event &ev);
 
 // The namespaces with a task whose pids differ, by inode number.
-std::vector<PidNamespace> foreign_pid_namespaces(const DecodedRecords &records);
+std::vector<PidNamespace> foreign_pid_namespaces(const KernelRecords &records);
 
 std::string pid_namespaces_text(const std::vector<PidNamespace> &namespaces);
 nlohmann::json pid_namespaces_json(const std::vector<PidNamespace> &namespaces);

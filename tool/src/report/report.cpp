@@ -204,8 +204,8 @@ json metric_json(const Metric &m)
 std::optional<Report::CowTotals> cow_total_of(const Trace &trace)
 {
 	std::optional<Report::CowTotals> total;
-	for (const auto &r : trace.kernel.records) {
-		if (const auto *w = std::get_if<clonescope_cow_event>(&r)) {
+	for (const auto r : trace.kernel) {
+		if (const auto *w = r.get_if<clonescope_cow_event>()) {
 			// Not emplace(): clang 14 does not see a nested struct with
 			// member initialisers as default-constructible here.
 			if (!total)
@@ -238,8 +238,8 @@ std::optional<SelfCost> self_cost_of(const Trace &trace)
 	if (!has_feature(trace.meta, CLONESCOPE_FEAT_SELF_COST))
 		return std::nullopt;
 	std::vector<uint64_t> costs, times;
-	for (const auto &r : trace.kernel.records) {
-		if (const auto *c = std::get_if<clonescope_clone_event>(&r)) {
+	for (const auto r : trace.kernel) {
+		if (const auto *c = r.get_if<clonescope_clone_event>()) {
 			costs.push_back(c->self_cost_ns);
 			times.push_back(c->end_ns - c->start_ns);
 		}

@@ -10,9 +10,9 @@ namespace {
 
 uint64_t record_time(const KernelRecord &r)
 {
-	if (const auto *c = std::get_if<clonescope_clone_event>(&r))
+	if (const auto *c = r.get_if<clonescope_clone_event>())
 		return c->start_ns;
-	return std::visit([](const auto &ev) -> uint64_t { return ev.hdr.timestamp_ns; }, r);
+	return r.header().timestamp_ns;
 }
 
 } // namespace
@@ -35,11 +35,11 @@ std::vector<Event> script_events(const Trace &trace, const Correlation &corr)
 		for (const auto *k : s.kernel)
 			sample_of.emplace(k, &s);
 		if (s.user && s.kernel.empty())
-			events.push_back({s.user->entry_ns, nullptr, s.user, s.site, symbol_of(s.user)});
+			events.push_back({s.user->entry_ns, {}, s.user, s.site, symbol_of(s.user)});
 	}
-	for (const auto &r : trace.kernel.records) {
-		Event ev{record_time(r), &r};
-		if (const auto *c = std::get_if<clonescope_clone_event>(&r)) {
+	for (const auto r : trace.kernel) {
+		Event ev{record_time(r), r};
+		if (const auto *c = r.get_if<clonescope_clone_event>()) {
 			auto it = sample_of.find(c);
 			if (it != sample_of.end() && it->second->user) {
 				ev.call = it->second->user;

@@ -14,7 +14,7 @@ struct Event {
 	// Sort key: a clone's syscall entry, a user call's entry, else the
 	// record's timestamp (when the module wrote it).
 	uint64_t time_ns = 0;
-	const KernelRecord *record = nullptr; // nullptr: a user call alone
+	KernelRecord record = {}; // none: a user call alone
 	// The user call joined with a clone record, or the lone user call.
 	const UserCall *call = nullptr;
 	std::string site = {}; // the call's site name, when there is a call

@@ -11,11 +11,11 @@ std::string comm_of(const char (&comm)[16])
 }
 
 std::vector<ProcessInfo> build_process_tree(std::vector<ProcessInfo> roots,
-					    const DecodedRecords &records)
+					    const KernelRecords &records)
 {
 	std::vector<ProcessInfo> tree = std::move(roots);
-	for (const auto &r : records.records) {
-		const auto *ev = std::get_if<clonescope_clone_event>(&r);
+	for (const auto r : records) {
+		const auto *ev = r.get_if<clonescope_clone_event>();
 		if (!ev || ev->child_pid == 0)
 			continue;
 		// A recycled pid appears once per task that had it, told apart

@@ -13,7 +13,7 @@ namespace clonescope {
 // processes it attached to) and every task a successful clone record
 // created, by start time.
 std::vector<ProcessInfo> build_process_tree(std::vector<ProcessInfo> roots,
-					    const DecodedRecords &records);
+					    const KernelRecords &records);
 
 // The comm in a record, without the padding NULs.
 std::string comm_of(const char (&comm)[16]);

@@ -1,5 +1,8 @@
 #pragma once
-// Decoding the kernel record stream (uapi/linux/clonescope.h) from bytes.
+// Decoding the kernel record stream (uapi/linux/clonescope.h) in place: the
+// records are read where they lie (a mapped trace file, a read buffer), no
+// object is made per record, and each is seen as this tool's struct of its
+// type.
 
 #include <linux/clonescope.h>
 
@@ -7,23 +10,221 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
+#include <memory>
 #include <optional>
 #include <span>
 #include <type_traits>
-#include <variant>
 #include <vector>
 
 #include "util/result.hpp"
 
 namespace clonescope {
 
-using KernelRecord = std::variant<clonescope_clone_event, clonescope_child_start_event,
-				  clonescope_lost_event, clonescope_cow_event,
-				  clonescope_lifecycle_event>;
+// The record types this tool knows: each one's type number, first size
+// (..._SIZE_VER0: below it a record is corrupt) and name in errors.
+template <typename Record>
+struct RecordType;
 
-struct DecodedRecords {
-	std::vector<KernelRecord> records;
-	size_t unknown_skipped = 0; // records of types this tool does not know
+template <uint16_t Id, size_t SizeVer0>
+struct RecordTypeIs {
+	static constexpr uint16_t id = Id;
+	static constexpr size_t size_ver0 = SizeVer0;
+};
+
+template <>
+struct RecordType<clonescope_clone_event>
+	: RecordTypeIs<CLONESCOPE_RECORD_CLONE, CLONESCOPE_CLONE_EVENT_SIZE_VER0> {
+	static constexpr const char *name = "clone";
+};
+template <>
+struct RecordType<clonescope_child_start_event>
+	: RecordTypeIs<CLONESCOPE_RECORD_CHILD_START, CLONESCOPE_CHILD_START_EVENT_SIZE_VER0> {
+	static constexpr const char *name = "child-start";
+};
+template <>
+struct RecordType<clonescope_lost_event>
+	: RecordTypeIs<CLONESCOPE_RECORD_LOST, CLONESCOPE_LOST_EVENT_SIZE_VER0> {
+	static constexpr const char *name = "lost";
+};
+template <>
+struct RecordType<clonescope_cow_event>
+	: RecordTypeIs<CLONESCOPE_RECORD_COW, CLONESCOPE_COW_EVENT_SIZE_VER0> {
+	static constexpr const char *name = "cow";
+};
+template <>
+struct RecordType<clonescope_lifecycle_event>
+	: RecordTypeIs<CLONESCOPE_RECORD_LIFECYCLE, CLONESCOPE_LIFECYCLE_EVENT_SIZE_VER0> {
+	static constexpr const char *name = "lifecycle";
+};
+
+// One kernel record of a known type, where it lies: at least as long as
+// this tool's struct of its type and aligned for it (KernelRecords makes
+// sure), so it is read as that struct, a longer record's tail ignored.
+// A view: valid while the KernelRecords it came from (or a copy) lives.
+class KernelRecord {
+public:
+	KernelRecord() = default; // none: see operator bool
+	explicit KernelRecord(const clonescope_record_header *hdr) : hdr_(hdr) {}
+
+	explicit operator bool() const { return hdr_ != nullptr; }
+	const clonescope_record_header &header() const { return *hdr_; }
+
+	// The record as @Record, or nullptr when it is of another type.
+	template <typename Record>
+	const Record *get_if() const
+	{
+		if (!hdr_ || hdr_->type != RecordType<Record>::id)
+			return nullptr;
+		return reinterpret_cast<const Record *>(hdr_);
+	}
+
+	template <typename Record>
+	bool holds() const
+	{
+		return get_if<Record>() != nullptr;
+	}
+
+	// @visit(const Record &) for the record's type: every known type must
+	// be callable, so a type added here without its case does not compile.
+	template <typename Visit>
+	decltype(auto) visit(Visit &&visit) const
+	{
+		switch (hdr_->type) {
+		case CLONESCOPE_RECORD_CHILD_START:
+			return visit(*get_if<clonescope_child_start_event>());
+		case CLONESCOPE_RECORD_LOST:
+			return visit(*get_if<clonescope_lost_event>());
+		case CLONESCOPE_RECORD_COW:
+			return visit(*get_if<clonescope_cow_event>());
+		case CLONESCOPE_RECORD_LIFECYCLE:
+			return visit(*get_if<clonescope_lifecycle_event>());
+		default: // KernelRecords holds known types only
+			return visit(*get_if<clonescope_clone_event>());
+		}
+	}
+
+	friend bool operator==(const KernelRecord &a, const KernelRecord &b)
+	{
+		return a.hdr_ == b.hdr_;
+	}
+
+private:
+	const clonescope_record_header *hdr_ = nullptr;
+};
+
+// A walk over records is bound by memory latency, a cache miss per record
+// header: it fetches this far ahead (as an address, so past the end is
+// harmless).
+inline void prefetch_ahead(const std::byte *pos)
+{
+	constexpr uintptr_t kAhead = 4096;
+	__builtin_prefetch(reinterpret_cast<const void *>(reinterpret_cast<uintptr_t>(pos) + kAhead));
+}
+
+// Whether @type is one KernelRecord can hold.
+constexpr bool is_known_record_type(uint16_t type)
+{
+	return (type >= CLONESCOPE_RECORD_CLONE && type <= CLONESCOPE_RECORD_COW) ||
+	       type == CLONESCOPE_RECORD_LIFECYCLE;
+}
+
+// The decoded kernel stream: its records, checked once when added and then
+// walked in place, in order, as KernelRecord views.  Copies share the
+// bytes (they are never changed).
+class KernelRecords {
+public:
+	class iterator {
+	public:
+		using iterator_category = std::forward_iterator_tag;
+		using value_type = KernelRecord;
+		using difference_type = std::ptrdiff_t;
+		using pointer = void;
+		using reference = KernelRecord;
+
+		iterator() = default;
+		KernelRecord operator*() const
+		{
+			return KernelRecord(reinterpret_cast<const clonescope_record_header *>(pos_));
+		}
+		iterator &operator++()
+		{
+			pos_ += header_size();
+			prefetch_ahead(pos_);
+			settle();
+			return *this;
+		}
+		iterator operator++(int)
+		{
+			iterator old = *this;
+			++*this;
+			return old;
+		}
+		friend bool operator==(const iterator &a, const iterator &b)
+		{
+			return a.pos_ == b.pos_;
+		}
+
+	private:
+		friend class KernelRecords;
+		iterator(const KernelRecords *owner, size_t segment) : owner_(owner), segment_(segment)
+		{
+			enter();
+		}
+		uint16_t header_size() const;
+		uint16_t header_type() const;
+		void enter();  // to the start of segment_ (or the end)
+		void settle(); // past unknown records and ended segments
+
+		const KernelRecords *owner_ = nullptr;
+		size_t segment_ = 0;
+		const std::byte *pos_ = nullptr; // nullptr: the end
+		const std::byte *end_ = nullptr;
+	};
+
+	// Checks @bytes, whole records, and adds them, read in place while
+	// @owner (which keeps @bytes alive) lives.  Each record of a known
+	// type is read from its type's ..._SIZE_VER0 up: a shorter (older)
+	// record is copied once, zero-filled to this tool's struct; a longer
+	// (newer) one's tail is ignored.  Errors name @base_offset + the
+	// record's position; on error nothing is added.
+	Status append(std::span<const std::byte> bytes, uint64_t base_offset,
+		      std::shared_ptr<const void> owner);
+	// The same with a copy of @bytes: for a buffer the caller reuses.
+	Status append_copy(std::span<const std::byte> bytes, uint64_t base_offset);
+	// @more's records after these (sharing their bytes).
+	void append(const KernelRecords &more);
+	// One record from this tool's struct (tests, fixtures); its header's
+	// type and size are set from @Record.
+	template <typename Record>
+	void push_back(Record rec)
+	{
+		static_assert(std::is_trivially_copyable_v<Record>);
+		rec.hdr.type = RecordType<Record>::id;
+		rec.hdr.size = sizeof(rec);
+		const auto *p = reinterpret_cast<const std::byte *>(&rec);
+		(void)append_copy(std::span(p, sizeof(rec)), 0);
+	}
+
+	iterator begin() const { return iterator(this, 0); }
+	iterator end() const { return iterator(); }
+	size_t size() const { return count_; }
+	bool empty() const { return count_ == 0; }
+	// Records of types this tool does not know: skipped.
+	size_t unknown_skipped() const { return unknown_; }
+	// The stream as added, byte for byte (unknown and shorter records as
+	// they were): what a trace file stores.
+	std::vector<std::byte> stream_bytes() const;
+
+private:
+	struct Segment {
+		std::span<const std::byte> added;   // as given
+		std::span<const std::byte> records; // what is walked
+	};
+	std::vector<Segment> segments_;
+	std::vector<std::shared_ptr<const void>> owners_;
+	size_t count_ = 0;
+	size_t unknown_ = 0;
 };
 
 // Whether @ev measured phase @phase (CLONESCOPE_PHASE_*).
@@ -84,7 +285,7 @@ struct RecordTally {
 	size_t child_starts = 0;
 	uint64_t lost = 0; // the LOST records' counts
 };
-RecordTally tally_records(const DecodedRecords &records);
+RecordTally tally_records(const KernelRecords &records);
 
 // Copies @rec into @dst, which the caller zeroed: what a shorter record (an
 // older module) lacks stays zero, the tail of a longer one (a newer module)
@@ -109,17 +310,9 @@ std::optional<Record> copy_record(std::span<const std::byte> rec, size_t size_ve
 	return r;
 }
 
-// Decodes whole records. @base_offset is added to offsets in error messages
-// so they point into the file or stream the bytes came from. Each record is
-// read with copy_record(), from its type's ..._SIZE_VER0 up.
-Result<DecodedRecords> decode_records(std::span<const std::byte> bytes, uint64_t base_offset = 0);
-
-// How many records @bytes holds, by walking their headers (a malformed
-// one ends the count): to reserve room before decoding.
-size_t count_records(std::span<const std::byte> bytes);
-
-// Appends the decoded records of @bytes to @out.
-Status decode_records_into(std::span<const std::byte> bytes, uint64_t base_offset,
-			   DecodedRecords &out);
+// Decodes whole records (a copy of @bytes: for tests and small buffers).
+// @base_offset is added to offsets in error messages so they point into
+// the file or stream the bytes came from.
+Result<KernelRecords> decode_records(std::span<const std::byte> bytes, uint64_t base_offset = 0);
 
 } // namespace clonescope

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
+#include <memory>
 #include <optional>
 
 #include "trace/record_walker.hpp"
@@ -354,31 +355,10 @@ Status parse_user_stream(std::span<const std::byte> bytes, uint64_t base_offset,
 
 namespace {
 
-// Room for every kernel record and byte of the file, so decoding appends
-// without reallocating: a pass over the section and record headers only.
-// Malformed sections are left for the real pass to report.
-void reserve_kernel(std::span<const std::byte> bytes, uint64_t pos, Trace &trace)
-{
-	size_t records = 0, payload_bytes = 0;
-	while (bytes.size() - pos >= sizeof(SectionHeader)) {
-		SectionHeader sh;
-		std::memcpy(&sh, bytes.data() + pos, sizeof(sh));
-		pos += sizeof(sh);
-		if (sh.size > bytes.size() - pos || pad8(sh.size) > bytes.size() - pos)
-			break;
-		if (static_cast<SectionType>(sh.type) == SectionType::KernelRecords) {
-			records += count_records(bytes.subspan(pos, sh.size));
-			payload_bytes += sh.size;
-		}
-		pos += pad8(sh.size);
-	}
-	trace.kernel.records.reserve(records);
-	trace.kernel_bytes.reserve(payload_bytes);
-}
-
-} // namespace
-
-Result<Trace> parse_trace(std::span<const std::byte> bytes)
+// What parse_trace() does; with @owner (which keeps @bytes alive) the kernel
+// records are read in place, without it they are copied.
+Result<Trace> parse_trace_bytes(std::span<const std::byte> bytes,
+				const std::shared_ptr<const void> &owner)
 {
 	FileHeader fh;
 	if (bytes.size() < sizeof(fh))
@@ -395,7 +375,6 @@ Result<Trace> parse_trace(std::span<const std::byte> bytes)
 		return Error{fmt::format("bad trace header size {} at offset 12", fh.header_size)};
 
 	Trace trace;
-	reserve_kernel(bytes, fh.header_size, trace);
 	uint64_t pos = fh.header_size;
 	while (pos < bytes.size()) {
 		const uint64_t offset = pos;
@@ -423,11 +402,11 @@ Result<Trace> parse_trace(std::span<const std::byte> bytes)
 		}
 		case SectionType::KernelRecords: {
 			// Record offsets are reported as file offsets.
-			auto st = decode_records_into(payload, offset + sizeof(sh), trace.kernel);
+			const uint64_t at = offset + sizeof(sh);
+			auto st = owner ? trace.kernel.append(payload, at, owner)
+					: trace.kernel.append_copy(payload, at);
 			if (!st)
 				return st.error();
-			trace.kernel_bytes.insert(trace.kernel_bytes.end(), payload.begin(),
-						  payload.end());
 			break;
 		}
 		case SectionType::UserRecords:
@@ -457,6 +436,31 @@ Result<Trace> parse_trace(std::span<const std::byte> bytes)
 	return trace;
 }
 
+// A read-only mapping of a whole file, unmapped with its last user.
+class FileMapping {
+public:
+	FileMapping(const void *addr, size_t size) : addr_(addr), size_(size) {}
+	~FileMapping() { ::munmap(const_cast<void *>(addr_), size_); }
+	FileMapping(const FileMapping &) = delete;
+	FileMapping &operator=(const FileMapping &) = delete;
+
+	std::span<const std::byte> bytes() const
+	{
+		return {static_cast<const std::byte *>(addr_), size_};
+	}
+
+private:
+	const void *addr_;
+	size_t size_;
+};
+
+} // namespace
+
+Result<Trace> parse_trace(std::span<const std::byte> bytes)
+{
+	return parse_trace_bytes(bytes, nullptr);
+}
+
 Result<Trace> read_trace(const std::string &path)
 {
 	UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -468,12 +472,13 @@ Result<Trace> read_trace(const std::string &path)
 	const auto size = static_cast<size_t>(st.st_size);
 	if (size == 0)
 		return Error{path + ": " + parse_trace({}).error().message};
-	// Mapped, not read: the page cache's bytes are parsed where they are.
+	// Mapped, not read: the page cache's bytes are decoded where they are,
+	// and the trace keeps the mapping for its records.
 	void *map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
 	if (map == MAP_FAILED)
 		return errno_error("cannot map " + path, errno);
-	auto t = parse_trace(std::span(static_cast<const std::byte *>(map), size));
-	::munmap(map, size);
+	auto mapping = std::make_shared<const FileMapping>(map, size);
+	auto t = parse_trace_bytes(mapping->bytes(), mapping);
 	if (!t)
 		return Error{path + ": " + t.error().message};
 	return t;
@@ -532,7 +537,7 @@ std::vector<std::byte> serialize_trace(const Trace &trace,
 		out.insert(out.end(), s.begin(), s.end());
 	};
 	add(SectionType::Meta, to_cbor_bytes(trace.meta));
-	add(SectionType::KernelRecords, trace.kernel_bytes);
+	add(SectionType::KernelRecords, trace.kernel.stream_bytes());
 	for (const auto &u : user_streams)
 		add(SectionType::UserRecords, u);
 	add(SectionType::ProcessTree, to_cbor_bytes(processes_json(trace.processes)));

@@ -103,8 +103,9 @@ struct SymbolInfo {
 
 struct Trace {
 	nlohmann::json meta = nlohmann::json::object();
-	std::vector<std::byte> kernel_bytes;
-	DecodedRecords kernel;
+	// The KERNEL_RECORDS sections' stream (read_trace(): in place, in the
+	// mapped file it keeps).
+	KernelRecords kernel;
 	std::vector<UserImage> images;
 	std::vector<UserCall> calls;
 	std::vector<ProcessInfo> processes;
@@ -118,7 +119,10 @@ std::optional<uint64_t> meta_u64(const nlohmann::json &meta, const char *key);
 // trace.images.size(). Offsets in errors are @base_offset + position.
 Status parse_user_stream(std::span<const std::byte> bytes, uint64_t base_offset, Trace &trace);
 
+// Parses @bytes; the kernel records are copied (the trace does not need
+// @bytes afterwards).
 Result<Trace> parse_trace(std::span<const std::byte> bytes);
+// Maps the file and decodes its kernel records where they lie: no copy.
 Result<Trace> read_trace(const std::string &path);
 
 // Streams sections to a file as they become available.
