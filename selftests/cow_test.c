@@ -133,20 +133,7 @@ FIXTURE_TEARDOWN(cow)
  */
 static bool reuses_counted(int fd)
 {
-	struct clonescope_probe_info info;
-	struct clonescope_stats st;
-	__u32 i;
-
-	if (cs_get_stats(fd, &st))
-		return false;
-	for (i = 0; i < st.nr_probes; i++) {
-		if (cs_get_probe(fd, i, &info))
-			return false;
-		if (info.state == CLONESCOPE_PROBE_REGISTERED &&
-		    (!strcmp(info.symbol, "wp_page_reuse") || !strcmp(info.symbol, "do_wp_page")))
-			return true;
-	}
-	return false;
+	return ct_probe_registered(fd, "wp_page_reuse") || ct_probe_registered(fd, "do_wp_page");
 }
 
 /* Whether the kernel has THP at all: PREEMPT_RT kernels do not. */
