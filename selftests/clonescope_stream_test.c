@@ -148,8 +148,10 @@ static void *forker_main(void *arg)
  */
 TEST_F(clonescope, concurrent_forks)
 {
+	/* A fork's COW record comes when its child's mm goes. */
 	const size_t per_clone = sizeof(struct clonescope_clone_event) +
-				 sizeof(struct clonescope_child_start_event);
+				 sizeof(struct clonescope_child_start_event) +
+				 sizeof(struct clonescope_cow_event);
 	/* Each thread's own creation, and its forks. */
 	const int clones = NR_FORKERS * (1 + FORKS_PER_THREAD);
 	struct forker forkers[NR_FORKERS] = {};

@@ -241,8 +241,8 @@ int ct_all_probes(int fd)
 	return cs_ioctl(fd, CLONESCOPE_IOC_SET_OPTIONS, &opts);
 }
 
-int ct_find_probe(int fd, const char *symbol,
-		  struct clonescope_probe_info *info)
+int ct_find_probe_from(int fd, const char *symbol, __u32 from,
+		       struct clonescope_probe_info *info)
 {
 	struct clonescope_stats st;
 	__u32 i;
@@ -250,7 +250,7 @@ int ct_find_probe(int fd, const char *symbol,
 
 	if (ret)
 		return ret;
-	for (i = 0; i < st.nr_probes; i++) {
+	for (i = from; i < st.nr_probes; i++) {
 		ret = cs_get_probe(fd, i, info);
 		if (ret)
 			return ret;
@@ -260,12 +260,22 @@ int ct_find_probe(int fd, const char *symbol,
 	return -ENOENT;
 }
 
+int ct_find_probe(int fd, const char *symbol,
+		  struct clonescope_probe_info *info)
+{
+	return ct_find_probe_from(fd, symbol, 0, info);
+}
+
 bool ct_probe_registered(int fd, const char *symbol)
 {
 	struct clonescope_probe_info info;
+	int i;
 
-	return ct_find_probe(fd, symbol, &info) >= 0 &&
-	       info.state == CLONESCOPE_PROBE_REGISTERED;
+	for (i = ct_find_probe(fd, symbol, &info); i >= 0;
+	     i = ct_find_probe_from(fd, symbol, i + 1, &info))
+		if (info.state == CLONESCOPE_PROBE_REGISTERED)
+			return true;
+	return false;
 }
 
 __u64 ct_phases_available(int fd)

@@ -155,12 +155,19 @@ int cs_find_clone(const void *buf, size_t len, pid_t child_pid,
 int ct_all_probes(int fd);
 
 /*
- * Finds the probe on @symbol; fills @info and returns its index, or
- * -ENOENT.
+ * Finds the first probe on @symbol (at index @from or later); fills @info
+ * and returns its index, or -ENOENT.
  */
+int ct_find_probe_from(int fd, const char *symbol, __u32 from,
+		       struct clonescope_probe_info *info);
 int ct_find_probe(int fd, const char *symbol,
 		  struct clonescope_probe_info *info);
 
+/*
+ * Whether a probe on @symbol is registered.  A symbol can be listed more
+ * than once (do_wp_page stands in for either function it inlines), the
+ * entries not needed on this kernel in standby.
+ */
 bool ct_probe_registered(int fd, const char *symbol);
 
 /*

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Guest side of `make check-debug`, on the debug kernel: checks that the
 # kernel really has the debug options (from /proc/config.gz) and logs them,
-# runs the device fuzzer, then the whole guest suite (guest-check.sh), then
-# checks that lockdep is still validating (a splat, or a table overflow,
-# turns it off for the rest of the boot).  run.sh then fails the run on any
-# report in the kernel log (guest-lib.sh: DMESG_BAD_RE).
+# and that it keeps time with the TSC; runs the device fuzzer, then the
+# whole guest suite (guest-check.sh), then checks that lockdep is still
+# validating (a splat, or a table overflow, turns it off for the rest of
+# the boot).  run.sh then fails the run on any report in the kernel log
+# (guest-lib.sh: DMESG_BAD_RE).
 #
 # usage: guest-check-debug.sh [MODULE.ko]
 set -uo pipefail
@@ -35,7 +36,7 @@ lockdep_still_on() {
 }
 
 main() {
-	local missing failed=0 step=0 tap
+	local missing clocksource failed=0 step=0 tap
 
 	echo "TAP version 13" > "$STEPS_TAP"
 	missing="$(missing_debug_options)"
@@ -47,6 +48,17 @@ main() {
 		failed=1
 	fi
 	printf '%s\n' "$(uname -r)" "${DEBUG_OPTIONS[@]}" > "$CLONESCOPE_OUT/debug-options.txt"
+	# The timed tests need a fine clock: on jiffies (a TSC the kernel could
+	# not calibrate, check-debug.sh) every interval is a multiple of 4 ms.
+	clocksource="$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+	step=$((step + 1))
+	if [[ "$clocksource" == tsc ]]; then
+		echo "ok $step clocksource tsc ($(grep -o 'tsc_early_khz=[0-9]*' /proc/cmdline))" |
+			tee -a "$STEPS_TAP"
+	else
+		echo "not ok $step clocksource is $clocksource, not tsc" | tee -a "$STEPS_TAP"
+		failed=1
+	fi
 
 	# The fuzzer first: it is what only check-debug runs.  It loads the
 	# snapshot guest-check.sh would (/tmp/clonescope.ko).

@@ -22,6 +22,8 @@
 #   VM_KERNEL       the kernel image to boot (default: $KVER's);
 #                   with VM_MODULES_ROOT (see mkinitrd.sh) for one that is
 #                   not installed, such as the debug kernel of check-debug
+#   VM_APPEND       more kernel command-line parameters (check-debug's
+#                   tsc_early_khz=)
 #   KVER, BUILD     as exported by the top-level Makefile
 set -euo pipefail
 
@@ -79,7 +81,7 @@ run_qemu() {
 		-display none -no-user-config -nodefaults -no-reboot \
 		-serial "file:$out/console.log" -monitor none \
 		-kernel "$image" -initrd "$initrd" \
-		-append "console=ttyS0 quiet panic=-1 oops=panic tsc=reliable clocksource=tsc no_timer_check" \
+		-append "console=ttyS0 quiet panic=-1 oops=panic tsc=reliable clocksource=tsc no_timer_check${VM_APPEND:+ $VM_APPEND}" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap" &
 	pid=$!

@@ -54,11 +54,17 @@ start_forker() {
 	pids+=("$forker")
 }
 
-# own_forks COMM: the forks that forker has counted so far.
+# own_forks COMM: the forks that forker has counted so far.  It rewrites
+# the file in place: read between its truncation and its write, the file
+# is empty (seen on the slow debug kernel): read again.
 own_forks() {
-	local c
+	local c="" tries
 
-	c="$(cat "$TMP/$1.count" 2>/dev/null)"
+	for ((tries = 0; tries < 50; tries++)); do
+		c="$(cat "$TMP/$1.count" 2>/dev/null)"
+		[[ -n "$c" ]] && break
+		sleep 0.02
+	done
 	echo "${c:-0}"
 }
 
