@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <string_view>
 
 #include "cli/export_cmd.hpp"
 #include "cli/record_cmd.hpp"
@@ -27,6 +28,7 @@ EXAMPLES (each command's --help has its own):
     clonescope record -p 1234 --duration 10  # attach to a running server's tree
     clonescope stat 1 10                   # system-wide, ten 1-second lines
     clonescope top -p 1234                 # who clones most under pid 1234
+    clonescope top --by site -- make -j2   # make's call sites that clone most
     clonescope export --listen :9477       # Prometheus metrics at /metrics
 )";
 
@@ -74,6 +76,8 @@ EXAMPLES:
     clonescope top -p 1234 -n 5            # the top 5 under pid 1234
     clonescope top 2 3 --json              # three 2-second tables as JSON
     clonescope top --by kind               # fork, vfork, thread, ... rows
+    clonescope top --by site 2 -- ./srv    # ./srv's call sites (function
+                                           # (file:line)), every 2 seconds
 )";
 
 constexpr const char *kExportExamples = R"(
@@ -94,6 +98,22 @@ const CLI::Validator kPositiveInteger(
 		return {};
 	},
 	"POSITIVE");
+
+// The words after the first "--": the command that record and top --by
+// site run. Taken off argv before CLI11 sees it, because CLI11 2.1 gives
+// words after "--" to positionals still empty, so that `top -- make`
+// would read "make" as top's interval.
+std::vector<std::string> split_command(int &argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (std::string_view(argv[i]) == "--") {
+			std::vector<std::string> command(argv + i + 1, argv + argc);
+			argc = i;
+			return command;
+		}
+	}
+	return {};
+}
 
 // --json and --csv, excluding each other, set @format.
 void add_format_flags(CLI::App *cmd, Format &format)
@@ -199,7 +219,9 @@ int main(int argc, char **argv)
 	std::vector<std::string> live_probes{"clone"};
 	auto *stat = app.add_subcommand("stat", "live clone rates and latency, one line per interval");
 	stat->footer(kStatExamples);
-	auto *top = app.add_subcommand("top", "live view of the comms that clone most, redrawn in place");
+	auto *top = app.add_subcommand(
+		"top", "live view of the comms, kinds or call sites (--by site -- COMMAND) that "
+		       "clone most, redrawn in place");
 	top->footer(kTopExamples);
 	for (auto *cmd : {stat, top}) {
 		cmd->add_option("interval", live.interval_s, "seconds per update")
@@ -222,12 +244,17 @@ int main(int argc, char **argv)
 	top->add_option("-n,--rows", live.rows, "rows shown")
 		->capture_default_str()
 		->check(kPositiveInteger);
-	top->add_option("--by", live.top_by, "one row per command name or per kind of clone")
+	top->add_option("--by", live.top_by,
+			"one row per command name, kind of clone, or call site (site: of "
+			"the command after --, run under the user-side shim)")
 		->transform(CLI::CheckedTransformer(
 			std::map<std::string, TopGrouping>{{"comm", TopGrouping::comm},
-							   {"kind", TopGrouping::kind}},
+							   {"kind", TopGrouping::kind},
+							   {"site", TopGrouping::site}},
 			CLI::ignore_case))
 		->default_str("comm");
+	top->add_option("--preload", live.preload_path, "with --by site: the user-side shim")
+		->check(CLI::ExistingFile);
 
 	ExportOptions exp;
 	auto *export_cmd = app.add_subcommand(
@@ -242,7 +269,17 @@ int main(int argc, char **argv)
 	add_probes_option(export_cmd, export_probes);
 
 	app.footer(kExamples); // after the subcommands, which would inherit it
+	std::vector<std::string> command = split_command(argc, argv);
 	CLI11_PARSE(app, argc, argv);
+	if (*record)
+		rec.command.insert(rec.command.end(), command.begin(), command.end());
+	else if (*top)
+		live.command = std::move(command);
+	else if (!command.empty()) {
+		fmt::print(stderr, "clonescope: only record and top --by site run a command (after "
+				   "--)\n");
+		return 2;
+	}
 
 	if (*status)
 		return run_status(device, status_format);

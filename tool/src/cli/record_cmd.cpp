@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -10,7 +9,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <fmt/format.h>
@@ -20,13 +18,13 @@
 #include "cli/fail.hpp"
 #include "device/device.hpp"
 #include "record/child.hpp"
+#include "record/shim.hpp"
 #include "output/output.hpp"
 #include "record/target.hpp"
 #include "report/event_line.hpp"
 #include "symbol/symbolizer.hpp"
 #include "trace/process_tree.hpp"
 #include "trace/trace_file.hpp"
-#include "user_trace.h"
 #include "util/clock.hpp"
 
 namespace clonescope {
@@ -105,43 +103,6 @@ private:
 	bool blocked_ = false;
 };
 
-// A private directory for the shim's per-process files, removed at the end.
-class TempDir {
-public:
-	static Result<TempDir> create()
-	{
-		std::string tmpl = (fs::temp_directory_path() / "clonescope-user.XXXXXX").string();
-		if (!mkdtemp(tmpl.data()))
-			return errno_error("cannot create a directory for user-side traces", errno);
-		// Traced programs may change uid: let anyone add files, as /tmp does.
-		chmod(tmpl.c_str(), 01777);
-		return TempDir(tmpl);
-	}
-	TempDir(TempDir &&o) noexcept : path_(std::exchange(o.path_, {})) {}
-	TempDir &operator=(TempDir &&) = delete;
-	~TempDir()
-	{
-		if (!path_.empty()) {
-			std::error_code ec;
-			fs::remove_all(path_, ec);
-		}
-	}
-	const std::string &path() const { return path_; }
-
-private:
-	explicit TempDir(std::string p) : path_(std::move(p)) {}
-	std::string path_;
-};
-
-std::string default_preload_path()
-{
-	std::error_code ec;
-	fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-	if (ec)
-		return {};
-	return (exe.parent_path() / "libclonescope-preload.so").string();
-}
-
 struct Session {
 	const RecordOptions &opts;
 	Device &dev;
@@ -189,38 +150,6 @@ struct Session {
 		std::cout.flush();
 	}
 };
-
-// The shim's files, each parsed (so a broken one is reported and skipped)
-// and kept verbatim for the trace file.
-std::vector<std::vector<std::byte>> collect_user_streams(const std::string &dir, Trace &user)
-{
-	std::vector<fs::path> files;
-	std::error_code ec;
-	for (const auto &e : fs::directory_iterator(dir, ec))
-		if (e.path().extension() == CS_USER_FILE_SUFFIX)
-			files.push_back(e.path());
-	std::sort(files.begin(), files.end());
-
-	std::vector<std::vector<std::byte>> streams;
-	for (const auto &f : files) {
-		std::FILE *fp = std::fopen(f.c_str(), "rb");
-		if (!fp)
-			continue;
-		std::vector<std::byte> bytes;
-		std::byte chunk[8192];
-		size_t n;
-		while ((n = std::fread(chunk, 1, sizeof(chunk), fp)) > 0)
-			bytes.insert(bytes.end(), chunk, chunk + n);
-		std::fclose(fp);
-		if (auto st = parse_user_stream(bytes, 0, user); !st) {
-			fmt::print(stderr, "clonescope: skipping {}: {}\n", f.filename().string(),
-				   st.error().message);
-			continue;
-		}
-		streams.push_back(std::move(bytes));
-	}
-	return streams;
-}
 
 json stats_json(const clonescope_stats &s)
 {
@@ -356,31 +285,16 @@ int run_record(const RecordOptions &opts)
 		writer.emplace(std::move(*w));
 	}
 
-	std::vector<std::string> env;
-	std::optional<TempDir> user_dir;
-	if (opts.preload && has_command) {
-		std::string lib = opts.preload_path.empty() ? default_preload_path() : opts.preload_path;
-		if (::access(lib.c_str(), R_OK) != 0) {
-			if (!opts.preload_path.empty())
-				return fail(errno_error("preload library " + lib, errno));
-			fmt::print(stderr, "clonescope: {} not found: recording kernel events only\n",
-				   lib);
-		} else {
-			auto d = TempDir::create();
-			if (!d)
-				return fail(d.error());
-			user_dir.emplace(std::move(*d));
-			const char *old = getenv("LD_PRELOAD");
-			env.push_back(fmt::format("LD_PRELOAD={}{}{}", old ? old : "", old && *old ? ":" : "",
-						  lib));
-			env.push_back("CLONESCOPE_USER_TRACE=" + user_dir->path());
-		}
-	}
+	auto shim_or = opts.preload && has_command ? prepare_shim(opts.preload_path, false)
+						   : Result<std::optional<Shim>>(std::nullopt);
+	if (!shim_or)
+		return fail(shim_or.error());
+	const std::optional<Shim> &shim = *shim_or;
 
 	SignalGuard signals;
 	std::optional<HeldChild> child;
 	if (has_command) {
-		auto c = HeldChild::spawn(opts.command, env);
+		auto c = HeldChild::spawn(opts.command, shim ? shim->env : std::vector<std::string>{});
 		if (!c)
 			return fail(c.error());
 		child.emplace(std::move(*c));
@@ -440,8 +354,8 @@ int run_record(const RecordOptions &opts)
 	if (writer) {
 		Trace user;
 		std::vector<std::vector<std::byte>> streams;
-		if (user_dir)
-			streams = collect_user_streams(user_dir->path(), user);
+		if (shim)
+			streams = collect_user_streams(shim->dir.path(), user);
 		for (const auto &s : streams)
 			if (auto st = writer->write_section(SectionType::UserRecords, s); !st)
 				return fail(st.error());

@@ -1,10 +1,12 @@
 #include "cli/stat_cmd.hpp"
 
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <ctime>
 #include <fmt/format.h>
 #include <functional>
@@ -15,7 +17,10 @@
 
 #include "cli/fail.hpp"
 #include "correlate/correlate.hpp"
+#include "record/child.hpp"
+#include "record/shim.hpp"
 #include "report/interval.hpp"
+#include "report/site_interval.hpp"
 #include "trace/names.hpp"
 #include "trace/process_tree.hpp"
 #include "util/clock.hpp"
@@ -40,9 +45,10 @@ std::string clock_time()
 	return now;
 }
 
-// One interval: all clones, and the clones by command name and by kind.
+// One interval: all clones, and the clones by command name, by kind and
+// (top --by site) by call site.
 struct Interval {
-	std::vector<std::pair<std::string, IntervalStats>> by_comm, by_kind;
+	std::vector<std::pair<std::string, IntervalStats>> by_comm, by_kind, by_site;
 	IntervalStats all;
 	uint64_t lost = 0;
 };
@@ -143,51 +149,49 @@ struct Window {
 	Interval iv;
 	std::string clock;
 	double seconds;
-	bool partial; // cut short by a signal
+	bool partial; // cut short by a signal, or by the command's exit
 };
 
-// Runs @show for each interval until count or a signal: from the module's
-// aggregates where it keeps them, else from the records. The interval a
-// signal cuts short is shown too, as libbpf-tools print what they have on
-// exit. COW pages are unknown, not 0, when the COW probes are not armed.
-int live_loop(const LiveOptions &opts, const std::function<void(Window &)> &show)
+// One interval's clones; @last: the traced command has exited, nothing more
+// will come.
+struct Gathered {
+	Interval iv;
+	bool last = false;
+};
+using Gather = std::function<Result<Gathered>(uint64_t interval_ns)>;
+
+void stop_on_signals()
 {
-	auto session = LiveSession::start(opts.device, opts.filter, opts.in_kernel);
-	if (!session)
-		return fail(session.error());
 	struct sigaction sa = {};
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, nullptr);
 	sigaction(SIGTERM, &sa, nullptr);
+}
 
+// Runs @show for each interval that @gather collects, until count, a
+// signal or the last one. The interval a signal cuts short is shown too,
+// as libbpf-tools print what they have on exit. COW pages are unknown,
+// not 0, when the COW probes are not armed.
+int run_intervals(const LiveOptions &opts, const Gather &gather,
+		  const std::function<void(Window &)> &show)
+{
 	const bool cow_armed = opts.filter.probe_groups & CLONESCOPE_PROBES_COW;
 	const auto interval_ns = static_cast<uint64_t>(opts.interval_s * 1e9);
-	Aggregate before;
 	for (uint64_t n = 0; opts.count == 0 || n < opts.count; n++) {
 		const uint64_t start = monotonic_ns();
-		Interval iv;
-		if (session->aggregating()) {
-			nap(interval_ns, g_exiting);
-			auto now = session->aggregate();
-			if (!now)
-				return fail(now.error());
-			iv = from_aggregates(*now, before);
-			before = std::move(*now);
-		} else {
-			auto window = session->collect(interval_ns, g_exiting);
-			if (!window)
-				return fail(window.error());
-			iv = from_records(correlate(*window));
-		}
+		auto got = gather(interval_ns);
+		if (!got)
+			return fail(got.error());
+		Interval &iv = got->iv;
 		if (!cow_armed) {
 			iv.all.cow_pages.reset();
-			for (auto *rows : {&iv.by_comm, &iv.by_kind})
+			for (auto *rows : {&iv.by_comm, &iv.by_kind, &iv.by_site})
 				for (auto &[name, stats] : *rows)
 					stats.cow_pages.reset();
 		}
 		const uint64_t elapsed = monotonic_ns() - start;
-		const bool partial = g_exiting;
+		const bool partial = g_exiting || got->last;
 		if (elapsed > 0) {
 			Window w{std::move(iv), clock_time(), static_cast<double>(elapsed) / 1e9, partial};
 			show(w);
@@ -197,6 +201,97 @@ int live_loop(const LiveOptions &opts, const std::function<void(Window &)> &show
 			break;
 	}
 	return 0;
+}
+
+// stat and top of the whole system (or -p's tree): from the module's
+// aggregates where it keeps them, else from the records.
+int live_loop(const LiveOptions &opts, const std::function<void(Window &)> &show)
+{
+	auto session = LiveSession::start(opts.device, opts.filter, opts.in_kernel);
+	if (!session)
+		return fail(session.error());
+	stop_on_signals();
+	Aggregate before;
+	return run_intervals(
+		opts,
+		[&](uint64_t interval_ns) -> Result<Gathered> {
+			if (!session->aggregating()) {
+				auto window = session->collect(interval_ns, g_exiting);
+				if (!window)
+					return window.error();
+				return Gathered{from_records(correlate(*window))};
+			}
+			nap(interval_ns, g_exiting);
+			auto now = session->aggregate();
+			if (!now)
+				return now.error();
+			Gathered g{from_aggregates(*now, before)};
+			before = std::move(*now);
+			return g;
+		},
+		show);
+}
+
+bool has_exited(const HeldChild &child)
+{
+	pollfd pfd = {child.pidfd(), POLLIN, 0};
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+}
+
+// top --by site: opts.command under the shim, its tree's clone records
+// joined to its calls interval by interval (report/site_interval.hpp).
+int site_loop(const LiveOptions &opts, const std::function<void(Window &)> &show)
+{
+	auto shim = prepare_shim(opts.preload_path, true);
+	if (!shim)
+		return fail(shim.error());
+	auto child = HeldChild::spawn(opts.command, (*shim)->env);
+	if (!child)
+		return fail(child.error());
+	LiveFilter filter = opts.filter;
+	filter.tree_of_pid = static_cast<uint32_t>(child->pid());
+	auto session = LiveSession::start(opts.device, filter);
+	if (!session)
+		return fail(session.error());
+	if (auto st = child->release(); !st) {
+		fmt::print(stderr, "clonescope: {}: {}\n", opts.command[0], st.error().message);
+		return st.error().errnum == ENOENT ? 127 : 126;
+	}
+	stop_on_signals();
+	UserStreamFollower follower((*shim)->dir.path());
+	SiteJoin join;
+	bool exited = false;
+	const int rc = run_intervals(
+		opts,
+		[&](uint64_t interval_ns) -> Result<Gathered> {
+			auto window = session->collect(interval_ns, g_exiting, child->pidfd());
+			if (!window)
+				return window.error();
+			exited = has_exited(*child);
+			const bool last = exited || g_exiting;
+			// The calls first, then their clone records (committed
+			// before the calls returned).
+			follower.update(join.user(), last);
+			auto rest = session->collect(0, g_exiting);
+			if (!rest)
+				return rest.error();
+			auto &records = window->kernel.records;
+			records.insert(records.end(), rest->kernel.records.begin(),
+				       rest->kernel.records.end());
+			SiteInterval sites = join.next(std::move(window->kernel), last);
+			Gathered g{{}, last};
+			g.iv.all = sites.all;
+			g.iv.by_site = std::move(sites.rows);
+			g.iv.lost = sites.lost;
+			return g;
+		},
+		show);
+	if (rc != 0 || !exited)
+		return rc; // the command, if still running, is killed with its HeldChild
+	auto status = child->wait();
+	if (!status)
+		return fail(status.error());
+	return *status;
 }
 
 } // namespace
@@ -209,17 +304,32 @@ int run_stat(const LiveOptions &opts)
 	});
 }
 
+Status check_top_options(const LiveOptions &opts)
+{
+	if (opts.top_by != TopGrouping::site) {
+		if (!opts.command.empty())
+			return Error{"a command (after --) is only for --by site"};
+		return Ok{};
+	}
+	if (opts.command.empty())
+		return Error{"--by site needs a command to run under the user-side shim: "
+			     "clonescope top --by site [INTERVAL [COUNT]] -- COMMAND [ARGS...] "
+			     "(call sites of running processes: record -p, then report)"};
+	if (opts.filter.tree_of_pid)
+		return Error{"--by site traces the command's tree: -p does not go with it"};
+	return Ok{};
+}
+
 int run_top(const LiveOptions &opts)
 {
+	if (auto st = check_top_options(opts); !st)
+		return fail(st.error());
 	auto out = make_output(opts.format, std::cout, {.redraw = isatty(STDOUT_FILENO) != 0});
-	return live_loop(opts, [&opts, &out](Window &w) {
-		const bool by_kind = opts.top_by == TopGrouping::kind;
-		TopView view{w.clock,
-			     w.seconds,
-			     w.iv.all.clones,
-			     w.iv.lost,
-			     w.partial,
-			     std::move(by_kind ? w.iv.by_kind : w.iv.by_comm),
+	auto show = [&opts, &out](Window &w) {
+		auto &rows = opts.top_by == TopGrouping::kind   ? w.iv.by_kind
+			     : opts.top_by == TopGrouping::site ? w.iv.by_site
+								: w.iv.by_comm;
+		TopView view{w.clock, w.seconds, w.iv.all.clones, w.iv.lost, w.partial, std::move(rows),
 			     opts.top_by};
 		std::stable_sort(view.rows.begin(), view.rows.end(), [](const auto &a, const auto &b) {
 			return a.second.clones > b.second.clones;
@@ -227,7 +337,8 @@ int run_top(const LiveOptions &opts)
 		if (view.rows.size() > opts.rows)
 			view.rows.resize(opts.rows);
 		out->top(view);
-	});
+	};
+	return opts.top_by == TopGrouping::site ? site_loop(opts, show) : live_loop(opts, show);
 }
 
 } // namespace clonescope

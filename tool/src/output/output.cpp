@@ -79,10 +79,17 @@ public:
 		out_ << fmt::format("clonescope top - {}   {:.1f} clones/s   lost {}{}\n\n", v.clock,
 				    static_cast<double>(v.clones) / v.seconds, v.lost,
 				    v.partial ? fmt::format("   (last {:.1f}s)", v.seconds) : "");
-		out_ << fmt::format("{:<16} {}\n", v.by == TopGrouping::kind ? "KIND" : "COMM",
-				    columns_header());
-		for (const auto &[comm, stats] : v.rows)
-			out_ << fmt::format("{:<16} {}\n", comm, columns(stats, v.seconds));
+		// A call site is long: last, as perf report prints symbols.
+		if (v.by == TopGrouping::site)
+			out_ << fmt::format("{} SITE\n", columns_header());
+		else
+			out_ << fmt::format("{:<16} {}\n",
+					    v.by == TopGrouping::kind ? "KIND" : "COMM",
+					    columns_header());
+		for (const auto &[key, stats] : v.rows)
+			out_ << (v.by == TopGrouping::site
+					 ? fmt::format("{} {}\n", columns(stats, v.seconds), key)
+					 : fmt::format("{:<16} {}\n", key, columns(stats, v.seconds)));
 		if (!opts_.redraw)
 			out_ << '\n';
 	}
@@ -197,7 +204,15 @@ private:
 
 const char *top_grouping_name(TopGrouping by)
 {
-	return by == TopGrouping::kind ? "kind" : "comm";
+	switch (by) {
+	case TopGrouping::kind:
+		return "kind";
+	case TopGrouping::site:
+		return "site";
+	case TopGrouping::comm:
+		break;
+	}
+	return "comm";
 }
 
 std::unique_ptr<Output> make_output(Format format, std::ostream &out, OutputOptions opts)

@@ -35,10 +35,11 @@ struct IntervalView {
 	bool partial = false; // cut short by Ctrl-C
 };
 
-// What a row of `top` is: a command name or a kind of clone.
-enum class TopGrouping { comm, kind };
+// What a row of `top` is: a command name, a kind of clone or a user call
+// site (function (file:line) [module], as `report` groups them).
+enum class TopGrouping { comm, kind, site };
 
-// "comm", "kind": the key of a top row in JSON and CSV.
+// "comm", "kind", "site": the key of a top row in JSON and CSV.
 const char *top_grouping_name(TopGrouping by);
 
 // One interval of `top`: the busiest rows first, as many as asked for.

@@ -45,16 +45,12 @@ LiveSession::~LiveSession()
 		(void)dev_.disable();
 }
 
-Result<Trace> LiveSession::collect(uint64_t ns, const std::atomic<bool> &stop)
+Result<Trace> LiveSession::collect(uint64_t ns, const std::atomic<bool> &stop, int until_readable)
 {
 	alignas(8) static std::byte buf[1 << 16];
 	Trace window;
 	const uint64_t deadline = monotonic_ns() + ns;
-	for (uint64_t now = monotonic_ns(); now < deadline && !stop; now = monotonic_ns()) {
-		pollfd pfd = {dev_.fd(), POLLIN, 0};
-		const auto wait_ms = static_cast<int>((deadline - now + 999'999) / 1'000'000);
-		if (poll(&pfd, 1, wait_ms) < 0 && errno != EINTR)
-			return errno_error("poll", errno);
+	for (bool done = false;;) {
 		for (;;) {
 			auto got = dev_.read(buf);
 			if (!got && got.error().errnum == EAGAIN)
@@ -66,6 +62,15 @@ Result<Trace> LiveSession::collect(uint64_t ns, const std::atomic<bool> &stop)
 			if (auto st = window.kernel.append_copy(std::span(buf, *got), 0); !st)
 				return st.error();
 		}
+		const uint64_t now = monotonic_ns();
+		if (done || now >= deadline || stop)
+			break;
+		pollfd pfds[] = {{dev_.fd(), POLLIN, 0}, {until_readable, POLLIN, 0}};
+		const auto wait_ms = static_cast<int>((deadline - now + 999'999) / 1'000'000);
+		if (poll(pfds, 2, wait_ms) < 0 && errno != EINTR)
+			return errno_error("poll", errno);
+		// One more read for what came before the end.
+		done = pfds[1].revents & POLLIN;
 	}
 	return window;
 }

@@ -27,8 +27,10 @@ public:
 	LiveSession(LiveSession &&) = default;
 	~LiveSession();
 
-	// The records that arrive within @ns (less if @stop is set meanwhile).
-	Result<Trace> collect(uint64_t ns, const std::atomic<bool> &stop);
+	// The records that arrive within @ns (less if @stop is set or
+	// @until_readable, a pidfd, polls readable meanwhile); @ns 0: those
+	// already there.
+	Result<Trace> collect(uint64_t ns, const std::atomic<bool> &stop, int until_readable = -1);
 
 	bool aggregating() const { return aggregating_; }
 	// The module's aggregates since start().

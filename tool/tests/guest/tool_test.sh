@@ -172,5 +172,29 @@ fi
 out="$("$CS" stat 0.5 2 2>&1)"
 if (($(grep -c . <<< "$out") == 3)); then ok "stat 0.5 2 prints a header and two lines"; else not_ok "stat" "$out"; fi
 
+# top --by site: the command's clones joined to their call sites live; two
+# sites of known counts (fork, vfork), summed over the intervals' rows.
+"$CS" top --by site --json 0.5 -- "$WORKLOAD" 7 0 0 0 3 0 0 > "$TMP/top.json" 2> "$TMP/top.err"
+rc=$?
+check "top --by site exits with the command's status" test "$rc" -eq 0
+for pair in site_fork:7 site_vfork:3; do
+	site="${pair%%:*}" want="${pair#*:}"
+	got="$(jq -s --arg s "$site (" \
+		'[.[].rows[] | select(.site | startswith($s)) | .clones] | add' "$TMP/top.json" 2>&1)"
+	if [[ "$got" == "$want" ]]; then
+		ok "top --by site: $site $want clones"
+	else
+		not_ok "top --by site: $site want $want, got $got" "$(cat "$TMP/top.json" "$TMP/top.err")"
+	fi
+done
+"$CS" top --by site 1 1 > "$TMP/nocmd.out" 2>&1
+rc=$?
+check "top --by site without a command exits 1" test "$rc" -eq 1
+check "... saying it needs a command" grep -q "needs a command" "$TMP/nocmd.out"
+"$CS" top --by site 0 -- "$WORKLOAD" > "$TMP/badiv.out" 2>&1
+rc=$?
+check "top --by site with interval 0 fails" test "$rc" -ne 0
+check "... naming the interval" grep -q "interval" "$TMP/badiv.out"
+
 echo "1..$n"
 exit "$failed"
