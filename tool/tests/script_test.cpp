@@ -367,8 +367,8 @@ TEST(Phases, TiledPhasesAfterTheFailureAreNotReached)
 			    "copy_thread", "alloc_pid", "cgroup_can_fork", "attach"};
 	const json outside = {"dup_mmap", "copy_page_range", "wake_up_new_task"};
 
-	const KernelRecord rec = failed;
-	const json j = event_json(Event{0, &rec, nullptr, "", nullptr}, EventContext{});
+	const KernelRecord rec(&failed.hdr);
+	const json j = event_json(Event{0, rec, nullptr, "", nullptr}, EventContext{});
 	EXPECT_EQ(after, j["not_reached"]);
 	EXPECT_EQ(outside, j["unavailable"]);
 	const std::string line = format_clone_event(failed, 0);
@@ -385,8 +385,8 @@ TEST(Phases, TiledPhasesAfterTheFailureAreNotReached)
 	ok.result = 11;
 	ok.flags = 0;
 	ok.failed_phase = CLONESCOPE_PHASE_NONE;
-	const KernelRecord ok_rec = ok;
-	const json k = event_json(Event{0, &ok_rec, nullptr, "", nullptr}, EventContext{});
+	const KernelRecord ok_rec(&ok.hdr);
+	const json k = event_json(Event{0, ok_rec, nullptr, "", nullptr}, EventContext{});
 	EXPECT_EQ(json::array(), k["not_reached"]);
 	EXPECT_EQ(after.size() + outside.size(), k["unavailable"].size());
 	EXPECT_EQ(std::string::npos, format_clone_event(ok, 0).find("not reached"));
