@@ -275,10 +275,8 @@ int site_loop(const LiveOptions &opts, const std::function<void(Window &)> &show
 			auto rest = session->collect(0, g_exiting);
 			if (!rest)
 				return rest.error();
-			auto &records = window->kernel.records;
-			records.insert(records.end(), rest->kernel.records.begin(),
-				       rest->kernel.records.end());
-			SiteInterval sites = join.next(std::move(window->kernel), last);
+			window->kernel.append(rest->kernel);
+			SiteInterval sites = join.next(window->kernel, last);
 			Gathered g{{}, last};
 			g.iv.all = sites.all;
 			g.iv.by_site = std::move(sites.rows);

@@ -24,17 +24,15 @@ void SiteJoin::symbolize_new_sites()
 	trace_.calls = std::move(calls);
 }
 
-SiteInterval SiteJoin::next(DecodedRecords kernel, bool last)
+SiteInterval SiteJoin::next(const KernelRecords &kernel, bool last)
 {
 	std::set<const clonescope_clone_event *> held_before;
-	trace_.kernel.records = std::move(held_);
-	held_.clear();
-	for (const auto &r : trace_.kernel.records)
-		if (const auto *c = std::get_if<clonescope_clone_event>(&r))
+	trace_.kernel = std::move(held_);
+	held_ = KernelRecords{};
+	for (const KernelRecord r : trace_.kernel)
+		if (const auto *c = r.get_if<clonescope_clone_event>())
 			held_before.insert(c);
-	trace_.kernel.records.insert(trace_.kernel.records.end(),
-				     std::make_move_iterator(kernel.records.begin()),
-				     std::make_move_iterator(kernel.records.end()));
+	trace_.kernel.append(kernel);
 	symbolize_new_sites();
 
 	const Correlation corr = correlate(trace_);
@@ -44,7 +42,7 @@ SiteInterval SiteJoin::next(DecodedRecords kernel, bool last)
 	for (const auto &s : corr.samples) {
 		const auto *k = s.primary();
 		if (!s.user && k && !last && !held_before.count(k)) {
-			held_.emplace_back(*k);
+			held_.push_back(*k);
 			held_children.insert(k->child_pid);
 			continue;
 		}
@@ -52,10 +50,10 @@ SiteInterval SiteJoin::next(DecodedRecords kernel, bool last)
 		by_site[site_key(s, SiteGrouping::line)].push_back(&s);
 	}
 	// A held clone's wake-up latency needs its child's first run.
-	for (const auto &r : trace_.kernel.records)
-		if (const auto *st = std::get_if<clonescope_child_start_event>(&r);
+	for (const KernelRecord r : trace_.kernel)
+		if (const auto *st = r.get_if<clonescope_child_start_event>();
 		    st && held_children.count(st->pid))
-			held_.emplace_back(*st);
+			held_.push_back(*st);
 
 	SiteInterval out;
 	out.all = interval_stats(all);

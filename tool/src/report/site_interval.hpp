@@ -36,13 +36,13 @@ public:
 	// Joins @kernel, the records read in this interval, and the records
 	// held from the last one with user().calls.  With @last, nothing is
 	// held back.
-	SiteInterval next(DecodedRecords kernel, bool last);
+	SiteInterval next(const KernelRecords &kernel, bool last);
 
 private:
 	void symbolize_new_sites();
 
 	Trace trace_;
-	std::vector<KernelRecord> held_; // unclaimed clones (and their children's first runs)
+	KernelRecords held_; // unclaimed clones (and their children's first runs)
 };
 
 } // namespace clonescope
