@@ -10,6 +10,7 @@
 #include "report/event_line.hpp"
 #include "trace/names.hpp"
 #include "util/csv.hpp"
+#include "util/named.hpp"
 
 namespace clonescope {
 
@@ -204,15 +205,9 @@ private:
 
 const char *top_grouping_name(TopGrouping by)
 {
-	switch (by) {
-	case TopGrouping::kind:
-		return "kind";
-	case TopGrouping::site:
-		return "site";
-	case TopGrouping::comm:
-		break;
-	}
-	return "comm";
+	static constexpr const char *names[] = {"comm", "kind", "site"};
+
+	return enum_name(names, by);
 }
 
 std::unique_ptr<Output> make_output(Format format, std::ostream &out, OutputOptions opts)

@@ -9,6 +9,7 @@
 #include "report/event_line.hpp"
 #include "trace/names.hpp"
 #include "util/csv.hpp"
+#include "util/named.hpp"
 
 namespace clonescope {
 
@@ -137,15 +138,9 @@ void add_addresses(const Correlation &corr, SiteGrouping sites, std::vector<Grou
 
 const char *site_grouping_name(SiteGrouping g)
 {
-	switch (g) {
-	case SiteGrouping::line:
-		return "line";
-	case SiteGrouping::function:
-		return "function";
-	case SiteGrouping::address:
-		break;
-	}
-	return "address";
+	static constexpr const char *names[] = {"line", "function", "address"};
+
+	return enum_name(names, g);
 }
 
 std::string join(const std::vector<std::string> &v, const char *sep)

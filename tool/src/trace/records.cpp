@@ -55,32 +55,6 @@ Status check_record(std::span<const std::byte> rec, uint64_t offset, bool &short
 	return Ok{};
 }
 
-// Calls @fn.template operator()<Record>() for the known type @type; false
-// for an unknown one.
-template <typename Fn>
-constexpr bool with_record_type(uint16_t type, Fn &&fn)
-{
-	switch (type) {
-	case CLONESCOPE_RECORD_CLONE:
-		fn.template operator()<clonescope_clone_event>();
-		return true;
-	case CLONESCOPE_RECORD_CHILD_START:
-		fn.template operator()<clonescope_child_start_event>();
-		return true;
-	case CLONESCOPE_RECORD_LOST:
-		fn.template operator()<clonescope_lost_event>();
-		return true;
-	case CLONESCOPE_RECORD_COW:
-		fn.template operator()<clonescope_cow_event>();
-		return true;
-	case CLONESCOPE_RECORD_LIFECYCLE:
-		fn.template operator()<clonescope_lifecycle_event>();
-		return true;
-	default:
-		return false;
-	}
-}
-
 // @bytes (checked) with each known record at least this tool's struct,
 // zero-filled (copy_record()), and the unknown ones left out.
 std::vector<std::byte> widened(std::span<const std::byte> bytes)

@@ -32,31 +32,44 @@ struct RecordTypeIs {
 	static constexpr size_t size_ver0 = SizeVer0;
 };
 
-template <>
-struct RecordType<clonescope_clone_event>
-	: RecordTypeIs<CLONESCOPE_RECORD_CLONE, CLONESCOPE_CLONE_EVENT_SIZE_VER0> {
-	static constexpr const char *name = "clone";
-};
-template <>
-struct RecordType<clonescope_child_start_event>
-	: RecordTypeIs<CLONESCOPE_RECORD_CHILD_START, CLONESCOPE_CHILD_START_EVENT_SIZE_VER0> {
-	static constexpr const char *name = "child-start";
-};
-template <>
-struct RecordType<clonescope_lost_event>
-	: RecordTypeIs<CLONESCOPE_RECORD_LOST, CLONESCOPE_LOST_EVENT_SIZE_VER0> {
-	static constexpr const char *name = "lost";
-};
-template <>
-struct RecordType<clonescope_cow_event>
-	: RecordTypeIs<CLONESCOPE_RECORD_COW, CLONESCOPE_COW_EVENT_SIZE_VER0> {
-	static constexpr const char *name = "cow";
-};
-template <>
-struct RecordType<clonescope_lifecycle_event>
-	: RecordTypeIs<CLONESCOPE_RECORD_LIFECYCLE, CLONESCOPE_LIFECYCLE_EVENT_SIZE_VER0> {
-	static constexpr const char *name = "lifecycle";
-};
+#define CLONESCOPE_RECORD_TYPE(Record, Id, SizeVer0, Name)			\
+	template <>							\
+	struct RecordType<Record> : RecordTypeIs<Id, SizeVer0> {		\
+		static constexpr const char *name = Name;			\
+	}
+CLONESCOPE_RECORD_TYPE(clonescope_clone_event, CLONESCOPE_RECORD_CLONE,
+		       CLONESCOPE_CLONE_EVENT_SIZE_VER0, "clone");
+CLONESCOPE_RECORD_TYPE(clonescope_child_start_event, CLONESCOPE_RECORD_CHILD_START,
+		       CLONESCOPE_CHILD_START_EVENT_SIZE_VER0, "child-start");
+CLONESCOPE_RECORD_TYPE(clonescope_lost_event, CLONESCOPE_RECORD_LOST,
+		       CLONESCOPE_LOST_EVENT_SIZE_VER0, "lost");
+CLONESCOPE_RECORD_TYPE(clonescope_cow_event, CLONESCOPE_RECORD_COW,
+		       CLONESCOPE_COW_EVENT_SIZE_VER0, "cow");
+CLONESCOPE_RECORD_TYPE(clonescope_lifecycle_event, CLONESCOPE_RECORD_LIFECYCLE,
+		       CLONESCOPE_LIFECYCLE_EVENT_SIZE_VER0, "lifecycle");
+#undef CLONESCOPE_RECORD_TYPE
+
+// Every type above, for walks over them.
+template <typename... Records>
+struct RecordTypeList {};
+using KnownRecordTypes = RecordTypeList<clonescope_clone_event, clonescope_child_start_event,
+					clonescope_lost_event, clonescope_cow_event,
+					clonescope_lifecycle_event>;
+
+// Calls @fn.template operator()<Record>() for the known type @type; false
+// for an unknown one.
+template <typename Fn, typename... Records>
+constexpr bool with_record_type_in(RecordTypeList<Records...>, uint16_t type, Fn &fn)
+{
+	return ((type == RecordType<Records>::id && (fn.template operator()<Records>(), true)) ||
+		...);
+}
+
+template <typename Fn>
+constexpr bool with_record_type(uint16_t type, Fn &&fn)
+{
+	return with_record_type_in(KnownRecordTypes{}, type, fn);
+}
 
 // One kernel record of a known type, where it lies: at least as long as
 // this tool's struct of its type and aligned for it (KernelRecords makes
@@ -125,8 +138,7 @@ inline void prefetch_ahead(const std::byte *pos)
 // Whether @type is one KernelRecord can hold.
 constexpr bool is_known_record_type(uint16_t type)
 {
-	return (type >= CLONESCOPE_RECORD_CLONE && type <= CLONESCOPE_RECORD_COW) ||
-	       type == CLONESCOPE_RECORD_LIFECYCLE;
+	return with_record_type(type, []<typename>() {});
 }
 
 // The decoded kernel stream: its records, checked once when added and then

@@ -14,6 +14,7 @@
 
 #include "trace/record_walker.hpp"
 #include "user_trace.h"
+#include "util/named.hpp"
 
 namespace clonescope {
 
@@ -204,21 +205,10 @@ bool has_kind(const json &v, MetaKind kind)
 
 const char *kind_name(MetaKind kind)
 {
-	switch (kind) {
-	case MetaKind::String:
-		return "a string";
-	case MetaKind::Unsigned:
-		return "an unsigned integer";
-	case MetaKind::Integer:
-		return "an integer";
-	case MetaKind::StringArray:
-		return "an array of strings";
-	case MetaKind::Object:
-		return "a map";
-	case MetaKind::ObjectOrNull:
-		return "a map or null";
-	}
-	return "?";
+	static constexpr const char *names[] = {"a string", "an unsigned integer", "an integer",
+						  "an array of strings", "a map", "a map or null"};
+
+	return enum_name(names, kind);
 }
 
 // @v as JSON for an error message: cut short, and never throwing on a

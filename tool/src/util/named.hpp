@@ -26,6 +26,15 @@ constexpr const char *name_in(const Named (&table)[N], uint64_t value, const cha
 	return fallback;
 }
 
+// The name of @e, an enum whose values count from 0, in @names (in the
+// enum's order), else "?".
+template <typename Enum, size_t N>
+constexpr const char *enum_name(const char *const (&names)[N], Enum e)
+{
+	const auto i = static_cast<size_t>(e);
+	return i < N ? names[i] : "?";
+}
+
 // The names of @table's bits in @bits, then the bits it does not name (hex).
 template <size_t N>
 std::vector<std::string> bit_names(const Named (&table)[N], uint64_t bits)
