@@ -27,6 +27,13 @@ public:
 		fmt::format_to(std::back_inserter(out_), "{}{} {}\n", name, braced(labels), value);
 	}
 
+	// A counter family of one sample without labels.
+	template <typename T> void counter(const char *name, const char *help, T value)
+	{
+		family(name, "counter", help);
+		sample(name, "", value);
+	}
+
 	// A log2 histogram (bucket 0: values 0 and 1, bucket n: [2^n,
 	// 2^(n+1)), the last one also larger) as cumulative buckets.  The
 	// bound of bucket n is its largest value, 2^(n+1) - 1, over @per_unit
@@ -119,9 +126,9 @@ void clone_families(Writer &w, const Aggregate &agg)
 		 "4K pages copied on write after one fork, child and parent, counted when "
 		 "the child execs or exits.");
 	w.histogram("clonescope_cow_copied_pages_per_fork", "", t.cow_copied, 1.0);
-	w.family("clonescope_cow_copied_pages_total", "counter",
-		 "4K pages copied on write after traced forks whose bill is complete.");
-	w.sample("clonescope_cow_copied_pages_total", "", t.cow_copied.sum);
+	w.counter("clonescope_cow_copied_pages_total",
+		  "4K pages copied on write after traced forks whose bill is complete.",
+		  t.cow_copied.sum);
 }
 
 void comm_families(Writer &w, const Aggregate &agg)
@@ -151,26 +158,25 @@ void comm_families(Writer &w, const Aggregate &agg)
 	for (const auto &c : agg.comms)
 		w.histogram("clonescope_comm_wakeup_latency_seconds", comm_label(c), c.wakeup_ns,
 			    kNsPerSecond);
-	w.family("clonescope_comm_overflow_clones_total", "counter",
-		 "Clones not counted by command name: the module's table of names was full.");
-	w.sample("clonescope_comm_overflow_clones_total", "", agg.totals.comms_overflow);
+	w.counter("clonescope_comm_overflow_clones_total",
+		  "Clones not counted by command name: the module's table of names was full.",
+		  agg.totals.comms_overflow);
 }
 
 void session_families(Writer &w, const clonescope_stats &s)
 {
-	w.family("clonescope_records_dropped_total", "counter",
-		 "Records lost to a full per-CPU buffer (0 while only aggregating).");
-	w.sample("clonescope_records_dropped_total", "", s.dropped);
-	w.family("clonescope_inflight_overflow_total", "counter",
-		 "Clones left untraced because the module's in-flight table was full.");
-	w.sample("clonescope_inflight_overflow_total", "", s.inflight_overflow);
-	w.family("clonescope_handler_calls_total", "counter",
-		 "Calls of clonescope's probe handlers.");
-	w.sample("clonescope_handler_calls_total", "", s.handler_calls);
-	w.family("clonescope_handler_seconds_total", "counter",
-		 "Time spent inside clonescope's probe handlers: the tracer's own cost.");
-	w.sample("clonescope_handler_seconds_total", "",
-		 static_cast<double>(s.handler_ns) / kNsPerSecond);
+	w.counter("clonescope_records_dropped_total",
+		  "Records lost to a full per-CPU buffer (0 while only aggregating).",
+		  s.dropped);
+	w.counter("clonescope_inflight_overflow_total",
+		  "Clones left untraced because the module's in-flight table was full.",
+		  s.inflight_overflow);
+	w.counter("clonescope_handler_calls_total",
+		  "Calls of clonescope's probe handlers.",
+		  s.handler_calls);
+	w.counter("clonescope_handler_seconds_total",
+		  "Time spent inside clonescope's probe handlers: the tracer's own cost.",
+		  static_cast<double>(s.handler_ns) / kNsPerSecond);
 }
 
 } // namespace
