@@ -278,6 +278,24 @@ std::optional<uint64_t> meta_u64(const json &meta, const char *key)
 	return it->get<uint64_t>();
 }
 
+namespace {
+
+// @rec, a user record of @size bytes, as @Record; @what names its type in
+// the error when it is shorter than @Record.
+template <typename Record>
+Result<Record> read_user_record(std::span<const std::byte> rec, size_t size, uint64_t offset,
+				const char *what)
+{
+	Record r;
+	if (size < sizeof(r))
+		return Error{fmt::format("user trace: {} record at offset {} too short ({} bytes)",
+					 what, offset, size)};
+	std::memcpy(&r, rec.data(), sizeof(r));
+	return r;
+}
+
+} // namespace
+
 Status parse_user_stream(std::span<const std::byte> bytes, uint64_t base_offset, Trace &trace)
 {
 	cs_user_file_header fh{};
@@ -310,22 +328,18 @@ Status parse_user_stream(std::span<const std::byte> bytes, uint64_t base_offset,
 		[&](const cs_user_record_header &rh, std::span<const std::byte> rec,
 		    uint64_t offset) -> Status {
 			if (rh.type == CS_USER_RECORD_CALL) {
-				cs_user_call c;
-				if (rh.size < sizeof(c))
-					return Error{fmt::format("user trace: call record at offset {} "
-								 "too short ({} bytes)",
-								 offset, rh.size)};
-				std::memcpy(&c, rec.data(), sizeof(c));
+				auto read = read_user_record<cs_user_call>(rec, rh.size, offset, "call");
+				if (!read)
+					return read.error();
+				const cs_user_call &c = *read;
 				trace.calls.push_back(UserCall{image_index, fh.pid, c.hdr.tid, c.kind,
 							       c.err, c.ret, c.entry_ns, c.return_ns,
 							       c.call_site, c.child});
 			} else if (rh.type == CS_USER_RECORD_MAP) {
-				cs_user_map m;
-				if (rh.size < sizeof(m))
-					return Error{fmt::format("user trace: map record at offset {} too "
-								 "short ({} bytes)",
-								 offset, rh.size)};
-				std::memcpy(&m, rec.data(), sizeof(m));
+				auto read = read_user_record<cs_user_map>(rec, rh.size, offset, "map");
+				if (!read)
+					return read.error();
+				const cs_user_map &m = *read;
 				if (m.path_len > rh.size - sizeof(m))
 					return Error{fmt::format("user trace: map record at offset {}: path "
 								 "length {} exceeds the record",
