@@ -391,8 +391,10 @@ check_variants() {
 describe_guest() {
 	local accel=tcg
 
-	# The kernel says so when it runs on KVM; TCG shows no such line.
+	# The kernel says so when it runs on KVM; TCG shows no such line, and
+	# run.sh says when it counts instructions.
 	dmesg | grep -q 'Hypervisor detected: KVM' && accel=kvm
+	[[ "${CLONESCOPE_ACCEL:-}" == icount ]] && accel=icount
 	meta accel "$accel"
 	meta kernel "$(uname -r)"
 	meta date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"

@@ -222,7 +222,18 @@ def main():
     L.append(f"- guest time: {meta.get('guest_seconds', '?')} s; whole `make bench`: "
              f"{host.get('total_seconds', '?')} s")
     L.append("")
-    if accel != "KVM":
+    if accel == "ICOUNT":
+        L.append("**The guest ran under TCG with `-icount shift=0,sleep=off` on one vCPU: its "
+                 "clock counts executed instructions (one per ns) and skips idle time, so "
+                 "every time below is a count of the instructions the guest executed, kernel "
+                 "and user space and every task on the CPU (a tracer's reader included), and "
+                 "a ratio repeats from run to run whatever the host does. It leaves out what "
+                 "the emulator does not model: cache misses, TLB refills, the pipeline cost "
+                 "of a trap or a context switch. Compare variants; `make bench ACCEL=tcg` "
+                 "measures the same on TCG's emulated wall clock with two vCPUs "
+                 "(results-tcg.md).**")
+        L.append("")
+    elif accel != "KVM":
         L.append("**The guest ran under TCG (QEMU's CPU emulator): every absolute time below "
                  "is emulated and several times slower than real hardware, and the emulator "
                  "makes some operations (page faults, TLB flushes, kprobe traps) "
@@ -236,7 +247,9 @@ def main():
     L.append("")
     L.append("Each cell: median ratio over the rounds (as +% overhead), then p25–p75 "
              "of the per-round ratios in brackets. The baseline row gives its own "
-             "median absolute time per iteration (emulated under TCG).")
+             "median absolute time per iteration"
+             + {"ICOUNT": " (instructions, one per ns).", "KVM": "."}.get(
+                 accel, " (emulated under TCG)."))
     L.append("")
     L.append("| variant | " + " | ".join(wl_names.get(w, w) for w in workloads) + " |")
     L.append("|---|" + "---|" * len(workloads))
@@ -496,7 +509,11 @@ def main():
                  f"reading): {rate:.0f} clones/s ({wl_names.get(w, w)}), the fastest batch "
                  "of this run; no faster rate was tried.")
         L.append("")
-    if accel != "KVM":
+    if accel == "ICOUNT":
+        L.append("Under -icount an overhead target is judged on instructions executed; what "
+                 "an instruction costs on hardware (a trap, a cache miss) is not in it.")
+        L.append("")
+    elif accel != "KVM":
         L.append("Under TCG an overhead target is judged on emulated ratios; kprobe traps and "
                  "page faults are relatively dearer under emulation, so re-run on KVM or bare "
                  "metal before taking a missed overhead target as final.")

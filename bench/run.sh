@@ -17,8 +17,14 @@
 #   BENCH_SEED             seed of the variant order (default 1)
 #   BENCH_DECODE_EVENTS    records in the synthetic decode trace (default 2000000)
 #   BENCH_RESULTS          results file (default bench/results.md)
-#   ACCEL, KVER, BUILD     as for selftests/vm/run.sh
+#   ACCEL                  icount (default): one vCPU whose clock counts
+#                          instructions, so a ratio does not move with the
+#                          host's load; tcg: two vCPUs on QEMU's emulated
+#                          wall clock (results-tcg.md); see selftests/vm/run.sh
+#   KVER, BUILD            as for selftests/vm/run.sh
 set -euo pipefail
+
+export ACCEL="${ACCEL:-icount}"
 
 # shellcheck source=scripts/lib.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
@@ -78,7 +84,7 @@ build() {
 host_facts() {
 	local out="$1"
 
-	printf '%s\n' "out_dir=$out" "accel_requested=${ACCEL:-tcg}" \
+	printf '%s\n' "out_dir=$out" "accel_requested=$ACCEL" \
 		"host_kernel=$(uname -r)" "host_cpus=$(nproc)" \
 		"host_load=$(cut -d' ' -f1-3 /proc/loadavg)"
 }
@@ -93,7 +99,7 @@ main() {
 	if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
 		results="${BENCH_RESULTS:-$out/results.md}"
 	else
-		results="${BENCH_RESULTS:-$BENCH_DIR/results.md}"
+		results="${BENCH_RESULTS:-$BENCH_DIR/results$([[ "$ACCEL" == icount ]] || echo "-$ACCEL").md}"
 	fi
 	facts="$(host_facts "$out")"
 	note "guest settings: ${GUEST_ARGS[*]}"

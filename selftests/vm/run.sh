@@ -7,14 +7,18 @@
 # WARNING, Oops or an unexpected taint fails the run.
 #
 # Environment:
-#   ACCEL=tcg|mttcg|kvm
+#   ACCEL=tcg|mttcg|kvm|icount
 #                   tcg (default): TCG with both vCPUs on one host thread;
 #                   mttcg: a host thread per vCPU, faster, but the guest
 #                   crashed (RIP 0 at call sites being live-patched) when
 #                   kprobes were armed and disarmed while other vCPUs ran
 #                   those functions, which single-threaded TCG never did in
 #                   the same test; kvm is tried first and falls back to tcg
-#                   when the guest shows no output within $VM_KVM_GRACE s
+#                   when the guest shows no output within $VM_KVM_GRACE s;
+#                   icount: tcg on one vCPU whose clock counts instructions
+#                   (-icount shift=$VM_ICOUNT_SHIFT, default 0: one per ns;
+#                   sleep=off: idle time is skipped), so guest time does not
+#                   depend on the host's speed or load (make bench's mode)
 #   VM_TIMEOUT      seconds before the guest is killed (default 900)
 #   VM_OUT          output directory (default $BUILD/vm-out/<script>-<time>);
 #                   must be absent or empty
@@ -54,6 +58,7 @@ prepare_out() {
 		printf 'CLONESCOPE_REPO=%q\n' "$CLONESCOPE_REPO"
 		printf 'CLONESCOPE_OUT=/out\n'
 		printf 'BUILD=%q\nKVER=%q\n' "$BUILD" "$KVER"
+		printf 'CLONESCOPE_ACCEL=%q\n' "$ACCEL"
 		printf 'CLONESCOPE_CMD=('
 		printf ' %q' "$script" "${@:3}"
 		printf ' )\n'
@@ -66,7 +71,7 @@ prepare_out() {
 # oops=panic: after an Oops the kernel is not trustworthy, and tests going
 # on would only pile up more Oopses until the timeout; stop at the first.
 run_qemu() {
-	local accel="$1" initrd="$2" out="$3" image pid
+	local accel="$1" initrd="$2" out="$3" image pid smp=2
 	local -a accel_args
 
 	# shellcheck disable=SC2054 # tcg,thread=... is one QEMU argument
@@ -74,10 +79,18 @@ run_qemu() {
 	tcg) accel_args=(-accel tcg,thread=single) ;;
 	mttcg) accel_args=(-accel tcg,thread=multi) ;;
 	kvm) accel_args=(-accel kvm -cpu host) ;;
+	# One vCPU: with two, QEMU 7.2's icount hangs the guest at
+	# "x86: Booting SMP configuration" (the boot CPU's wait for the
+	# second one never ends).
+	icount)
+		accel_args=(-accel tcg,thread=single
+			-icount "shift=${VM_ICOUNT_SHIFT:-0},sleep=off")
+		smp=1
+		;;
 	esac
 	image="${VM_KERNEL:-$(kernel_image "$KVER")}"
 	timeout --kill-after=10 "$VM_TIMEOUT" \
-		qemu-system-x86_64 -M q35 -m 2G -smp 2 "${accel_args[@]}" \
+		qemu-system-x86_64 -M q35 -m 2G -smp "$smp" "${accel_args[@]}" \
 		-display none -no-user-config -nodefaults -no-reboot \
 		-serial "file:$out/console.log" -monitor none \
 		-kernel "$image" -initrd "$initrd" \
@@ -188,7 +201,7 @@ main() {
 	local script out initrd accel="$ACCEL" qemu_rc=0 reason
 
 	(($# >= 1)) || usage
-	[[ "$accel" =~ ^(tcg|mttcg|kvm)$ ]] || die "ACCEL must be tcg, mttcg or kvm, not '$accel'"
+	[[ "$accel" =~ ^(tcg|mttcg|kvm|icount)$ ]] || die "ACCEL must be tcg, mttcg, kvm or icount, not '$accel'"
 	script="$(realpath "$1")"
 	[[ -x "$script" ]] || die "$1: not an executable file"
 	KVER="$(guest_kver)"
