@@ -74,8 +74,9 @@ demo: deps all
 
 # Not tests: overhead against bpftrace/forkstat (bench/results.md), and the
 # case studies (Documentation/case-studies.rst), each from one guest run.
+# Measured under -icount unless ACCEL is given (ACCEL=tcg: results-tcg.md).
 bench: deps-bench module tool
-	bench/run.sh
+	ACCEL=$(if $(filter file,$(origin ACCEL)),icount,$(ACCEL)) bench/run.sh
 
 # The decode throughput alone, on the host (no guest): bench/decode-results.md.
 bench-decode: tool
@@ -102,4 +103,4 @@ help:
 	@echo "make deps-kernels    fetch the other test kernels (5.10 6.12 6.12-rt 7.2 7.3-rc)"
 	@echo "make build-all-kernels  compile the module for every test kernel"
 	@echo "make check-all-kernels  selftests on every test kernel -> Documentation/kernels.rst"
-	@echo "KVER=, KDIR=  kernel to build for; ACCEL=kvm to try KVM (default tcg)"
+	@echo "KVER=, KDIR=  kernel to build for; ACCEL=kvm to try KVM (default tcg; bench: icount)"
