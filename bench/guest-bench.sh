@@ -33,12 +33,12 @@ ROUNDS=8
 # 20 minutes; BENCH_VARIANTS adds them.
 VARIANTS="unloaded disabled nullprobes noreader pollreader drain drain-perwait record record-clone stat bpftrace perf"
 WORKLOADS="fork vfork-exec spawn thread cow storm"
-ITERS_fork=300
-ITERS_vfork_exec=20
-ITERS_spawn=20
-ITERS_thread=1000
-ITERS_cow=2
-ITERS_storm=150
+ITERS_fork=600
+ITERS_vfork_exec=100
+ITERS_spawn=100
+ITERS_thread=3000
+ITERS_cow=3
+ITERS_storm=400
 COW_MIB=256
 SEED=1
 TRACER_TIMEOUT=180
@@ -200,11 +200,19 @@ ctl_batch() {
 	shift
 	"$BENCH_BIN/cs-ctl" "$@" > "$holder_out" &
 	pid=$!
-	for ((i = 0; i < 100; i++)); do
+	# Arming every probe takes seconds of guest time (under icount too).
+	for ((i = 0; i < 600; i++)); do
 		grep -q ready "$holder_out" && break
-		sleep 0.05
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
 	done
-	grep -q ready "$holder_out" || { echo "cs-ctl $* did not start" >&2; return 1; }
+	if ! grep -q ready "$holder_out"; then
+		echo "cs-ctl $* did not start: $(head -c 300 "$holder_out")" >&2
+		# Gone before the next batch, which would find the device busy.
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid"
+		return 1
+	fi
 	workload "$wl" || rc=$?
 	kill -TERM "$pid"
 	wait "$pid" || rc=$?
@@ -338,6 +346,7 @@ workload_arg() {
 	case "$1" in
 	cow) echo "$COW_MIB" ;;
 	storm) nproc ;;
+	vfork-exec | spawn) echo "$BENCH_BIN/cs-true" ;;
 	*) echo 0 ;;
 	esac
 }
@@ -473,6 +482,10 @@ run_round() {
 			stop_tracer
 			continue
 		fi
+		# What the setup left running in the kernel (an rmmod's deferred
+		# frees, a tracer's start-up work) must not land in a batch: on
+		# one vCPU it would.
+		sleep 1
 		log "round $round: $v set up in $((SECONDS - t0)) s"
 		for w in $workloads; do
 			batch "$round" "$pos" "$v" "$w"
@@ -486,7 +499,7 @@ run_round() {
 snapshot() {
 	mkdir -p "$BENCH_BIN" "$TOOL_DIR"
 	cp "$CLONESCOPE_REPO/module/clonescope.ko" "$MODULE"
-	cp "$BUILD/bench/cs-workload" "$BUILD/bench/cs-ctl" "$BENCH_BIN/"
+	cp "$BUILD/bench/cs-workload" "$BUILD/bench/cs-ctl" "$BUILD/bench/cs-true" "$BENCH_BIN/"
 	if [[ -x "$BUILD/tool/clonescope" ]]; then
 		cp "$BUILD/tool/clonescope" "$TOOL_DIR/"
 		cp "$BUILD/tool/libclonescope-preload.so" "$TOOL_DIR/" 2>/dev/null || true

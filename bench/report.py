@@ -36,8 +36,8 @@ VARIANT_TEXT = {
 }
 WORKLOAD_TEXT = {
     "fork": "fork+exit+wait",
-    "vfork-exec": "vfork+exec /bin/true",
-    "spawn": "posix_spawn /bin/true",
+    "vfork-exec": "vfork+exec of a static no-op",
+    "spawn": "posix_spawn of a static no-op",
     "thread": "pthread_create+join",
     "cow": "COW-heavy: {cow_mib} MiB parent, child writes 10%",
     "storm": "fork storm, one forker per CPU ({cpus})",
@@ -92,7 +92,9 @@ def quantile(xs, q):
 
 
 def pct(ratio):
-    return f"{(ratio - 1) * 100:+.1f}%"
+    """As +% overhead; two decimals below 1%, where icount still resolves it."""
+    p = (ratio - 1) * 100
+    return f"{p:+.2f}%" if abs(p) < 1 else f"{p:+.1f}%"
 
 
 def fmt_ns(ns):

@@ -49,8 +49,9 @@ settings() {
 	GUEST_ARGS=("ROUNDS=$ROUNDS" "COW_MIB=$COW_MIB" "SEED=${BENCH_SEED:-1}")
 	[[ -n "${BENCH_VARIANTS:-}" ]] && GUEST_ARGS+=("VARIANTS=$BENCH_VARIANTS")
 	[[ -n "${BENCH_WORKLOADS:-}" ]] && GUEST_ARGS+=("WORKLOADS=$BENCH_WORKLOADS")
-	# Defaults: about 0.3-0.6 s per batch under TCG; quick mode a fifth.
-	for w in fork:300 vfork_exec:20 spawn:20 thread:1000 cow:2 storm:150; do
+	# Defaults (guest-bench.sh's): 0.1-0.3 s of instructions per batch
+	# under icount; quick mode a fifth.
+	for w in fork:600 vfork_exec:100 spawn:100 thread:3000 cow:3 storm:400; do
 		def="${w#*:}"
 		w="${w%%:*}"
 		var="BENCH_ITERS_${w^^}"

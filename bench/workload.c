@@ -6,8 +6,8 @@
  *
  * usage: cs-workload KIND ITERS [ARG]
  *   fork        fork(); the child _exit()s; waitpid()
- *   vfork-exec  vfork(); the child execs /bin/true; waitpid()
- *   spawn       posix_spawn(/bin/true); waitpid()
+ *   vfork-exec  vfork(); the child execs ARG (default /bin/true); waitpid()
+ *   spawn       posix_spawn(ARG) (default /bin/true); waitpid()
  *   thread      pthread_create() of an empty thread; pthread_join()
  *   cow         a parent of ARG MiB (default 256), every page written
  *               before the clock starts; each child writes one byte in
@@ -76,6 +76,9 @@ static void do_fork(long iters)
 	}
 }
 
+/* What vfork-exec and spawn run. */
+static const char *exec_path = "/bin/true";
+
 /* One call per function: nothing of the caller's frame lives across vfork(). */
 static __attribute__((noinline)) void vfork_exec_once(void)
 {
@@ -83,7 +86,7 @@ static __attribute__((noinline)) void vfork_exec_once(void)
 	pid_t pid = vfork();
 
 	if (pid == 0) {
-		execve("/bin/true", argv, environ);
+		execve(exec_path, argv, environ);
 		_exit(127);
 	}
 	reap(pid);
@@ -102,7 +105,7 @@ static void do_spawn(long iters)
 	for (long i = 0; i < iters; i++) {
 		pid_t pid;
 
-		if (posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ))
+		if (posix_spawn(&pid, exec_path, NULL, NULL, argv, environ))
 			failures++;
 		else
 			reap(pid);
@@ -179,8 +182,10 @@ int main(int argc, char **argv)
 	}
 	kind = argv[1];
 	iters = strtol(argv[2], NULL, 10);
-	if (argc > 3)
+	if (argc > 3) {
 		arg = strtol(argv[3], NULL, 10);
+		exec_path = argv[3];
+	}
 	if (iters <= 0) {
 		fprintf(stderr, "cs-workload: ITERS must be > 0\n");
 		return 2;
