@@ -12,7 +12,7 @@ source "$CLONESCOPE_REPO/selftests/vm/guest-lib.sh"
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
-export CLONESCOPE_OUT CLONESCOPE_REPO BUILD KVER
+export CLONESCOPE_OUT CLONESCOPE_REPO BUILD KVER CLONESCOPE_ACCEL
 
 run_script() {
 	local rc
