@@ -192,30 +192,38 @@ run_disabled() {
 }
 teardown_disabled() { :; }
 
-# ctl_batch WORKLOAD CS-CTL-ARGS...: one batch with cs-ctl owning the
-# session (enabled, every probe group), then its stats.
-ctl_batch() {
-	local wl="$1" holder_out=/tmp/holder.out pid i rc=0
+# start_holder OUT CS-CTL-ARGS...: cs-ctl in the background, its PID in
+# holder_pid, once it said "ready" in OUT.  Fails, cs-ctl gone, when not.
+start_holder() {
+	local out="$1" i
 
 	shift
-	"$BENCH_BIN/cs-ctl" "$@" > "$holder_out" &
-	pid=$!
+	"$BENCH_BIN/cs-ctl" "$@" > "$out" &
+	holder_pid=$!
 	# Arming every probe takes seconds of guest time (under icount too).
 	for ((i = 0; i < 600; i++)); do
-		grep -q ready "$holder_out" && break
-		kill -0 "$pid" 2>/dev/null || break
+		grep -q ready "$out" && return 0
+		kill -0 "$holder_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	if ! grep -q ready "$holder_out"; then
-		echo "cs-ctl $* did not start: $(head -c 300 "$holder_out")" >&2
-		# Gone before the next batch, which would find the device busy.
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid"
-		return 1
-	fi
+	echo "cs-ctl $* did not start (waited $((i / 10)) s): $(head -c 300 "$out")" >&2
+	# Gone before the next batch, which would find the device busy.
+	kill -KILL "$holder_pid" 2>/dev/null
+	wait "$holder_pid"
+	return 1
+}
+
+# ctl_batch WORKLOAD CS-CTL-ARGS...: one batch with cs-ctl owning the
+# session (enabled, every probe group), then its stats.  A cs-ctl that did
+# not start is tried once more (seen once in 144 batches under icount).
+ctl_batch() {
+	local wl="$1" holder_out=/tmp/holder.out rc=0
+
+	shift
+	start_holder "$holder_out" "$@" || start_holder "$holder_out" "$@" || return
 	workload "$wl" || rc=$?
-	kill -TERM "$pid"
-	wait "$pid" || rc=$?
+	kill -TERM "$holder_pid"
+	wait "$holder_pid" || rc=$?
 	grep -v ready "$holder_out"
 	return "$rc"
 }
