@@ -27,6 +27,13 @@
 struct cs_agg_cpu {
 	struct clonescope_aggregate totals;
 	struct clonescope_agg_comm comms[CS_AGG_NR_COMMS];
+	/*
+	 * The entry the last lookup found, and the bytes of the comm it was
+	 * looked up by: clones come in runs from one command, and two words
+	 * compared are far cheaper than the copy, hash and probe of a lookup.
+	 */
+	struct clonescope_agg_comm *last;
+	u64 last_key[2];
 };
 
 static struct cs_agg_cpu *cs_aggs;
@@ -35,6 +42,7 @@ static_assert(sizeof(struct clonescope_aggregate) ==
 	      CLONESCOPE_AGGREGATE_SIZE_VER0);
 static_assert(CS_AGG_FIRST_COUNTER % 8 == 0);
 static_assert(offsetof(struct clonescope_agg_comm, failed) == 16);
+static_assert(sizeof_field(struct cs_agg_cpu, last_key) == TASK_COMM_LEN);
 
 static void cs_hist_add(struct clonescope_log2_hist *h, u64 v)
 {
@@ -66,19 +74,24 @@ static struct clonescope_agg_comm *cs_agg_comm(struct cs_agg_cpu *a,
 {
 	char name[TASK_COMM_LEN] = {};
 	unsigned int h, i;
+	u64 key[2];
 
+	memcpy(key, comm, sizeof(key));
+	if (a->last && key[0] == a->last_key[0] && key[1] == a->last_key[1])
+		return a->last;
 	strscpy(name, comm, sizeof(name));
 	h = full_name_hash(NULL, name, strnlen(name, sizeof(name)));
 	for (i = 0; i < CS_AGG_COMM_PROBES; i++) {
 		struct clonescope_agg_comm *c;
 
 		c = &a->comms[(h + i) & (CS_AGG_NR_COMMS - 1)];
-		if (!c->comm[0]) {
+		if (!c->comm[0])
 			memcpy(c->comm, name, sizeof(c->comm));
-			return c;
-		}
-		if (!memcmp(c->comm, name, sizeof(c->comm)))
-			return c;
+		else if (memcmp(c->comm, name, sizeof(c->comm)))
+			continue;
+		a->last = c;
+		memcpy(a->last_key, key, sizeof(key));
+		return c;
 	}
 	a->totals.comms_overflow++;
 	return NULL;

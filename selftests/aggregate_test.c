@@ -81,6 +81,18 @@ static __u64 hist_total(const struct clonescope_log2_hist *h)
 	return n;
 }
 
+/* The entry for @name among the aggregate's first @nr comms, or NULL. */
+static const struct clonescope_agg_comm *
+comm_entry(const struct clonescope_agg_comm *comms, __u32 nr, const char *name)
+{
+	__u32 i;
+
+	for (i = 0; i < nr; i++)
+		if (!strncmp(comms[i].comm, name, sizeof(comms[i].comm)))
+			return &comms[i];
+	return NULL;
+}
+
 /* Three forks, one vfork, one thread, one clone3 that copy_process refuses. */
 static void clone_set(struct __test_metadata *_metadata)
 {
@@ -139,9 +151,7 @@ TEST_F(aggregate, counts_without_records)
 
 	ASSERT_EQ(0, prctl(PR_GET_NAME, comm));
 	ASSERT_LE(1, agg.nr_comms);
-	for (i = 0; i < agg.nr_comms; i++)
-		if (!strncmp(self->comms[i].comm, comm, sizeof(comm)))
-			mine = &self->comms[i];
+	mine = comm_entry(self->comms, agg.nr_comms, comm);
 	ASSERT_NE(NULL, mine);
 	ASSERT_EQ(6, mine->duration_ns.count);
 	ASSERT_EQ(3, mine->kinds[CLONESCOPE_AGG_KIND_FORK]);
@@ -154,6 +164,47 @@ TEST_F(aggregate, counts_without_records)
 	ASSERT_EQ(0, get_aggregate(self->fd, &agg, self->comms, NR_COMMS));
 	ASSERT_EQ(0, agg.clones);
 	ASSERT_EQ(0, agg.nr_comms);
+}
+
+/*
+ * Forks under two names in turn (a b a b a): each clone counts under the
+ * name it was made with, though the module remembers the last name it saw.
+ */
+TEST_F(aggregate, comms_alternating)
+{
+	static const char *const names[] = { "cs-agg-a", "cs-agg-b" };
+	const struct clonescope_agg_comm *a, *b;
+	struct clonescope_aggregate agg;
+	char saved[16] = "";
+	int i;
+
+	ASSERT_EQ(0, prctl(PR_GET_NAME, saved));
+	ASSERT_EQ(0, set_options(self->fd, sizeof(struct clonescope_options),
+				 CLONESCOPE_PROBES_CLONE, AGG_OPTS, 0));
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(0, prctl(PR_SET_NAME, names[i % 2]));
+		ASSERT_EQ(0, ct_clone_once(CT_LOAD_FORK));
+	}
+	ASSERT_EQ(0, prctl(PR_SET_NAME, saved));
+	ASSERT_EQ(0, cs_disable(self->fd));
+
+	ASSERT_EQ(0, get_aggregate(self->fd, &agg, self->comms, NR_COMMS));
+	ASSERT_EQ(5, agg.clones);
+	ASSERT_EQ(2, agg.nr_comms);
+	a = comm_entry(self->comms, agg.nr_comms, names[0]);
+	b = comm_entry(self->comms, agg.nr_comms, names[1]);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	ASSERT_EQ(3, a->kinds[CLONESCOPE_AGG_KIND_FORK]);
+	ASSERT_EQ(3, a->duration_ns.count);
+	ASSERT_EQ(2, b->kinds[CLONESCOPE_AGG_KIND_FORK]);
+	ASSERT_EQ(2, b->duration_ns.count);
+	/* Each child ran once, and its wake-up counts under its name. */
+	if (ct_probe_registered(self->fd, "schedule_tail")) {
+		ASSERT_EQ(3, a->wakeup_ns.count);
+		ASSERT_EQ(2, b->wakeup_ns.count);
+	}
 }
 
 /* The clone records of a drained stream of @len bytes. */
