@@ -432,6 +432,33 @@ def main():
     # ---- decode
     L += decode_section(decode)
 
+    # ---- head to head
+    pairs = [(SAME_PROBES, "bpftrace"), (AGGREGATOR, "perf"), (READER, "bpftrace")]
+    pairs = [(a, b) for a, b in pairs if a in variants and b in variants]
+    if pairs:
+        L.append("## Head to head, round by round")
+        L.append("")
+        L.append("Each cell: the first variant's overhead minus the second's, in points of the "
+                 "baseline, median over the rounds, then the lowest and highest round, and in "
+                 "how many rounds the first was the cheaper (both measured in the same round, "
+                 "against the same baseline batch).")
+        L.append("")
+        L.append("| pair | " + " | ".join(wl_names.get(w, w) for w in workloads) + " |")
+        L.append("|---|" + "---|" * len(workloads))
+        for a, b in pairs:
+            cells = []
+            for w in workloads:
+                d = [(ns[(r, a, w)] - ns[(r, b, w)]) / ns[(r, "unloaded", w)] * 100
+                     for r in sorted({k[0] for k in ns})
+                     if (r, a, w) in ns and (r, b, w) in ns and (r, "unloaded", w) in ns]
+                if not d:
+                    cells.append("–")
+                    continue
+                cells.append(f"{statistics.median(d):+.2f} [{min(d):+.2f} … {max(d):+.2f}], "
+                             f"cheaper in {sum(x < 0 for x in d)}/{len(d)}")
+            L.append(f"| `{a}` − `{b}` | " + " | ".join(cells) + " |")
+        L.append("")
+
     # ---- targets
     L.append("## Targets")
     L.append("")
