@@ -126,8 +126,14 @@ struct cs_landmarks {
 #define CS_CHILD_BITS		10
 #define CS_NR_CHILDREN		(1U << CS_CHILD_BITS)
 
+/*
+ * A clone in flight.  cs_slot_begin() sets only what a clone needs set:
+ * a landmark is valid where its bit in lm_set is (cs_lm()).
+ */
 struct cs_slot {
 	bool cp_failed;
+	bool timed;			/* its handlers' cost is measured */
+	u32 lm_set;			/* BIT(landmark) of those stamped */
 	long child_idx;			/* in child_keys, or -1 */
 	u32 failed_phase;
 	u64 lm[NR_LANDMARKS];
@@ -152,7 +158,12 @@ static_assert(NR_LANDMARKS <= 32);
 
 /* Landmarks some armed probe stamps, as BIT(landmark): set by reset. */
 static u32 cs_live_landmarks;
+/* Phases whose start landmark is live, as BIT_ULL(phase): set by reset. */
+static u64 cs_live_phases;
 static DEFINE_PER_CPU(u64, cs_clones);
+static DEFINE_PER_CPU(u64, cs_timed_clones);
+/* Clones begun on each CPU: which of them are timed (cs_cost_sampled()). */
+static DEFINE_PER_CPU(u64, cs_clones_begun);
 
 /* current's slot, live or left stale by a missed return; or NULL. */
 static struct cs_slot *cs_slot_of_current(void)
@@ -163,33 +174,60 @@ static struct cs_slot *cs_slot_of_current(void)
 }
 NOKPROBE_SYMBOL(cs_slot_of_current);
 
+/*
+ * Whether @s is the slot of the clone current is in.  A slot leaked by a
+ * missed return of a task whose task_struct was then reused has another
+ * pid.
+ */
+static bool cs_slot_is_current(const struct cs_slot *s)
+{
+	return READ_ONCE(cs_tab->slot_keys[s - cs_tab->slots]) ==
+	       (unsigned long)current && s->ev.parent_pid == current->pid;
+}
+NOKPROBE_SYMBOL(cs_slot_is_current);
+
 /* The slot of the clone current is in, if it is traced. */
 static struct cs_slot *cs_slot_current(void)
 {
 	struct cs_slot *s = cs_slot_of_current();
 
-	/* A slot leaked by a missed return of a task whose task_struct was
-	 * then reused has another pid.
-	 */
 	if (!s || s->ev.parent_pid != current->pid)
 		return NULL;
 	return s;
 }
 NOKPROBE_SYMBOL(cs_slot_current);
 
-/*
- * The same, for a handler working on the slot: the handler's time counts
- * in the clone's self_cost_ns.
- */
+/* A handler working on @s is timed with it, into its self_cost_ns. */
+static void cs_charge_slot(struct cs_hctx *ctx, struct cs_slot *s)
+{
+	cs_charge(ctx, s->timed, &s->ev.self_cost_ns);
+}
+NOKPROBE_SYMBOL(cs_charge_slot);
+
+/* The same, for a handler working on the slot: charged to the clone. */
 static struct cs_slot *cs_slot_charged(struct cs_hctx *ctx)
 {
 	struct cs_slot *s = cs_slot_current();
 
 	if (s)
-		ctx->cost_sink = &s->ev.self_cost_ns;
+		cs_charge_slot(ctx, s);
 	return s;
 }
 NOKPROBE_SYMBOL(cs_slot_charged);
+
+static void cs_lm_set(struct cs_slot *s, unsigned int lm, u64 now)
+{
+	s->lm[lm] = now;
+	s->lm_set |= BIT(lm);
+}
+NOKPROBE_SYMBOL(cs_lm_set);
+
+/* When @s passed landmark @lm, or 0 if it did not. */
+static u64 cs_lm(const struct cs_slot *s, unsigned int lm)
+{
+	return s->lm_set & BIT(lm) ? s->lm[lm] : 0;
+}
+NOKPROBE_SYMBOL(cs_lm);
 
 /* Stamps landmark @lm (unless LM_NONE) into current's slot, if traced. */
 static struct cs_slot *cs_stamp(struct cs_hctx *ctx, unsigned int lm)
@@ -197,7 +235,7 @@ static struct cs_slot *cs_stamp(struct cs_hctx *ctx, unsigned int lm)
 	struct cs_slot *s = cs_slot_charged(ctx);
 
 	if (s && lm != LM_NONE)
-		s->lm[lm] = ctx->now;
+		cs_lm_set(s, lm, ctx->now);
 	return s;
 }
 NOKPROBE_SYMBOL(cs_stamp);
@@ -208,26 +246,31 @@ static void cs_slot_release(struct cs_slot *s)
 }
 NOKPROBE_SYMBOL(cs_slot_release);
 
-/* Starts tracing a clone of current at @now: a fresh or reused slot. */
-static struct cs_slot *cs_slot_begin(struct cs_slot *s, u64 now)
+/*
+ * Starts tracing a clone of current at @now: in a fresh slot, or in one a
+ * missed return left (one clone at a time: it is stale).
+ */
+static struct cs_slot *cs_slot_begin(u64 now)
 {
 	struct clonescope_clone_event *ev;
+	struct cs_slot *s;
 	long idx;
 
-	if (!s) {
-		if (!cs_filter_match(current))
-			return NULL;
-		idx = cs_key_claim(cs_tab->slot_keys, CS_SLOT_BITS,
+	if (!cs_filter_match(current))
+		return NULL;
+	idx = cs_key_find_or_claim(cs_tab->slot_keys, CS_SLOT_BITS,
 				   (unsigned long)current);
-		if (idx < 0) {
-			cs_count_overflow();
-			return NULL;
-		}
-		s = &cs_tab->slots[idx];
+	if (idx < 0) {
+		cs_count_overflow();
+		return NULL;
 	}
-	memset(s, 0, offsetof(struct cs_slot, ev));
+	s = &cs_tab->slots[idx];
+	s->cp_failed = false;
+	s->timed = cs_cost_sampled(this_cpu_inc_return(cs_clones_begun) - 1);
+	s->lm_set = 0;
 	s->child_idx = -1;
 	s->failed_phase = CLONESCOPE_PHASE_NONE;
+	s->cpr_total = 0;
 
 	ev = &s->ev;
 	cs_record_init(ev, CLONESCOPE_RECORD_CLONE);
@@ -235,7 +278,10 @@ static struct cs_slot *cs_slot_begin(struct cs_slot *s, u64 now)
 	ev->parent_pid = current->pid;
 	ev->parent_tgid = current->tgid;
 	ev->failed_phase = CLONESCOPE_PHASE_NONE;
-	strscpy_pad(ev->comm, current->comm, sizeof(ev->comm));
+	if (s->timed)
+		ev->flags |= CLONESCOPE_CLONE_TIMED;
+	/* As set_task_comm() leaves it: NUL-padded; ours ends in one. */
+	memcpy(ev->comm, current->comm, sizeof(ev->comm) - 1);
 	cs_pidns_fill_parent(ev);
 	return s;
 }
@@ -254,16 +300,17 @@ static void cs_fill_phases(struct cs_slot *s)
 {
 	struct clonescope_clone_event *ev = &s->ev;
 	u32 last_started = CLONESCOPE_PHASE_NONE;
+	u64 todo = cs_live_phases;
 	unsigned int i;
 	u64 start;
 
-	for (i = 0; i < CLONESCOPE_NR_PHASES; i++) {
+	/* In index order: the tiled phases are ordered so. */
+	for (; todo; todo &= todo - 1) {
 		u64 end;
 
-		if (cs_phase_span[i].start == LM_NONE)
-			continue;
-		start = s->lm[cs_phase_span[i].start];
-		end = s->lm[cs_phase_span[i].end];
+		i = __ffs64(todo);
+		start = cs_lm(s, cs_phase_span[i].start);
+		end = cs_lm(s, cs_phase_span[i].end);
 		if (!start)
 			continue;
 		if (CLONESCOPE_TILED_PHASES & BIT_ULL(i))
@@ -292,9 +339,9 @@ static void cs_fill_phases(struct cs_slot *s)
 	ev->failed_phase = s->failed_phase;
 	if (ev->failed_phase == CLONESCOPE_PHASE_NONE)
 		return;
-	start = s->lm[cs_phase_span[ev->failed_phase].start];
-	if (start && s->lm[LM_CP_RET] >= start)
-		cs_set_phase(ev, ev->failed_phase, start, s->lm[LM_CP_RET] - start);
+	start = cs_lm(s, cs_phase_span[ev->failed_phase].start);
+	if (start && cs_lm(s, LM_CP_RET) >= start)
+		cs_set_phase(ev, ev->failed_phase, start, cs_lm(s, LM_CP_RET) - start);
 	ev->phase_mask &= ~(CLONESCOPE_TILED_PHASES &
 			    ~GENMASK_ULL(ev->failed_phase, 0));
 }
@@ -322,6 +369,8 @@ static void cs_emit_clone(struct cs_slot *s, struct cs_hctx *ctx)
 	if (cs_recording())
 		cs_emit(ev);
 	this_cpu_inc(cs_clones);
+	if (s->timed)
+		this_cpu_inc(cs_timed_clones);
 	cs_slot_release(s);
 }
 NOKPROBE_SYMBOL(cs_emit_clone);
@@ -383,8 +432,7 @@ static int cs_kernel_clone_entry(struct cs_hctx *ctx)
 
 	if (!cs_tracing())
 		return 1;
-	/* A slot of current already here is stale: one clone at a time. */
-	s = cs_slot_begin(cs_slot_of_current(), ctx->now);
+	s = cs_slot_begin(ctx->now);
 	if (!s)
 		return 1;
 	args = (struct kernel_clone_args *)regs_get_kernel_argument(ctx->regs, 0);
@@ -398,28 +446,36 @@ static int cs_kernel_clone_entry(struct cs_hctx *ctx)
 		syscall_get_arguments(current, uregs, sargs);
 		s->ev.clone3_size = sargs[1];
 	}
-	s->lm[LM_KC_ENTRY] = ctx->now;
-	ctx->cost_sink = &s->ev.self_cost_ns;
+	cs_lm_set(s, LM_KC_ENTRY, ctx->now);
+	/* The return needs no lookup: a slot is only released there. */
+	*(struct cs_slot **)ctx->data = s;
+	cs_charge_slot(ctx, s);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_kernel_clone_entry);
 
 static int cs_kernel_clone_return(struct cs_hctx *ctx)
 {
-	struct cs_slot *s = cs_slot_current();
+	struct cs_slot *s = *(struct cs_slot **)ctx->data;
 
-	if (!s)
+	/*
+	 * The entry's slot, unless reset since (a session ended while this
+	 * clone was in flight): then it is no longer current's.
+	 */
+	if (!cs_tracing() || !cs_slot_is_current(s))
 		return 0;
-	s->lm[LM_KC_RET] = ctx->now;
+	/* Timed with the clone, but after its record's self_cost_ns. */
+	cs_charge(ctx, s->timed, NULL);
+	cs_lm_set(s, LM_KC_RET, ctx->now);
 	s->ev.result = (int)regs_return_value(ctx->regs);
 	/*
 	 * task_newtask marks the end of a successful copy_process(); a
 	 * failed one returns straight to kernel_clone(), which returns its
 	 * error with nothing in between but add_latent_entropy().
 	 */
-	if (s->ev.result < 0 && s->lm[LM_CP_ENTRY] && !s->lm[LM_CP_RET]) {
+	if (s->ev.result < 0 && cs_lm(s, LM_CP_ENTRY) && !cs_lm(s, LM_CP_RET)) {
 		s->cp_failed = true;
-		s->lm[LM_CP_RET] = ctx->now;
+		cs_lm_set(s, LM_CP_RET, ctx->now);
 	}
 	cs_emit_clone(s, ctx);
 	return 0;
@@ -437,7 +493,7 @@ static int cs_task_newtask(struct cs_hctx *ctx)
 
 	if (!s)
 		return 0;
-	s->lm[LM_CP_RET] = ctx->now;
+	cs_lm_set(s, LM_CP_RET, ctx->now);
 	/* Its first run reports itself. */
 	s->ev.child_pid = child->pid;
 	s->ev.child_tgid = child->tgid;
@@ -593,6 +649,7 @@ static struct cs_probe cs_probes[] = {
 		.group = CLONESCOPE_PROBES_CLONE,
 		.entry = cs_kernel_clone_entry,
 		.ret = cs_kernel_clone_return,
+		.data_size = sizeof(struct cs_slot *),
 		.required = true,
 	},
 	CS_LANDMARK_PROBE("copy_process", "copy_process",
@@ -683,21 +740,34 @@ static void cs_clone_reset(u32 armed)
 		if (lm->ret != LM_NONE)
 			cs_live_landmarks |= BIT(lm->ret);
 	}
-	/* copy_process's return is stamped by its own return handler. */
-	cs_live_landmarks |= BIT(LM_CP_RET);
+	/*
+	 * copy_process's return is stamped by task_newtask or, failed, by
+	 * kernel_clone's return; kernel_clone's, always armed, by its own.
+	 */
+	cs_live_landmarks |= BIT(LM_CP_RET) | BIT(LM_KC_ENTRY) | BIT(LM_KC_RET);
+	cs_live_phases = 0;
+	for (i = 0; i < CLONESCOPE_NR_PHASES; i++)
+		if (cs_phase_span[i].start != LM_NONE &&
+		    (cs_live_landmarks & BIT(cs_phase_span[i].start)))
+			cs_live_phases |= BIT_ULL(i);
 
 	memset(cs_tab->slot_keys, 0, sizeof(cs_tab->slot_keys));
 	memset(cs_tab->child_keys, 0, sizeof(cs_tab->child_keys));
-	for_each_possible_cpu(cpu)
+	for_each_possible_cpu(cpu) {
 		per_cpu(cs_clones, cpu) = 0;
+		per_cpu(cs_timed_clones, cpu) = 0;
+		per_cpu(cs_clones_begun, cpu) = 0;
+	}
 }
 
 static void cs_clone_stats(struct clonescope_stats *st)
 {
 	int cpu;
 
-	for_each_possible_cpu(cpu)
+	for_each_possible_cpu(cpu) {
 		st->clones += READ_ONCE(per_cpu(cs_clones, cpu));
+		st->timed_clones += READ_ONCE(per_cpu(cs_timed_clones, cpu));
+	}
 }
 
 /* Chains the tiled phases: they tile copy_process() by construction. */

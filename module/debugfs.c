@@ -49,6 +49,9 @@ static int cs_status_show(struct seq_file *m, void *unused)
 	seq_printf(m, "in-flight overflow: %llu\n", st.inflight_overflow);
 	seq_printf(m, "handler calls:     %llu\n", st.handler_calls);
 	seq_printf(m, "handler time ns:   %llu\n", st.handler_ns);
+	seq_printf(m, "timed calls:       %llu%s\n", st.timed_calls,
+		   st.cost_sampled ? " (a sample: handler times are estimates)" : "");
+	seq_printf(m, "timed clones:      %llu\n", st.timed_clones);
 	if (st.clones)
 		seq_printf(m, "handler ns/clone:  %llu\n",
 			   st.handler_ns / st.clones);

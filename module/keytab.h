@@ -50,6 +50,29 @@ static nokprobe_inline long cs_key_claim(unsigned long *keys,
 	return -1;
 }
 
+/*
+ * The index of @key if it is found in its places before a free one (left
+ * there by an owner that missed its release), else one claimed for it;
+ * -1 when its places are taken.  Stops at the first free place where
+ * cs_key_find() then cs_key_claim() would look at all CS_KEY_PROBES
+ * places of an absent key first.
+ */
+static nokprobe_inline long cs_key_find_or_claim(unsigned long *keys,
+						 unsigned int bits,
+						 unsigned long key)
+{
+	unsigned int h = hash_long(key, bits), i;
+
+	for (i = 0; i < CS_KEY_PROBES; i++) {
+		unsigned int idx = (h + i) & ((1U << bits) - 1);
+		unsigned long k = READ_ONCE(keys[idx]);
+
+		if (k == key || (!k && !cmpxchg(&keys[idx], 0, key)))
+			return idx;
+	}
+	return -1;
+}
+
 static nokprobe_inline void cs_key_release(unsigned long *keys, long idx)
 {
 	/* The owner is done with the slot before another task can claim it. */

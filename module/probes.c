@@ -5,6 +5,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kprobes.h>
+#include <linux/math64.h>
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
@@ -43,28 +44,34 @@ static unsigned int cs_nr_tables;
 		for ((i) = 0, (p) = cs_tables[t].probes;		\
 		     (i) < cs_tables[t].nr; (i)++, (p)++)
 
+u32 cs_cost_sample_mask;
+
 static int cs_run(struct cs_probe *p, cs_handler_fn fn, struct pt_regs *regs,
-		  void *data)
+		  void *data, bool ret_handler)
 {
 	struct cs_hctx ctx = {
 		.regs = regs,
 		.data = data,
 		.arg = p->arg,
 	};
-	struct cs_probe_stats *stats;
+	/* Handlers run with preemption off: this CPU's throughout. */
+	struct cs_probe_stats *stats = this_cpu_ptr(p->stats);
+	struct cs_call_stats *cs = ret_handler ? &stats->ret : &stats->entry;
+	u64 call, cost;
 	int ret;
-	u64 cost;
 
 	if (null_handlers) {
-		this_cpu_inc(p->stats->hits);
+		cs->calls++;
 		return 0;
 	}
 	ctx.now = ktime_get_ns();
 	ret = fn(&ctx);
+	call = cs->calls++;
+	if (!(ctx.charged ? ctx.timed : cs_cost_sampled(call)))
+		return ret;
 	cost = ktime_get_ns() - ctx.now;
-	stats = this_cpu_ptr(p->stats);
-	stats->hits++;
-	stats->ns += cost;
+	cs->timed++;
+	cs->timed_ns += cost;
 	if (ctx.cost_sink)
 		*ctx.cost_sink += cost;
 	return ret;
@@ -76,7 +83,7 @@ static bool cs_unwanted(struct cs_probe *p, struct pt_regs *regs)
 {
 	if (!p->wanted || null_handlers || p->wanted(regs))
 		return false;
-	this_cpu_inc(p->stats->hits);
+	this_cpu_inc(p->stats->unwanted);
 	return true;
 }
 NOKPROBE_SYMBOL(cs_unwanted);
@@ -86,7 +93,7 @@ static int cs_kprobe_pre(struct kprobe *kp, struct pt_regs *regs)
 	struct cs_probe *p = container_of(kp, struct cs_probe, krp.kp);
 
 	if (!cs_unwanted(p, regs))
-		cs_run(p, p->entry, regs, NULL);
+		cs_run(p, p->entry, regs, NULL, false);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_kprobe_pre);
@@ -98,7 +105,7 @@ static int cs_kretprobe_entry(struct kretprobe_instance *ri,
 
 	if (cs_unwanted(p, regs))
 		return 1;	/* no return handler either */
-	return cs_run(p, p->entry, regs, ri->data);
+	return cs_run(p, p->entry, regs, ri->data, false);
 }
 NOKPROBE_SYMBOL(cs_kretprobe_entry);
 
@@ -111,7 +118,7 @@ static int cs_kretprobe_ret(struct kretprobe_instance *ri,
 	if (unlikely(!rp))
 		return 0;
 	p = container_of(rp, struct cs_probe, krp);
-	cs_run(p, p->ret, regs, ri->data);
+	cs_run(p, p->ret, regs, ri->data, true);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_kretprobe_ret);
@@ -120,7 +127,7 @@ void cs_tracepoint_hit(void *data, void *args)
 {
 	struct cs_probe *p = data;
 
-	cs_run(p, p->entry, NULL, args);
+	cs_run(p, p->entry, NULL, args, false);
 }
 NOKPROBE_SYMBOL(cs_tracepoint_hit);
 
@@ -370,38 +377,74 @@ int cs_probes_arm(u32 groups)
 	return err;
 }
 
-void cs_probes_reset_stats_all(void)
+void cs_probes_reset_stats_all(bool sampled)
 {
 	struct cs_probe *p;
 	unsigned int t, i;
 	int cpu;
 
+	WRITE_ONCE(cs_cost_sample_mask,
+		   sampled ? CLONESCOPE_COST_SAMPLE_INTERVAL - 1 : 0);
 	for_each_cs_probe(p, t, i)
 		for_each_possible_cpu(cpu)
 			memset(per_cpu_ptr(p->stats, cpu), 0,
 			       sizeof(struct cs_probe_stats));
 }
 
+static void cs_calls_add(struct cs_call_stats *sum, const struct cs_call_stats *c)
+{
+	sum->calls += READ_ONCE(c->calls);
+	sum->timed += READ_ONCE(c->timed);
+	sum->timed_ns += READ_ONCE(c->timed_ns);
+}
+
 static void cs_probe_sum(struct cs_probe *p, struct cs_probe_stats *sum)
 {
 	int cpu;
 
+	memset(sum, 0, sizeof(*sum));
 	for_each_possible_cpu(cpu) {
 		struct cs_probe_stats *s = per_cpu_ptr(p->stats, cpu);
 
-		sum->hits += READ_ONCE(s->hits);
-		sum->ns += READ_ONCE(s->ns);
+		cs_calls_add(&sum->entry, &s->entry);
+		cs_calls_add(&sum->ret, &s->ret);
+		sum->unwanted += READ_ONCE(s->unwanted);
 	}
 }
 
-void cs_probes_totals(struct cs_probe_stats *sum)
+/* The time of all of @c's calls: its timed calls' time, scaled. */
+static u64 cs_calls_ns(const struct cs_call_stats *c)
 {
+	if (!c->timed)
+		return 0;
+	if (c->timed == c->calls)
+		return c->timed_ns;
+	return mul_u64_u64_div_u64(c->timed_ns, c->calls, c->timed);
+}
+
+static u64 cs_probe_ns(const struct cs_probe_stats *s)
+{
+	return cs_calls_ns(&s->entry) + cs_calls_ns(&s->ret);
+}
+
+static u64 cs_probe_hits(const struct cs_probe_stats *s)
+{
+	return s->entry.calls + s->ret.calls + s->unwanted;
+}
+
+void cs_probes_totals(struct clonescope_stats *st)
+{
+	struct cs_probe_stats sum;
 	struct cs_probe *p;
 	unsigned int t, i;
 
-	memset(sum, 0, sizeof(*sum));
-	for_each_cs_probe(p, t, i)
-		cs_probe_sum(p, sum);
+	for_each_cs_probe(p, t, i) {
+		cs_probe_sum(p, &sum);
+		st->handler_calls += cs_probe_hits(&sum);
+		st->handler_ns += cs_probe_ns(&sum);
+		st->timed_calls += sum.entry.timed + sum.ret.timed;
+	}
+	st->cost_sampled = READ_ONCE(cs_cost_sample_mask) != 0;
 }
 
 unsigned int cs_probes_count(void)
@@ -427,7 +470,7 @@ bool cs_probe_registered(const char *symbol)
 
 int cs_probe_info_at(unsigned int index, struct clonescope_probe_info *info)
 {
-	struct cs_probe_stats sum = {};
+	struct cs_probe_stats sum;
 	struct cs_probe *p;
 	unsigned int t;
 
@@ -439,8 +482,10 @@ int cs_probe_info_at(unsigned int index, struct clonescope_probe_info *info)
 	cs_probe_sum(p, &sum);
 	info->state = p->state;
 	info->error = p->error;
-	info->hits = sum.hits;
-	info->handler_ns = sum.ns;
+	info->hits = cs_probe_hits(&sum);
+	info->handler_ns = cs_probe_ns(&sum);
+	info->timed_calls = sum.entry.timed + sum.ret.timed;
+	info->timed_ns = sum.entry.timed_ns + sum.ret.timed_ns;
 	if (!p->tracepoint_probe)
 		info->nmissed = p->krp.kp.nmissed;
 	if (p->ret)

@@ -6,8 +6,8 @@
  * Each probe names candidate symbols, tried in order, so a kernel that
  * renamed or inlined a function falls back to the next candidate; what
  * registered (or why nothing did) is kept for the status interfaces.
- * Every handler call is timed, so the module can say what it costs.  This
- * unit knows nothing of clone.
+ * Handler calls are timed, every one or a sample of them, so the module
+ * can say what it costs.  This unit knows nothing of clone.
  */
 #ifndef CLONESCOPE_PROBES_H
 #define CLONESCOPE_PROBES_H
@@ -31,15 +31,45 @@
 	.tracepoint_probe = (tp_probe), .entry = (entry_)
 
 struct clonescope_probe_info;
+struct clonescope_stats;
 
 struct cs_hctx {
 	struct pt_regs *regs;	/* NULL for a tracepoint */
 	void *data;		/* kretprobe instance data, tracepoint args */
 	const void *arg;	/* cs_probe.arg */
 	u64 now;		/* ktime_get_ns() when the handler started */
-	/* A handler may point this at a counter that also gets its cost. */
+	/* Set by cs_charge(): whether the call is timed, and where to. */
+	bool charged;
+	bool timed;
 	u64 *cost_sink;
 };
+
+/*
+ * The one clock read a handler call cannot do without is ctx->now; its
+ * end is read only for a timed call.  With sampling on (the session's
+ * CLONESCOPE_OPT_SAMPLED_COST) a call is timed when the user of this unit
+ * says so with cs_charge(), else when it is its probe's first call on
+ * this CPU or every CLONESCOPE_COST_SAMPLE_INTERVAL-th after it; with
+ * sampling off, every call is timed.
+ */
+extern u32 cs_cost_sample_mask;
+
+/* Whether the @n-th event of a sampled series (from 0) is timed. */
+static nokprobe_inline bool cs_cost_sampled(u64 n)
+{
+	return !(n & READ_ONCE(cs_cost_sample_mask));
+}
+
+/*
+ * The handler works for something sampled on its own terms (a clone): the
+ * call is timed if @timed, and its cost then added to *@sink unless NULL.
+ */
+static nokprobe_inline void cs_charge(struct cs_hctx *ctx, bool timed, u64 *sink)
+{
+	ctx->charged = true;
+	ctx->timed = timed;
+	ctx->cost_sink = sink;
+}
 
 /*
  * An entry handler of a kretprobe returns non-zero when the return is of
@@ -47,9 +77,17 @@ struct cs_hctx {
  */
 typedef int (*cs_handler_fn)(struct cs_hctx *ctx);
 
+/* The calls of one handler; what is sampled is each handler's calls. */
+struct cs_call_stats {
+	u64 calls;
+	u64 timed;		/* calls that were timed */
+	u64 timed_ns;		/* their time */
+};
+
 struct cs_probe_stats {
-	u64 hits;
-	u64 ns;
+	struct cs_call_stats entry;	/* a kprobe's or tracepoint's handler */
+	struct cs_call_stats ret;	/* a kretprobe's return handler */
+	u64 unwanted;			/* hits cs_probe.wanted turned away */
 };
 
 struct cs_probe {
@@ -78,7 +116,7 @@ struct cs_probe {
 	 * handler, decided before the handler is timed.  False ends the
 	 * hit with no clock read (and no return handler): for a probe that
 	 * fires for every task but cares about a few, one lookup and out.
-	 * Such hits count in hits, not in ns.
+	 * Such hits count in the probe's hits, not in its calls or time.
 	 */
 	bool (*wanted)(struct pt_regs *regs);
 	size_t data_size;
@@ -123,8 +161,10 @@ static nokprobe_inline void cs_tracepoint_hit_arg(void *data, void *arg)
  * Fails when a required probe cannot be armed.
  */
 int cs_probes_arm(u32 groups);
-void cs_probes_reset_stats_all(void);
-void cs_probes_totals(struct cs_probe_stats *sum);
+/* Only while no handler runs: zeroes the counters, sets the sampling. */
+void cs_probes_reset_stats_all(bool sampled);
+/* Handler calls and their time (estimated if sampled), over all probes. */
+void cs_probes_totals(struct clonescope_stats *st);
 unsigned int cs_probes_count(void);
 int cs_probe_info_at(unsigned int index, struct clonescope_probe_info *info);
 bool cs_probe_registered(const char *symbol);

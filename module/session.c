@@ -30,7 +30,8 @@
 				 CLONESCOPE_FEAT_OPTIONS |		\
 				 CLONESCOPE_FEAT_TIMED_WAKEUP |		\
 				 CLONESCOPE_FEAT_AGGREGATE |		\
-				 CLONESCOPE_FEAT_PROBE_FLAGS)
+				 CLONESCOPE_FEAT_PROBE_FLAGS |		\
+				 CLONESCOPE_FEAT_SAMPLED_COST)
 
 static unsigned int buffer_pages = 64;
 module_param(buffer_pages, uint, 0444);
@@ -227,7 +228,7 @@ int cs_session_enable(void)
 	for_each_possible_cpu(cpu)
 		per_cpu(cs_inflight_overflow, cpu) = 0;
 	cs_agg_reset();
-	cs_probes_reset_stats_all();
+	cs_probes_reset_stats_all(cs_session_flags & CLONESCOPE_OPT_SAMPLED_COST);
 	/* Handlers that see tracing on see the tables reset. */
 	smp_store_release(&cs_tracing_on, true);
 	err = cs_probes_arm(cs_armed_probes);
@@ -318,7 +319,6 @@ u64 cs_session_features(void)
 void cs_session_stats(struct clonescope_stats *st)
 {
 	struct cs_ring_counters counters;
-	struct cs_probe_stats handlers;
 	struct cs_tracer *t;
 	struct cs_ring *ring;
 	int cpu;
@@ -330,9 +330,7 @@ void cs_session_stats(struct clonescope_stats *st)
 	list_for_each_entry(t, &cs_tracers, node)
 		if (t->stats)
 			t->stats(st);
-	cs_probes_totals(&handlers);
-	st->handler_calls = handlers.hits;
-	st->handler_ns = handlers.ns;
+	cs_probes_totals(st);
 	st->nr_probes = cs_probes_count();
 	st->probes = READ_ONCE(cs_armed_probes);
 	rcu_read_lock();

@@ -4,7 +4,9 @@
  * record carries the time spent in clonescope's handlers for it, non-zero
  * and smaller than the clone; the stats and per-probe counters add up and
  * agree with debugfs; ENABLE resets them, DISABLE keeps them, and a
- * disabled module's probes do not run at all.
+ * disabled module's probes do not run at all.  With
+ * CLONESCOPE_OPT_SAMPLED_COST (issue 17) exactly the sample the ABI names
+ * is timed, the timed clones as above and the others with no cost at all.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -76,6 +78,18 @@ static void clone_mix(struct __test_metadata *_metadata, int n_ok)
 	ASSERT_EQ(EINVAL, errno);
 }
 
+/* Arms every probe group, with handler calls timed as @flags say. */
+static int set_cost_option(int fd, __u32 flags)
+{
+	struct clonescope_options opts = {
+		.size = sizeof(opts),
+		.probes = CLONESCOPE_PROBES_ALL,
+		.flags = flags,
+	};
+
+	return cs_ioctl(fd, CLONESCOPE_IOC_SET_OPTIONS, &opts);
+}
+
 /* Traces clone_mix(@n_ok), then stops tracing and reads the stats into @st. */
 static void traced_mix(struct __test_metadata *_metadata, FIXTURE_DATA(selfcost) *self,
 		       int n_ok, struct clonescope_stats *st)
@@ -112,6 +126,8 @@ TEST_F(selfcost, per_record)
 		if (hdr->type != CLONESCOPE_RECORD_CLONE)
 			continue;
 		ASSERT_LE(sizeof(*ev), hdr->size);
+		/* Not sampled: every clone is timed, and says so. */
+		ASSERT_TRUE(ev->flags & CLONESCOPE_CLONE_TIMED);
 		ASSERT_LT(0, ev->self_cost_ns) TH_LOG("clone to %u", ev->child_pid);
 		ASSERT_LT(ev->self_cost_ns, ev->end_ns - ev->start_ns)
 			TH_LOG("clone to %u (result %lld): self cost %llu ns of %llu ns from start_ns to end_ns, record written %llu ns after end_ns",
@@ -128,8 +144,78 @@ TEST_F(selfcost, per_record)
 	ASSERT_EQ(1, failed);
 	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	ASSERT_LE(sum, st.handler_ns);
+	ASSERT_EQ(0, st.cost_sampled);
+	ASSERT_EQ(st.clones, st.timed_clones);
+	ASSERT_LT(0, st.timed_calls);
+	ASSERT_LE(st.timed_calls, st.handler_calls);
 	TH_LOG("self cost: %llu ns per clone, %llu ns in all handlers",
 	       (unsigned long long)(sum / nr), (unsigned long long)st.handler_ns);
+}
+
+/*
+ * CLONESCOPE_OPT_SAMPLED_COST: on each CPU the first clone begun and every
+ * CLONESCOPE_COST_SAMPLE_INTERVAL-th after it is timed, so of n clones at
+ * least n / interval and at most that plus one per CPU.  A timed clone's
+ * self-cost is as without sampling; an untimed one has none and no flag.
+ * A probe working for no clone (schedule_tail runs in the child) is timed
+ * on the same sample of its calls; handler_ns are estimates from the
+ * timed calls, still the per-probe ones summed.
+ */
+TEST_F(selfcost, sampled)
+{
+	const __u64 interval = CLONESCOPE_COST_SAMPLE_INTERVAL;
+	const struct clonescope_record_header *hdr;
+	struct clonescope_probe_info info;
+	struct clonescope_version v;
+	struct clonescope_stats st;
+	__u64 timed = 0, hits, ns;
+	size_t off = 0;
+	int nr = 0, err;
+
+	ASSERT_EQ(0, cs_get_version(self->fd, &v));
+	if (!(v.features & CLONESCOPE_FEAT_SAMPLED_COST))
+		SKIP(return, "module before ABI 1.5: every call is timed");
+	ASSERT_EQ(0, set_cost_option(self->fd, CLONESCOPE_OPT_SAMPLED_COST));
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	/* 3 * interval clones, the last a failed one. */
+	clone_mix(_metadata, 3 * interval - 1);
+	cs_drain_all(_metadata, self);
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
+
+	while ((hdr = cs_next_record(self->buf, self->len, &off, &err))) {
+		const struct clonescope_clone_event *ev = (const void *)hdr;
+
+		if (hdr->type != CLONESCOPE_RECORD_CLONE)
+			continue;
+		nr++;
+		if (!(ev->flags & CLONESCOPE_CLONE_TIMED)) {
+			ASSERT_EQ(0, ev->self_cost_ns) TH_LOG("clone to %u", ev->child_pid);
+			continue;
+		}
+		timed++;
+		ASSERT_LT(0, ev->self_cost_ns) TH_LOG("clone to %u", ev->child_pid);
+		ASSERT_LT(ev->self_cost_ns, ev->end_ns - ev->start_ns);
+	}
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(3 * interval, nr);
+	ASSERT_LE(3, timed);
+	ASSERT_GE(3 + st.nr_cpus, timed);
+	ASSERT_EQ(1, st.cost_sampled);
+	ASSERT_EQ(timed, st.timed_clones);
+	ASSERT_LT(0, st.handler_ns);
+	ASSERT_LT(st.timed_calls, st.handler_calls);
+
+	ASSERT_LE(0, ct_find_probe(self->fd, "schedule_tail", &info));
+	if (info.state == CLONESCOPE_PROBE_REGISTERED) {
+		ASSERT_LE(info.hits / interval, info.timed_calls);
+		ASSERT_GE(info.hits / interval + st.nr_cpus, info.timed_calls);
+		ASSERT_LT(0, info.timed_ns);
+		/* The estimate is the timed calls' mean time per call. */
+		ASSERT_EQ(info.timed_ns * info.hits / info.timed_calls, info.handler_ns);
+	}
+	probe_totals(_metadata, self->fd, &hits, &ns);
+	ASSERT_EQ(st.handler_calls, hits);
+	ASSERT_EQ(st.handler_ns, ns);
 }
 
 /*

@@ -355,5 +355,34 @@ TEST_F(Output, TextNamesUnavailablePhases)
 	EXPECT_NE(std::string::npos, text.find("usecs               : count    distribution"));
 }
 
+
+// ABI 1.5, CLONESCOPE_OPT_SAMPLED_COST: only the clones flagged timed were
+// measured; an untimed one's self_cost_ns 0 is left out, not a free clone.
+// Before 1.5 (no CLONESCOPE_FEAT_SAMPLED_COST) there is no flag and every
+// clone counts.
+TEST_F(Output, SelfCostSampledOnlyTimedClonesCount)
+{
+	Trace t;
+	auto timed = clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, 1000, 11'000, 11);
+	timed.flags |= CLONESCOPE_CLONE_TIMED;
+	timed.self_cost_ns = 700;
+	t.kernel.push_back(timed);
+	t.kernel.push_back(clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, 20'000, 30'000, 12));
+	t.kernel.push_back(clone_event(10, 10, 0, CLONESCOPE_SYSCALL_CLONE, 40'000, 50'000, 13));
+
+	t.meta["features"] = CLONESCOPE_FEAT_SELF_COST | CLONESCOPE_FEAT_SAMPLED_COST;
+	json j = render_json(build_report(t, correlate(t)));
+	EXPECT_EQ(1, j["self_cost"]["clones"]);
+	EXPECT_EQ(700, j["self_cost"]["median_ns"]);
+	const json &fork = group(j["by_kind"], "fork")["metrics"]["self_cost"];
+	EXPECT_EQ(1, fork["n"]);
+	EXPECT_EQ(700, fork["p50"]);
+
+	t.meta["features"] = CLONESCOPE_FEAT_SELF_COST;
+	j = render_json(build_report(t, correlate(t)));
+	EXPECT_EQ(3, j["self_cost"]["clones"]);
+	EXPECT_EQ(0, j["self_cost"]["median_ns"]);
+}
+
 } // namespace
 } // namespace clonescope

@@ -347,7 +347,7 @@ TEST_F(Script, SelfCostNullWithoutTheFeature)
 	// A META that is not what the tool wrote: no exception, defaults.
 	trace.meta = {{"features", "all"}, {"start_ns", -1}};
 	ctx = event_context(trace);
-	EXPECT_FALSE(ctx.self_cost_measured);
+	EXPECT_EQ(0u, ctx.features);
 	EXPECT_EQ(0u, ctx.t0_ns);
 }
 

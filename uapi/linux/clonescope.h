@@ -27,7 +27,7 @@
 
 /* The major changes when an old reader can no longer decode the stream. */
 #define CLONESCOPE_ABI_MAJOR		1
-#define CLONESCOPE_ABI_MINOR		4
+#define CLONESCOPE_ABI_MINOR		5
 
 /* Bits of clonescope_version.features: what this module build can do. */
 #define CLONESCOPE_FEAT_KERNEL_CLONE	(1ULL << 0) /* clone records */
@@ -55,6 +55,8 @@
 						      * exec and exit, and
 						      * CLONESCOPE_PROBES_LIFECYCLE */
 #define CLONESCOPE_FEAT_LIFECYCLE_REAP	(1ULL << 18) /* ... with the reap */
+/* Since 1.5: CLONESCOPE_OPT_SAMPLED_COST and CLONESCOPE_CLONE_TIMED. */
+#define CLONESCOPE_FEAT_SAMPLED_COST	(1ULL << 19)
 
 /* ------------------------------------------------------------------ */
 /* Records                                                            */
@@ -151,6 +153,11 @@ struct clonescope_record_header {
 						  * syscall wrappers are not
 						  * probed, and such a call
 						  * makes no record */
+/*
+ * Since 1.5: self_cost_ns was measured.  Without it (a 1.5 module) the
+ * clone was not timed and self_cost_ns is 0: CLONESCOPE_OPT_SAMPLED_COST.
+ */
+#define CLONESCOPE_CLONE_TIMED		(1U << 3)
 
 struct clonescope_phase {
 	__aligned_u64 start_ns;		/* CLOCK_MONOTONIC */
@@ -176,7 +183,8 @@ struct clonescope_clone_event {
 	__aligned_u64 start_ns;		/* kernel_clone entry (1.0: syscall entry) */
 	__aligned_u64 end_ns;		/* kernel_clone return (1.0: syscall return) */
 	__aligned_u64 phase_mask;	/* bit n: phases[n] was measured */
-	__aligned_u64 self_cost_ns;	/* time spent in clonescope handlers */
+	/* Time spent in clonescope handlers; 1.5: if CLONESCOPE_CLONE_TIMED. */
+	__aligned_u64 self_cost_ns;
 	__s64	result;
 	__u32	parent_pid;
 	__u32	parent_tgid;
@@ -369,7 +377,24 @@ struct clonescope_filter {
  */
 #define CLONESCOPE_OPT_AGGREGATE	(1U << 0)
 #define CLONESCOPE_OPT_NO_RECORDS	(1U << 1)
-#define CLONESCOPE_OPT_ALL		((1U << 2) - 1)
+/*
+ * Since 1.5 (CLONESCOPE_FEAT_SAMPLED_COST): time only a sample of the
+ * handler calls, which saves a clock read in every other call.  On each
+ * CPU, the first clone kernel_clone() starts there and every
+ * CLONESCOPE_COST_SAMPLE_INTERVAL-th after it is timed: each handler
+ * working for it is timed, and its record has CLONESCOPE_CLONE_TIMED and
+ * an exact self_cost_ns; the other clones' records have self_cost_ns 0.
+ * A call that works for no clone is timed if it is its probe's first on
+ * that CPU or every CLONESCOPE_COST_SAMPLE_INTERVAL-th after.  The
+ * handler_ns of the stats and of each probe are then estimates: a probe's
+ * timed_ns scaled by its calls over its timed_calls.  Without this option
+ * every call is timed and every clone record has CLONESCOPE_CLONE_TIMED,
+ * as before 1.5 (which did not set the flag).
+ */
+#define CLONESCOPE_OPT_SAMPLED_COST	(1U << 2)
+#define CLONESCOPE_OPT_ALL		((1U << 3) - 1)
+
+#define CLONESCOPE_COST_SAMPLE_INTERVAL	16
 
 /* Set while tracing is off; until set, all groups are armed. */
 struct clonescope_options {
@@ -404,12 +429,19 @@ struct clonescope_stats {
 	__aligned_u64 dropped;		/* records lost to a full buffer */
 	__aligned_u64 inflight_overflow; /* clones untraced: in-flight table full */
 	__aligned_u64 handler_calls;	/* probe handler invocations */
-	__aligned_u64 handler_ns;	/* time inside clonescope handlers */
+	/* Time inside clonescope handlers; 1.5: an estimate if sampled. */
+	__aligned_u64 handler_ns;
 	__aligned_u64 clones;		/* clone records produced */
 	__u32	nr_probes;		/* for CLONESCOPE_IOC_GET_PROBE */
 	__u32	probes;			/* CLONESCOPE_PROBES_* armed by ENABLE */
+	/* Since 1.5 (CLONESCOPE_FEAT_SAMPLED_COST): */
+	__aligned_u64 timed_calls;	/* handler calls that were timed */
+	__aligned_u64 timed_clones;	/* clone records with CLONESCOPE_CLONE_TIMED */
+	__u32	cost_sampled;		/* CLONESCOPE_OPT_SAMPLED_COST was set */
+	__u32	__reserved;
 };
 #define CLONESCOPE_STATS_SIZE_VER0	80
+#define CLONESCOPE_STATS_SIZE_VER1	104
 
 /* clonescope_probe_info.flags (CLONESCOPE_FEAT_PROBE_FLAGS) */
 #define CLONESCOPE_PROBE_F_RETURN	(1U << 0) /* a kretprobe: entry and return */
@@ -431,15 +463,19 @@ struct clonescope_probe_info {
 	__s32	error;			/* -errno of a failed registration */
 	__aligned_u64 hits;		/* handler calls */
 	__aligned_u64 nmissed;		/* kprobe/kretprobe misses */
-	__aligned_u64 handler_ns;
+	__aligned_u64 handler_ns;	/* 1.5: an estimate if sampled */
 	char	symbol[64];		/* what is probed */
 	char	role[32];		/* what the probe is for */
 	/* Since 1.1: */
 	__u32	flags;			/* CLONESCOPE_PROBE_F_* */
 	__u32	__reserved;
+	/* Since 1.5 (CLONESCOPE_FEAT_SAMPLED_COST): */
+	__aligned_u64 timed_calls;	/* handler calls that were timed */
+	__aligned_u64 timed_ns;		/* their time, exact */
 };
 #define CLONESCOPE_PROBE_INFO_SIZE_VER0	136
 #define CLONESCOPE_PROBE_INFO_SIZE_VER1	144
+#define CLONESCOPE_PROBE_INFO_SIZE_VER2	160
 
 /*
  * In-kernel aggregation (CLONESCOPE_OPT_AGGREGATE): what the module counts

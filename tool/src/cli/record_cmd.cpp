@@ -157,7 +157,8 @@ json stats_json(const clonescope_stats &s)
 		{"dropped", s.dropped},		  {"inflight_overflow", s.inflight_overflow},
 		{"handler_calls", s.handler_calls}, {"handler_ns", s.handler_ns},
 		{"clones", s.clones},		  {"nr_cpus", s.nr_cpus},
-		{"pages_per_cpu", s.pages_per_cpu}};
+		{"pages_per_cpu", s.pages_per_cpu}, {"cost_sampled", s.cost_sampled != 0},
+		{"timed_calls", s.timed_calls},	  {"timed_clones", s.timed_clones}};
 }
 
 void print_summary(const KernelRecords &records, const std::optional<clonescope_stats> &stats)
@@ -169,8 +170,9 @@ void print_summary(const KernelRecords &records, const std::optional<clonescope_
 			   stats->produced, stats->delivered, stats->dropped,
 			   stats->inflight_overflow);
 		if (stats->clones)
-			fmt::print(stderr, ", handler cost {} ns/clone",
-				   stats->handler_ns / stats->clones);
+			fmt::print(stderr, ", handler cost {} ns/clone{}",
+				   stats->handler_ns / stats->clones,
+				   stats->cost_sampled ? " (estimated from a sample)" : "");
 		fmt::print(stderr, "\n");
 	}
 }

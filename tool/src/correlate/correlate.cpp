@@ -151,8 +151,11 @@ std::optional<uint64_t> Sample::kernel_ns() const
 	return sum_kernel([](const clonescope_clone_event &k) { return k.end_ns - k.start_ns; });
 }
 
-std::optional<uint64_t> Sample::self_cost_ns() const
+std::optional<uint64_t> Sample::self_cost_ns(uint64_t features) const
 {
+	if (!std::all_of(kernel.begin(), kernel.end(),
+			 [features](const auto *k) { return is_timed(*k, features); }))
+		return std::nullopt;
 	return sum_kernel([](const clonescope_clone_event &k) { return k.self_cost_ns; });
 }
 

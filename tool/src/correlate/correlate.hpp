@@ -62,9 +62,9 @@ struct Sample {
 	std::optional<uint64_t> fork_to_exec_ns() const;
 	std::optional<uint64_t> lifetime_ns() const;
 	std::optional<uint64_t> zombie_ns() const;
-	// Time clonescope's handlers spent in the kernel records; nullopt
-	// without any (whether the module measured it is the trace's feature).
-	std::optional<uint64_t> self_cost_ns() const;
+	// Time clonescope's handlers spent in the kernel records, by a module
+	// of @features; nullopt without any, or if one was not timed (is_timed).
+	std::optional<uint64_t> self_cost_ns(uint64_t features) const;
 
 private:
 	// Sum of @field over the kernel records; nullopt without any.

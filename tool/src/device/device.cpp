@@ -33,6 +33,7 @@ constexpr Named kFeatures[] = {
 	{CLONESCOPE_FEAT_NS_PIDS, "ns_pids"},
 	{CLONESCOPE_FEAT_LIFECYCLE, "lifecycle"},
 	{CLONESCOPE_FEAT_LIFECYCLE_REAP, "lifecycle_reap"},
+	{CLONESCOPE_FEAT_SAMPLED_COST, "sampled_cost"},
 };
 
 constexpr Named kProbeStates[] = {
@@ -222,7 +223,8 @@ const char *probe_kind_name(const clonescope_probe_info &p)
 
 Status Device::set_probe_groups(uint32_t groups, uint64_t features, uint32_t options) const
 {
-	if (options && !(features & CLONESCOPE_FEAT_AGGREGATE))
+	if ((options & (CLONESCOPE_OPT_AGGREGATE | CLONESCOPE_OPT_NO_RECORDS)) &&
+	    !(features & CLONESCOPE_FEAT_AGGREGATE))
 		return Error{"this module cannot aggregate in the kernel (no "
 			     "CLONESCOPE_FEAT_AGGREGATE: ABI 1.0)"};
 	// A module before 1.3 has no lifecycle group and refuses its bit.
@@ -239,6 +241,11 @@ Status Device::set_probe_groups(uint32_t groups, uint64_t features, uint32_t opt
 	o.size = sizeof(o);
 	o.probes = groups;
 	o.flags = options;
+	// One clock read per handler call: only a sample of clones and calls
+	// is timed (self-cost readers use the clones marked timed, see
+	// is_timed()).  A module before 1.5 times every call.
+	if (features & CLONESCOPE_FEAT_SAMPLED_COST)
+		o.flags |= CLONESCOPE_OPT_SAMPLED_COST;
 	return ioctl_checked(CLONESCOPE_IOC_SET_OPTIONS, &o, "SET_OPTIONS");
 }
 

@@ -78,7 +78,7 @@ ojson clone_json(const clonescope_clone_event &k, const EventContext &ctx)
 		{"start_ns", k.start_ns},
 		{"end_ns", k.end_ns},
 		{"duration_ns", k.end_ns - k.start_ns},
-		{"self_cost_ns", or_null(ctx.self_cost_measured, k.self_cost_ns)},
+		{"self_cost_ns", or_null(is_timed(k, ctx.features), k.self_cost_ns)},
 		{"copy_page_range_calls", or_null(has_phase(k, CLONESCOPE_PHASE_COPY_PAGE_RANGE),
 						  k.copy_page_range_calls)},
 		{"clone3_size", or_null(clone3, k.clone3_size)},
@@ -272,6 +272,9 @@ ojson status_json(const StatusView &v)
 		{"inflight_overflow", s.inflight_overflow},
 		{"handler_calls", s.handler_calls},
 		{"handler_ns", s.handler_ns},
+		{"cost_sampled", s.cost_sampled != 0},
+		{"timed_calls", s.timed_calls},
+		{"timed_clones", s.timed_clones},
 		{"clones", s.clones},
 		{"probe_groups", s.probes},
 		{"probes", probes}};

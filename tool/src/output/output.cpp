@@ -108,6 +108,8 @@ public:
 				    "overflow {}\n",
 				    s.produced, s.delivered, s.dropped, s.inflight_overflow);
 		out_ << fmt::format("handlers:    {} calls, {} ns", s.handler_calls, s.handler_ns);
+		if (s.cost_sampled)
+			out_ << fmt::format(" (estimated from {} timed calls)", s.timed_calls);
 		if (s.clones)
 			out_ << fmt::format(", {} ns per clone over {} clones\n", s.handler_ns / s.clones,
 					    s.clones);

@@ -26,13 +26,13 @@ struct MetricDef {
 	Extract extract;
 };
 
-// Whether the module that recorded @meta's trace had CLONESCOPE_FEAT_* @feature.
-bool has_feature(const json &meta, uint64_t feature)
+// The CLONESCOPE_FEAT_* of the module that recorded @meta's trace.
+uint64_t trace_features(const json &meta)
 {
-	return meta_u64(meta, "features").value_or(0) & feature;
+	return meta_u64(meta, "features").value_or(0);
 }
 
-std::vector<MetricDef> metric_defs(bool self_cost_measured)
+std::vector<MetricDef> metric_defs(uint64_t features)
 {
 	std::vector<MetricDef> defs = {
 		{"total", "ns", [](const Sample &s) { return s.kernel_ns(); }},
@@ -66,11 +66,7 @@ std::vector<MetricDef> metric_defs(bool self_cost_measured)
 	defs.push_back({"zombie", "ns", [](const Sample &s) { return s.zombie_ns(); }});
 	defs.push_back(
 		{"self_cost", "ns",
-		 [self_cost_measured](const Sample &s) -> std::optional<uint64_t> {
-			 if (!self_cost_measured)
-				 return std::nullopt;
-			 return s.self_cost_ns();
-		 }});
+		 [features](const Sample &s) { return s.self_cost_ns(features); }});
 	for (uint32_t i = 0; i < CLONESCOPE_NR_PHASES; i++)
 		defs.push_back({phase_name(i), "ns", [i](const Sample &s) -> std::optional<uint64_t> {
 					const auto *k = s.primary();
@@ -230,11 +226,11 @@ json cow_total_json(const std::optional<Report::CowTotals> &t)
 
 std::optional<SelfCost> self_cost_of(const Trace &trace)
 {
-	if (!has_feature(trace.meta, CLONESCOPE_FEAT_SELF_COST))
-		return std::nullopt;
+	const uint64_t features = trace_features(trace.meta);
 	std::vector<uint64_t> costs, times;
+	// Only the timed clones: the median of a sample, if the module sampled.
 	for (const auto r : trace.kernel) {
-		if (const auto *c = r.get_if<clonescope_clone_event>()) {
+		if (const auto *c = r.get_if<clonescope_clone_event>(); c && is_timed(*c, features)) {
 			costs.push_back(c->self_cost_ns);
 			times.push_back(c->end_ns - c->start_ns);
 		}
@@ -357,7 +353,7 @@ Report build_report(const Trace &trace, const Correlation &corr, SiteGrouping si
 	r.lost = corr.lost;
 	r.cow_total = cow_total_of(trace);
 	r.self_cost = self_cost_of(trace);
-	const auto defs = metric_defs(has_feature(trace.meta, CLONESCOPE_FEAT_SELF_COST));
+	const auto defs = metric_defs(trace_features(trace.meta));
 	r.by_kind = group_by(corr, defs, [](const Sample &s) { return s.kind; });
 	r.site_grouping = sites;
 	r.by_site = group_by(corr, defs, [sites](const Sample &s) { return site_key(s, sites); });

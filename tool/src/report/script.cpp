@@ -58,8 +58,7 @@ EventContext event_context(const Trace &trace)
 {
 	EventContext ctx;
 	ctx.t0_ns = meta_u64(trace.meta, "start_ns").value_or(0);
-	ctx.self_cost_measured =
-		meta_u64(trace.meta, "features").value_or(0) & CLONESCOPE_FEAT_SELF_COST;
+	ctx.features = meta_u64(trace.meta, "features").value_or(0);
 	return ctx;
 }
 

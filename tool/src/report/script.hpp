@@ -24,7 +24,7 @@ struct Event {
 // What the back ends need besides the event itself.
 struct EventContext {
 	uint64_t t0_ns = 0;		// origin of the text lines' times
-	bool self_cost_measured = true; // CLONESCOPE_FEAT_SELF_COST
+	uint64_t features = CLONESCOPE_FEAT_SELF_COST; // the module's: is_timed()
 };
 
 // @trace and @corr must outlive the result.

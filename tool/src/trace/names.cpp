@@ -54,6 +54,7 @@ constexpr const char *kPhaseNames[CLONESCOPE_NR_PHASES] = {
 constexpr Named kRecordFlags[] = {
 	{CLONESCOPE_CLONE_FAILED, "failed"},
 	{CLONESCOPE_CLONE_RESTART, "restart"},
+	{CLONESCOPE_CLONE_TIMED, "timed"},
 	{CLONESCOPE_CLONE_NO_KERNEL_CLONE, "no_kernel_clone"},
 };
 

@@ -261,6 +261,16 @@ inline bool is_restart(const clonescope_clone_event &ev)
 	return ev.flags & CLONESCOPE_CLONE_RESTART;
 }
 
+// Whether @ev's self_cost_ns was measured by a module of @features: since
+// ABI 1.5 only the clones marked timed (CLONESCOPE_OPT_SAMPLED_COST times a
+// sample), before it every clone of a module with the self-cost feature.
+inline bool is_timed(const clonescope_clone_event &ev, uint64_t features)
+{
+	if (features & CLONESCOPE_FEAT_SAMPLED_COST)
+		return ev.flags & CLONESCOPE_CLONE_TIMED;
+	return features & CLONESCOPE_FEAT_SELF_COST;
+}
+
 // A failure the caller saw.
 inline bool is_failure(const clonescope_clone_event &ev)
 {
