@@ -521,7 +521,8 @@ NOKPROBE_SYMBOL(cs_tp_task_newtask);
 /* The wake-up begins: also where the child's wake-up latency starts. */
 static int cs_wake_start(struct cs_hctx *ctx)
 {
-	struct cs_slot *s = cs_stamp(ctx, LM_WAKE_ENTRY);
+	const struct cs_landmarks *lm = ctx->arg;
+	struct cs_slot *s = cs_stamp(ctx, lm->entry);
 
 	if (s && s->child_idx >= 0)
 		cs_tab->child_wake_ns[s->child_idx] = ctx->now;
@@ -703,6 +704,7 @@ static struct cs_probe cs_probes[] = {
 		CS_TRACEPOINT("sched_process_fork", "tracepoint: wake-up start",
 			      CLONESCOPE_PROBES_CLONE,
 			      cs_tp_sched_process_fork, cs_wake_start),
+		.arg = CS_LANDMARKS(LM_WAKE_ENTRY, LM_NONE, CLONESCOPE_PHASE_NONE),
 	},
 	{
 		CS_TRACEPOINT("sched_wakeup_new", "tracepoint: child queued",
