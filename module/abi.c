@@ -11,7 +11,7 @@
 
 #include "abi.h"
 
-/* A struct's VER0 size ends at its last VER0 field. */
+/* A struct's VERn size ends at its last VERn field. */
 #define CS_ASSERT_VER0(type, last_field, size) \
 	BUILD_BUG_ON(offsetofend(struct type, last_field) != (size))
 /* A struct that never grows (it lies in arrays). */
@@ -38,7 +38,10 @@ void __init cs_abi_assert_layout(void)
 	CS_ASSERT_VER0(clonescope_buffer_config, __reserved,
 		       CLONESCOPE_BUFFER_CONFIG_SIZE_VER0);
 	CS_ASSERT_VER0(clonescope_stats, probes, CLONESCOPE_STATS_SIZE_VER0);
+	CS_ASSERT_VER0(clonescope_stats, __reserved, CLONESCOPE_STATS_SIZE_VER1);
 	CS_ASSERT_VER0(clonescope_probe_info, role, CLONESCOPE_PROBE_INFO_SIZE_VER0);
+	CS_ASSERT_VER0(clonescope_probe_info, __reserved, CLONESCOPE_PROBE_INFO_SIZE_VER1);
+	CS_ASSERT_VER0(clonescope_probe_info, timed_ns, CLONESCOPE_PROBE_INFO_SIZE_VER2);
 	CS_ASSERT_SIZE(clonescope_log2_hist, CLONESCOPE_LOG2_HIST_SIZE_VER0);
 	CS_ASSERT_SIZE(clonescope_agg_kind, CLONESCOPE_AGG_KIND_SIZE_VER0);
 	CS_ASSERT_SIZE(clonescope_agg_comm, CLONESCOPE_AGG_COMM_SIZE_VER0);
