@@ -350,10 +350,19 @@ iters() {
 	printf '%s\n' "${!var}"
 }
 
+# One forker per CPU, and never fewer than two: on one vCPU (icount) two
+# forkers still have clones in flight at once, preempting each other.
+storm_forkers() {
+	local n
+
+	n="$(nproc)"
+	echo $((n > 2 ? n : 2))
+}
+
 workload_arg() {
 	case "$1" in
 	cow) echo "$COW_MIB" ;;
-	storm) nproc ;;
+	storm) storm_forkers ;;
 	vfork-exec | spawn) echo "$BENCH_BIN/cs-true" ;;
 	*) echo 0 ;;
 	esac
@@ -422,6 +431,7 @@ describe_guest() {
 	meta variants "$VARIANTS"
 	meta workloads "$WORKLOADS"
 	meta cow_mib "$COW_MIB"
+	meta storm_forkers "$(storm_forkers)"
 	meta seed "$SEED"
 	local w
 	for w in $WORKLOADS; do

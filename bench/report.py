@@ -40,7 +40,7 @@ WORKLOAD_TEXT = {
     "spawn": "posix_spawn of a static no-op",
     "thread": "pthread_create+join",
     "cow": "COW-heavy: {cow_mib} MiB parent, child writes 10%",
-    "storm": "fork storm, one forker per CPU ({cpus})",
+    "storm": "fork storm, {forkers} forkers at once",
 }
 SELF_COST_VARIANTS = ("noreader", "record", "record-clone", "record-shim", "stat")
 # The cost breakdown: each component is the difference of two variants
@@ -178,7 +178,8 @@ def main():
     variants = meta.get("variants", "").split()
     workloads = meta.get("workloads", "").split()
     rounds = int(meta.get("rounds", "0"))
-    wl_names = {w: t.format(cow_mib=meta.get("cow_mib", "?"), cpus=meta.get("cpus", "?"))
+    forkers = int(meta.get("storm_forkers", meta.get("cpus", "1")))
+    wl_names = {w: t.format(cow_mib=meta.get("cow_mib", "?"), forkers=forkers)
                 for w, t in WORKLOAD_TEXT.items()}
 
     ns = {}  # (round, variant, workload) -> ns per iteration
@@ -323,7 +324,6 @@ def main():
                 cells.append(f"{m / 1e3:+.1f} µs ({m / base_med[w] * 100:+.1f}%)")
             L.append(f"| {text} | " + " | ".join(cells) + " |")
         cells, per_hit = [], []
-        forkers = int(meta.get("cpus", "1"))
         for w in workloads:
             # The storm's iterations are its clones: iters per forker.
             hits = median_of("nullprobes", w, "handler_calls",
