@@ -345,8 +345,12 @@ def main():
              "*per iteration* divides the batch's handler time by the workload's iterations "
              "and compares it with the baseline's median time per iteration — an overhead "
              "estimate that is far less noisy than wall-clock ratios, though not immune: a "
-             "vCPU thread the host preempts inside a handler inflates it, and it leaves out "
-             "cache and TLB effects. Produced/dropped are summed over all rounds.")
+             "vCPU thread the host preempts inside a handler inflates it (not under icount), "
+             "and it leaves out cache and TLB effects. With `clonescope record` and `stat` "
+             "(ABI 1.5's sampled self-cost) a probe's handler time is estimated from the "
+             "calls it timed, one in 16 per CPU (the stats' `cost_sampled`); an interrupt "
+             "inside a timed call counts 16 times. Produced/dropped are summed over all "
+             "rounds.")
     L.append("")
     L.append("| variant | workload | handler ns/clone | handler time per iteration "
              "(% of baseline) | clones/s | produced | dropped | in-flight overflow |")
