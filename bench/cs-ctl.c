@@ -114,17 +114,30 @@ static int print_stats(int fd)
 	return 0;
 }
 
-/* Traces every clone: a filter an earlier owner set stays set. */
+/*
+ * Traces every clone with every probe group: a filter or options an
+ * earlier owner set stay set.  Self-cost sampled, as clonescope record and
+ * stat ask for it, so the breakdown's variants pay what the tool's do.
+ */
 static void enable(int fd)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct clonescope_filter all = { .size = sizeof(all) };
+	struct clonescope_options opts = {
+		.size = sizeof(opts),
+		.probes = CLONESCOPE_PROBES_ALL,
+		.flags = CLONESCOPE_OPT_SAMPLED_COST,
+	};
 
 	/* No SA_RESTART: a blocked read() returns EINTR. */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	if (ioctl(fd, CLONESCOPE_IOC_SET_FILTER, &all)) {
 		fprintf(stderr, "cs-ctl: SET_FILTER: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (ioctl(fd, CLONESCOPE_IOC_SET_OPTIONS, &opts)) {
+		fprintf(stderr, "cs-ctl: SET_OPTIONS: %s\n", strerror(errno));
 		exit(1);
 	}
 	if (ioctl(fd, CLONESCOPE_IOC_ENABLE)) {
