@@ -654,6 +654,49 @@ TEST_F(cow, parent_counted_after_later_child_exits)
 }
 
 /*
+ * The other order: the earlier child A exits first, and the parent's
+ * copies of pages it still shares with the later B are B's.  Once B is
+ * gone too, the parent is watched for nobody: its writes then are no one's
+ * cost, and a fork C after that watches it afresh, for C alone.
+ */
+TEST_F(cow, parent_moves_on_then_released)
+{
+	const struct clonescope_cow_event *cow;
+	struct gate ga, gb, gc;
+	char *region;
+	pid_t a, b, c;
+
+	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
+	region = traced_region(_metadata, self);
+	a = fork_gated(_metadata, &ga, region, 0, 0);
+	gate_open(_metadata, &gb);
+	b = fork_raw(_metadata);
+	if (!b) {
+		close(ga.go[1]);	/* A's gate: only the parent holds it */
+		gate_child(&gb, region, 0, 0);
+	}
+	gate_wait_ready(_metadata, &gb);
+	gate_release(_metadata, &ga, a);
+	/* Shared with B only: B's copies. */
+	write_pages(region, 0, PARENT_PAGES);
+	gate_release(_metadata, &gb, b);
+	/* Shared with nobody: reused, and counted for no fork. */
+	write_pages(region, PARENT_PAGES, PARENT_PAGES);
+	c = fork_gated(_metadata, &gc, region, 0, 0);
+	write_pages(region, 2 * PARENT_PAGES, PARENT_PAGES);
+	gate_release(_metadata, &gc, c);
+	cs_drain_all(_metadata, self);
+
+	ASSERT_EQ(3, find_cow(self->buf, self->len, 0, &cow));
+	cow = child_cow(_metadata, self, a, CLONESCOPE_COW_END_EXIT);
+	assert_copied(_metadata, &cow->parent, "a: parent", 0, PARENT_SLACK);
+	cow = child_cow(_metadata, self, b, CLONESCOPE_COW_END_EXIT);
+	assert_copied(_metadata, &cow->parent, "b: parent", PARENT_PAGES, PARENT_SLACK);
+	cow = child_cow(_metadata, self, c, CLONESCOPE_COW_END_EXIT);
+	assert_copied(_metadata, &cow->parent, "c: parent", PARENT_PAGES, PARENT_SLACK);
+}
+
+/*
  * glibc fork() + exec at once: only the runtime's pages are copied, and
  * the window ends at exec with one record (the new image is not watched).
  */
