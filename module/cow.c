@@ -83,12 +83,17 @@ static atomic_t *cs_parent_live;
 /* Bounds the retries of the lock-free steps below. */
 #define CS_PARENT_TRIES		4
 /*
- * How many watched mms (children and parents) hash to each slot: the fault
+ * How many watched mms hash to each slot, children in the low half and
+ * parents in the high half (each table holds fewer than 2^16): the fault
  * handlers' first test, one read, so that a fault in an mm nobody watches
- * costs one lookup and no clock read.  Kept with the keys, by
- * cs_watch_claim() and cs_watch_release().
+ * costs one lookup and no clock read, and a table that cannot hold the mm
+ * is not searched.  Kept with the keys, by cs_watch_claim() and
+ * cs_watch_release().
  */
 #define CS_WATCH_BITS		12
+#define CS_WATCH_CHILD		1U
+#define CS_WATCH_PARENT		(1U << 16)
+static_assert(CS_NR_COWS < CS_WATCH_PARENT);
 static atomic_t *cs_watch_counts;
 /* Whether this session counts COW: its probes armed, and able to end. */
 static bool cs_cow_on;
@@ -143,30 +148,44 @@ static atomic_t *cs_watch_count(unsigned long mm)
 }
 NOKPROBE_SYMBOL(cs_watch_count);
 
-/* Claims a place for @mm in @keys (cs_child_mms or cs_parent_mms). */
-static long cs_watch_claim(unsigned long *keys, unsigned long mm)
+/*
+ * Claims a place for @mm in @keys: cs_child_mms (@unit CS_WATCH_CHILD) or
+ * cs_parent_mms (CS_WATCH_PARENT).
+ */
+static long cs_watch_claim(unsigned long *keys, unsigned int unit,
+			   unsigned long mm)
 {
 	atomic_t *count = cs_watch_count(mm);
 	long i;
 
 	/* Counted before the key shows (cmpxchg orders it). */
-	atomic_inc(count);
+	atomic_add(unit, count);
 	i = cs_key_claim(keys, CS_COW_BITS, mm);
 	if (i < 0)
-		atomic_dec(count);
+		atomic_sub(unit, count);
 	return i;
 }
 NOKPROBE_SYMBOL(cs_watch_claim);
 
 /* Only the one who clears the key uncounts it, even in a race. */
-static void cs_watch_release(unsigned long *keys, long i)
+static void cs_watch_release(unsigned long *keys, unsigned int unit, long i)
 {
 	unsigned long mm = READ_ONCE(keys[i]);
 
 	if (mm && cmpxchg(&keys[i], mm, 0) == mm)
-		atomic_dec(cs_watch_count(mm));
+		atomic_sub(unit, cs_watch_count(mm));
 }
 NOKPROBE_SYMBOL(cs_watch_release);
+
+/* @mm's place in @keys, searched only if @counts (its slot's) allow one. */
+static long cs_watch_find(const unsigned long *keys, unsigned int unit,
+			  unsigned int counts, unsigned long mm)
+{
+	if (!(counts & (unit * 0xffffU)))
+		return -1;
+	return cs_key_find(keys, CS_COW_BITS, mm);
+}
+NOKPROBE_SYMBOL(cs_watch_find);
 
 /* False: @mm is not watched.  True: it may be (cs_cow_find() tells). */
 static bool cs_mm_maybe_watched(struct mm_struct *mm)
@@ -199,9 +218,10 @@ NOKPROBE_SYMBOL(cs_tag_live);
 static bool cs_cow_find(struct mm_struct *mm, struct cs_cow_places *at)
 {
 	unsigned long key = (unsigned long)mm;
+	unsigned int counts = atomic_read(cs_watch_count(key));
 
-	at->child = cs_key_find(cs_child_mms, CS_COW_BITS, key);
-	at->parent = cs_key_find(cs_parent_mms, CS_COW_BITS, key);
+	at->child = cs_watch_find(cs_child_mms, CS_WATCH_CHILD, counts, key);
+	at->parent = cs_watch_find(cs_parent_mms, CS_WATCH_PARENT, counts, key);
 	return at->child >= 0 || at->parent >= 0;
 }
 NOKPROBE_SYMBOL(cs_cow_find);
@@ -287,7 +307,7 @@ static void cs_cow_parent_put(long p)
 	if (!atomic_dec_and_test(&cs_parent_live[p]))
 		return;
 	WRITE_ONCE(cs_parent_fork[p], CS_NO_FORK);
-	cs_watch_release(cs_parent_mms, p);
+	cs_watch_release(cs_parent_mms, CS_WATCH_PARENT, p);
 }
 NOKPROBE_SYMBOL(cs_cow_parent_put);
 
@@ -298,9 +318,10 @@ static long cs_cow_parent_join(unsigned long mm, unsigned long tag)
 	long p;
 
 	for (tries = 0; tries < CS_PARENT_TRIES; tries++) {
-		p = cs_key_find(cs_parent_mms, CS_COW_BITS, mm);
+		p = cs_watch_find(cs_parent_mms, CS_WATCH_PARENT,
+				  atomic_read(cs_watch_count(mm)), mm);
 		if (p < 0) {
-			p = cs_watch_claim(cs_parent_mms, mm);
+			p = cs_watch_claim(cs_parent_mms, CS_WATCH_PARENT, mm);
 			if (p < 0)
 				break;
 			atomic_inc(&cs_parent_live[p]);
@@ -328,7 +349,7 @@ void cs_cow_fork(struct task_struct *child, u64 now)
 
 	if (!READ_ONCE(cs_cow_on) || !mm || !child->mm)
 		return;
-	i = cs_watch_claim(cs_child_mms, (unsigned long)child->mm);
+	i = cs_watch_claim(cs_child_mms, CS_WATCH_CHILD, (unsigned long)child->mm);
 	if (i < 0) {
 		cs_count_overflow();
 		return;
@@ -437,7 +458,7 @@ static void cs_cow_finish(long i, u32 reason)
 		cs_agg_cow(c->comm, ev->child.copied + ev->parent.copied);
 	if (cs_recording())
 		cs_emit(ev);
-	cs_watch_release(cs_child_mms, i);
+	cs_watch_release(cs_child_mms, CS_WATCH_CHILD, i);
 }
 NOKPROBE_SYMBOL(cs_cow_finish);
 
@@ -710,21 +731,20 @@ NOKPROBE_SYMBOL(cs_cow_parent_gone);
  */
 static int cs_exit_mmap(struct cs_hctx *ctx)
 {
-	unsigned long key = regs_get_kernel_argument(ctx->regs, 0);
-	long i;
+	struct mm_struct *mm = (void *)regs_get_kernel_argument(ctx->regs, 0);
+	struct cs_cow_places at;
 
-	if (!cs_tracing())
+	if (!cs_tracing() || !cs_cow_find(mm, &at))
 		return 0;
-	i = cs_key_find(cs_child_mms, CS_COW_BITS, key);
-	if (i >= 0) {
+	if (at.child >= 0) {
 		bool exec = current->in_execve &&
-			    current->tgid == cs_cows[i].ev.child_tgid;
+			    current->tgid == cs_cows[at.child].ev.child_tgid;
 
-		cs_cow_finish(i, exec ? CLONESCOPE_COW_END_EXEC :
-					CLONESCOPE_COW_END_EXIT);
+		cs_cow_finish(at.child, exec ? CLONESCOPE_COW_END_EXEC :
+					       CLONESCOPE_COW_END_EXIT);
 	}
-	if (cs_key_find(cs_parent_mms, CS_COW_BITS, key) >= 0)
-		cs_cow_parent_gone(key);
+	if (at.parent >= 0)
+		cs_cow_parent_gone((unsigned long)mm);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_exit_mmap);
