@@ -440,7 +440,8 @@ static void cs_cow_parent_leave(struct cs_cow *c, long i)
 }
 NOKPROBE_SYMBOL(cs_cow_parent_leave);
 
-static void cs_cow_finish(long i, u32 reason)
+/* Fork @i's window ended at @now, for @reason: its record. */
+static void cs_cow_finish(long i, u32 reason, u64 now)
 {
 	struct cs_cow *c = &cs_cows[i];
 	struct clonescope_cow_event *ev = &c->ev;
@@ -453,7 +454,7 @@ static void cs_cow_finish(long i, u32 reason)
 		parent[n] = atomic64_read(&c->counts[CS_ROLE_PARENT][n]);
 	}
 	ev->end_reason = reason;
-	ev->hdr.timestamp_ns = ktime_get_ns();
+	ev->hdr.timestamp_ns = now;
 	if (cs_aggregating())
 		cs_agg_cow(c->comm, ev->child.copied + ev->parent.copied);
 	if (cs_recording())
@@ -741,7 +742,7 @@ static int cs_exit_mmap(struct cs_hctx *ctx)
 			    current->tgid == cs_cows[at.child].ev.child_tgid;
 
 		cs_cow_finish(at.child, exec ? CLONESCOPE_COW_END_EXEC :
-					       CLONESCOPE_COW_END_EXIT);
+					       CLONESCOPE_COW_END_EXIT, ctx->now);
 	}
 	if (at.parent >= 0)
 		cs_cow_parent_gone((unsigned long)mm);
@@ -832,7 +833,7 @@ static void cs_cow_flush(void)
 
 	for (i = 0; i < CS_NR_COWS; i++)
 		if (cs_child_mms[i])
-			cs_cow_finish(i, CLONESCOPE_COW_END_STOP);
+			cs_cow_finish(i, CLONESCOPE_COW_END_STOP, ktime_get_ns());
 }
 
 /* vfree() of NULL does nothing: also undoes a partial cs_cow_init(). */
