@@ -483,6 +483,17 @@ assert_cow(struct __test_metadata *_metadata, FIXTURE_DATA(cow) *self, pid_t chi
 	return cow;
 }
 
+/* The parent wrote @n pages it shared with @child, which exited. */
+static void assert_parent_copied(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(cow) *self, pid_t child,
+				 const char *who, size_t n)
+{
+	const struct clonescope_cow_event *cow;
+
+	cow = child_cow(_metadata, self, child, CLONESCOPE_COW_END_EXIT);
+	assert_copied(_metadata, &cow->parent, who, n, PARENT_SLACK);
+}
+
 /*
  * Forks (vforks, with @use_vfork) a child that execs /bin/true (with
  * @exec) or exits at once, and reaps it: returns its pid.  The child
@@ -647,10 +658,8 @@ TEST_F(cow, parent_counted_after_later_child_exits)
 	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(2, find_cow(self->buf, self->len, 0, &cow));
-	cow = child_cow(_metadata, self, b, CLONESCOPE_COW_END_EXIT);
-	assert_copied(_metadata, &cow->parent, "b: parent", 0, PARENT_SLACK);
-	cow = child_cow(_metadata, self, a, CLONESCOPE_COW_END_EXIT);
-	assert_copied(_metadata, &cow->parent, "a: parent", PARENT_PAGES, PARENT_SLACK);
+	assert_parent_copied(_metadata, self, b, "b: parent", 0);
+	assert_parent_copied(_metadata, self, a, "a: parent", PARENT_PAGES);
 }
 
 /*
@@ -688,12 +697,9 @@ TEST_F(cow, parent_moves_on_then_released)
 	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(3, find_cow(self->buf, self->len, 0, &cow));
-	cow = child_cow(_metadata, self, a, CLONESCOPE_COW_END_EXIT);
-	assert_copied(_metadata, &cow->parent, "a: parent", 0, PARENT_SLACK);
-	cow = child_cow(_metadata, self, b, CLONESCOPE_COW_END_EXIT);
-	assert_copied(_metadata, &cow->parent, "b: parent", PARENT_PAGES, PARENT_SLACK);
-	cow = child_cow(_metadata, self, c, CLONESCOPE_COW_END_EXIT);
-	assert_copied(_metadata, &cow->parent, "c: parent", PARENT_PAGES, PARENT_SLACK);
+	assert_parent_copied(_metadata, self, a, "a: parent", 0);
+	assert_parent_copied(_metadata, self, b, "b: parent", PARENT_PAGES);
+	assert_parent_copied(_metadata, self, c, "c: parent", PARENT_PAGES);
 }
 
 /*
@@ -788,8 +794,7 @@ TEST_F(cow, parent_reuse_after_exit)
 	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(2, find_cow(self->buf, self->len, 0, &cow));
-	cow = child_cow(_metadata, self, a, CLONESCOPE_COW_END_EXIT);
-	assert_copied(_metadata, &cow->parent, "a: parent", 0, PARENT_SLACK);
+	assert_parent_copied(_metadata, self, a, "a: parent", 0);
 	cow = child_cow(_metadata, self, b, CLONESCOPE_COW_END_EXIT);
 	ASSERT_IN_RANGE(0, PARENT_SLACK, cow->parent.copied, "b: parent.copied");
 	ASSERT_IN_RANGE(REUSE_PAGES, REUSE_PAGES + PARENT_SLACK,
