@@ -285,19 +285,30 @@ static pid_t fork_writer(struct __test_metadata *_metadata, char *region,
 
 /*
  * Opens @g and forks a gate_child() writing @n pages from page @first;
- * returns once it wrote them.
+ * returns once it wrote them.  With @held, the gate of a child still
+ * waiting, which the new child must not hold open.
  */
-static pid_t fork_gated(struct __test_metadata *_metadata, struct gate *g,
-			char *region, size_t first, size_t n)
+static pid_t fork_gated_beside(struct __test_metadata *_metadata,
+			       const struct gate *held, struct gate *g,
+			       char *region, size_t first, size_t n)
 {
 	pid_t pid;
 
 	gate_open(_metadata, g);
 	pid = fork_raw(_metadata);
-	if (!pid)
+	if (!pid) {
+		if (held)
+			syscall(SYS_close, held->go[1]);
 		gate_child(g, region, first, n);
+	}
 	gate_wait_ready(_metadata, g);
 	return pid;
+}
+
+static pid_t fork_gated(struct __test_metadata *_metadata, struct gate *g,
+			char *region, size_t first, size_t n)
+{
+	return fork_gated_beside(_metadata, NULL, g, region, first, n);
 }
 
 /* traced_region(), and a gated child that wrote its first CHILD_PAGES. */
@@ -615,14 +626,7 @@ TEST_F(cow, two_children)
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
 	region = traced_region(_metadata, self);
 	a = fork_gated(_metadata, &ga, region, 0, 30);
-	/* Opened now: A must not hold B's gate open. */
-	gate_open(_metadata, &gb);
-	b = fork_raw(_metadata);
-	if (!b) {
-		close(ga.go[1]);
-		gate_child(&gb, region, 30, 70);
-	}
-	gate_wait_ready(_metadata, &gb);
+	b = fork_gated_beside(_metadata, &ga, &gb, region, 30, 70);
 	write_pages(region, 100, PARENT_PAGES);
 	gate_release(_metadata, &gb, b);
 	gate_release(_metadata, &ga, a);
@@ -678,13 +682,7 @@ TEST_F(cow, parent_moves_on_then_released)
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
 	region = traced_region(_metadata, self);
 	a = fork_gated(_metadata, &ga, region, 0, 0);
-	gate_open(_metadata, &gb);
-	b = fork_raw(_metadata);
-	if (!b) {
-		close(ga.go[1]);	/* A's gate: only the parent holds it */
-		gate_child(&gb, region, 0, 0);
-	}
-	gate_wait_ready(_metadata, &gb);
+	b = fork_gated_beside(_metadata, &ga, &gb, region, 0, 0);
 	gate_release(_metadata, &ga, a);
 	/* Shared with B only: B's copies. */
 	write_pages(region, 0, PARENT_PAGES);
