@@ -291,8 +291,12 @@ NOKPROBE_SYMBOL(cs_fault_wanted);
  * - I ends and moves the parent on to K while K ends: K makes its
  *   generation even, then (smp_mb()) reads the parent's latest; I, after
  *   the cmpxchg (a full barrier) that made K the latest, reads K's
- *   generation.  One of the two sees the other's store and moves on from
- *   K; if both do, one cmpxchg fails.
+ *   generation.  At least one of the two sees the other's store, and
+ *   whichever does moves on from K; if both do, one cmpxchg fails.
+ * - A place just claimed counts zero until its claimer's increment, and
+ *   one whose count reached zero is being released: a joiner retries, at
+ *   most CS_PARENT_TRIES times (then the fork is an overflow and the
+ *   parent's faults are not charged to it).
  * - The parent's mm goes (exit_mmap): no fork of it can come any more; its
  *   forks stop matching scans and its latest is cleared, by cmpxchg after
  *   reading the key, so a place freed and retaken meanwhile is left alone.
