@@ -55,6 +55,7 @@ enum cs_cow_role {
 struct cs_cow {
 	atomic64_t counts[CS_NR_ROLES][CS_NR_COW_COUNTS];
 	unsigned long parent_mm;	/* key of the parent's mm */
+	long parent_place;		/* in cs_parent_mms, or -1 */
 	char comm[TASK_COMM_LEN];	/* the parent's, for the aggregates */
 	struct clonescope_cow_event ev;
 };
@@ -65,20 +66,47 @@ struct cs_cow {
 /* Watched child mms; a child's fork is cs_cows[] at the same index. */
 static unsigned long *cs_child_mms;
 static struct cs_cow *cs_cows;
-/* Watched parent mms, and the index of each one's latest live fork. */
-static unsigned long *cs_parent_mms;
-static unsigned int *cs_parent_fork;
-#define CS_NO_FORK		UINT_MAX
 /*
- * How many watched mms (children and parents) hash to each slot: the fault
+ * The generation of each cs_cows[] entry: odd while its fork is live, made
+ * even when its window ends, and not cleared when the entry is reused, so
+ * that a tag (cs_fork_tag(): generation and index) names one fork.
+ */
+static unsigned long *cs_cow_gens;
+/*
+ * Watched parent mms; for each place, the tag of the parent's latest live
+ * fork (or CS_NO_FORK) and how many live forks hold the place.
+ */
+static unsigned long *cs_parent_mms;
+static unsigned long *cs_parent_fork;
+static atomic_t *cs_parent_live;
+#define CS_NO_FORK		0UL	/* no tag: generations are odd */
+/* Bounds the retries of the lock-free steps below. */
+#define CS_PARENT_TRIES		4
+/*
+ * How many watched mms hash to each slot, children in the low half and
+ * parents in the high half (each table holds fewer than 2^16): the fault
  * handlers' first test, one read, so that a fault in an mm nobody watches
- * costs one lookup and no clock read.  Kept with the keys, by
- * cs_watch_claim() and cs_watch_release().
+ * costs one lookup and no clock read, and a table that cannot hold the mm
+ * is not searched.  Kept with the keys, by cs_watch_claim() and
+ * cs_watch_release().
  */
 #define CS_WATCH_BITS		12
+#define CS_WATCH_CHILD		1U
+#define CS_WATCH_PARENT		(1U << 16)
+static_assert(CS_NR_COWS < CS_WATCH_PARENT);
 static atomic_t *cs_watch_counts;
 /* Whether this session counts COW: its probes armed, and able to end. */
 static bool cs_cow_on;
+
+/*
+ * Where a fault in a watched mm is counted: the mm's places as a child (its
+ * fork) and as a parent, looked up once per fault.  A fork whose child
+ * faults stays: exit_mmap() cannot run while a fault holds the mm.
+ */
+struct cs_cow_places {
+	long child;
+	long parent;
+};
 
 /* What a wp_page_copy() call copies, judged at its entry. */
 enum cs_copy_kind {
@@ -88,6 +116,7 @@ enum cs_copy_kind {
 
 struct cs_fault_data {
 	struct mm_struct *mm;
+	struct cs_cow_places at;	/* where its mm's faults are counted */
 	u64 start;
 	enum cs_copy_kind kind;
 	/* do_wp_page fallbacks: what the probes inside the call saw. */
@@ -119,32 +148,46 @@ static atomic_t *cs_watch_count(unsigned long mm)
 }
 NOKPROBE_SYMBOL(cs_watch_count);
 
-/* Claims a place for @mm in @keys (cs_child_mms or cs_parent_mms). */
-static long cs_watch_claim(unsigned long *keys, unsigned long mm)
+/*
+ * Claims a place for @mm in @keys: cs_child_mms (@unit CS_WATCH_CHILD) or
+ * cs_parent_mms (CS_WATCH_PARENT).
+ */
+static long cs_watch_claim(unsigned long *keys, unsigned int unit,
+			   unsigned long mm)
 {
 	atomic_t *count = cs_watch_count(mm);
 	long i;
 
 	/* Counted before the key shows (cmpxchg orders it). */
-	atomic_inc(count);
+	atomic_add(unit, count);
 	i = cs_key_claim(keys, CS_COW_BITS, mm);
 	if (i < 0)
-		atomic_dec(count);
+		atomic_sub(unit, count);
 	return i;
 }
 NOKPROBE_SYMBOL(cs_watch_claim);
 
 /* Only the one who clears the key uncounts it, even in a race. */
-static void cs_watch_release(unsigned long *keys, long i)
+static void cs_watch_release(unsigned long *keys, unsigned int unit, long i)
 {
 	unsigned long mm = READ_ONCE(keys[i]);
 
 	if (mm && cmpxchg(&keys[i], mm, 0) == mm)
-		atomic_dec(cs_watch_count(mm));
+		atomic_sub(unit, cs_watch_count(mm));
 }
 NOKPROBE_SYMBOL(cs_watch_release);
 
-/* False: @mm is not watched.  True: it may be (cs_mm_watched() tells). */
+/* @mm's place in @keys, searched only if @counts (its slot's) allow one. */
+static long cs_watch_find(const unsigned long *keys, unsigned int unit,
+			  unsigned int counts, unsigned long mm)
+{
+	if (!(counts & (unit * 0xffffU)))
+		return -1;
+	return cs_key_find(keys, CS_COW_BITS, mm);
+}
+NOKPROBE_SYMBOL(cs_watch_find);
+
+/* False: @mm is not watched.  True: it may be (cs_cow_find() tells). */
 static bool cs_mm_maybe_watched(struct mm_struct *mm)
 {
 	return cs_tracing() && mm &&
@@ -152,30 +195,65 @@ static bool cs_mm_maybe_watched(struct mm_struct *mm)
 }
 NOKPROBE_SYMBOL(cs_mm_maybe_watched);
 
-static bool cs_mm_watched(struct mm_struct *mm)
+static unsigned long cs_fork_tag(long i, unsigned long gen)
+{
+	return gen << CS_COW_BITS | i;
+}
+NOKPROBE_SYMBOL(cs_fork_tag);
+
+static long cs_tag_index(unsigned long tag)
+{
+	return tag & (CS_NR_COWS - 1);
+}
+NOKPROBE_SYMBOL(cs_tag_index);
+
+/* Whether the fork @tag names is still live. */
+static bool cs_tag_live(unsigned long tag)
+{
+	return READ_ONCE(cs_cow_gens[cs_tag_index(tag)]) == tag >> CS_COW_BITS;
+}
+NOKPROBE_SYMBOL(cs_tag_live);
+
+/* Finds @mm's places; false if it has none. */
+static bool cs_cow_find(struct mm_struct *mm, struct cs_cow_places *at)
 {
 	unsigned long key = (unsigned long)mm;
+	unsigned int counts = atomic_read(cs_watch_count(key));
 
-	return cs_key_find(cs_child_mms, CS_COW_BITS, key) >= 0 ||
-	       cs_key_find(cs_parent_mms, CS_COW_BITS, key) >= 0;
+	at->child = cs_watch_find(cs_child_mms, CS_WATCH_CHILD, counts, key);
+	at->parent = cs_watch_find(cs_parent_mms, CS_WATCH_PARENT, counts, key);
+	return at->child >= 0 || at->parent >= 0;
 }
-NOKPROBE_SYMBOL(cs_mm_watched);
+NOKPROBE_SYMBOL(cs_cow_find);
+
+static void cs_cow_add(struct mm_struct *mm, const struct cs_cow_places *at,
+		       enum cs_cow_count what, u64 n)
+{
+	unsigned long fork;
+
+	if (at->child >= 0)
+		atomic64_add(n, &cs_cows[at->child].counts[CS_ROLE_CHILD][what]);
+	if (at->parent < 0)
+		return;
+	/*
+	 * The parent's latest fork now.  Its place may have been freed and
+	 * taken by another mm since the lookup: the key, read after the tag,
+	 * says whether the tag is @mm's (its owner writes the key first).
+	 */
+	fork = READ_ONCE(cs_parent_fork[at->parent]);
+	smp_rmb();	/* the tag before the key */
+	if (fork != CS_NO_FORK &&
+	    READ_ONCE(cs_parent_mms[at->parent]) == (unsigned long)mm)
+		atomic64_add(n, &cs_cows[cs_tag_index(fork)].counts[CS_ROLE_PARENT][what]);
+}
+NOKPROBE_SYMBOL(cs_cow_add);
 
 static void cs_cow_count(struct mm_struct *mm, enum cs_cow_count what, u64 n)
 {
-	unsigned long key = (unsigned long)mm;
-	long i;
+	struct cs_cow_places at;
 
-	i = cs_key_find(cs_child_mms, CS_COW_BITS, key);
-	if (i >= 0)
-		atomic64_add(n, &cs_cows[i].counts[CS_ROLE_CHILD][what]);
-	i = cs_key_find(cs_parent_mms, CS_COW_BITS, key);
-	if (i >= 0) {
-		unsigned int fork = READ_ONCE(cs_parent_fork[i]);
-
-		if (fork != CS_NO_FORK)
-			atomic64_add(n, &cs_cows[fork].counts[CS_ROLE_PARENT][what]);
-	}
+	if (cs_cow_find(mm, &at))
+		cs_cow_add(mm, &at, what, n);
 }
 NOKPROBE_SYMBOL(cs_cow_count);
 
@@ -195,39 +273,87 @@ static bool cs_fault_wanted(struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(cs_fault_wanted);
 
-/* Makes fork @i the one the parent's faults go to. */
-static void cs_cow_parent_watch(unsigned long mm, long i)
+/*
+ * The parent's side, lock-free.  A parent's place in cs_parent_mms is held
+ * by its live forks, counted in cs_parent_live: a fork joins the place (the
+ * first one claims the key; later ones atomic_inc_not_zero(), then check
+ * that the key is still their mm's, and put back a place freed and taken by
+ * another mm in between), and the fork whose end drops the count to zero
+ * releases it.  So the end of a parent's only live fork touches no other
+ * fork; only when the ending fork is the parent's latest and others are
+ * live does it scan cs_cows[] for the next latest.  The latest is a tag,
+ * so that a cmpxchg never takes a later fork in the same entry for it.
+ *
+ * - Fork J while fork I ends: J takes its count before it writes its tag,
+ *   I moves the parent on only by cmpxchg from its own tag and drops its
+ *   count after: J, the latest, ends up the parent's in either order, and
+ *   the place is not released under it.
+ * - I ends and moves the parent on to K while K ends: K makes its
+ *   generation even, then (smp_mb()) reads the parent's latest; I, after
+ *   the cmpxchg (a full barrier) that made K the latest, reads K's
+ *   generation.  At least one of the two sees the other's store, and
+ *   whichever does moves on from K; if both do, one cmpxchg fails.
+ * - A place just claimed counts zero until its claimer's increment, and
+ *   one whose count reached zero is being released: a joiner retries, at
+ *   most CS_PARENT_TRIES times (then the fork is an overflow and the
+ *   parent's faults are not charged to it).
+ * - The parent's mm goes (exit_mmap): no fork of it can come any more; its
+ *   forks stop matching scans and its latest is cleared, by cmpxchg after
+ *   reading the key, so a place freed and retaken meanwhile is left alone.
+ *   The place is released by its last fork's end, as always.
+ * Two threads of one mm forking at once may both claim a place: faults go
+ * to the first place's latest fork until that place is released.
+ */
+
+/* Drops a live fork's hold on the parent place @p: the last one frees it. */
+static void cs_cow_parent_put(long p)
+{
+	if (!atomic_dec_and_test(&cs_parent_live[p]))
+		return;
+	WRITE_ONCE(cs_parent_fork[p], CS_NO_FORK);
+	cs_watch_release(cs_parent_mms, CS_WATCH_PARENT, p);
+}
+NOKPROBE_SYMBOL(cs_cow_parent_put);
+
+/* Makes fork @tag of the parent @mm its latest: returns its place, or -1. */
+static long cs_cow_parent_join(unsigned long mm, unsigned long tag)
 {
 	unsigned int tries;
 	long p;
 
-	/* The parent's last other fork may end meanwhile and let the key
-	 * go: then take it again.
-	 */
-	for (tries = 0; tries < 2; tries++) {
-		p = cs_key_find(cs_parent_mms, CS_COW_BITS, mm);
-		if (p < 0)
-			p = cs_watch_claim(cs_parent_mms, mm);
-		if (p < 0)
-			break;
-		WRITE_ONCE(cs_parent_fork[p], i);
-		if (READ_ONCE(cs_parent_mms[p]) == mm)
-			return;
+	for (tries = 0; tries < CS_PARENT_TRIES; tries++) {
+		p = cs_watch_find(cs_parent_mms, CS_WATCH_PARENT,
+				  atomic_read(cs_watch_count(mm)), mm);
+		if (p < 0) {
+			p = cs_watch_claim(cs_parent_mms, CS_WATCH_PARENT, mm);
+			if (p < 0)
+				break;
+			atomic_inc(&cs_parent_live[p]);
+		} else if (!atomic_inc_not_zero(&cs_parent_live[p])) {
+			continue;	/* being claimed or released */
+		} else if (READ_ONCE(cs_parent_mms[p]) != mm) {
+			cs_cow_parent_put(p);
+			continue;
+		}
+		WRITE_ONCE(cs_parent_fork[p], tag);
+		return p;
 	}
 	cs_count_overflow();
+	return -1;
 }
-NOKPROBE_SYMBOL(cs_cow_parent_watch);
+NOKPROBE_SYMBOL(cs_cow_parent_join);
 
 void cs_cow_fork(struct task_struct *child, u64 now)
 {
 	struct mm_struct *mm = current->mm;
 	struct clonescope_cow_event *ev;
+	unsigned long gen;
 	struct cs_cow *c;
 	long i;
 
 	if (!READ_ONCE(cs_cow_on) || !mm || !child->mm)
 		return;
-	i = cs_watch_claim(cs_child_mms, (unsigned long)child->mm);
+	i = cs_watch_claim(cs_child_mms, CS_WATCH_CHILD, (unsigned long)child->mm);
 	if (i < 0) {
 		cs_count_overflow();
 		return;
@@ -247,70 +373,97 @@ void cs_cow_fork(struct task_struct *child, u64 now)
 	ev->child_tgid = child->tgid;
 	ev->parent_pid = current->pid;
 	ev->parent_tgid = current->tgid;
-	cs_cow_parent_watch(c->parent_mm, i);
+	gen = cs_cow_gens[i] + 1;
+	/* Live for scans (cs_latest_live_fork()) once its fields are set. */
+	smp_store_release(&cs_cow_gens[i], gen);
+	/* Before the child ends: it has not run yet. */
+	c->parent_place = cs_cow_parent_join(c->parent_mm, cs_fork_tag(i, gen));
 }
 NOKPROBE_SYMBOL(cs_cow_fork);
 
-/*
- * The latest fork other than @skip whose child still shares @parent_mm:
- * a scan, but only when a watched child goes away.
- */
-static long cs_latest_live_fork(unsigned long parent_mm, long skip)
+/* The tag of @parent_mm's latest live fork, or CS_NO_FORK: a scan. */
+static unsigned long cs_latest_live_fork(unsigned long parent_mm)
 {
-	long i, latest = -1;
+	unsigned long gen, latest = CS_NO_FORK;
+	u64 latest_ns = 0;
+	long i;
 
 	for (i = 0; i < CS_NR_COWS; i++) {
-		if (i == skip || !READ_ONCE(cs_child_mms[i]) ||
-		    READ_ONCE(cs_cows[i].parent_mm) != parent_mm)
+		/* Its fields as set before it was made live. */
+		gen = smp_load_acquire(&cs_cow_gens[i]);
+		if (!(gen & 1) || READ_ONCE(cs_cows[i].parent_mm) != parent_mm)
 			continue;
-		if (latest < 0 || cs_cows[i].ev.fork_ns > cs_cows[latest].ev.fork_ns)
-			latest = i;
+		if (latest == CS_NO_FORK || cs_cows[i].ev.fork_ns > latest_ns) {
+			latest = cs_fork_tag(i, gen);
+			latest_ns = cs_cows[i].ev.fork_ns;
+		}
 	}
 	return latest;
 }
 NOKPROBE_SYMBOL(cs_latest_live_fork);
 
 /*
- * Fork @i's child is gone: the parent's faults go to its latest fork that
- * is still live, or, with none left, the parent stops being watched.
+ * Fork @tag, the latest of the parent @parent_mm at place @p, has ended:
+ * the parent's faults go to its latest live fork, or to none.  Again if
+ * the fork chosen has ended meanwhile.
  */
-static void cs_cow_parent_moves_on(struct cs_cow *c, long i)
+static void cs_cow_parent_move_on(long p, unsigned long parent_mm,
+				  unsigned long tag)
 {
-	unsigned long parent_mm = READ_ONCE(c->parent_mm);
-	long p, next;
+	unsigned long next;
+	unsigned int tries;
 
-	if (!parent_mm)
-		return;
-	p = cs_key_find(cs_parent_mms, CS_COW_BITS, parent_mm);
-	if (p < 0 || READ_ONCE(cs_parent_fork[p]) != i)
-		return;
-	next = cs_latest_live_fork(parent_mm, i);
-	if (next >= 0)
-		cmpxchg(&cs_parent_fork[p], i, next);
-	else if (cmpxchg(&cs_parent_fork[p], i, CS_NO_FORK) == i)
-		cs_watch_release(cs_parent_mms, p);
+	for (tries = 0; tries < CS_PARENT_TRIES; tries++) {
+		next = CS_NO_FORK;
+		/* The caller's count alone: no other fork holds the place. */
+		if (parent_mm && atomic_read(&cs_parent_live[p]) > 1)
+			next = cs_latest_live_fork(parent_mm);
+		if (cmpxchg(&cs_parent_fork[p], tag, next) != tag ||
+		    next == CS_NO_FORK || cs_tag_live(next))
+			return;
+		tag = next;
+	}
+	cs_count_overflow();
 }
-NOKPROBE_SYMBOL(cs_cow_parent_moves_on);
+NOKPROBE_SYMBOL(cs_cow_parent_move_on);
 
-static void cs_cow_finish(long i, u32 reason)
+/* Fork @i ends: the parent moves on if it was its latest, and lets go. */
+static void cs_cow_parent_leave(struct cs_cow *c, long i)
+{
+	unsigned long gen = cs_cow_gens[i];
+	long p = c->parent_place;
+
+	WRITE_ONCE(cs_cow_gens[i], gen + 1);
+	if (p < 0)
+		return;
+	smp_mb();	/* the generation before the parent's latest */
+	if (READ_ONCE(cs_parent_fork[p]) == cs_fork_tag(i, gen))
+		cs_cow_parent_move_on(p, READ_ONCE(c->parent_mm),
+				      cs_fork_tag(i, gen));
+	cs_cow_parent_put(p);
+}
+NOKPROBE_SYMBOL(cs_cow_parent_leave);
+
+/* Fork @i's window ended at @now, for @reason: its record. */
+static void cs_cow_finish(long i, u32 reason, u64 now)
 {
 	struct cs_cow *c = &cs_cows[i];
 	struct clonescope_cow_event *ev = &c->ev;
 	u64 *child = (u64 *)&ev->child, *parent = (u64 *)&ev->parent;
 	unsigned int n;
 
-	cs_cow_parent_moves_on(c, i);
+	cs_cow_parent_leave(c, i);
 	for (n = 0; n < CS_NR_COW_COUNTS; n++) {
 		child[n] = atomic64_read(&c->counts[CS_ROLE_CHILD][n]);
 		parent[n] = atomic64_read(&c->counts[CS_ROLE_PARENT][n]);
 	}
 	ev->end_reason = reason;
-	ev->hdr.timestamp_ns = ktime_get_ns();
+	ev->hdr.timestamp_ns = now;
 	if (cs_aggregating())
 		cs_agg_cow(c->comm, ev->child.copied + ev->parent.copied);
 	if (cs_recording())
 		cs_emit(ev);
-	cs_watch_release(cs_child_mms, i);
+	cs_watch_release(cs_child_mms, CS_WATCH_CHILD, i);
 }
 NOKPROBE_SYMBOL(cs_cow_finish);
 
@@ -328,7 +481,7 @@ static bool cs_wp_fault_begin(struct cs_hctx *ctx, struct cs_fault_data *d)
 	if (!cs_tracing() || (vmf->flags & CS_FAULT_FLAG_UNSHARE) ||
 	    (vmf->vma->vm_flags & (VM_SHARED | VM_MAYSHARE | VM_PFNMAP |
 				   VM_MIXEDMAP)) ||
-	    !cs_mm_watched(vmf->vma->vm_mm))
+	    !cs_cow_find(vmf->vma->vm_mm, &d->at))
 		return false;
 	page = pfn_valid(pfn) ? pfn_to_page(pfn) : NULL;
 	if (is_zero_pfn(pfn))
@@ -348,11 +501,11 @@ NOKPROBE_SYMBOL(cs_wp_fault_begin);
 static void cs_wp_fault_copied(struct cs_hctx *ctx, struct cs_fault_data *d)
 {
 	if (d->kind == CS_COPY_ZERO) {
-		cs_cow_count(d->mm, CS_COW_ZERO_COPIED, 1);
+		cs_cow_add(d->mm, &d->at, CS_COW_ZERO_COPIED, 1);
 		return;
 	}
-	cs_cow_count(d->mm, CS_COW_COPIED, 1);
-	cs_cow_count(d->mm, CS_COW_COPY_NS, ctx->now - d->start);
+	cs_cow_add(d->mm, &d->at, CS_COW_COPIED, 1);
+	cs_cow_add(d->mm, &d->at, CS_COW_COPY_NS, ctx->now - d->start);
 }
 NOKPROBE_SYMBOL(cs_wp_fault_copied);
 
@@ -456,7 +609,7 @@ static int cs_do_wp_page_return(struct cs_hctx *ctx)
 	if (copied && cs_wp_copy_inlined)
 		cs_wp_fault_copied(ctx, d);
 	else if (!copied && cs_wp_reuse_inlined && d->kind == CS_COPY_ANON)
-		cs_cow_count(d->mm, CS_COW_REUSED, 1);
+		cs_cow_add(d->mm, &d->at, CS_COW_REUSED, 1);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_do_wp_page_return);
@@ -485,7 +638,7 @@ static int cs_thp_wp_entry(struct cs_hctx *ctx)
 	if (!cs_tracing())
 		return 1;
 	d->mm = cs_fault_mm(ctx->regs);
-	return !cs_mm_watched(d->mm);
+	return !cs_cow_find(d->mm, &d->at);
 }
 NOKPROBE_SYMBOL(cs_thp_wp_entry);
 
@@ -496,9 +649,9 @@ static int cs_thp_wp_return(struct cs_hctx *ctx)
 
 	if (!cs_tracing())
 		return 0;
-	cs_cow_count(d->mm, CS_COW_THP_FAULTS, 1);
+	cs_cow_add(d->mm, &d->at, CS_COW_THP_FAULTS, 1);
 	if (ret & VM_FAULT_FALLBACK)
-		cs_cow_count(d->mm, CS_COW_THP_FALLBACK, 1);
+		cs_cow_add(d->mm, &d->at, CS_COW_THP_FALLBACK, 1);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_thp_wp_return);
@@ -542,18 +695,37 @@ static bool cs_hugetlb_copy_wanted(struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(cs_hugetlb_copy_wanted);
 
-/* A parent that went away: its children's forks have no parent left. */
+/* Clears place @p's latest fork if the place is still @mm's. */
+static void cs_cow_parent_clear(long p, unsigned long mm)
+{
+	unsigned long fork;
+	unsigned int tries;
+
+	for (tries = 0; tries < CS_PARENT_TRIES; tries++) {
+		fork = READ_ONCE(cs_parent_fork[p]);
+		smp_rmb();	/* a new owner writes the key, then its tag */
+		if (fork == CS_NO_FORK || READ_ONCE(cs_parent_mms[p]) != mm ||
+		    cmpxchg(&cs_parent_fork[p], fork, CS_NO_FORK) == fork)
+			return;
+	}
+}
+NOKPROBE_SYMBOL(cs_cow_parent_clear);
+
+/* A parent that went away: its live forks have no parent left. */
 static void cs_cow_parent_gone(unsigned long mm)
 {
-	long i;
+	long i, p;
 
-	while ((i = cs_key_find(cs_parent_mms, CS_COW_BITS, mm)) >= 0) {
-		WRITE_ONCE(cs_parent_fork[i], CS_NO_FORK);
-		cs_watch_release(cs_parent_mms, i);
+	for (i = 0; i < CS_NR_COWS; i++) {
+		/* Live forks only, with the fields set before they were. */
+		if (!(smp_load_acquire(&cs_cow_gens[i]) & 1) ||
+		    READ_ONCE(cs_cows[i].parent_mm) != mm)
+			continue;
+		WRITE_ONCE(cs_cows[i].parent_mm, 0);
+		p = READ_ONCE(cs_cows[i].parent_place);
+		if (p >= 0)
+			cs_cow_parent_clear(p, mm);
 	}
-	for (i = 0; i < CS_NR_COWS; i++)
-		if (READ_ONCE(cs_cows[i].parent_mm) == mm)
-			WRITE_ONCE(cs_cows[i].parent_mm, 0);
 }
 NOKPROBE_SYMBOL(cs_cow_parent_gone);
 
@@ -564,21 +736,20 @@ NOKPROBE_SYMBOL(cs_cow_parent_gone);
  */
 static int cs_exit_mmap(struct cs_hctx *ctx)
 {
-	unsigned long key = regs_get_kernel_argument(ctx->regs, 0);
-	long i;
+	struct mm_struct *mm = (void *)regs_get_kernel_argument(ctx->regs, 0);
+	struct cs_cow_places at;
 
-	if (!cs_tracing())
+	if (!cs_tracing() || !cs_cow_find(mm, &at))
 		return 0;
-	i = cs_key_find(cs_child_mms, CS_COW_BITS, key);
-	if (i >= 0) {
+	if (at.child >= 0) {
 		bool exec = current->in_execve &&
-			    current->tgid == cs_cows[i].ev.child_tgid;
+			    current->tgid == cs_cows[at.child].ev.child_tgid;
 
-		cs_cow_finish(i, exec ? CLONESCOPE_COW_END_EXEC :
-					CLONESCOPE_COW_END_EXIT);
+		cs_cow_finish(at.child, exec ? CLONESCOPE_COW_END_EXEC :
+					       CLONESCOPE_COW_END_EXIT, ctx->now);
 	}
-	if (cs_key_find(cs_parent_mms, CS_COW_BITS, key) >= 0)
-		cs_cow_parent_gone(key);
+	if (at.parent >= 0)
+		cs_cow_parent_gone((unsigned long)mm);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_exit_mmap);
@@ -645,12 +816,11 @@ static struct cs_probe cs_cow_probes[] = {
 
 static void cs_cow_reset(u32 armed)
 {
-	unsigned int i;
-
 	memset(cs_child_mms, 0, CS_NR_COWS * sizeof(*cs_child_mms));
+	memset(cs_cow_gens, 0, CS_NR_COWS * sizeof(*cs_cow_gens));
 	memset(cs_parent_mms, 0, CS_NR_COWS * sizeof(*cs_parent_mms));
-	for (i = 0; i < CS_NR_COWS; i++)
-		cs_parent_fork[i] = CS_NO_FORK;
+	memset(cs_parent_fork, 0, CS_NR_COWS * sizeof(*cs_parent_fork));
+	memset(cs_parent_live, 0, CS_NR_COWS * sizeof(*cs_parent_live));
 	memset(cs_wp_tasks, 0, (1U << CS_WP_BITS) * sizeof(*cs_wp_tasks));
 	atomic_set(&cs_wp_in_flight, 0);
 	memset(cs_watch_counts, 0, (1U << CS_WATCH_BITS) * sizeof(*cs_watch_counts));
@@ -667,7 +837,7 @@ static void cs_cow_flush(void)
 
 	for (i = 0; i < CS_NR_COWS; i++)
 		if (cs_child_mms[i])
-			cs_cow_finish(i, CLONESCOPE_COW_END_STOP);
+			cs_cow_finish(i, CLONESCOPE_COW_END_STOP, ktime_get_ns());
 }
 
 /* vfree() of NULL does nothing: also undoes a partial cs_cow_init(). */
@@ -676,8 +846,10 @@ static void cs_cow_exit(void)
 	vfree(cs_watch_counts);
 	vfree(cs_wp_data);
 	vfree(cs_wp_tasks);
+	vfree(cs_parent_live);
 	vfree(cs_parent_fork);
 	vfree(cs_parent_mms);
+	vfree(cs_cow_gens);
 	vfree(cs_cows);
 	vfree(cs_child_mms);
 }
@@ -686,13 +858,15 @@ static int cs_cow_init(void)
 {
 	cs_child_mms = vzalloc(CS_NR_COWS * sizeof(*cs_child_mms));
 	cs_cows = vzalloc(CS_NR_COWS * sizeof(*cs_cows));
+	cs_cow_gens = vzalloc(CS_NR_COWS * sizeof(*cs_cow_gens));
 	cs_parent_mms = vzalloc(CS_NR_COWS * sizeof(*cs_parent_mms));
 	cs_parent_fork = vzalloc(CS_NR_COWS * sizeof(*cs_parent_fork));
+	cs_parent_live = vzalloc(CS_NR_COWS * sizeof(*cs_parent_live));
 	cs_wp_tasks = vzalloc((1U << CS_WP_BITS) * sizeof(*cs_wp_tasks));
 	cs_wp_data = vzalloc((1U << CS_WP_BITS) * sizeof(*cs_wp_data));
 	cs_watch_counts = vzalloc((1U << CS_WATCH_BITS) * sizeof(*cs_watch_counts));
-	if (cs_child_mms && cs_cows && cs_parent_mms && cs_parent_fork &&
-	    cs_wp_tasks && cs_wp_data && cs_watch_counts)
+	if (cs_child_mms && cs_cows && cs_cow_gens && cs_parent_mms &&
+	    cs_parent_fork && cs_parent_live && cs_wp_tasks && cs_wp_data && cs_watch_counts)
 		return 0;
 	cs_cow_exit();
 	return -ENOMEM;

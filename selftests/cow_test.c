@@ -285,19 +285,30 @@ static pid_t fork_writer(struct __test_metadata *_metadata, char *region,
 
 /*
  * Opens @g and forks a gate_child() writing @n pages from page @first;
- * returns once it wrote them.
+ * returns once it wrote them.  With @held, the gate of a child still
+ * waiting, which the new child must not hold open.
  */
-static pid_t fork_gated(struct __test_metadata *_metadata, struct gate *g,
-			char *region, size_t first, size_t n)
+static pid_t fork_gated_beside(struct __test_metadata *_metadata,
+			       const struct gate *held, struct gate *g,
+			       char *region, size_t first, size_t n)
 {
 	pid_t pid;
 
 	gate_open(_metadata, g);
 	pid = fork_raw(_metadata);
-	if (!pid)
+	if (!pid) {
+		if (held)
+			syscall(SYS_close, held->go[1]);
 		gate_child(g, region, first, n);
+	}
 	gate_wait_ready(_metadata, g);
 	return pid;
+}
+
+static pid_t fork_gated(struct __test_metadata *_metadata, struct gate *g,
+			char *region, size_t first, size_t n)
+{
+	return fork_gated_beside(_metadata, NULL, g, region, first, n);
 }
 
 /* traced_region(), and a gated child that wrote its first CHILD_PAGES. */
@@ -483,6 +494,17 @@ assert_cow(struct __test_metadata *_metadata, FIXTURE_DATA(cow) *self, pid_t chi
 	return cow;
 }
 
+/* The parent wrote @n pages it shared with @child, which exited. */
+static void assert_parent_copied(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(cow) *self, pid_t child,
+				 const char *who, size_t n)
+{
+	const struct clonescope_cow_event *cow;
+
+	cow = child_cow(_metadata, self, child, CLONESCOPE_COW_END_EXIT);
+	assert_copied(_metadata, &cow->parent, who, n, PARENT_SLACK);
+}
+
 /*
  * Forks (vforks, with @use_vfork) a child that execs /bin/true (with
  * @exec) or exits at once, and reaps it: returns its pid.  The child
@@ -604,14 +626,7 @@ TEST_F(cow, two_children)
 	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
 	region = traced_region(_metadata, self);
 	a = fork_gated(_metadata, &ga, region, 0, 30);
-	/* Opened now: A must not hold B's gate open. */
-	gate_open(_metadata, &gb);
-	b = fork_raw(_metadata);
-	if (!b) {
-		close(ga.go[1]);
-		gate_child(&gb, region, 30, 70);
-	}
-	gate_wait_ready(_metadata, &gb);
+	b = fork_gated_beside(_metadata, &ga, &gb, region, 30, 70);
 	write_pages(region, 100, PARENT_PAGES);
 	gate_release(_metadata, &gb, b);
 	gate_release(_metadata, &ga, a);
@@ -647,10 +662,42 @@ TEST_F(cow, parent_counted_after_later_child_exits)
 	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(2, find_cow(self->buf, self->len, 0, &cow));
-	cow = child_cow(_metadata, self, b, CLONESCOPE_COW_END_EXIT);
-	assert_copied(_metadata, &cow->parent, "b: parent", 0, PARENT_SLACK);
-	cow = child_cow(_metadata, self, a, CLONESCOPE_COW_END_EXIT);
-	assert_copied(_metadata, &cow->parent, "a: parent", PARENT_PAGES, PARENT_SLACK);
+	assert_parent_copied(_metadata, self, b, "b: parent", 0);
+	assert_parent_copied(_metadata, self, a, "a: parent", PARENT_PAGES);
+}
+
+/*
+ * The other order: the earlier child A exits first, and the parent's
+ * copies of pages it still shares with the later B are B's.  Once B is
+ * gone too, the parent is watched for nobody: its writes then are no one's
+ * cost, and a fork C after that watches it afresh, for C alone.
+ */
+TEST_F(cow, parent_moves_on_then_released)
+{
+	const struct clonescope_cow_event *cow;
+	struct gate ga, gb, gc;
+	char *region;
+	pid_t a, b, c;
+
+	REQUIRE_FEATURE(CLONESCOPE_FEAT_COW);
+	region = traced_region(_metadata, self);
+	a = fork_gated(_metadata, &ga, region, 0, 0);
+	b = fork_gated_beside(_metadata, &ga, &gb, region, 0, 0);
+	gate_release(_metadata, &ga, a);
+	/* Shared with B only: B's copies. */
+	write_pages(region, 0, PARENT_PAGES);
+	gate_release(_metadata, &gb, b);
+	/* Shared with nobody: reused, and counted for no fork. */
+	write_pages(region, PARENT_PAGES, PARENT_PAGES);
+	c = fork_gated(_metadata, &gc, region, 0, 0);
+	write_pages(region, 2 * PARENT_PAGES, PARENT_PAGES);
+	gate_release(_metadata, &gc, c);
+	cs_drain_all(_metadata, self);
+
+	ASSERT_EQ(3, find_cow(self->buf, self->len, 0, &cow));
+	assert_parent_copied(_metadata, self, a, "a: parent", 0);
+	assert_parent_copied(_metadata, self, b, "b: parent", PARENT_PAGES);
+	assert_parent_copied(_metadata, self, c, "c: parent", PARENT_PAGES);
 }
 
 /*
@@ -745,8 +792,7 @@ TEST_F(cow, parent_reuse_after_exit)
 	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(2, find_cow(self->buf, self->len, 0, &cow));
-	cow = child_cow(_metadata, self, a, CLONESCOPE_COW_END_EXIT);
-	assert_copied(_metadata, &cow->parent, "a: parent", 0, PARENT_SLACK);
+	assert_parent_copied(_metadata, self, a, "a: parent", 0);
 	cow = child_cow(_metadata, self, b, CLONESCOPE_COW_END_EXIT);
 	ASSERT_IN_RANGE(0, PARENT_SLACK, cow->parent.copied, "b: parent.copied");
 	ASSERT_IN_RANGE(REUSE_PAGES, REUSE_PAGES + PARENT_SLACK,
