@@ -26,6 +26,7 @@
 #include "trace/process_tree.hpp"
 #include "trace/trace_file.hpp"
 #include "util/clock.hpp"
+#include "util/cpu_time.hpp"
 
 namespace clonescope {
 
@@ -161,9 +162,10 @@ json stats_json(const clonescope_stats &s)
 		{"timed_calls", s.timed_calls},	  {"timed_clones", s.timed_clones}};
 }
 
-void print_summary(const KernelRecords &records, const std::optional<clonescope_stats> &stats)
+void print_summary(const RecordTally &tally, const ReaderCost &cost,
+		   const std::optional<clonescope_stats> &stats)
 {
-	fmt::print(stderr, "clonescope: {}\n", format_tally(tally_records(records)));
+	fmt::print(stderr, "clonescope: {}; {}\n", format_tally(tally), format_reader_cost(cost));
 	if (stats) {
 		fmt::print(stderr, "clonescope: module: produced {}, delivered {}, dropped {}, "
 				   "in-flight overflow {}",
@@ -243,6 +245,17 @@ RecordEnd record_until_done(Session &session, int command_pidfd,
 }
 
 } // namespace
+
+std::string format_reader_cost(const ReaderCost &cost)
+{
+	std::string s = fmt::format("reader CPU {} while recording (user {}, sys {})",
+				    format_duration(cost.recording.total_ns()),
+				    format_duration(cost.recording.user_ns),
+				    format_duration(cost.recording.system_ns));
+	if (cost.records)
+		s += fmt::format(", {} ns/record", cost.recording.total_ns() / cost.records);
+	return s + fmt::format("; {} after", format_duration(cost.after.total_ns()));
+}
 
 Status check_record_options(const RecordOptions &opts)
 {
@@ -327,6 +340,9 @@ int run_record(const RecordOptions &opts)
 		}
 	}
 
+	// The reader's cost from here: what it set up before (arming the
+	// probes, starting the command) does not scale with the records.
+	const CpuTime cpu_at_start = self_cpu_time();
 	// From now: arming the probes in ENABLE can take seconds (TCG).
 	const uint64_t deadline_ns =
 		opts.duration_s > 0 ? monotonic_ns() + static_cast<uint64_t>(opts.duration_s * 1e9)
@@ -339,6 +355,7 @@ int run_record(const RecordOptions &opts)
 		status = st;
 	if (status)
 		status = session.drain();
+	const CpuTime cpu_recorded = self_cpu_time();
 	std::optional<Result<int>> exit_status;
 	if (child)
 		exit_status = child->wait();
@@ -351,7 +368,22 @@ int run_record(const RecordOptions &opts)
 	std::optional<clonescope_stats> stats;
 	if (auto s = dev->stats())
 		stats = *s;
-	print_summary(session.records, stats);
+
+	const RecordTally tally = tally_records(session.records);
+	std::vector<ProcessInfo> processes;
+	if (writer) {
+		std::vector<ProcessInfo> roots = target->roots(start_ns);
+		if (child) {
+			const auto root = static_cast<uint32_t>(child->pid());
+			roots.push_back({root, root, static_cast<uint32_t>(getpid()),
+					 fs::path(opts.command[0]).filename().string(), start_ns});
+		}
+		processes = build_process_tree(std::move(roots), session.records);
+	}
+	const ReaderCost cost{cpu_recorded - cpu_at_start,
+			      session.records.size() + session.records.unknown_skipped(),
+			      self_cpu_time() - cpu_recorded};
+	print_summary(tally, cost, stats);
 
 	if (writer) {
 		Trace user;
@@ -372,22 +404,16 @@ int run_record(const RecordOptions &opts)
 			{"end_ns", monotonic_ns()},
 			{"uname", uname_json()},
 		};
-		std::vector<ProcessInfo> roots = target->roots(start_ns);
 		if (child) {
-			const auto root = static_cast<uint32_t>(child->pid());
 			meta["command"] = opts.command;
-			meta["root_pid"] = root;
+			meta["root_pid"] = static_cast<uint32_t>(child->pid());
 			meta["exit_status"] = *exit_status ? **exit_status : -1;
-			roots.push_back({root, root, static_cast<uint32_t>(getpid()),
-					 fs::path(opts.command[0]).filename().string(), start_ns});
 		}
 		if (stats)
 			meta["stats"] = stats_json(*stats);
 		if (auto st = writer->write_meta(meta); !st)
 			return fail(st.error());
-		if (auto st = writer->write_processes(build_process_tree(std::move(roots),
-									 session.records));
-		    !st)
+		if (auto st = writer->write_processes(processes); !st)
 			return fail(st.error());
 		if (auto st = writer->write_symbols(symbolize_call_sites(user)); !st)
 			return fail(st.error());
