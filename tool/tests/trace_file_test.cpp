@@ -108,6 +108,49 @@ TEST(TraceFile, WriterRoundTrip)
 	EXPECT_EQ("sh.c", t->symbols[0].file);
 }
 
+// A writer reads back what it has written so far (record's end of run): an
+// empty trace at first; a malformed kernel section is an error naming its
+// file offset, as reading the file would give.
+TEST(TraceFile, WriterReadsBackWhatItWroteSoFar)
+{
+	const std::string path = std::filesystem::temp_directory_path() /
+				 ("clonescope-test-back-" + std::to_string(getpid()) + ".cst");
+	auto w = TraceWriter::create(path);
+	ASSERT_TRUE(w.ok()) << w.error().message;
+	EXPECT_TRUE(w->can_read_back());
+	auto empty = w->read_back();
+	ASSERT_TRUE(empty.ok()) << empty.error().message;
+	EXPECT_TRUE(empty->kernel.empty());
+
+	const auto kernel = fixtures::kernel_stream();
+	ASSERT_TRUE(w->write_section(SectionType::KernelRecords, kernel).ok());
+	auto whole = w->read_back();
+	ASSERT_TRUE(whole.ok()) << whole.error().message;
+	EXPECT_EQ(kernel, whole->kernel.stream_bytes());
+	EXPECT_EQ(10u, whole->kernel.size());
+
+	// Half a clone record, in the section after the first (16-byte file
+	// header, 16-byte section headers, 8-aligned payloads).
+	ASSERT_TRUE(w->write_section(SectionType::KernelRecords, std::span(kernel).first(40)).ok());
+	auto cut = w->read_back();
+	std::filesystem::remove(path);
+	ASSERT_FALSE(cut.ok());
+	const uint64_t at = 16 + 16 + kernel.size() + 16;
+	EXPECT_NE(std::string::npos, cut.error().message.find(path + ": "));
+	EXPECT_NE(std::string::npos, cut.error().message.find(fmt::format("offset {}", at)))
+		<< cut.error().message;
+}
+
+// A device (or a pipe) takes the trace but cannot give it back.
+TEST(TraceFile, WriterToADeviceCannotReadBack)
+{
+	auto w = TraceWriter::create("/dev/null");
+	ASSERT_TRUE(w.ok()) << w.error().message;
+	EXPECT_FALSE(w->can_read_back());
+	EXPECT_TRUE(w->write_section(SectionType::KernelRecords, fixtures::kernel_stream()).ok());
+	EXPECT_FALSE(w->read_back().ok());
+}
+
 TEST(TraceFile, EveryTruncationIsAnErrorOrAShorterTrace)
 {
 	const auto bytes = testing::read_fixture("trace.cst");

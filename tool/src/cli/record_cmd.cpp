@@ -108,13 +108,20 @@ struct Session {
 	const RecordOptions &opts;
 	Device &dev;
 	std::optional<TraceWriter> &writer;
-	KernelRecords records;
 	uint64_t stream_bytes = 0;
 	uint64_t t0 = 0;
+	// Without a trace file nothing keeps the records to count at the end:
+	// they are counted as they come.
+	RecordTally unwritten = {};
+	// A trace file that cannot be read back (a pipe, a device): the records
+	// are kept to count at the end.
+	std::optional<KernelRecords> kept = {};
 	std::unique_ptr<Output> live = make_output(Format::Text, std::cout);
 
-	// Reads until the device has nothing more, writing and printing what
-	// it got.
+	// Reads until the device has nothing more.  While the command runs,
+	// each chunk costs only what cannot wait for its end: writing it,
+	// printing it (not -q), and counting (or keeping) it when there is no
+	// trace file to count it from afterwards.
 	Status drain()
 	{
 		alignas(8) static std::byte buf[1 << 16];
@@ -128,18 +135,27 @@ struct Session {
 			if (*n == 0)
 				return Ok{};
 			std::span<const std::byte> chunk(buf, *n);
+			const uint64_t offset = stream_bytes;
+			stream_bytes += *n;
 			if (writer) {
 				if (auto st = writer->write_section(SectionType::KernelRecords, chunk); !st)
 					return st;
+				if (opts.quiet && !kept)
+					continue;
 			}
-			// Copied: the buffer is read into again.
+			// Read where they lie, unless kept: the buffer is read into
+			// again.
 			KernelRecords fresh;
-			if (auto st = fresh.append_copy(chunk, stream_bytes); !st)
+			if (auto st = kept ? fresh.append_copy(chunk, offset)
+					   : fresh.append(chunk, offset, nullptr);
+			    !st)
 				return st;
-			stream_bytes += *n;
 			if (!opts.quiet)
 				print(fresh);
-			records.append(fresh);
+			if (kept)
+				kept->append(fresh);
+			else if (!writer)
+				unwritten.add(fresh);
 		}
 	}
 
@@ -330,7 +346,9 @@ int run_record(const RecordOptions &opts)
 	if (auto st = dev->enable(); !st)
 		return fail(st.error());
 
-	Session session{opts, *dev, writer, {}, 0, start_ns};
+	Session session{opts, *dev, writer, 0, start_ns};
+	if (writer && !writer->can_read_back())
+		session.kept.emplace();
 	if (child) {
 		if (auto st = child->release(); !st) {
 			fmt::print(stderr, "clonescope: {}: {}\n", opts.command[0], st.error().message);
@@ -369,19 +387,29 @@ int run_record(const RecordOptions &opts)
 	if (auto s = dev->stats())
 		stats = *s;
 
-	const RecordTally tally = tally_records(session.records);
+	// Counted, and the process tree built, from the trace file (its
+	// records read in place) now that the command has ended.
+	RecordTally tally = session.unwritten;
 	std::vector<ProcessInfo> processes;
 	if (writer) {
+		std::optional<Trace> written;
+		if (!session.kept) {
+			auto t = writer->read_back();
+			if (!t)
+				return fail(t.error());
+			written = std::move(*t);
+		}
+		const KernelRecords &records = written ? written->kernel : *session.kept;
+		tally = tally_records(records);
 		std::vector<ProcessInfo> roots = target->roots(start_ns);
 		if (child) {
 			const auto root = static_cast<uint32_t>(child->pid());
 			roots.push_back({root, root, static_cast<uint32_t>(getpid()),
 					 fs::path(opts.command[0]).filename().string(), start_ns});
 		}
-		processes = build_process_tree(std::move(roots), session.records);
+		processes = build_process_tree(std::move(roots), records);
 	}
-	const ReaderCost cost{cpu_recorded - cpu_at_start,
-			      session.records.size() + session.records.unknown_skipped(),
+	const ReaderCost cost{cpu_recorded - cpu_at_start, tally.records,
 			      self_cpu_time() - cpu_recorded};
 	print_summary(tally, cost, stats);
 

@@ -228,20 +228,26 @@ void KernelRecords::iterator::settle()
 	}
 }
 
+void RecordTally::add(const KernelRecords &more)
+{
+	records += more.size() + more.unknown_skipped();
+	for (const auto r : more) {
+		if (const auto *c = r.get_if<clonescope_clone_event>()) {
+			clones++;
+			failed += is_failure(*c);
+			restarted += is_restart(*c);
+		} else if (r.holds<clonescope_child_start_event>()) {
+			child_starts++;
+		} else if (const auto *l = r.get_if<clonescope_lost_event>()) {
+			lost += l->lost;
+		}
+	}
+}
+
 RecordTally tally_records(const KernelRecords &records)
 {
 	RecordTally t;
-	for (const auto r : records) {
-		if (const auto *c = r.get_if<clonescope_clone_event>()) {
-			t.clones++;
-			t.failed += is_failure(*c);
-			t.restarted += is_restart(*c);
-		} else if (r.holds<clonescope_child_start_event>()) {
-			t.child_starts++;
-		} else if (const auto *l = r.get_if<clonescope_lost_event>()) {
-			t.lost += l->lost;
-		}
-	}
+	t.add(records);
 	return t;
 }
 

@@ -195,7 +195,8 @@ public:
 	};
 
 	// Checks @bytes, whole records, and adds them, read in place while
-	// @owner (which keeps @bytes alive) lives.  Each record of a known
+	// @owner (which keeps @bytes alive) lives; a null @owner: while the
+	// caller keeps them.  Each record of a known
 	// type is read from its type's ..._SIZE_VER0 up: a shorter (older)
 	// record is copied once, zero-filled to this tool's struct; a longer
 	// (newer) one's tail is ignored.  Errors name @base_offset + the
@@ -301,11 +302,15 @@ inline std::optional<uint64_t> zombie_ns(const clonescope_lifecycle_event &l)
 
 // What `record` says about the records it read at the end.
 struct RecordTally {
+	size_t records = 0; // of every type, known or not
 	size_t clones = 0;
 	size_t failed = 0;    // is_failure
 	size_t restarted = 0; // is_restart
 	size_t child_starts = 0;
 	uint64_t lost = 0; // the LOST records' counts
+
+	// Counts @more's records too.
+	void add(const KernelRecords &more);
 };
 RecordTally tally_records(const KernelRecords &records);
 

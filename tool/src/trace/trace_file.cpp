@@ -465,20 +465,21 @@ Result<Trace> parse_trace(std::span<const std::byte> bytes)
 	return parse_trace_bytes(bytes, nullptr);
 }
 
-Result<Trace> read_trace(const std::string &path)
+namespace {
+
+// Maps the trace file @path open on @fd and decodes its kernel records where
+// they lie.
+Result<Trace> map_trace(int fd, const std::string &path)
 {
-	UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-	if (!fd)
-		return errno_error("cannot open trace " + path, errno);
 	struct stat st;
-	if (fstat(fd.get(), &st) < 0)
+	if (fstat(fd, &st) < 0)
 		return errno_error("cannot stat " + path, errno);
 	const auto size = static_cast<size_t>(st.st_size);
 	if (size == 0)
 		return Error{path + ": " + parse_trace({}).error().message};
 	// Mapped, not read: the page cache's bytes are decoded where they are,
 	// and the trace keeps the mapping for its records.
-	void *map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
+	void *map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	if (map == MAP_FAILED)
 		return errno_error("cannot map " + path, errno);
 	auto mapping = std::make_shared<const FileMapping>(map, size);
@@ -488,12 +489,31 @@ Result<Trace> read_trace(const std::string &path)
 	return t;
 }
 
+} // namespace
+
+Result<Trace> read_trace(const std::string &path)
+{
+	UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+	if (!fd)
+		return errno_error("cannot open trace " + path, errno);
+	return map_trace(fd.get(), path);
+}
+
+Result<Trace> TraceWriter::read_back() const
+{
+	return map_trace(fd_.get(), path_);
+}
+
 Result<TraceWriter> TraceWriter::create(const std::string &path)
 {
-	UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+	// Read too: read_back() maps it.
+	UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
 	if (!fd)
 		return errno_error("cannot create " + path, errno);
-	TraceWriter w(std::move(fd), path);
+	struct stat st;
+	if (fstat(fd.get(), &st) < 0)
+		return errno_error("cannot stat " + path, errno);
+	TraceWriter w(std::move(fd), path, S_ISREG(st.st_mode));
 	if (auto st = w.write_all(file_header()); !st)
 		return st.error();
 	return w;

@@ -134,14 +134,24 @@ public:
 	Status write_meta(const nlohmann::json &meta);
 	Status write_processes(const std::vector<ProcessInfo> &processes);
 	Status write_symbols(const std::vector<SymbolInfo> &symbols);
+	// The file as written so far, read as read_trace() reads it (mapped,
+	// the kernel records in place): what a recording counts at its end
+	// instead of keeping the records while it runs.  Only a regular file
+	// can be (not a pipe or a device): see can_read_back().
+	Result<Trace> read_back() const;
+	bool can_read_back() const { return regular_file_; }
 	const std::string &path() const { return path_; }
 
 private:
-	TraceWriter(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+	TraceWriter(UniqueFd fd, std::string path, bool regular_file)
+		: fd_(std::move(fd)), path_(std::move(path)), regular_file_(regular_file)
+	{
+	}
 	Status write_all(std::span<const std::byte> bytes);
 
 	UniqueFd fd_;
 	std::string path_;
+	bool regular_file_;
 };
 
 // The whole file in memory, for writers of fixtures and for tests.
