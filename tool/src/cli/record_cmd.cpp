@@ -359,7 +359,8 @@ int run_record(const RecordOptions &opts)
 	}
 
 	// The reader's cost from here: what it set up before (arming the
-	// probes, starting the command) does not scale with the records.
+	// probes, starting the command) does not scale with the records; nor
+	// does disarming them.
 	const CpuTime cpu_at_start = self_cpu_time();
 	// From now: arming the probes in ENABLE can take seconds (TCG).
 	const uint64_t deadline_ns =
@@ -369,8 +370,11 @@ int run_record(const RecordOptions &opts)
 						  target->attached, deadline_ns, signals,
 						  ver.features & CLONESCOPE_FEAT_TIMED_WAKEUP);
 	// Stop, then drain until read() says EOF so nothing buffered is lost.
+	// Disarming the probes (as arming them) is not the reader's cost.
+	const CpuTime cpu_at_disable = self_cpu_time();
 	if (auto st = dev->disable(); !st && status)
 		status = st;
+	const CpuTime cpu_disabling = self_cpu_time() - cpu_at_disable;
 	if (status)
 		status = session.drain();
 	const CpuTime cpu_recorded = self_cpu_time();
@@ -409,7 +413,7 @@ int run_record(const RecordOptions &opts)
 		}
 		processes = build_process_tree(std::move(roots), records);
 	}
-	const ReaderCost cost{cpu_recorded - cpu_at_start, tally.records,
+	const ReaderCost cost{cpu_recorded - cpu_at_start - cpu_disabling, tally.records,
 			      self_cpu_time() - cpu_recorded};
 	print_summary(tally, cost, stats);
 

@@ -31,8 +31,8 @@ Status check_record_options(const RecordOptions &opts);
 
 // What the reader itself cost: its CPU time from the first read of the
 // records to the last (while the command ran: what it took from the traced
-// workload), per record read, and after (the summary and process tree made
-// from the records).
+// workload; the probes' disarming left out), per record read, and after
+// (the summary and process tree made from the records).
 struct ReaderCost {
 	CpuTime recording;
 	uint64_t records = 0;
