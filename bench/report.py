@@ -182,6 +182,13 @@ def main():
     wl_names = {w: t.format(cow_mib=meta.get("cow_mib", "?"), forkers=forkers)
                 for w, t in WORKLOAD_TEXT.items()}
 
+    def workload_table(title, text, first_column):
+        """A section's title and text, then the head of its table: a column per workload."""
+        L.extend([f"## {title}", "", text, "",
+                  f"| {first_column} | " + " | ".join(wl_names.get(w, w) for w in workloads)
+                  + " |",
+                  "|---|" + "---|" * len(workloads)])
+
     ns = {}  # (round, variant, workload) -> ns per iteration
     by_vw = {}  # (variant, workload) -> [batch]
     for b in batches:
@@ -246,16 +253,13 @@ def main():
         L.append("")
 
     # ---- overhead table
-    L.append("## Overhead: per-iteration time as a ratio to the baseline")
-    L.append("")
-    L.append("Each cell: median ratio over the rounds (as +% overhead), then p25–p75 "
-             "of the per-round ratios in brackets. The baseline row gives its own "
-             "median absolute time per iteration"
-             + {"ICOUNT": " (instructions, one per ns).", "KVM": "."}.get(
-                 accel, " (emulated under TCG)."))
-    L.append("")
-    L.append("| variant | " + " | ".join(wl_names.get(w, w) for w in workloads) + " |")
-    L.append("|---|" + "---|" * len(workloads))
+    workload_table("Overhead: per-iteration time as a ratio to the baseline",
+                   "Each cell: median ratio over the rounds (as +% overhead), then p25–p75 "
+                   "of the per-round ratios in brackets. The baseline row gives its own "
+                   "median absolute time per iteration"
+                   + {"ICOUNT": " (instructions, one per ns).", "KVM": "."}.get(
+                       accel, " (emulated under TCG)."),
+                   "variant")
     for v in variants:
         cells = []
         for w in workloads:
@@ -300,17 +304,15 @@ def main():
         return lambda b: int(b["clones"]) if w == "storm" else int(b["iters"])
 
     if all(v in variants for _, v, _ in BREAKDOWN):
-        L.append("## Where the time goes: cost components per iteration")
-        L.append("")
-        L.append("Each component is the difference of two variants' time per iteration in "
-                 "the same round, median over rounds, in µs and as % of the baseline's "
-                 "median (every module variant arms all probe groups). *Probe hits* "
-                 "counts the probe handler calls per iteration in the `nullprobes` "
-                 "batches; *per hit* divides the machinery by them. Differences of two "
-                 "noisy ratios: read them with the noise figure above.")
-        L.append("")
-        L.append("| component | " + " | ".join(wl_names.get(w, w) for w in workloads) + " |")
-        L.append("|---|" + "---|" * len(workloads))
+        workload_table("Where the time goes: cost components per iteration",
+                       "Each component is the difference of two variants' time per iteration "
+                       "in the same round, median over rounds, in µs and as % of the "
+                       "baseline's median (every module variant arms all probe groups). "
+                       "*Probe hits* counts the probe handler calls per iteration in the "
+                       "`nullprobes` batches; *per hit* divides the machinery by them. "
+                       "Differences of two noisy ratios: read them with the noise figure "
+                       "above.",
+                       "component")
         base_med = {w: statistics.median(int(b["ns_per_iter"]) for b in by_vw[("unloaded", w)])
                     for w in workloads if by_vw.get(("unloaded", w))}
         for text, a, b in BREAKDOWN:
@@ -440,15 +442,12 @@ def main():
     pairs = [(SAME_PROBES, "bpftrace"), (AGGREGATOR, "perf"), (READER, "bpftrace")]
     pairs = [(a, b) for a, b in pairs if a in variants and b in variants]
     if pairs:
-        L.append("## Head to head, round by round")
-        L.append("")
-        L.append("Each cell: the first variant's overhead minus the second's, in points of the "
-                 "baseline, median over the rounds, then the lowest and highest round, and in "
-                 "how many rounds the first was the cheaper (both measured in the same round, "
-                 "against the same baseline batch).")
-        L.append("")
-        L.append("| pair | " + " | ".join(wl_names.get(w, w) for w in workloads) + " |")
-        L.append("|---|" + "---|" * len(workloads))
+        workload_table("Head to head, round by round",
+                       "Each cell: the first variant's overhead minus the second's, in points "
+                       "of the baseline, median over the rounds, then the lowest and highest "
+                       "round, and in how many rounds the first was the cheaper (both measured "
+                       "in the same round, against the same baseline batch).",
+                       "pair")
         for a, b in pairs:
             cells = []
             for w in workloads:
