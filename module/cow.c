@@ -381,6 +381,21 @@ void cs_cow_fork(struct task_struct *child, u64 now)
 }
 NOKPROBE_SYMBOL(cs_cow_fork);
 
+/*
+ * Entry @i's generation if it is a live fork of @parent_mm, else 0 (a live
+ * generation is odd).
+ */
+static unsigned long cs_live_fork_of(long i, unsigned long parent_mm)
+{
+	/* Its fields as set before it was made live. */
+	unsigned long gen = smp_load_acquire(&cs_cow_gens[i]);
+
+	if (!(gen & 1) || READ_ONCE(cs_cows[i].parent_mm) != parent_mm)
+		return 0;
+	return gen;
+}
+NOKPROBE_SYMBOL(cs_live_fork_of);
+
 /* The tag of @parent_mm's latest live fork, or CS_NO_FORK: a scan. */
 static unsigned long cs_latest_live_fork(unsigned long parent_mm)
 {
@@ -389,9 +404,8 @@ static unsigned long cs_latest_live_fork(unsigned long parent_mm)
 	long i;
 
 	for (i = 0; i < CS_NR_COWS; i++) {
-		/* Its fields as set before it was made live. */
-		gen = smp_load_acquire(&cs_cow_gens[i]);
-		if (!(gen & 1) || READ_ONCE(cs_cows[i].parent_mm) != parent_mm)
+		gen = cs_live_fork_of(i, parent_mm);
+		if (!gen)
 			continue;
 		if (latest == CS_NO_FORK || cs_cows[i].ev.fork_ns > latest_ns) {
 			latest = cs_fork_tag(i, gen);
@@ -717,9 +731,7 @@ static void cs_cow_parent_gone(unsigned long mm)
 	long i, p;
 
 	for (i = 0; i < CS_NR_COWS; i++) {
-		/* Live forks only, with the fields set before they were. */
-		if (!(smp_load_acquire(&cs_cow_gens[i]) & 1) ||
-		    READ_ONCE(cs_cows[i].parent_mm) != mm)
+		if (!cs_live_fork_of(i, mm))
 			continue;
 		WRITE_ONCE(cs_cows[i].parent_mm, 0);
 		p = READ_ONCE(cs_cows[i].parent_place);
