@@ -87,10 +87,20 @@ check_module() {
 			"(make module KVER=$kver, or KVER=${vermagic%% *}): expect failures"
 }
 
+# Warns when the test programs are older than their sources or the uapi
+# header (a script run without make's selftests prerequisite): a stale
+# program reads as ABI failures.
+check_selftests() {
+	make -q -C "$CLONESCOPE_REPO/selftests" BUILD="$BUILD" > /dev/null 2>&1 ||
+		note "the test programs in $BUILD/selftests are older than their" \
+			"sources (make selftests): expect failures"
+}
+
 vm_tests() {
 	local module="$1" out rc=0 file passed=0 failed=0 skipped=0 p f s
 
 	check_module "$module"
+	check_selftests
 	out="${VM_OUT:-$BUILD/vm-out/check-$(date +%Y%m%d-%H%M%S)-$$}"
 	VM_OUT="$out" VM_QUIET=1 "$CLONESCOPE_REPO/selftests/vm/run.sh" \
 		"${CHECK_GUEST_SCRIPT:-$CLONESCOPE_REPO/selftests/vm/guest-check.sh}" "$module" ||
