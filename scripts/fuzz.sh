@@ -76,12 +76,21 @@ run_harness() {
 	return "$rc"
 }
 
+# Whether a harness's failed run found something: libFuzzer and the
+# sanitizers print an ERROR/SUMMARY line and leave an artifact.
+found_crash() {
+	grep -qE '^==[0-9]+== ?ERROR|^SUMMARY: |^artifact_prefix=|Test unit written to' \
+		"$FUZZ_DIR/$1.log"
+}
+
 main() {
-	local name executions passed=0 failed=0
+	local name executions rc passed=0 failed=0
 
 	build
 	for name in "${HARNESSES[@]}"; do
-		if run_harness "$name"; then
+		rc=0
+		run_harness "$name" || rc=$?
+		if ((rc == 0)); then
 			executions="$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' \
 				"$FUZZ_DIR/$name.log")"
 			echo "fuzz: $name: ${executions:-?} executions, 0 crashes"
@@ -90,9 +99,13 @@ main() {
 			else
 				failed=$((failed + 1))
 			fi
-		else
+		elif found_crash "$name"; then
 			echo "fuzz: $name: CRASH (log $FUZZ_DIR/$name.log); commit the input from" \
 				"$FUZZ_DIR/artifacts/ to tool/fuzz/regressions/$name/"
+			failed=$((failed + 1))
+		else
+			echo "fuzz: $name: stopped with status $rc and no crash report, e.g. by a" \
+				"signal (log $FUZZ_DIR/$name.log)"
 			failed=$((failed + 1))
 		fi
 	done
