@@ -1,12 +1,14 @@
 #include "record/child.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <algorithm>
 #include <cstring>
@@ -31,6 +33,22 @@ namespace {
 	int err = errno;
 	(void)!::write(err_fd, &err, sizeof(err));
 	_exit(127);
+}
+
+// Whether the process of @pidfd exits within @grace (EINTR: waits on).
+bool exits_within(int pidfd, std::chrono::milliseconds grace)
+{
+	const auto deadline = std::chrono::steady_clock::now() + grace;
+	for (;;) {
+		const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+			deadline - std::chrono::steady_clock::now());
+		pollfd pfd = {pidfd, POLLIN, 0};
+		const int n = poll(&pfd, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
+		if (n > 0)
+			return true;
+		if (n == 0 || errno != EINTR)
+			return false;
+	}
 }
 
 } // namespace
@@ -97,10 +115,16 @@ HeldChild::~HeldChild()
 {
 	if (reaped_ || pid_ <= 0)
 		return;
-	if (!released_)
+	if (!released_) {
 		go_.reset(); // the child sees EOF and exits 127
-	else
-		kill(pid_, SIGKILL);
+	} else {
+		// The command may have work to save or children to stop:
+		// SIGTERM first, SIGKILL only to one still running after the
+		// grace period.
+		kill(pid_, SIGTERM);
+		if (!exits_within(pidfd_.get(), kTerminateGrace))
+			kill(pid_, SIGKILL);
+	}
 	int status;
 	while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
 	}

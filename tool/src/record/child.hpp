@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,10 @@ public:
 	HeldChild &operator=(HeldChild &&) = delete;
 	HeldChild(const HeldChild &) = delete;
 	// Reaps the child if wait() was not called: one never released exits
-	// on its own, a released one is killed (an error path of the tracer).
+	// on its own, a released one gets SIGTERM, and SIGKILL if it still
+	// runs kTerminateGrace later (the tracer stops early or failed).
 	~HeldChild();
+	static constexpr std::chrono::milliseconds kTerminateGrace{2000};
 
 	pid_t pid() const { return pid_; }
 	// A pidfd that polls readable when the child exits.
