@@ -4,7 +4,7 @@
  *
  * Each CPU has a byte array of a power-of-two size with free-running head
  * (producer) and tail (consumer) offsets.  The producer publishes a record
- * with a release store of head after copying it in; the reader frees space
+ * with a release store of head after writing it; the reader frees space
  * with a release store of tail after copying records out.  A record never
  * wraps: when it does not fit before the end, the rest of the array is
  * skipped with a padding marker.
@@ -151,32 +151,29 @@ static unsigned long cs_buf_used(const struct cs_cpu_buf *b)
 }
 NOKPROBE_SYMBOL(cs_buf_used);
 
-static bool cs_buf_put(struct cs_ring *ring, struct cs_cpu_buf *b,
-		       const void *rec, unsigned int size)
+/*
+ * Claims @size bytes at *@head of @b, after a padding marker for the rest
+ * of the array when they would wrap, and moves *@head past them.  The
+ * space was checked free; nothing is published yet.
+ */
+static void *cs_buf_claim(struct cs_ring *ring, struct cs_cpu_buf *b,
+			  unsigned long *head, unsigned int size)
 {
-	unsigned long head = b->head;
-	/* Pairs with the reader's release of tail: the space it freed is free. */
-	unsigned long tail = smp_load_acquire(&b->tail);
-	unsigned long need = cs_space_needed(ring, head, size);
-	unsigned long pos;
+	unsigned long pos = *head & (ring->size - 1);
+	unsigned long to_end = ring->size - pos;
 
-	if (need > ring->size - (head - tail))
-		return false;
-	if (need > size) {
-		struct clonescope_record_header *pad;
+	if (size > to_end) {
+		struct clonescope_record_header *pad = (void *)(b->data + pos);
 
-		pad = (void *)(b->data + (head & (ring->size - 1)));
 		pad->type = CS_RECORD_PAD;
-		pad->size = need - size;
-		head += need - size;
+		pad->size = to_end;
+		*head += to_end;
+		pos = 0;
 	}
-	pos = head & (ring->size - 1);
-	memcpy(b->data + pos, rec, size);
-	/* Publishes the record: a reader that sees this head sees its bytes. */
-	smp_store_release(&b->head, head + size);
-	return true;
+	*head += size;
+	return b->data + pos;
 }
-NOKPROBE_SYMBOL(cs_buf_put);
+NOKPROBE_SYMBOL(cs_buf_claim);
 
 static void cs_fill_lost(struct clonescope_lost_event *ev, int cpu, long lost)
 {
@@ -188,48 +185,66 @@ static void cs_fill_lost(struct clonescope_lost_event *ev, int cpu, long lost)
 }
 NOKPROBE_SYMBOL(cs_fill_lost);
 
-int cs_ring_write(struct cs_ring *ring, void *rec)
+void *cs_ring_reserve(struct cs_ring *ring, unsigned int type,
+		      unsigned int size, struct cs_ring_res *res)
 {
-	struct clonescope_record_header *hdr = rec;
+	struct clonescope_record_header *hdr;
 	struct cs_cpu_buf *b;
-	unsigned long flags;
-	int cpu, ret = 0;
+	unsigned long head, need = 0;
+	bool lost_pending;
+	int cpu;
 
 	/* The reader walks records by size: a bad one would stall it. */
-	if (WARN_ON_ONCE(hdr->size < sizeof(*hdr) || hdr->size % 8 ||
-			 hdr->size > CLONESCOPE_READ_MIN))
-		return -EINVAL;
-	local_irq_save(flags);
+	if (WARN_ON_ONCE(size < sizeof(*hdr) || size % 8 ||
+			 size > CLONESCOPE_READ_MIN))
+		return NULL;
+	local_irq_save(res->flags);
 	cpu = smp_processor_id();
 	b = per_cpu_ptr(ring->bufs, cpu);
 	b->produced++;
-	hdr->cpu = cpu;
+	head = b->head;
 
-	if (atomic_long_read(&b->lost_pending)) {
-		struct clonescope_lost_event lost;
-		unsigned long head = b->head;
-		unsigned long both;
-
-		/* The drop notice goes in only together with this record. */
-		both = cs_space_needed(ring, head, sizeof(lost));
-		both += cs_space_needed(ring, head + both, hdr->size);
-		/* As in cs_buf_put(): pairs with the reader's release of tail. */
-		if (both > ring->size - (head - smp_load_acquire(&b->tail)))
-			goto drop;
-		cs_fill_lost(&lost, cpu, atomic_long_xchg(&b->lost_pending, 0));
-		if (lost.lost)
-			cs_buf_put(ring, b, &lost, sizeof(lost));
+	/* A drop notice goes in only together with this record. */
+	lost_pending = atomic_long_read(&b->lost_pending);
+	if (lost_pending)
+		need = cs_space_needed(ring, head,
+				       sizeof(struct clonescope_lost_event));
+	need += cs_space_needed(ring, head + need, size);
+	/* Pairs with the reader's release of tail: the space it freed is free. */
+	if (need > ring->size - (head - smp_load_acquire(&b->tail))) {
+		b->dropped++;
+		atomic_long_inc(&b->lost_pending);
+		local_irq_restore(res->flags);
+		return NULL;
 	}
-	if (!cs_buf_put(ring, b, rec, hdr->size))
-		goto drop;
-	goto out;
+	if (lost_pending) {
+		/* The reader may have reported them meanwhile, when it drained. */
+		long lost = atomic_long_xchg(&b->lost_pending, 0);
 
-drop:
-	b->dropped++;
-	atomic_long_inc(&b->lost_pending);
-	ret = -ENOSPC;
-out:
-	local_irq_restore(flags);
+		if (lost)
+			cs_fill_lost(cs_buf_claim(ring, b, &head,
+						  sizeof(struct clonescope_lost_event)),
+				     cpu, lost);
+	}
+	hdr = cs_buf_claim(ring, b, &head, size);
+	hdr->type = type;
+	hdr->size = size;
+	hdr->cpu = cpu;
+	res->ring = ring;
+	res->buf = b;
+	res->head = head;
+	return hdr;
+}
+NOKPROBE_SYMBOL(cs_ring_reserve);
+
+void cs_ring_commit(struct cs_ring_res *res)
+{
+	struct cs_ring *ring = res->ring;
+	struct cs_cpu_buf *b = res->buf;
+
+	/* Publishes the record: a reader that sees this head sees its bytes. */
+	smp_store_release(&b->head, res->head);
+	local_irq_restore(res->flags);
 	/*
 	 * A waiting reader is woken by the tick (cs_ring_tick), or by the
 	 * writer that fills a buffer past half, so it reads large batches;
@@ -237,11 +252,29 @@ out:
 	 * wq_has_sleeper()'s barrier orders the record before the test,
 	 * against cs_ring_want_wakeup().
 	 */
-	if (!ret && READ_ONCE(ring->wakeup_armed) &&
+	if (READ_ONCE(ring->wakeup_armed) &&
 	    (!ring->wakeup_ms || cs_buf_used(b) >= ring->size / 2) &&
 	    wq_has_sleeper(ring->readers) && xchg(&ring->wakeup_armed, false))
 		irq_work_queue(&ring->wakeup);
-	return ret;
+}
+NOKPROBE_SYMBOL(cs_ring_commit);
+
+/* The record's bytes after what cs_ring_reserve() fills. */
+#define CS_RESERVE_FILLS	offsetof(struct clonescope_record_header, timestamp_ns)
+
+int cs_ring_write(struct cs_ring *ring, void *rec)
+{
+	struct clonescope_record_header *hdr = rec;
+	struct cs_ring_res res;
+	char *dst;
+
+	dst = cs_ring_reserve(ring, hdr->type, hdr->size, &res);
+	if (!dst)
+		return -ENOSPC;
+	memcpy(dst + CS_RESERVE_FILLS, (char *)rec + CS_RESERVE_FILLS,
+	       hdr->size - CS_RESERVE_FILLS);
+	cs_ring_commit(&res);
+	return 0;
 }
 NOKPROBE_SYMBOL(cs_ring_write);
 

@@ -38,6 +38,27 @@ unsigned int cs_ring_pages_per_cpu(const struct cs_ring *ring);
 /* @rec starts with struct clonescope_record_header; type and size are set. */
 int cs_ring_write(struct cs_ring *ring, void *rec);
 
+/*
+ * A record written in place.  cs_ring_reserve() returns where its @size
+ * bytes go in this CPU's buffer, with the header's type, size and cpu
+ * set, or NULL when it is dropped (counted, and reported in-stream as any
+ * drop).  Interrupts stay off on this CPU until cs_ring_commit() publishes
+ * it: until then the reader cannot see it, and nothing else writes this
+ * CPU's buffer.  The writer fills every byte after the header's cpu (the
+ * buffer holds older records' bytes), never sleeps, and commits each
+ * record it reserved.
+ */
+struct cs_ring_res {
+	struct cs_ring *ring;
+	struct cs_cpu_buf *buf;
+	unsigned long head;	/* past the record: published by the commit */
+	unsigned long flags;	/* interrupt state before the reserve */
+};
+
+void *cs_ring_reserve(struct cs_ring *ring, unsigned int type,
+		      unsigned int size, struct cs_ring_res *res);
+void cs_ring_commit(struct cs_ring_res *res);
+
 ssize_t cs_ring_read(struct cs_ring *ring, char __user *buf, size_t count);
 /*
  * A reader about to wait calls this before its last look at the buffers:

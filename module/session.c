@@ -71,6 +71,27 @@ int cs_emit(void *rec)
 }
 NOKPROBE_SYMBOL(cs_emit);
 
+void *cs_emit_reserve(unsigned int type, unsigned int size,
+		      struct cs_ring_res *res)
+{
+	void *rec;
+
+	/* Enabled again by the commit: the ring outlives the record. */
+	preempt_disable_notrace();
+	rec = cs_ring_reserve(rcu_dereference_sched(cs_ring), type, size, res);
+	if (!rec)
+		preempt_enable_notrace();
+	return rec;
+}
+NOKPROBE_SYMBOL(cs_emit_reserve);
+
+void cs_emit_commit(struct cs_ring_res *res)
+{
+	cs_ring_commit(res);
+	preempt_enable_notrace();
+}
+NOKPROBE_SYMBOL(cs_emit_commit);
+
 static struct cs_ring *cs_ring_locked(void)
 {
 	return rcu_dereference_protected(cs_ring,

@@ -20,6 +20,8 @@
 #include <linux/types.h>
 #include <linux/clonescope.h>
 
+#include "ring.h"
+
 struct cs_probe;
 struct file;
 
@@ -134,5 +136,14 @@ static __always_inline void cs_count_overflow(void)
 
 /* Writes a record to the buffer of this CPU; never blocks. */
 int cs_emit(void *rec);
+
+/*
+ * The same, written in place (cs_ring_reserve()): where a record of @type
+ * and @size goes, or NULL when it is dropped; cs_emit_commit() publishes
+ * it.  For a record that would otherwise be built only to be copied.
+ */
+void *cs_emit_reserve(unsigned int type, unsigned int size,
+		      struct cs_ring_res *res);
+void cs_emit_commit(struct cs_ring_res *res);
 
 #endif
