@@ -128,7 +128,9 @@ struct cs_landmarks {
 
 /*
  * A clone in flight.  cs_slot_begin() sets only what a clone needs set:
- * a landmark is valid where its bit in lm_set is (cs_lm()).
+ * a landmark is valid where its bit in lm_set is (cs_lm()).  Its record
+ * is written in place in the ring at its end (cs_write_clone()), from
+ * the fields below that the record names alike and from the landmarks.
  */
 struct cs_slot {
 	bool cp_failed;
@@ -139,7 +141,22 @@ struct cs_slot {
 	u64 lm[NR_LANDMARKS];
 	u64 cpr_start;
 	u64 cpr_total;
-	struct clonescope_clone_event ev;
+
+	u64 clone_flags;
+	u64 self_cost_ns;
+	u32 parent_pid;
+	u32 parent_tgid;
+	u32 child_pid;
+	u32 child_tgid;
+	u32 ns_child_pid;
+	u32 ns_child_tgid;
+	u32 child_pidns;
+	u32 syscall;
+	s32 exit_signal;
+	u32 copy_page_range_calls;
+	u32 clone3_size;
+	u32 set_tid_size;
+	char comm[TASK_COMM_LEN];
 };
 
 /* The tracer's tables, one allocation. */
@@ -160,52 +177,67 @@ static_assert(NR_LANDMARKS <= 32);
 static u32 cs_live_landmarks;
 /* Phases whose start landmark is live, as BIT_ULL(phase): set by reset. */
 static u64 cs_live_phases;
+
+/* A phase both of whose landmarks are live, so it can be measured. */
+struct cs_measurable {
+	u8 phase;
+	u8 start;
+	u8 end;
+	u32 landmarks;		/* BIT(start) | BIT(end) */
+};
+
+/* Those phases, in index order: set by reset. */
+static struct cs_measurable cs_measurable[CLONESCOPE_NR_PHASES];
+static unsigned int cs_nr_measurable;
 static DEFINE_PER_CPU(u64, cs_clones);
 static DEFINE_PER_CPU(u64, cs_timed_clones);
 /* Clones begun on each CPU: which of them are timed (cs_cost_sampled()). */
 static DEFINE_PER_CPU(u64, cs_clones_begun);
+/*
+ * The record of a clone that is aggregated but not in the ring, built
+ * and read by its kernel_clone() return handler (process context, with
+ * preemption off: one at a time per CPU).  Not on the stack, where the
+ * kernel's automatic variable initialisation would zero it first.
+ */
+static DEFINE_PER_CPU(struct clonescope_clone_event, cs_agg_scratch);
 
 /* current's slot, live or left stale by a missed return; or NULL. */
-static struct cs_slot *cs_slot_of_current(void)
+static nokprobe_inline struct cs_slot *cs_slot_of_current(void)
 {
 	if (!cs_tracing())
 		return NULL;
 	return cs_key_value(cs_tab->slot_keys, CS_SLOT_BITS, cs_tab->slots, current);
 }
-NOKPROBE_SYMBOL(cs_slot_of_current);
 
 /*
  * Whether @s is the slot of the clone current is in.  A slot leaked by a
  * missed return of a task whose task_struct was then reused has another
  * pid.
  */
-static bool cs_slot_is_current(const struct cs_slot *s)
+static nokprobe_inline bool cs_slot_is_current(const struct cs_slot *s)
 {
 	return READ_ONCE(cs_tab->slot_keys[s - cs_tab->slots]) ==
-	       (unsigned long)current && s->ev.parent_pid == current->pid;
+	       (unsigned long)current && s->parent_pid == current->pid;
 }
-NOKPROBE_SYMBOL(cs_slot_is_current);
 
 /* The slot of the clone current is in, if it is traced. */
-static struct cs_slot *cs_slot_current(void)
+static nokprobe_inline struct cs_slot *cs_slot_current(void)
 {
 	struct cs_slot *s = cs_slot_of_current();
 
-	if (!s || s->ev.parent_pid != current->pid)
+	if (!s || s->parent_pid != current->pid)
 		return NULL;
 	return s;
 }
-NOKPROBE_SYMBOL(cs_slot_current);
 
 /* A handler working on @s is timed with it, into its self_cost_ns. */
-static void cs_charge_slot(struct cs_hctx *ctx, struct cs_slot *s)
+static nokprobe_inline void cs_charge_slot(struct cs_hctx *ctx, struct cs_slot *s)
 {
-	cs_charge(ctx, s->timed, &s->ev.self_cost_ns);
+	cs_charge(ctx, s->timed, &s->self_cost_ns);
 }
-NOKPROBE_SYMBOL(cs_charge_slot);
 
 /* The same, for a handler working on the slot: charged to the clone. */
-static struct cs_slot *cs_slot_charged(struct cs_hctx *ctx)
+static nokprobe_inline struct cs_slot *cs_slot_charged(struct cs_hctx *ctx)
 {
 	struct cs_slot *s = cs_slot_current();
 
@@ -213,24 +245,21 @@ static struct cs_slot *cs_slot_charged(struct cs_hctx *ctx)
 		cs_charge_slot(ctx, s);
 	return s;
 }
-NOKPROBE_SYMBOL(cs_slot_charged);
 
-static void cs_lm_set(struct cs_slot *s, unsigned int lm, u64 now)
+static nokprobe_inline void cs_lm_set(struct cs_slot *s, unsigned int lm, u64 now)
 {
 	s->lm[lm] = now;
 	s->lm_set |= BIT(lm);
 }
-NOKPROBE_SYMBOL(cs_lm_set);
 
 /* When @s passed landmark @lm, or 0 if it did not. */
-static u64 cs_lm(const struct cs_slot *s, unsigned int lm)
+static nokprobe_inline u64 cs_lm(const struct cs_slot *s, unsigned int lm)
 {
 	return s->lm_set & BIT(lm) ? s->lm[lm] : 0;
 }
-NOKPROBE_SYMBOL(cs_lm);
 
 /* Stamps landmark @lm (unless LM_NONE) into current's slot, if traced. */
-static struct cs_slot *cs_stamp(struct cs_hctx *ctx, unsigned int lm)
+static nokprobe_inline struct cs_slot *cs_stamp(struct cs_hctx *ctx, unsigned int lm)
 {
 	struct cs_slot *s = cs_slot_charged(ctx);
 
@@ -238,13 +267,11 @@ static struct cs_slot *cs_stamp(struct cs_hctx *ctx, unsigned int lm)
 		cs_lm_set(s, lm, ctx->now);
 	return s;
 }
-NOKPROBE_SYMBOL(cs_stamp);
 
-static void cs_slot_release(struct cs_slot *s)
+static nokprobe_inline void cs_slot_release(struct cs_slot *s)
 {
 	cs_key_release(cs_tab->slot_keys, s - cs_tab->slots);
 }
-NOKPROBE_SYMBOL(cs_slot_release);
 
 /*
  * Starts tracing a clone of current at @now: in a fresh slot, or in one a
@@ -252,7 +279,6 @@ NOKPROBE_SYMBOL(cs_slot_release);
  */
 static struct cs_slot *cs_slot_begin(u64 now)
 {
-	struct clonescope_clone_event *ev;
 	struct cs_slot *s;
 	long idx;
 
@@ -271,103 +297,174 @@ static struct cs_slot *cs_slot_begin(u64 now)
 	s->child_idx = -1;
 	s->failed_phase = CLONESCOPE_PHASE_NONE;
 	s->cpr_total = 0;
+	cs_lm_set(s, LM_KC_ENTRY, now);
 
-	ev = &s->ev;
-	cs_record_init(ev, CLONESCOPE_RECORD_CLONE);
-	ev->start_ns = now;
-	ev->parent_pid = current->pid;
-	ev->parent_tgid = current->tgid;
-	ev->failed_phase = CLONESCOPE_PHASE_NONE;
-	if (s->timed)
-		ev->flags |= CLONESCOPE_CLONE_TIMED;
-	/* As set_task_comm() leaves it: NUL-padded; ours ends in one. */
-	memcpy(ev->comm, current->comm, sizeof(ev->comm) - 1);
-	cs_pidns_fill_parent(ev);
+	s->self_cost_ns = 0;
+	s->parent_pid = current->pid;
+	s->parent_tgid = current->tgid;
+	s->child_pid = 0;
+	s->child_tgid = 0;
+	s->ns_child_pid = 0;
+	s->ns_child_tgid = 0;
+	s->child_pidns = 0;
+	s->copy_page_range_calls = 0;
+	/* As set_task_comm() leaves it: NUL-padded, ending in one. */
+	memcpy(s->comm, current->comm, sizeof(s->comm));
+	s->comm[sizeof(s->comm) - 1] = '\0';
 	return s;
 }
 NOKPROBE_SYMBOL(cs_slot_begin);
 
-static void cs_set_phase(struct clonescope_clone_event *ev, unsigned int phase,
-			 u64 start, u64 duration)
+static nokprobe_inline void cs_set_phase(struct clonescope_clone_event *ev, u64 *mask,
+			 unsigned int phase, u64 start, u64 duration)
 {
 	ev->phases[phase].start_ns = start;
 	ev->phases[phase].duration_ns = duration;
-	ev->phase_mask |= 1ULL << phase;
+	*mask |= BIT_ULL(phase);
 }
-NOKPROBE_SYMBOL(cs_set_phase);
 
-static void cs_fill_phases(struct cs_slot *s)
+/* The last tiled phase of @s that started, or CLONESCOPE_PHASE_NONE. */
+static u32 cs_last_started(const struct cs_slot *s)
 {
-	struct clonescope_clone_event *ev = &s->ev;
-	u32 last_started = CLONESCOPE_PHASE_NONE;
-	u64 todo = cs_live_phases;
-	unsigned int i;
+	u64 todo = cs_live_phases & CLONESCOPE_TILED_PHASES;
+
+	while (todo) {
+		unsigned int i = fls64(todo) - 1;
+
+		if (cs_lm(s, cs_phase_span[i].start))
+			return i;
+		todo &= ~BIT_ULL(i);
+	}
+	return CLONESCOPE_PHASE_NONE;
+}
+NOKPROBE_SYMBOL(cs_last_started);
+
+/*
+ * copy_process() failed: blame the function that returned an error, else
+ * the phase it was in, if that phase could have been seen to end (its end
+ * landmark is armed): with a landmark missing, the last phase started is
+ * not where it failed.  The failed phase ends at the return of
+ * copy_process(), so the phases still tile it; later ones did not happen.
+ * Returns @mask, the phases measured, so amended.
+ */
+static u64 cs_fill_failure(struct clonescope_clone_event *ev,
+			   const struct cs_slot *s, u64 mask)
+{
+	u32 failed = s->failed_phase;
 	u64 start;
 
-	/* In index order: the tiled phases are ordered so. */
-	for (; todo; todo &= todo - 1) {
-		u64 end;
+	if (failed == CLONESCOPE_PHASE_NONE) {
+		u32 last = cs_last_started(s);
 
-		i = __ffs64(todo);
-		start = cs_lm(s, cs_phase_span[i].start);
-		end = cs_lm(s, cs_phase_span[i].end);
-		if (!start)
-			continue;
-		if (CLONESCOPE_TILED_PHASES & BIT_ULL(i))
-			last_started = i;
-		if (end >= start)
-			cs_set_phase(ev, i, start, end - start);
+		if (last != CLONESCOPE_PHASE_NONE &&
+		    (cs_live_landmarks & BIT(cs_phase_span[last].end)))
+			failed = last;
 	}
-	if (ev->copy_page_range_calls)
-		cs_set_phase(ev, CLONESCOPE_PHASE_COPY_PAGE_RANGE,
-			     s->cpr_start, s->cpr_total);
-
-	if (!s->cp_failed)
-		return;
-	/*
-	 * copy_process() failed: blame the function that returned an error,
-	 * else the phase it was in, if that phase could have been seen to
-	 * end (its end landmark is armed): with a landmark missing, the last
-	 * phase started is not where it failed.  The failed phase ends at the
-	 * return of copy_process(), so the phases still tile it; later ones
-	 * did not happen.
-	 */
-	if (s->failed_phase == CLONESCOPE_PHASE_NONE &&
-	    last_started != CLONESCOPE_PHASE_NONE &&
-	    (cs_live_landmarks & BIT(cs_phase_span[last_started].end)))
-		s->failed_phase = last_started;
-	ev->failed_phase = s->failed_phase;
-	if (ev->failed_phase == CLONESCOPE_PHASE_NONE)
-		return;
-	start = cs_lm(s, cs_phase_span[ev->failed_phase].start);
+	ev->failed_phase = failed;
+	if (failed == CLONESCOPE_PHASE_NONE)
+		return mask;
+	start = cs_lm(s, cs_phase_span[failed].start);
 	if (start && cs_lm(s, LM_CP_RET) >= start)
-		cs_set_phase(ev, ev->failed_phase, start, cs_lm(s, LM_CP_RET) - start);
-	ev->phase_mask &= ~(CLONESCOPE_TILED_PHASES &
-			    ~GENMASK_ULL(ev->failed_phase, 0));
+		cs_set_phase(ev, &mask, failed, start, cs_lm(s, LM_CP_RET) - start);
+	return mask & ~(CLONESCOPE_TILED_PHASES & ~GENMASK_ULL(failed, 0));
+}
+NOKPROBE_SYMBOL(cs_fill_failure);
+
+/* phases, phase_mask and failed_phase of @ev, which holds stale bytes. */
+static void cs_fill_phases(struct clonescope_clone_event *ev,
+			   const struct cs_slot *s)
+{
+	unsigned int i;
+	u64 mask = 0;
+
+	/* The phases not measured read as zero. */
+	memset(ev->phases, 0, sizeof(ev->phases));
+	for (i = 0; i < cs_nr_measurable; i++) {
+		const struct cs_measurable *m = &cs_measurable[i];
+		u64 start = s->lm[m->start], end = s->lm[m->end];
+
+		if ((s->lm_set & m->landmarks) == m->landmarks && end >= start)
+			cs_set_phase(ev, &mask, m->phase, start, end - start);
+	}
+	if (s->copy_page_range_calls)
+		cs_set_phase(ev, &mask, CLONESCOPE_PHASE_COPY_PAGE_RANGE,
+			     s->cpr_start, s->cpr_total);
+	ev->failed_phase = CLONESCOPE_PHASE_NONE;
+	if (s->cp_failed)
+		mask = cs_fill_failure(ev, s, mask);
+	ev->phase_mask = mask;
 }
 NOKPROBE_SYMBOL(cs_fill_phases);
 
-static void cs_emit_clone(struct cs_slot *s, struct cs_hctx *ctx)
+/*
+ * Every field of the record of @s, ended by kernel_clone()'s return at
+ * @now with @result, in @ev: its place in the ring or a scratch copy.
+ */
+static void cs_write_clone(struct clonescope_clone_event *ev, struct cs_slot *s,
+			   u64 now, long result)
 {
-	struct clonescope_clone_event *ev = &s->ev;
+	u32 flags = s->timed ? CLONESCOPE_CLONE_TIMED : 0;
 
-	ev->end_ns = ctx->now;
-	cs_fill_phases(s);
-	if (ev->result < 0) {
-		ev->flags |= CLONESCOPE_CLONE_FAILED;
-		if (ev->result == -ERESTARTNOINTR)
-			ev->flags |= CLONESCOPE_CLONE_RESTART;
+	if (result < 0) {
+		flags |= CLONESCOPE_CLONE_FAILED;
+		if (result == -ERESTARTNOINTR)
+			flags |= CLONESCOPE_CLONE_RESTART;
 	}
 	/*
 	 * self_cost_ns covers the handlers inside [start_ns, end_ns]; this
 	 * one's time from end_ns on counts in the probe's totals only.  The
 	 * record is stamped with the handler's one clock read.
 	 */
-	ev->hdr.timestamp_ns = ctx->now;
-	if (cs_aggregating())
-		cs_agg_clone(ev);
+	ev->hdr.timestamp_ns = now;
+	ev->clone_flags = s->clone_flags;
+	ev->start_ns = s->lm[LM_KC_ENTRY];
+	ev->end_ns = now;
+	ev->self_cost_ns = s->self_cost_ns;
+	ev->result = result;
+	ev->parent_pid = s->parent_pid;
+	ev->parent_tgid = s->parent_tgid;
+	ev->child_pid = s->child_pid;
+	ev->child_tgid = s->child_tgid;
+	ev->syscall = s->syscall;
+	ev->exit_signal = s->exit_signal;
+	ev->flags = flags;
+	ev->copy_page_range_calls = s->copy_page_range_calls;
+	ev->clone3_size = s->clone3_size;
+	ev->set_tid_size = s->set_tid_size;
+	ev->__reserved = 0;
+	memcpy(ev->comm, s->comm, sizeof(ev->comm));
+	/* current is the parent, whose pids do not change while it clones. */
+	cs_pidns_of(current, &ev->ns_parent_pid, &ev->ns_parent_tgid,
+		    &ev->parent_pidns);
+	ev->ns_child_pid = s->ns_child_pid;
+	ev->ns_child_tgid = s->ns_child_tgid;
+	ev->child_pidns = s->child_pidns;
+	cs_fill_phases(ev, s);
+}
+NOKPROBE_SYMBOL(cs_write_clone);
+
+static void cs_emit_clone(struct cs_slot *s, struct cs_hctx *ctx, long result)
+{
+	struct clonescope_clone_event *ev = NULL;
+	bool aggregating = cs_aggregating();
+	struct cs_ring_res res;
+
 	if (cs_recording())
-		cs_emit(ev);
+		ev = cs_emit_reserve(CLONESCOPE_RECORD_CLONE, sizeof(*ev), &res);
+	if (ev) {
+		cs_write_clone(ev, s, ctx->now, result);
+		if (aggregating)
+			cs_agg_clone(ev);
+		cs_emit_commit(&res);
+	} else if (aggregating) {
+		/*
+		 * Not recorded (or dropped), it still counts: built where
+		 * no other clone's return on this CPU can be meanwhile.
+		 */
+		ev = this_cpu_ptr(&cs_agg_scratch);
+		cs_write_clone(ev, s, ctx->now, result);
+		cs_agg_clone(ev);
+	}
 	this_cpu_inc(cs_clones);
 	if (s->timed)
 		this_cpu_inc(cs_timed_clones);
@@ -436,17 +533,17 @@ static int cs_kernel_clone_entry(struct cs_hctx *ctx)
 	if (!s)
 		return 1;
 	args = (struct kernel_clone_args *)regs_get_kernel_argument(ctx->regs, 0);
-	s->ev.clone_flags = args->flags;
-	s->ev.exit_signal = args->exit_signal;
-	s->ev.set_tid_size = args->set_tid_size;
-	s->ev.syscall = cs_syscall_of_current(uregs);
-	if (s->ev.syscall == CLONESCOPE_SYSCALL_CLONE3) {
+	s->clone_flags = args->flags;
+	s->exit_signal = args->exit_signal;
+	s->set_tid_size = args->set_tid_size;
+	s->syscall = cs_syscall_of_current(uregs);
+	s->clone3_size = 0;
+	if (s->syscall == CLONESCOPE_SYSCALL_CLONE3) {
 		unsigned long sargs[6];
 
 		syscall_get_arguments(current, uregs, sargs);
-		s->ev.clone3_size = sargs[1];
+		s->clone3_size = sargs[1];
 	}
-	cs_lm_set(s, LM_KC_ENTRY, ctx->now);
 	/* The return needs no lookup: a slot is only released there. */
 	*(struct cs_slot **)ctx->data = s;
 	cs_charge_slot(ctx, s);
@@ -457,6 +554,7 @@ NOKPROBE_SYMBOL(cs_kernel_clone_entry);
 static int cs_kernel_clone_return(struct cs_hctx *ctx)
 {
 	struct cs_slot *s = *(struct cs_slot **)ctx->data;
+	long result;
 
 	/*
 	 * The entry's slot, unless reset since (a session ended while this
@@ -467,17 +565,17 @@ static int cs_kernel_clone_return(struct cs_hctx *ctx)
 	/* Timed with the clone, but after its record's self_cost_ns. */
 	cs_charge(ctx, s->timed, NULL);
 	cs_lm_set(s, LM_KC_RET, ctx->now);
-	s->ev.result = (int)regs_return_value(ctx->regs);
+	result = (int)regs_return_value(ctx->regs);
 	/*
 	 * task_newtask marks the end of a successful copy_process(); a
 	 * failed one returns straight to kernel_clone(), which returns its
 	 * error with nothing in between but add_latent_entropy().
 	 */
-	if (s->ev.result < 0 && cs_lm(s, LM_CP_ENTRY) && !cs_lm(s, LM_CP_RET)) {
+	if (result < 0 && cs_lm(s, LM_CP_ENTRY) && !cs_lm(s, LM_CP_RET)) {
 		s->cp_failed = true;
 		cs_lm_set(s, LM_CP_RET, ctx->now);
 	}
-	cs_emit_clone(s, ctx);
+	cs_emit_clone(s, ctx, result);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_kernel_clone_return);
@@ -495,9 +593,9 @@ static int cs_task_newtask(struct cs_hctx *ctx)
 		return 0;
 	cs_lm_set(s, LM_CP_RET, ctx->now);
 	/* Its first run reports itself. */
-	s->ev.child_pid = child->pid;
-	s->ev.child_tgid = child->tgid;
-	cs_pidns_fill_child(&s->ev, child);
+	s->child_pid = child->pid;
+	s->child_tgid = child->tgid;
+	cs_pidns_of(child, &s->ns_child_pid, &s->ns_child_tgid, &s->child_pidns);
 	s->child_idx = cs_key_claim(cs_tab->child_keys, CS_CHILD_BITS,
 				    (unsigned long)child);
 	if (s->child_idx < 0)
@@ -506,7 +604,7 @@ static int cs_task_newtask(struct cs_hctx *ctx)
 		cs_tab->child_wake_ns[s->child_idx] = 0;
 	if (child->mm && child->mm != current->mm)
 		cs_cow_fork(child, ctx->now);
-	cs_lifecycle_fork(child, s->ev.clone_flags, ctx->now);
+	cs_lifecycle_fork(child, s->clone_flags, ctx->now);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_task_newtask);
@@ -580,7 +678,7 @@ static int cs_copy_page_range_entry(struct cs_hctx *ctx)
 
 	if (!s)
 		return 1;
-	if (!s->ev.copy_page_range_calls++)
+	if (!s->copy_page_range_calls++)
 		s->cpr_start = ctx->now;
 	if (!cs_vma_needs_copy(dst, src))
 		return 1;
@@ -603,13 +701,8 @@ NOKPROBE_SYMBOL(cs_copy_page_range_return);
 
 static int cs_child_start(struct cs_hctx *ctx)
 {
-	struct clonescope_child_start_event ev = {
-		.hdr.type = CLONESCOPE_RECORD_CHILD_START,
-		.hdr.size = sizeof(ev),
-		.hdr.timestamp_ns = ctx->now,
-		.pid = current->pid,
-		.tgid = current->tgid,
-	};
+	struct clonescope_child_start_event *ev;
+	struct cs_ring_res res;
 	u64 wake_ns;
 	long idx;
 
@@ -624,10 +717,16 @@ static int cs_child_start(struct cs_hctx *ctx)
 		cs_agg_wakeup(current->comm, ctx->now - wake_ns);
 	if (!cs_recording())
 		return 0;
-	rcu_read_lock();
-	ev.parent_tgid = rcu_dereference(current->real_parent)->tgid;
-	rcu_read_unlock();
-	cs_emit(&ev);
+	ev = cs_emit_reserve(CLONESCOPE_RECORD_CHILD_START, sizeof(*ev), &res);
+	if (!ev)
+		return 0;
+	ev->hdr.timestamp_ns = ctx->now;
+	ev->pid = current->pid;
+	ev->tgid = current->tgid;
+	/* A handler runs with preemption off: an RCU read-side section. */
+	ev->parent_tgid = rcu_dereference_sched(current->real_parent)->tgid;
+	ev->__reserved = 0;
+	cs_emit_commit(&res);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_child_start);
@@ -748,10 +847,20 @@ static void cs_clone_reset(u32 armed)
 	 */
 	cs_live_landmarks |= BIT(LM_CP_RET) | BIT(LM_KC_ENTRY) | BIT(LM_KC_RET);
 	cs_live_phases = 0;
-	for (i = 0; i < CLONESCOPE_NR_PHASES; i++)
-		if (cs_phase_span[i].start != LM_NONE &&
-		    (cs_live_landmarks & BIT(cs_phase_span[i].start)))
-			cs_live_phases |= BIT_ULL(i);
+	cs_nr_measurable = 0;
+	for (i = 0; i < CLONESCOPE_NR_PHASES; i++) {
+		const struct cs_span *sp = &cs_phase_span[i];
+
+		if (sp->start == LM_NONE || !(cs_live_landmarks & BIT(sp->start)))
+			continue;
+		cs_live_phases |= BIT_ULL(i);
+		if (sp->end == LM_NONE || !(cs_live_landmarks & BIT(sp->end)))
+			continue;
+		cs_measurable[cs_nr_measurable++] = (struct cs_measurable){
+			.phase = i, .start = sp->start, .end = sp->end,
+			.landmarks = BIT(sp->start) | BIT(sp->end),
+		};
+	}
 
 	memset(cs_tab->slot_keys, 0, sizeof(cs_tab->slot_keys));
 	memset(cs_tab->child_keys, 0, sizeof(cs_tab->child_keys));

@@ -23,40 +23,24 @@ static_assert(sizeof(struct clonescope_clone_event) ==
  * A task in the initial pid namespace (level 0: nearly every task) has the
  * same pids there as globally: no walk of its struct pid for them.
  */
-void cs_pidns_fill_parent(struct clonescope_clone_event *ev)
-{
-	/* current's struct pid does not change while it runs. */
-	struct pid *pid = task_pid(current);
-
-	ev->parent_pidns = ns_of_pid(pid)->ns.inum;
-	if (!pid->level) {
-		ev->ns_parent_pid = current->pid;
-		ev->ns_parent_tgid = current->tgid;
-		return;
-	}
-	ev->ns_parent_pid = task_pid_vnr(current);
-	ev->ns_parent_tgid = task_tgid_vnr(current);
-}
-NOKPROBE_SYMBOL(cs_pidns_fill_parent);
-
-void cs_pidns_fill_child(struct clonescope_clone_event *ev,
-			 struct task_struct *child)
+void cs_pidns_of(struct task_struct *task, u32 *pid, u32 *tgid, u32 *pidns)
 {
 	/*
-	 * The child's pid is set and it has not run: its namespace (the
-	 * new one under CLONE_NEWPID) is that of its own struct pid, as
+	 * Its struct pid is set and does not change: current's while it
+	 * runs, the child's before it has run.  Its namespace (for a child
+	 * of CLONE_NEWPID, the new one) is that of this struct pid, as
 	 * task_active_pid_ns() says.
 	 */
-	struct pid *pid = task_pid(child);
-	struct pid_namespace *ns = ns_of_pid(pid);
+	struct pid *p = task_pid(task);
+	struct pid_namespace *ns = ns_of_pid(p);
 
-	ev->child_pidns = ns->ns.inum;
-	if (!pid->level) {
-		ev->ns_child_pid = child->pid;
-		ev->ns_child_tgid = child->tgid;
+	*pidns = ns->ns.inum;
+	if (!p->level) {
+		*pid = task->pid;
+		*tgid = task->tgid;
 		return;
 	}
-	ev->ns_child_pid = task_pid_nr_ns(child, ns);
-	ev->ns_child_tgid = task_tgid_nr_ns(child, ns);
+	*pid = task_pid_nr_ns(task, ns);
+	*tgid = task_tgid_nr_ns(task, ns);
 }
-NOKPROBE_SYMBOL(cs_pidns_fill_child);
+NOKPROBE_SYMBOL(cs_pidns_of);

@@ -7,13 +7,13 @@
 #define CLONESCOPE_PIDNS_H
 
 #include <linux/sched.h>
+#include <linux/types.h>
 
-struct clonescope_clone_event;
-
-/* The parent is current, at the start of a traced clone. */
-void cs_pidns_fill_parent(struct clonescope_clone_event *ev);
-/* @child: copy_process()'s task, before its wake-up. */
-void cs_pidns_fill_child(struct clonescope_clone_event *ev,
-			 struct task_struct *child);
+/*
+ * @task's pid and tgid in its own pid namespace (what getpid()/gettid()
+ * return in it), and that namespace's inode number.  @task is current, or
+ * copy_process()'s child before its wake-up.
+ */
+void cs_pidns_of(struct task_struct *task, u32 *pid, u32 *tgid, u32 *pidns);
 
 #endif

@@ -616,6 +616,93 @@ TEST_F(clonepath, rlimit_nproc_failure)
 	check_nesting(_metadata, ev);
 }
 
+/* Clones of the stale_bytes test: each leaves a fork's and a failure's record. */
+#define NR_STALE_ROUNDS		40
+
+/*
+ * What @ev does not measure reads as zero: the phases outside its
+ * phase_mask, the reserved field and, when it failed, everything of the
+ * child it did not make.
+ */
+static void check_unset_zero(struct __test_metadata *_metadata,
+			     const struct clonescope_clone_event *ev)
+{
+	int i;
+
+	for (i = 0; i < CLONESCOPE_NR_PHASES; i++) {
+		if (ct_has_phase(ev, i))
+			continue;
+		ASSERT_EQ(0, ev->phases[i].start_ns) TH_LOG("phase %d not measured", i);
+		ASSERT_EQ(0, ev->phases[i].duration_ns) TH_LOG("phase %d not measured", i);
+	}
+	ASSERT_EQ(0, ev->__reserved);
+	if (!(ev->flags & CLONESCOPE_CLONE_FAILED))
+		return;
+	ASSERT_EQ(0, ev->child_pid);
+	ASSERT_EQ(0, ev->child_tgid);
+	ASSERT_EQ(0, ev->ns_child_pid);
+	ASSERT_EQ(0, ev->ns_child_tgid);
+	ASSERT_EQ(0, ev->child_pidns);
+	ASSERT_EQ(0, ev->copy_page_range_calls);
+}
+
+/*
+ * Records are written in place in the buffer, over the bytes of older
+ * ones: a one-page buffer wraps every few clones, so the record of a clone
+ * that copy_process() refuses at once lands where forks' records, with
+ * every phase and a child, were before.  None of their bytes shows.
+ */
+TEST_F(clonepath, no_stale_bytes)
+{
+	const struct clonescope_record_header *hdr;
+	struct clonescope_stats st;
+	int i, err, forks = 0, failed = 0;
+	size_t off = 0, len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	set_buffer(_metadata, self, 1);
+	ASSERT_EQ(0, cs_trace_self(self->fd));
+	for (i = 0; i < NR_STALE_ROUNDS; i++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid)
+			_exit(0);
+		wait_ok(_metadata, pid);
+		/* CLONE_SIGHAND needs CLONE_VM: the first check copy_process() makes. */
+		ASSERT_EQ(-1, syscall(SYS_clone, CLONE_SIGHAND, 0, 0, 0, 0));
+		ASSERT_EQ(EINVAL, errno);
+		/* Read as it goes: the records of a round fit in the buffer. */
+		ASSERT_LE(CLONESCOPE_READ_MIN, CS_DRAIN_BUF_SIZE - len);
+		n = read(self->fd, (char *)self->buf + len, CS_DRAIN_BUF_SIZE - len);
+		ASSERT_LT(0, n) TH_LOG("read: %s", strerror(errno));
+		len += n;
+	}
+	n = cs_drain(self->fd, (char *)self->buf + len, CS_DRAIN_BUF_SIZE - len);
+	ASSERT_LE(0, n) TH_LOG("drain: %s", strerror(-n));
+	self->len = len + n;
+
+	while ((hdr = cs_next_record(self->buf, self->len, &off, &err))) {
+		const struct clonescope_clone_event *ev = (const void *)hdr;
+
+		if (hdr->type != CLONESCOPE_RECORD_CLONE || ev->parent_tgid != (__u32)getpid())
+			continue;
+		ASSERT_EQ(sizeof(*ev), hdr->size);
+		check_unset_zero(_metadata, ev);
+		if (ev->flags & CLONESCOPE_CLONE_FAILED) {
+			ASSERT_EQ(-EINVAL, ev->result);
+			failed++;
+		} else {
+			forks++;
+		}
+	}
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(NR_STALE_ROUNDS, forks);
+	ASSERT_EQ(NR_STALE_ROUNDS, failed);
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
+	ASSERT_EQ(0, st.dropped);
+}
+
 static void check_accounting(struct __test_metadata *_metadata, int fd,
 			     const struct ct_tally *t, struct clonescope_stats *st)
 {
