@@ -58,26 +58,22 @@ static bool cs_tgid_listed(pid_t tgid)
 }
 NOKPROBE_SYMBOL(cs_tgid_listed);
 
+/* Preemption is off (a handler): an RCU read-side section for the walk. */
 static bool cs_in_tree(struct task_struct *t)
 {
 	unsigned int depth;
-	bool found = false;
 
-	rcu_read_lock();
 	for (depth = 0; depth < CS_TREE_MAX_DEPTH; depth++) {
 		struct task_struct *parent;
 
-		if (cs_tgid_listed(t->tgid)) {
-			found = true;
-			break;
-		}
-		parent = rcu_dereference(t->real_parent);
+		if (cs_tgid_listed(t->tgid))
+			return true;
+		parent = rcu_dereference_sched(t->real_parent);
 		if (parent == t || t->pid <= 1)
 			break;
 		t = parent;
 	}
-	rcu_read_unlock();
-	return found;
+	return false;
 }
 NOKPROBE_SYMBOL(cs_in_tree);
 

@@ -11,6 +11,7 @@
 struct clonescope_filter;
 
 int cs_filter_set(const struct clonescope_filter *f);
+/* For a handler: with preemption off, as the tree walk's RCU needs. */
 bool cs_filter_match(struct task_struct *t);
 
 #endif
