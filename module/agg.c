@@ -113,9 +113,9 @@ void cs_agg_clone(const struct clonescope_clone_event *ev)
 {
 	struct clonescope_agg_comm *c;
 	struct clonescope_aggregate *t = cs_agg_here(ev->comm, &c);
-	unsigned int kind = cs_agg_kind(ev), phase;
+	unsigned int kind = cs_agg_kind(ev);
 	struct clonescope_agg_kind *k = &t->kinds[kind];
-	u64 duration = ev->end_ns - ev->start_ns;
+	u64 duration = ev->end_ns - ev->start_ns, todo;
 	bool failed = ev->flags & CLONESCOPE_CLONE_FAILED;
 	bool restarted = ev->flags & CLONESCOPE_CLONE_RESTART;
 
@@ -125,9 +125,13 @@ void cs_agg_clone(const struct clonescope_clone_event *ev)
 	k->restarted += restarted;
 	if (failed)
 		t->errnos[min_t(u64, -ev->result, CLONESCOPE_AGG_NR_ERRNOS - 1)]++;
-	for (phase = 0; phase < CLONESCOPE_NR_PHASES; phase++)
-		if (ev->phase_mask & BIT_ULL(phase))
-			cs_hist_add(&t->phase_ns[phase], ev->phases[phase].duration_ns);
+	/* The phases measured, not every one: a clone has a few. */
+	for (todo = ev->phase_mask & GENMASK_ULL(CLONESCOPE_NR_PHASES - 1, 0);
+	     todo; todo &= todo - 1) {
+		unsigned int phase = __ffs64(todo);
+
+		cs_hist_add(&t->phase_ns[phase], ev->phases[phase].duration_ns);
+	}
 	if (!c)
 		return;
 	c->kinds[kind]++;

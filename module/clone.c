@@ -478,7 +478,7 @@ NOKPROBE_SYMBOL(cs_emit_clone);
  * thread's clone (kthreadd), or one made inside another syscall (an
  * io_uring worker), is CLONESCOPE_SYSCALL_UNKNOWN.
  */
-static u32 cs_syscall_of_current(struct pt_regs *uregs)
+static nokprobe_inline u32 cs_syscall_of_current(struct pt_regs *uregs)
 {
 	long nr;
 
@@ -519,7 +519,6 @@ static u32 cs_syscall_of_current(struct pt_regs *uregs)
 	}
 	return CLONESCOPE_SYSCALL_UNKNOWN;
 }
-NOKPROBE_SYMBOL(cs_syscall_of_current);
 
 static int cs_kernel_clone_entry(struct cs_hctx *ctx)
 {
