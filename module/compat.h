@@ -159,4 +159,11 @@ static inline bool cs_vma_needs_copy(const struct vm_area_struct *dst,
 	       ((dst->vm_flags | src->vm_flags) & CS_VM_COPY_ON_FORK);
 }
 
+/* del_timer_sync() became timer_delete_sync() in 6.2 and was removed in 6.15. */
+#if CS_KERNEL_AT_LEAST(6, 2, 0)
+#define cs_timer_delete_sync(t)	timer_delete_sync(t)
+#else
+#define cs_timer_delete_sync(t)	del_timer_sync(t)
+#endif
+
 #endif

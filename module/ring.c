@@ -19,10 +19,11 @@
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
+#include <linux/timer.h>
 #include <linux/vmalloc.h>
-#include <linux/workqueue.h>
 #include <linux/clonescope.h>
 
+#include "compat.h"
 #include "ring.h"
 
 /* Record type 0 marks the unused end of the array before a wrap. */
@@ -47,7 +48,12 @@ struct cs_ring {
 	unsigned int wakeup_ms;		/* 0: wake at the first record */
 	wait_queue_head_t *readers;
 	struct irq_work wakeup;		/* a writer passed the watermark */
-	struct delayed_work timer;	/* the periodic look while one waits */
+	/*
+	 * The periodic look while one waits: a timer, so the look and the
+	 * wakeup run in softirq, not in a kworker that costs a context
+	 * switch of its own every tick.
+	 */
+	struct timer_list tick;
 };
 
 static void cs_ring_wakeup(struct irq_work *work)
@@ -62,16 +68,15 @@ static void cs_ring_wakeup(struct irq_work *work)
  * look again later.  A reader that stopped waiting (a signal, poll()'s
  * timeout) is not woken and ends the ticks.
  */
-static void cs_ring_tick(struct work_struct *work)
+static void cs_ring_tick(struct timer_list *t)
 {
-	struct cs_ring *ring = container_of(to_delayed_work(work),
-					    struct cs_ring, timer);
+	struct cs_ring *ring = container_of(t, struct cs_ring, tick);
 
 	if (!READ_ONCE(ring->wakeup_armed) || !wq_has_sleeper(ring->readers))
 		return;
 	if (cs_ring_empty(ring)) {
-		schedule_delayed_work(&ring->timer,
-				      msecs_to_jiffies(ring->wakeup_ms));
+		timer_reduce(&ring->tick,
+			     jiffies + msecs_to_jiffies(READ_ONCE(ring->wakeup_ms)));
 		return;
 	}
 	if (xchg(&ring->wakeup_armed, false))
@@ -92,7 +97,7 @@ struct cs_ring *cs_ring_alloc(unsigned int pages_per_cpu,
 	ring->readers = readers;
 	ring->wakeup_ms = wakeup_ms;
 	init_irq_work(&ring->wakeup, cs_ring_wakeup);
-	INIT_DELAYED_WORK(&ring->timer, cs_ring_tick);
+	timer_setup(&ring->tick, cs_ring_tick, 0);
 
 	ring->bufs = alloc_percpu(struct cs_cpu_buf);
 	if (!ring->bufs)
@@ -121,8 +126,12 @@ void cs_ring_free(struct cs_ring *ring)
 
 	if (!ring)
 		return;
-	/* Stops a tick that would schedule itself again, too. */
-	cancel_delayed_work_sync(&ring->timer);
+	/*
+	 * No reader waits any more (the device is closed, or this ring was
+	 * replaced and RCU waited out its users): waits out a tick that
+	 * runs, which may have re-armed itself, and deletes that one too.
+	 */
+	cs_timer_delete_sync(&ring->tick);
 	irq_work_sync(&ring->wakeup);
 	for_each_possible_cpu(cpu)
 		vfree(per_cpu_ptr(ring->bufs, cpu)->data);
@@ -354,10 +363,19 @@ void cs_ring_want_wakeup(struct cs_ring *ring)
 	WRITE_ONCE(ring->wakeup_armed, true);
 	/* Pairs with the writer's barrier: it sees the flag or we its record. */
 	smp_mb();
-	/* Not pending yet: starts the ticks of this wait. */
+	/*
+	 * Starts the ticks of this wait; a tick already pending is as early
+	 * or earlier, and timer_reduce() leaves it.
+	 */
 	if (ring->wakeup_ms)
-		schedule_delayed_work(&ring->timer,
-				      msecs_to_jiffies(ring->wakeup_ms));
+		timer_reduce(&ring->tick,
+			     jiffies + msecs_to_jiffies(ring->wakeup_ms));
+}
+
+/* Only while tracing is off: no writer tests wakeup_ms meanwhile. */
+void cs_ring_set_wakeup_ms(struct cs_ring *ring, unsigned int wakeup_ms)
+{
+	WRITE_ONCE(ring->wakeup_ms, wakeup_ms);
 }
 
 bool cs_ring_empty(struct cs_ring *ring)

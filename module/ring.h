@@ -26,12 +26,15 @@ struct cs_ring_counters {
 };
 
 /*
- * Readers sleep on @readers.  They are woken every @wakeup_ms while
- * records wait, or sooner by a writer that fills its buffer past half
- * (from irq_work, never inline); with @wakeup_ms 0, by the first record.
+ * Readers sleep on @readers.  While one waits, a timer looks every
+ * @wakeup_ms and wakes it if records wait; a writer that fills its buffer
+ * past half wakes it sooner (from irq_work, never inline); with
+ * @wakeup_ms 0, the first record does.
  */
 struct cs_ring *cs_ring_alloc(unsigned int pages_per_cpu,
 			      wait_queue_head_t *readers, unsigned int wakeup_ms);
+/* Only while no writer runs: the @wakeup_ms of cs_ring_alloc(). */
+void cs_ring_set_wakeup_ms(struct cs_ring *ring, unsigned int wakeup_ms);
 void cs_ring_free(struct cs_ring *ring);
 unsigned int cs_ring_pages_per_cpu(const struct cs_ring *ring);
 
