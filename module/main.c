@@ -179,10 +179,9 @@ static long cs_ioctl_buffer(union cs_ioctl_arg *arg)
 
 static long cs_ioctl_options(union cs_ioctl_arg *arg)
 {
-	if (arg->options.__reserved)
-		return -EINVAL;
 	/* A caller of VER0 size asks for records, as before 1.1. */
-	return cs_session_set_options(arg->options.probes, arg->options.flags);
+	return cs_session_set_options(arg->options.probes, arg->options.flags,
+				      arg->options.wakeup_ms);
 }
 
 struct cs_ioctl_cmd {

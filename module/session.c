@@ -23,7 +23,6 @@
 #include "session.h"
 
 #define CS_MAX_PAGES_PER_CPU	1024
-#define CS_MAX_WAKEUP_MS	10000
 
 /* What the session provides whatever tracers registered. */
 #define CS_SESSION_FEATURES	(CLONESCOPE_FEAT_LOST_RECORDS |		\
@@ -31,7 +30,8 @@
 				 CLONESCOPE_FEAT_TIMED_WAKEUP |		\
 				 CLONESCOPE_FEAT_AGGREGATE |		\
 				 CLONESCOPE_FEAT_PROBE_FLAGS |		\
-				 CLONESCOPE_FEAT_SAMPLED_COST)
+				 CLONESCOPE_FEAT_SAMPLED_COST |		\
+				 CLONESCOPE_FEAT_WAKEUP_LATENCY)
 
 static unsigned int buffer_pages = 64;
 module_param(buffer_pages, uint, 0444);
@@ -41,7 +41,7 @@ MODULE_PARM_DESC(buffer_pages,
 static unsigned int wakeup_ms = 100;
 module_param(wakeup_ms, uint, 0444);
 MODULE_PARM_DESC(wakeup_ms,
-		 "longest a record waits before a blocked reader is woken, in ms; sooner when a buffer is half full; 0: at the first record (default 100)");
+		 "longest a record waits before a blocked reader is woken, in ms, unless the reader chooses (CLONESCOPE_OPT_WAKEUP_MS); sooner when a buffer is half full; 0: at the first record (default 100)");
 
 /* The probe groups ENABLE arms (CLONESCOPE_IOC_SET_OPTIONS). */
 static u32 cs_armed_probes = CLONESCOPE_PROBES_ALL;
@@ -58,6 +58,8 @@ static struct cs_ring __rcu *cs_ring;
 static LIST_HEAD(cs_tracers);
 bool cs_tracing_on;
 u32 cs_session_flags;
+/* The reader's wake-up latency: its CLONESCOPE_OPT_WAKEUP_MS, else wakeup_ms. */
+static unsigned int cs_session_wakeup_ms;
 DEFINE_PER_CPU(u64, cs_inflight_overflow);
 
 int cs_emit(void *rec)
@@ -229,6 +231,7 @@ void cs_session_end(void)
 	cs_stop_locked();
 	/* The next owner gets records unless it asks otherwise. */
 	WRITE_ONCE(cs_session_flags, 0);
+	cs_session_wakeup_ms = wakeup_ms;
 	mutex_unlock(&cs_session_lock);
 }
 
@@ -242,6 +245,7 @@ int cs_session_enable(void)
 		goto out;
 	mutex_lock(&cs_read_lock);
 	cs_ring_reset(cs_ring_locked());
+	cs_ring_set_wakeup_ms(cs_ring_locked(), cs_session_wakeup_ms);
 	mutex_unlock(&cs_read_lock);
 	list_for_each_entry(t, &cs_tracers, node)
 		if (t->reset)
@@ -277,11 +281,15 @@ static bool cs_probes_valid(u32 probes)
 	       (probes & CLONESCOPE_PROBES_CLONE);
 }
 
-int cs_session_set_options(u32 probes, u32 flags)
+int cs_session_set_options(u32 probes, u32 flags, u32 reader_wakeup_ms)
 {
 	int err = 0;
 
 	if (!cs_probes_valid(probes) || (flags & ~CLONESCOPE_OPT_ALL))
+		return -EINVAL;
+	/* Without its flag the field is reserved, as before 1.6. */
+	if (flags & CLONESCOPE_OPT_WAKEUP_MS ?
+	    reader_wakeup_ms > CLONESCOPE_MAX_WAKEUP_MS : reader_wakeup_ms)
 		return -EINVAL;
 	/* Neither records nor aggregates: nothing to read. */
 	if ((flags & CLONESCOPE_OPT_NO_RECORDS) &&
@@ -293,6 +301,8 @@ int cs_session_set_options(u32 probes, u32 flags)
 	} else {
 		WRITE_ONCE(cs_armed_probes, probes);
 		WRITE_ONCE(cs_session_flags, flags);
+		cs_session_wakeup_ms = flags & CLONESCOPE_OPT_WAKEUP_MS ?
+				       reader_wakeup_ms : wakeup_ms;
 	}
 	mutex_unlock(&cs_session_lock);
 	return err;
@@ -374,8 +384,8 @@ int cs_session_init(void)
 		pr_err("buffer_pages must be 1..%u\n", CS_MAX_PAGES_PER_CPU);
 		return -EINVAL;
 	}
-	if (wakeup_ms > CS_MAX_WAKEUP_MS) {
-		pr_err("wakeup_ms must be 0..%u\n", CS_MAX_WAKEUP_MS);
+	if (wakeup_ms > CLONESCOPE_MAX_WAKEUP_MS) {
+		pr_err("wakeup_ms must be 0..%u\n", CLONESCOPE_MAX_WAKEUP_MS);
 		return -EINVAL;
 	}
 	if (!cs_probes_valid(cs_armed_probes)) {
@@ -387,6 +397,7 @@ int cs_session_init(void)
 	if (!ring)
 		return -ENOMEM;
 	RCU_INIT_POINTER(cs_ring, ring);
+	cs_session_wakeup_ms = wakeup_ms;
 	err = cs_agg_init();
 	if (err)
 		goto err_free_ring;

@@ -81,7 +81,8 @@ void cs_session_disable(void);
 /* The session's owner went away: stop, and forget its options. */
 void cs_session_end(void);
 int cs_session_set_buffer(u32 pages_per_cpu);
-int cs_session_set_options(u32 probes, u32 flags);
+/* @reader_wakeup_ms: with CLONESCOPE_OPT_WAKEUP_MS in @flags, else 0. */
+int cs_session_set_options(u32 probes, u32 flags, u32 reader_wakeup_ms);
 int cs_session_set_filter(const struct clonescope_filter *f);
 ssize_t cs_session_read(char __user *buf, size_t count, bool nonblock);
 __poll_t cs_session_poll(struct file *file, poll_table *wait);

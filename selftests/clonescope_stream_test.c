@@ -3,7 +3,8 @@
  * clonescope selftests of the record stream as a whole: child-start
  * records, the filters, in-stream loss reports when the buffer overflows,
  * concurrent clones on several CPUs and many sleeping in the kernel at
- * once, and a blocked reader being woken.
+ * once, and a blocked reader being woken: by the timer, at the latency it
+ * chose, by a half-full buffer, and at the end.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -266,7 +267,10 @@ struct reader {
 	pid_t tid;
 	ssize_t len;
 	int reads;		/* batch_reader_main: reads that got data */
+	__u64 first_ns;		/* batch_reader_main: its first read's return */
+	ssize_t first_len;	/* ... and what it got */
 };
+
 
 static void *reader_main(void *arg)
 {
@@ -376,10 +380,14 @@ static void *batch_reader_main(void *arg)
 	struct reader *r = arg;
 	ssize_t n;
 
+	__atomic_store_n(&r->tid, gettid(), __ATOMIC_RELEASE);
 	do {
 		n = read(r->fd, (char *)r->buf + r->len, CS_DRAIN_BUF_SIZE - r->len);
 		if (n > 0) {
-			r->reads++;
+			if (!r->reads++) {
+				r->first_len = n;
+				__atomic_store_n(&r->first_ns, cs_now_ns(), __ATOMIC_RELEASE);
+			}
 			r->len += n;
 		}
 	} while (n > 0 || (n < 0 && errno == EINTR));
@@ -422,6 +430,179 @@ TEST_F(clonescope, blocked_reader_batches)
 	ASSERT_EQ(40, cs_count_records(self->buf, r.len, CLONESCOPE_RECORD_CLONE, &first));
 	TH_LOG("40 forks in %d reads", r.reads);
 	ASSERT_LE(r.reads, 20);
+}
+
+/* SET_OPTIONS with the clone group and a reader wake-up latency. */
+static int set_wakeup(int fd, __u32 flags, __u32 wakeup_ms)
+{
+	struct clonescope_options o = {
+		.size = sizeof(o),
+		.probes = CLONESCOPE_PROBES_CLONE,
+		.flags = flags,
+		.wakeup_ms = wakeup_ms,
+	};
+
+	return cs_ioctl(fd, CLONESCOPE_IOC_SET_OPTIONS, &o);
+}
+
+/* Whether the module lets the reader choose its wake-up latency (1.6). */
+static bool has_wakeup_latency(int fd)
+{
+	struct clonescope_version v;
+
+	return !cs_get_version(fd, &v) && (v.features & CLONESCOPE_FEAT_WAKEUP_LATENCY);
+}
+
+/*
+ * Starts @r's batch reader on tracing of @helper and waits until it is
+ * blocked in read(); then lets the helper go.  Returns when it went.
+ */
+static __u64 start_blocked_reader(struct __test_metadata *_metadata, struct reader *r,
+				  pthread_t *thread, int go[2], pid_t helper)
+{
+	char c = 0;
+	int waited;
+
+	ASSERT_EQ(0, cs_trace(r->fd, CLONESCOPE_FILTER_TGID, helper));
+	ASSERT_EQ(0, pthread_create(thread, NULL, batch_reader_main, r));
+	for (waited = 0; waited < 10000; waited++) {
+		if (__atomic_load_n(&r->tid, __ATOMIC_ACQUIRE) && thread_state(r->tid) == 'S')
+			break;
+		usleep(1000);
+	}
+	ASSERT_EQ('S', thread_state(r->tid)) TH_LOG("reader never blocked");
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	return cs_now_ns();
+}
+
+/* Waits up to @ns for @r's first read to return: its time, or 0. */
+static __u64 wait_first_read(const struct reader *r, __u64 ns)
+{
+	__u64 deadline = cs_now_ns() + ns, first;
+
+	while (!(first = __atomic_load_n(&r->first_ns, __ATOMIC_ACQUIRE)) && cs_now_ns() < deadline)
+		usleep(10 * 1000);
+	return first;
+}
+
+/*
+ * A reader that chose a 2 s latency is woken by the timer within it, with
+ * all the records of 5 forks 50 ms apart in one read (the default 100 ms
+ * tick gives them in several), without waiting for DISABLE.
+ */
+TEST_F(clonescope, chosen_wakeup_latency)
+{
+	struct reader r = { .fd = self->fd, .buf = self->buf };
+	const struct clonescope_record_header *first;
+	__u64 went, woken;
+	pthread_t thread;
+	pid_t helper;
+	int go[2];
+
+	if (!has_wakeup_latency(self->fd))
+		SKIP(return, "module has no reader wake-up latency (ABI < 1.6)");
+	ASSERT_EQ(0, set_wakeup(self->fd, CLONESCOPE_OPT_WAKEUP_MS, 2000));
+	ASSERT_EQ(0, pipe(go));
+	helper = start_gated_forker(go, 5, 50 * 1000 * 1000);
+	ASSERT_LE(0, helper);
+	went = start_blocked_reader(_metadata, &r, &thread, go, helper);
+	cs_wait_exited(_metadata, helper);
+	/* 2 s, and as much again for a loaded TCG host. */
+	woken = wait_first_read(&r, 4 * CT_SEC);
+	ASSERT_EQ(0, cs_disable(self->fd));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+
+	ASSERT_NE(0, woken) TH_LOG("the reader was not woken within 4 s of a 2 s latency");
+	TH_LOG("first read %llu ms after the forks began, %d reads",
+	       (unsigned long long)(woken - went) / CT_MSEC, r.reads);
+	ASSERT_LE(0, r.len) TH_LOG("read: %s", strerror(-r.len));
+	ASSERT_EQ(5, cs_count_records(self->buf, r.first_len, CLONESCOPE_RECORD_CLONE, &first))
+		TH_LOG("woken before the 2 s latency: not all forks in the first read");
+}
+
+/*
+ * With the longest latency, a buffer filled past half still wakes the
+ * reader at once: 40 forks into one page per CPU.
+ */
+TEST_F(clonescope, watermark_wakes_early)
+{
+	struct reader r = { .fd = self->fd, .buf = self->buf };
+	struct clonescope_stats st;
+	__u64 went, woken;
+	pthread_t thread;
+	pid_t helper;
+	int go[2];
+
+	if (!has_wakeup_latency(self->fd))
+		SKIP(return, "module has no reader wake-up latency (ABI < 1.6)");
+	cs_set_buffer(_metadata, self, 1);
+	ASSERT_EQ(0, set_wakeup(self->fd, CLONESCOPE_OPT_WAKEUP_MS, CLONESCOPE_MAX_WAKEUP_MS));
+	ASSERT_EQ(0, pipe(go));
+	helper = start_gated_forker(go, 40, 0);
+	ASSERT_LE(0, helper);
+	went = start_blocked_reader(_metadata, &r, &thread, go, helper);
+	cs_wait_exited(_metadata, helper);
+	woken = wait_first_read(&r, 5 * CT_SEC);
+	ASSERT_EQ(0, cs_disable(self->fd));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+
+	ASSERT_NE(0, woken) TH_LOG("a half-full buffer did not wake the reader (latency 10 s)");
+	TH_LOG("first read %llu ms after the forks began",
+	       (unsigned long long)(woken - went) / CT_MSEC);
+	ASSERT_LE(0, r.len) TH_LOG("read: %s", strerror(-r.len));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
+	ASSERT_EQ(st.produced, st.delivered + st.dropped);
+}
+
+/*
+ * DISABLE hands a blocked reader what the buffers hold, then EOF, however
+ * long the latency it chose: a recording's last records are not lost or
+ * late.
+ */
+TEST_F(clonescope, final_records_delivered)
+{
+	struct reader r = { .fd = self->fd, .buf = self->buf };
+	const struct clonescope_record_header *first;
+	pthread_t thread;
+	pid_t helper;
+	__u64 went;
+	int go[2];
+
+	if (!has_wakeup_latency(self->fd))
+		SKIP(return, "module has no reader wake-up latency (ABI < 1.6)");
+	ASSERT_EQ(0, set_wakeup(self->fd, CLONESCOPE_OPT_WAKEUP_MS, CLONESCOPE_MAX_WAKEUP_MS));
+	ASSERT_EQ(0, pipe(go));
+	helper = start_gated_forker(go, 3, 0);
+	ASSERT_LE(0, helper);
+	went = start_blocked_reader(_metadata, &r, &thread, go, helper);
+	cs_wait_exited(_metadata, helper);
+	ASSERT_EQ(0, __atomic_load_n(&r.first_ns, __ATOMIC_ACQUIRE))
+		TH_LOG("woken before the 10 s latency with the buffer far from half full");
+	ASSERT_EQ(0, cs_disable(self->fd));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+
+	ASSERT_LT(cs_now_ns() - went, CLONESCOPE_MAX_WAKEUP_MS * CT_MSEC)
+		TH_LOG("EOF came only after the latency");
+	ASSERT_LE(0, r.len) TH_LOG("read: %s", strerror(-r.len));
+	ASSERT_EQ(3, cs_count_records(self->buf, r.len, CLONESCOPE_RECORD_CLONE, &first));
+}
+
+/*
+ * The latency: 0 to CLONESCOPE_MAX_WAKEUP_MS with its flag; without the
+ * flag the field is reserved.
+ */
+TEST_F(clonescope, wakeup_latency_bad_values)
+{
+	if (!has_wakeup_latency(self->fd))
+		SKIP(return, "module has no reader wake-up latency (ABI < 1.6)");
+	ASSERT_EQ(-EINVAL, set_wakeup(self->fd, CLONESCOPE_OPT_WAKEUP_MS,
+				      CLONESCOPE_MAX_WAKEUP_MS + 1));
+	ASSERT_EQ(-EINVAL, set_wakeup(self->fd, CLONESCOPE_OPT_WAKEUP_MS, UINT32_MAX));
+	ASSERT_EQ(-EINVAL, set_wakeup(self->fd, 0, 5));
+	ASSERT_EQ(-EINVAL, set_wakeup(self->fd, CLONESCOPE_OPT_ALL + 1, 0));
+	ASSERT_EQ(0, set_wakeup(self->fd, CLONESCOPE_OPT_WAKEUP_MS, 0));
+	ASSERT_EQ(0, set_wakeup(self->fd, CLONESCOPE_OPT_WAKEUP_MS, CLONESCOPE_MAX_WAKEUP_MS));
+	ASSERT_EQ(0, set_wakeup(self->fd, 0, 0));
 }
 
 CS_HARNESS_MAIN

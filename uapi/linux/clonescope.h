@@ -27,7 +27,7 @@
 
 /* The major changes when an old reader can no longer decode the stream. */
 #define CLONESCOPE_ABI_MAJOR		1
-#define CLONESCOPE_ABI_MINOR		5
+#define CLONESCOPE_ABI_MINOR		6
 
 /* Bits of clonescope_version.features: what this module build can do. */
 #define CLONESCOPE_FEAT_KERNEL_CLONE	(1ULL << 0) /* clone records */
@@ -57,6 +57,8 @@
 #define CLONESCOPE_FEAT_LIFECYCLE_REAP	(1ULL << 18) /* ... with the reap */
 /* Since 1.5: CLONESCOPE_OPT_SAMPLED_COST and CLONESCOPE_CLONE_TIMED. */
 #define CLONESCOPE_FEAT_SAMPLED_COST	(1ULL << 19)
+/* Since 1.6: CLONESCOPE_OPT_WAKEUP_MS and clonescope_options.wakeup_ms. */
+#define CLONESCOPE_FEAT_WAKEUP_LATENCY	(1ULL << 20)
 
 /* ------------------------------------------------------------------ */
 /* Records                                                            */
@@ -392,7 +394,21 @@ struct clonescope_filter {
  * as before 1.5 (which did not set the flag).
  */
 #define CLONESCOPE_OPT_SAMPLED_COST	(1U << 2)
-#define CLONESCOPE_OPT_ALL		((1U << 3) - 1)
+/*
+ * Since 1.6 (CLONESCOPE_FEAT_WAKEUP_LATENCY): the reader chooses how long
+ * a record may wait in the buffers before a blocked reader is woken,
+ * clonescope_options.wakeup_ms, 0 to CLONESCOPE_MAX_WAKEUP_MS (0: at the
+ * first record of each wait).  A buffer filled past half wakes the reader
+ * sooner, and DISABLE always does, so nothing waits for the latency at
+ * the end.  Without this flag the module's default (its wakeup_ms
+ * parameter, 100 ms unless set) applies, and wakeup_ms must be 0.  A
+ * reader that is not interactive (one writing a trace file) can ask for
+ * a long latency: fewer wakeups, larger batches.
+ */
+#define CLONESCOPE_OPT_WAKEUP_MS	(1U << 3)
+#define CLONESCOPE_OPT_ALL		((1U << 4) - 1)
+
+#define CLONESCOPE_MAX_WAKEUP_MS	10000
 
 #define CLONESCOPE_COST_SAMPLE_INTERVAL	16
 
@@ -402,7 +418,8 @@ struct clonescope_options {
 	__u32	probes;			/* CLONESCOPE_PROBES_* */
 	/* Since 1.1: */
 	__u32	flags;			/* CLONESCOPE_OPT_* */
-	__u32	__reserved;
+	/* Since 1.6, with CLONESCOPE_OPT_WAKEUP_MS; before, reserved (0). */
+	__u32	wakeup_ms;
 };
 #define CLONESCOPE_OPTIONS_SIZE_VER0	8
 #define CLONESCOPE_OPTIONS_SIZE_VER1	16
