@@ -49,18 +49,6 @@ FIXTURE_TEARDOWN(aggregate)
 	free(self->buf);
 }
 
-static int set_options(int fd, __u32 size, __u32 probes, __u32 flags, __u32 reserved)
-{
-	struct clonescope_options o = {
-		.size = size,
-		.probes = probes,
-		.flags = flags,
-		.__reserved = reserved,
-	};
-
-	return cs_ioctl(fd, CLONESCOPE_IOC_SET_OPTIONS, &o);
-}
-
 static int get_aggregate(int fd, struct clonescope_aggregate *agg,
 			 struct clonescope_agg_comm *comms, __u32 nr)
 {
@@ -115,7 +103,7 @@ TEST_F(aggregate, counts_without_records)
 	char comm[16] = "";
 	__u32 i;
 
-	ASSERT_EQ(0, set_options(self->fd, sizeof(struct clonescope_options),
+	ASSERT_EQ(0, cs_set_options(self->fd, sizeof(struct clonescope_options),
 				 CLONESCOPE_PROBES_ALL, AGG_OPTS, 0));
 	ASSERT_EQ(0, cs_trace_self(self->fd));
 	clone_set(_metadata);
@@ -179,7 +167,7 @@ TEST_F(aggregate, comms_alternating)
 	int i;
 
 	ASSERT_EQ(0, prctl(PR_GET_NAME, saved));
-	ASSERT_EQ(0, set_options(self->fd, sizeof(struct clonescope_options),
+	ASSERT_EQ(0, cs_set_options(self->fd, sizeof(struct clonescope_options),
 				 CLONESCOPE_PROBES_CLONE, AGG_OPTS, 0));
 	ASSERT_EQ(0, cs_trace_self(self->fd));
 	for (i = 0; i < 5; i++) {
@@ -221,7 +209,7 @@ TEST_F(aggregate, with_records)
 	struct clonescope_aggregate agg;
 	ssize_t len;
 
-	ASSERT_EQ(0, set_options(self->fd, sizeof(struct clonescope_options),
+	ASSERT_EQ(0, cs_set_options(self->fd, sizeof(struct clonescope_options),
 				 CLONESCOPE_PROBES_CLONE, CLONESCOPE_OPT_AGGREGATE, 0));
 	ASSERT_EQ(0, cs_trace_self(self->fd));
 	clone_set(_metadata);
@@ -239,9 +227,9 @@ TEST_F(aggregate, ver0_options_record)
 {
 	ssize_t len;
 
-	ASSERT_EQ(0, set_options(self->fd, sizeof(struct clonescope_options),
+	ASSERT_EQ(0, cs_set_options(self->fd, sizeof(struct clonescope_options),
 				 CLONESCOPE_PROBES_ALL, AGG_OPTS, 0));
-	ASSERT_EQ(0, set_options(self->fd, CLONESCOPE_OPTIONS_SIZE_VER0,
+	ASSERT_EQ(0, cs_set_options(self->fd, CLONESCOPE_OPTIONS_SIZE_VER0,
 				 CLONESCOPE_PROBES_ALL, 0, 0));
 	ASSERT_EQ(0, cs_trace_self(self->fd));
 	ASSERT_EQ(0, ct_clone_once(CT_LOAD_FORK));
@@ -254,7 +242,7 @@ TEST_F(aggregate, options_end_with_owner)
 {
 	ssize_t len;
 
-	ASSERT_EQ(0, set_options(self->fd, sizeof(struct clonescope_options),
+	ASSERT_EQ(0, cs_set_options(self->fd, sizeof(struct clonescope_options),
 				 CLONESCOPE_PROBES_ALL, AGG_OPTS, 0));
 	close(self->fd);
 	self->fd = cs_open(O_RDWR);
@@ -270,12 +258,12 @@ TEST_F(aggregate, bad_options)
 	const __u32 all = CLONESCOPE_PROBES_ALL, size = sizeof(struct clonescope_options);
 
 	/* No records and no aggregates: nothing to read. */
-	ASSERT_EQ(-EINVAL, set_options(self->fd, size, all, CLONESCOPE_OPT_NO_RECORDS, 0));
-	ASSERT_EQ(-EINVAL, set_options(self->fd, size, all, CLONESCOPE_OPT_ALL + 1, 0));
-	ASSERT_EQ(-EINVAL, set_options(self->fd, size, all, CLONESCOPE_OPT_AGGREGATE, 1));
-	ASSERT_EQ(0, set_options(self->fd, size, all, AGG_OPTS, 0));
+	ASSERT_EQ(-EINVAL, cs_set_options(self->fd, size, all, CLONESCOPE_OPT_NO_RECORDS, 0));
+	ASSERT_EQ(-EINVAL, cs_set_options(self->fd, size, all, CLONESCOPE_OPT_ALL + 1, 0));
+	ASSERT_EQ(-EINVAL, cs_set_options(self->fd, size, all, CLONESCOPE_OPT_AGGREGATE, 1));
+	ASSERT_EQ(0, cs_set_options(self->fd, size, all, AGG_OPTS, 0));
 	ASSERT_EQ(0, cs_trace_self(self->fd));
-	ASSERT_EQ(-EBUSY, set_options(self->fd, size, all, 0, 0));
+	ASSERT_EQ(-EBUSY, cs_set_options(self->fd, size, all, 0, 0));
 }
 
 TEST_F(aggregate, bad_size)
@@ -284,7 +272,7 @@ TEST_F(aggregate, bad_size)
 
 	ASSERT_EQ(-EINVAL, cs_ioctl(self->fd, CLONESCOPE_IOC_GET_AGGREGATE, &agg));
 	/* A bad pointer for the entries faults, and nothing is half-written. */
-	ASSERT_EQ(0, set_options(self->fd, sizeof(struct clonescope_options),
+	ASSERT_EQ(0, cs_set_options(self->fd, sizeof(struct clonescope_options),
 				 CLONESCOPE_PROBES_CLONE, AGG_OPTS, 0));
 	ASSERT_EQ(0, cs_trace_self(self->fd));
 	ASSERT_EQ(0, ct_clone_once(CT_LOAD_FORK));

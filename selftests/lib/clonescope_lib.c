@@ -128,6 +128,18 @@ int cs_set_pages(int fd, __u32 pages_per_cpu)
 	return cs_ioctl(fd, CLONESCOPE_IOC_SET_BUFFER, &cfg);
 }
 
+int cs_set_options(int fd, __u32 size, __u32 probes, __u32 flags, __u32 wakeup_ms)
+{
+	struct clonescope_options o = {
+		.size = size,
+		.probes = probes,
+		.flags = flags,
+		.wakeup_ms = wakeup_ms,
+	};
+
+	return cs_ioctl(fd, CLONESCOPE_IOC_SET_OPTIONS, &o);
+}
+
 int cs_trace(int fd, __u32 flags, pid_t tgid)
 {
 	int ret = cs_filter_tgid(fd, flags, tgid);

@@ -101,6 +101,12 @@ int cs_filter_tgid(int fd, __u32 flags, pid_t tgid);
 /* Resizes the per-CPU buffers: module-wide, and only while disabled. */
 int cs_set_pages(int fd, __u32 pages_per_cpu);
 
+/*
+ * SET_OPTIONS with a struct of @size bytes; @wakeup_ms is the reserved
+ * field before ABI 1.6.
+ */
+int cs_set_options(int fd, __u32 size, __u32 probes, __u32 flags, __u32 wakeup_ms);
+
 /* Makes @fd the owner and starts tracing with cs_filter_tgid(). */
 int cs_trace(int fd, __u32 flags, pid_t tgid);
 
