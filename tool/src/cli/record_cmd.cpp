@@ -33,6 +33,11 @@ namespace clonescope {
 namespace {
 
 constexpr std::chrono::milliseconds kReadBatchDelay{10};
+// How long a record may wait in the module's buffers before it wakes us
+// (ABI 1.6): a recording is read at its end, not watched, so a wakeup a
+// second is enough; a buffer filled past half still wakes us at once, and
+// DISABLE hands over what is left.  An older module wakes us every 100 ms.
+constexpr uint32_t kRecordWakeupMs = 1000;
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -221,14 +226,17 @@ RecordEnd record_until_done(Session &session, int command_pidfd,
 		fds.push_back({p.pidfd.get(), POLLIN, 0});
 	size_t attached_alive = attached.size();
 	for (;;) {
-		timespec timeout = {1, 0};
+		// No timeout but the deadline: the module wakes us for records,
+		// the pidfds for exits, and a stop signal interrupts the wait.
+		timespec timeout = {};
 		if (deadline_ns) {
 			const uint64_t now = monotonic_ns();
 			const uint64_t left = deadline_ns > now ? deadline_ns - now : 0;
-			if (left < 1'000'000'000)
-				timeout = {0, static_cast<long>(left)};
+			timeout = {static_cast<time_t>(left / 1'000'000'000),
+				   static_cast<long>(left % 1'000'000'000)};
 		}
-		const int n = ppoll(fds.data(), fds.size(), &timeout, wait_mask);
+		const int n = ppoll(fds.data(), fds.size(), deadline_ns ? &timeout : nullptr,
+				    wait_mask);
 		if (n < 0 && errno != EINTR)
 			return {errno_error("poll", errno), {}};
 		const bool command_exited = n > 0 && (fds[1].revents & POLLIN);
@@ -305,7 +313,8 @@ int run_record(const RecordOptions &opts)
 		if (auto st = dev->set_buffer_pages(opts.buffer_pages); !st)
 			return fail(st.error());
 	// Always set: another session may have left fewer groups armed.
-	if (auto st = dev->set_probe_groups(opts.probe_groups, ver.features); !st)
+	if (auto st = dev->set_probe_groups(opts.probe_groups, ver.features, 0, kRecordWakeupMs);
+	    !st)
 		return fail(st.error());
 
 	std::optional<TraceWriter> writer;

@@ -34,6 +34,7 @@ constexpr Named kFeatures[] = {
 	{CLONESCOPE_FEAT_LIFECYCLE, "lifecycle"},
 	{CLONESCOPE_FEAT_LIFECYCLE_REAP, "lifecycle_reap"},
 	{CLONESCOPE_FEAT_SAMPLED_COST, "sampled_cost"},
+	{CLONESCOPE_FEAT_WAKEUP_LATENCY, "wakeup_latency"},
 };
 
 constexpr Named kProbeStates[] = {
@@ -221,7 +222,8 @@ const char *probe_kind_name(const clonescope_probe_info &p)
 	return ftrace ? "kprobe/ftrace" : "kprobe";
 }
 
-Status Device::set_probe_groups(uint32_t groups, uint64_t features, uint32_t options) const
+Status Device::set_probe_groups(uint32_t groups, uint64_t features, uint32_t options,
+				std::optional<uint32_t> wakeup_ms) const
 {
 	if ((options & (CLONESCOPE_OPT_AGGREGATE | CLONESCOPE_OPT_NO_RECORDS)) &&
 	    !(features & CLONESCOPE_FEAT_AGGREGATE))
@@ -246,16 +248,22 @@ Status Device::set_probe_groups(uint32_t groups, uint64_t features, uint32_t opt
 	// is_timed()).  A module before 1.5 times every call.
 	if (features & CLONESCOPE_FEAT_SAMPLED_COST)
 		o.flags |= CLONESCOPE_OPT_SAMPLED_COST;
+	// A module before 1.6 refuses the field: it wakes readers at its own
+	// latency.
+	if (wakeup_ms && (features & CLONESCOPE_FEAT_WAKEUP_LATENCY)) {
+		o.flags |= CLONESCOPE_OPT_WAKEUP_MS;
+		o.wakeup_ms = std::min<uint32_t>(*wakeup_ms, CLONESCOPE_MAX_WAKEUP_MS);
+	}
 	return ioctl_checked(CLONESCOPE_IOC_SET_OPTIONS, &o, "SET_OPTIONS");
 }
 
-Result<Aggregate> Device::aggregate() const
+Result<Aggregate> Device::aggregate(bool with_comms) const
 {
 	// The module keeps 64 command names per CPU: all of 16 CPUs' fit, and
 	// the clones of what does not are counted in comms_overflow.
 	constexpr size_t kMaxComms = 1024;
 	Aggregate a;
-	a.comms.resize(kMaxComms);
+	a.comms.resize(with_comms ? kMaxComms : 0);
 	a.totals.size = sizeof(a.totals);
 	a.totals.nr_comms = static_cast<uint32_t>(a.comms.size());
 	a.totals.comms = reinterpret_cast<uintptr_t>(a.comms.data());

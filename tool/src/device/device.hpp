@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -69,9 +70,16 @@ public:
 	// without CLONESCOPE_FEAT_OPTIONS arms all of them: then this does
 	// nothing for "all" and refuses anything less.
 	// @options: CLONESCOPE_OPT_*, which need CLONESCOPE_FEAT_AGGREGATE.
-	Status set_probe_groups(uint32_t groups, uint64_t features, uint32_t options = 0) const;
-	// Needs CLONESCOPE_FEAT_AGGREGATE.
-	Result<Aggregate> aggregate() const;
+	// @wakeup_ms: the longest a record may wait before a blocked reader
+	// is woken (a half-full buffer wakes it sooner); unset, or a module
+	// without CLONESCOPE_FEAT_WAKEUP_LATENCY: the module's default.
+	Status set_probe_groups(uint32_t groups, uint64_t features, uint32_t options = 0,
+				std::optional<uint32_t> wakeup_ms = std::nullopt) const;
+	// Needs CLONESCOPE_FEAT_AGGREGATE.  @with_comms: the entries per
+	// command name too (room for 1024: the module keeps 64 per CPU), which
+	// costs the caller and the module most of the call; without, totals
+	// only.
+	Result<Aggregate> aggregate(bool with_comms = true) const;
 	Status enable() const;
 	Status disable() const;
 
