@@ -58,7 +58,7 @@ int run_export(const ExportOptions &opts)
 
 	httplib::Server server;
 	server.Get("/metrics", [&session](const httplib::Request &, httplib::Response &res) {
-		auto agg = session->aggregate();
+		auto agg = session->aggregate(true);
 		auto stats = session->stats();
 		if (!agg || !stats) {
 			res.status = 500;

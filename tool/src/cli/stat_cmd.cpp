@@ -133,15 +133,19 @@ Interval from_aggregates(const Aggregate &now, const Aggregate &before)
 	return iv;
 }
 
-// Sleeps @ns, less if @stop is set meanwhile.
+// Sleeps @ns, less if @stop is set meanwhile: in one sleep, which the
+// signal that sets @stop interrupts (its handler is installed without
+// SA_RESTART), so an interval costs one wakeup, not one per slice.  A
+// signal that comes just before the sleep starts is seen at its end.
 void nap(uint64_t ns, const std::atomic<bool> &stop)
 {
 	const uint64_t deadline = monotonic_ns() + ns;
-	for (uint64_t now = monotonic_ns(); now < deadline && !stop; now = monotonic_ns()) {
-		const uint64_t left = std::min<uint64_t>(deadline - now, 100'000'000);
-		timespec ts{0, static_cast<long>(left)};
-		nanosleep(&ts, nullptr);
-	}
+	const timespec until{static_cast<time_t>(deadline / 1'000'000'000),
+			     static_cast<long>(deadline % 1'000'000'000)};
+	int err = 0;
+	do
+		err = stop ? 0 : clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr);
+	while (err == EINTR);
 }
 
 // What one interval gathered, for @show.
@@ -204,8 +208,10 @@ int run_intervals(const LiveOptions &opts, const Gather &gather,
 }
 
 // stat and top of the whole system (or -p's tree): from the module's
-// aggregates where it keeps them, else from the records.
-int live_loop(const LiveOptions &opts, const std::function<void(Window &)> &show)
+// aggregates where it keeps them, else from the records.  @by_comm: @show
+// reads the rows per command name (top), not only the totals (stat), which
+// are all an interval then fetches.
+int live_loop(const LiveOptions &opts, const std::function<void(Window &)> &show, bool by_comm)
 {
 	auto session = LiveSession::start(opts.device, opts.filter, opts.in_kernel);
 	if (!session)
@@ -222,7 +228,7 @@ int live_loop(const LiveOptions &opts, const std::function<void(Window &)> &show
 				return Gathered{from_records(correlate(*window))};
 			}
 			nap(interval_ns, g_exiting);
-			auto now = session->aggregate();
+			auto now = session->aggregate(by_comm);
 			if (!now)
 				return now.error();
 			Gathered g{from_aggregates(*now, before)};
@@ -297,9 +303,12 @@ int site_loop(const LiveOptions &opts, const std::function<void(Window &)> &show
 int run_stat(const LiveOptions &opts)
 {
 	auto out = make_output(opts.format, std::cout);
-	return live_loop(opts, [&out](Window &w) {
-		out->interval(IntervalView{w.clock, w.seconds, w.iv.all, w.iv.lost, w.partial});
-	});
+	return live_loop(
+		opts,
+		[&out](Window &w) {
+			out->interval(IntervalView{w.clock, w.seconds, w.iv.all, w.iv.lost, w.partial});
+		},
+		false);
 }
 
 Status check_top_options(const LiveOptions &opts)
@@ -336,7 +345,8 @@ int run_top(const LiveOptions &opts)
 			view.rows.resize(opts.rows);
 		out->top(view);
 	};
-	return opts.top_by == TopGrouping::site ? site_loop(opts, show) : live_loop(opts, show);
+	return opts.top_by == TopGrouping::site ? site_loop(opts, show)
+						: live_loop(opts, show, opts.top_by == TopGrouping::comm);
 }
 
 } // namespace clonescope

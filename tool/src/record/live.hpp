@@ -33,8 +33,8 @@ public:
 	Result<Trace> collect(uint64_t ns, const std::atomic<bool> &stop, int until_readable = -1);
 
 	bool aggregating() const { return aggregating_; }
-	// The module's aggregates since start().
-	Result<Aggregate> aggregate() const { return dev_.aggregate(); }
+	// The module's aggregates since start(); @with_comms as Device's.
+	Result<Aggregate> aggregate(bool with_comms) const { return dev_.aggregate(with_comms); }
 	// The session's counters: drops, handler self-cost.
 	Result<clonescope_stats> stats() const { return dev_.stats(); }
 
