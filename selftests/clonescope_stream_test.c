@@ -435,14 +435,8 @@ TEST_F(clonescope, blocked_reader_batches)
 /* SET_OPTIONS with the clone group and a reader wake-up latency. */
 static int set_wakeup(int fd, __u32 flags, __u32 wakeup_ms)
 {
-	struct clonescope_options o = {
-		.size = sizeof(o),
-		.probes = CLONESCOPE_PROBES_CLONE,
-		.flags = flags,
-		.wakeup_ms = wakeup_ms,
-	};
-
-	return cs_ioctl(fd, CLONESCOPE_IOC_SET_OPTIONS, &o);
+	return cs_set_options(fd, sizeof(struct clonescope_options),
+			      CLONESCOPE_PROBES_CLONE, flags, wakeup_ms);
 }
 
 /* Whether the module lets the reader choose its wake-up latency (1.6). */
@@ -453,18 +447,41 @@ static bool has_wakeup_latency(int fd)
 	return !cs_get_version(fd, &v) && (v.features & CLONESCOPE_FEAT_WAKEUP_LATENCY);
 }
 
-/*
- * Starts @r's batch reader on tracing of @helper and waits until it is
- * blocked in read(); then lets the helper go.  Returns when it went.
- */
-static __u64 start_blocked_reader(struct __test_metadata *_metadata, struct reader *r,
-				  pthread_t *thread, int go[2], pid_t helper)
+/* Waits up to @ns for @r's first read to return: its time, or 0. */
+static __u64 wait_first_read(const struct reader *r, __u64 ns)
 {
-	char c = 0;
-	int waited;
+	__u64 deadline = cs_now_ns() + ns, first;
 
+	while (!(first = __atomic_load_n(&r->first_ns, __ATOMIC_ACQUIRE)) &&
+	       cs_now_ns() < deadline)
+		usleep(10 * 1000);
+	return first;
+}
+
+/*
+ * @n forks, @gap_ns apart, of a helper traced while @r's batch reader,
+ * blocked in read() before they begin, waits with the latency
+ * @wakeup_ms.  Once the helper is done, waits up to @wait_ns for the
+ * reader's first read, then DISABLEs and waits for the reader's EOF.
+ * Returns when that first read returned (0: not by then); *@went is when
+ * the forks began.
+ */
+static __u64 read_gated_forks(struct __test_metadata *_metadata, struct reader *r,
+			      __u32 wakeup_ms, int n, long gap_ns, __u64 wait_ns,
+			      __u64 *went)
+{
+	pthread_t thread;
+	pid_t helper;
+	int go[2], waited;
+	__u64 woken;
+	char c = 0;
+
+	ASSERT_EQ(0, set_wakeup(r->fd, CLONESCOPE_OPT_WAKEUP_MS, wakeup_ms));
+	ASSERT_EQ(0, pipe(go));
+	helper = start_gated_forker(go, n, gap_ns);
+	ASSERT_LE(0, helper);
 	ASSERT_EQ(0, cs_trace(r->fd, CLONESCOPE_FILTER_TGID, helper));
-	ASSERT_EQ(0, pthread_create(thread, NULL, batch_reader_main, r));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, batch_reader_main, r));
 	for (waited = 0; waited < 10000; waited++) {
 		if (__atomic_load_n(&r->tid, __ATOMIC_ACQUIRE) && thread_state(r->tid) == 'S')
 			break;
@@ -472,17 +489,13 @@ static __u64 start_blocked_reader(struct __test_metadata *_metadata, struct read
 	}
 	ASSERT_EQ('S', thread_state(r->tid)) TH_LOG("reader never blocked");
 	ASSERT_EQ(1, write(go[1], &c, 1));
-	return cs_now_ns();
-}
-
-/* Waits up to @ns for @r's first read to return: its time, or 0. */
-static __u64 wait_first_read(const struct reader *r, __u64 ns)
-{
-	__u64 deadline = cs_now_ns() + ns, first;
-
-	while (!(first = __atomic_load_n(&r->first_ns, __ATOMIC_ACQUIRE)) && cs_now_ns() < deadline)
-		usleep(10 * 1000);
-	return first;
+	*went = cs_now_ns();
+	cs_wait_exited(_metadata, helper);
+	woken = wait_first_read(r, wait_ns);
+	ASSERT_EQ(0, cs_disable(r->fd));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_LE(0, r->len) TH_LOG("read: %s", strerror(-r->len));
+	return woken;
 }
 
 /*
@@ -495,27 +508,14 @@ TEST_F(clonescope, chosen_wakeup_latency)
 	struct reader r = { .fd = self->fd, .buf = self->buf };
 	const struct clonescope_record_header *first;
 	__u64 went, woken;
-	pthread_t thread;
-	pid_t helper;
-	int go[2];
 
 	if (!has_wakeup_latency(self->fd))
 		SKIP(return, "module has no reader wake-up latency (ABI < 1.6)");
-	ASSERT_EQ(0, set_wakeup(self->fd, CLONESCOPE_OPT_WAKEUP_MS, 2000));
-	ASSERT_EQ(0, pipe(go));
-	helper = start_gated_forker(go, 5, 50 * 1000 * 1000);
-	ASSERT_LE(0, helper);
-	went = start_blocked_reader(_metadata, &r, &thread, go, helper);
-	cs_wait_exited(_metadata, helper);
 	/* 2 s, and as much again for a loaded TCG host. */
-	woken = wait_first_read(&r, 4 * CT_SEC);
-	ASSERT_EQ(0, cs_disable(self->fd));
-	ASSERT_EQ(0, pthread_join(thread, NULL));
-
+	woken = read_gated_forks(_metadata, &r, 2000, 5, 50 * 1000 * 1000, 4 * CT_SEC, &went);
 	ASSERT_NE(0, woken) TH_LOG("the reader was not woken within 4 s of a 2 s latency");
 	TH_LOG("first read %llu ms after the forks began, %d reads",
 	       (unsigned long long)(woken - went) / CT_MSEC, r.reads);
-	ASSERT_LE(0, r.len) TH_LOG("read: %s", strerror(-r.len));
 	ASSERT_EQ(5, cs_count_records(self->buf, r.first_len, CLONESCOPE_RECORD_CLONE, &first))
 		TH_LOG("woken before the 2 s latency: not all forks in the first read");
 }
@@ -529,27 +529,15 @@ TEST_F(clonescope, watermark_wakes_early)
 	struct reader r = { .fd = self->fd, .buf = self->buf };
 	struct clonescope_stats st;
 	__u64 went, woken;
-	pthread_t thread;
-	pid_t helper;
-	int go[2];
 
 	if (!has_wakeup_latency(self->fd))
 		SKIP(return, "module has no reader wake-up latency (ABI < 1.6)");
 	cs_set_buffer(_metadata, self, 1);
-	ASSERT_EQ(0, set_wakeup(self->fd, CLONESCOPE_OPT_WAKEUP_MS, CLONESCOPE_MAX_WAKEUP_MS));
-	ASSERT_EQ(0, pipe(go));
-	helper = start_gated_forker(go, 40, 0);
-	ASSERT_LE(0, helper);
-	went = start_blocked_reader(_metadata, &r, &thread, go, helper);
-	cs_wait_exited(_metadata, helper);
-	woken = wait_first_read(&r, 5 * CT_SEC);
-	ASSERT_EQ(0, cs_disable(self->fd));
-	ASSERT_EQ(0, pthread_join(thread, NULL));
-
+	woken = read_gated_forks(_metadata, &r, CLONESCOPE_MAX_WAKEUP_MS, 40, 0, 5 * CT_SEC,
+				 &went);
 	ASSERT_NE(0, woken) TH_LOG("a half-full buffer did not wake the reader (latency 10 s)");
 	TH_LOG("first read %llu ms after the forks began",
 	       (unsigned long long)(woken - went) / CT_MSEC);
-	ASSERT_LE(0, r.len) TH_LOG("read: %s", strerror(-r.len));
 	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
 	ASSERT_EQ(st.produced, st.delivered + st.dropped);
 }
@@ -563,27 +551,15 @@ TEST_F(clonescope, final_records_delivered)
 {
 	struct reader r = { .fd = self->fd, .buf = self->buf };
 	const struct clonescope_record_header *first;
-	pthread_t thread;
-	pid_t helper;
-	__u64 went;
-	int go[2];
+	__u64 went, woken;
 
 	if (!has_wakeup_latency(self->fd))
 		SKIP(return, "module has no reader wake-up latency (ABI < 1.6)");
-	ASSERT_EQ(0, set_wakeup(self->fd, CLONESCOPE_OPT_WAKEUP_MS, CLONESCOPE_MAX_WAKEUP_MS));
-	ASSERT_EQ(0, pipe(go));
-	helper = start_gated_forker(go, 3, 0);
-	ASSERT_LE(0, helper);
-	went = start_blocked_reader(_metadata, &r, &thread, go, helper);
-	cs_wait_exited(_metadata, helper);
-	ASSERT_EQ(0, __atomic_load_n(&r.first_ns, __ATOMIC_ACQUIRE))
+	woken = read_gated_forks(_metadata, &r, CLONESCOPE_MAX_WAKEUP_MS, 3, 0, 0, &went);
+	ASSERT_EQ(0, woken)
 		TH_LOG("woken before the 10 s latency with the buffer far from half full");
-	ASSERT_EQ(0, cs_disable(self->fd));
-	ASSERT_EQ(0, pthread_join(thread, NULL));
-
 	ASSERT_LT(cs_now_ns() - went, CLONESCOPE_MAX_WAKEUP_MS * CT_MSEC)
 		TH_LOG("EOF came only after the latency");
-	ASSERT_LE(0, r.len) TH_LOG("read: %s", strerror(-r.len));
 	ASSERT_EQ(3, cs_count_records(self->buf, r.len, CLONESCOPE_RECORD_CLONE, &first));
 }
 
