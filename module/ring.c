@@ -18,8 +18,8 @@
 #include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
-#include <linux/uaccess.h>
 #include <linux/timer.h>
+#include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <linux/clonescope.h>
 

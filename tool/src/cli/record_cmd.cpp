@@ -34,9 +34,10 @@ namespace {
 
 constexpr std::chrono::milliseconds kReadBatchDelay{10};
 // How long a record may wait in the module's buffers before it wakes us
-// (ABI 1.6): a recording is read at its end, not watched, so a wakeup a
-// second is enough; a buffer filled past half still wakes us at once, and
-// DISABLE hands over what is left.  An older module wakes us every 100 ms.
+// (ABI 1.6): a recording is for reading afterwards (its live lines, without
+// -q, come a second's worth at a time), so a wakeup a second is enough; a
+// buffer filled past half still wakes us at once, and DISABLE hands over
+// what is left.  An older module wakes us every 100 ms.
 constexpr uint32_t kRecordWakeupMs = 1000;
 
 namespace fs = std::filesystem;
