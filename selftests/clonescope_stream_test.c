@@ -432,11 +432,14 @@ TEST_F(clonescope, blocked_reader_batches)
 	ASSERT_LE(r.reads, 20);
 }
 
-/* SET_OPTIONS with the clone group and a reader wake-up latency. */
+/*
+ * SET_OPTIONS with a reader wake-up latency and every probe group: the
+ * groups outlive the session, and later tests expect them all armed.
+ */
 static int set_wakeup(int fd, __u32 flags, __u32 wakeup_ms)
 {
 	return cs_set_options(fd, sizeof(struct clonescope_options),
-			      CLONESCOPE_PROBES_CLONE, flags, wakeup_ms);
+			      CLONESCOPE_PROBES_ALL, flags, wakeup_ms);
 }
 
 /* Whether the module lets the reader choose its wake-up latency (1.6). */
