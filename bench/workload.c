@@ -170,6 +170,18 @@ static void storm_release_and_wait(int go_w, pid_t *pids, long workers)
 		reap(pids[w]);
 }
 
+/*
+ * Before the clock starts: what ran just before the batch (the bench's
+ * stats and readiness commands, a tracer arming its probes, the COW
+ * parent's 256 MiB being faulted in) leaves deferred work behind (RCU
+ * callbacks, kworkers, the kprobe optimizer), which on one vCPU would land
+ * in the first iterations of whichever variant ran something before it.
+ */
+static void settle(void)
+{
+	usleep(200 * 1000);
+}
+
 int main(int argc, char **argv)
 {
 	const char *kind;
@@ -218,6 +230,7 @@ int main(int argc, char **argv)
 			}
 		}
 		close(go[0]);
+		settle();
 		t0 = now_ns();
 		storm_release_and_wait(go[1], pids, workers);
 		t1 = now_ns();
@@ -241,6 +254,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "cs-workload: unknown kind '%s'\n", kind);
 			return 2;
 		}
+		settle();
 		t0 = now_ns();
 		fn(iters);
 		t1 = now_ns();
