@@ -1,6 +1,5 @@
 #include "cli/stat_cmd.hpp"
 
-#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -238,12 +237,6 @@ int live_loop(const LiveOptions &opts, const std::function<void(Window &)> &show
 		show);
 }
 
-bool has_exited(const HeldChild &child)
-{
-	pollfd pfd = {child.pidfd(), POLLIN, 0};
-	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
-}
-
 // top --by site: opts.command under the shim, its tree's clone records
 // joined to its calls interval by interval (report/site_interval.hpp).
 int site_loop(const LiveOptions &opts, const std::function<void(Window &)> &show)
@@ -273,7 +266,7 @@ int site_loop(const LiveOptions &opts, const std::function<void(Window &)> &show
 			auto window = session->collect(interval_ns, g_exiting, child->pidfd());
 			if (!window)
 				return window.error();
-			exited = has_exited(*child);
+			exited = child->exits_within(std::chrono::milliseconds(0));
 			const bool last = exited || g_exiting;
 			// The calls first, then their clone records (committed
 			// before the calls returned).

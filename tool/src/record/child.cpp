@@ -35,22 +35,6 @@ namespace {
 	_exit(127);
 }
 
-// Whether the process of @pidfd exits within @grace (EINTR: waits on).
-bool exits_within(int pidfd, std::chrono::milliseconds grace)
-{
-	const auto deadline = std::chrono::steady_clock::now() + grace;
-	for (;;) {
-		const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-			deadline - std::chrono::steady_clock::now());
-		pollfd pfd = {pidfd, POLLIN, 0};
-		const int n = poll(&pfd, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
-		if (n > 0)
-			return true;
-		if (n == 0 || errno != EINTR)
-			return false;
-	}
-}
-
 } // namespace
 
 Result<HeldChild> HeldChild::spawn(const std::vector<std::string> &argv,
@@ -122,7 +106,7 @@ HeldChild::~HeldChild()
 		// SIGTERM first, SIGKILL only to one still running after the
 		// grace period.
 		kill(pid_, SIGTERM);
-		if (!exits_within(pidfd_.get(), kTerminateGrace))
+		if (!exits_within(kTerminateGrace))
 			kill(pid_, SIGKILL);
 	}
 	int status;
@@ -146,6 +130,21 @@ Status HeldChild::release()
 	if (n == sizeof(err))
 		return Error{std::string("cannot run the command: ") + std::strerror(err), err};
 	return Ok{};
+}
+
+bool HeldChild::exits_within(std::chrono::milliseconds grace) const
+{
+	const auto deadline = std::chrono::steady_clock::now() + grace;
+	for (;;) {
+		const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+			deadline - std::chrono::steady_clock::now());
+		pollfd pfd = {pidfd_.get(), POLLIN, 0};
+		const int n = poll(&pfd, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
+		if (n > 0)
+			return pfd.revents & POLLIN;
+		if (n == 0 || errno != EINTR)
+			return false;
+	}
 }
 
 Result<int> HeldChild::wait()

@@ -31,6 +31,9 @@ public:
 	pid_t pid() const { return pid_; }
 	// A pidfd that polls readable when the child exits.
 	int pidfd() const { return pidfd_.get(); }
+	// Whether the child exits within @grace (0: has exited), its exit
+	// not yet reaped.
+	bool exits_within(std::chrono::milliseconds grace) const;
 	// Lets the child exec; fails with the exec error (e.g. command not found).
 	Status release();
 	// Waits for the child; returns its shell-style status (128+sig if killed).
