@@ -136,13 +136,17 @@ bool HeldChild::exits_within(std::chrono::milliseconds grace) const
 {
 	const auto deadline = std::chrono::steady_clock::now() + grace;
 	for (;;) {
-		const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+		// Rounded up, and again if poll() ends early: the command gets
+		// all of @grace, not a millisecond less.
+		const auto left = std::chrono::ceil<std::chrono::milliseconds>(
 			deadline - std::chrono::steady_clock::now());
 		pollfd pfd = {pidfd_.get(), POLLIN, 0};
 		const int n = poll(&pfd, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
 		if (n > 0)
 			return pfd.revents & POLLIN;
-		if (n == 0 || errno != EINTR)
+		if (n < 0 && errno != EINTR)
+			return false;
+		if (n == 0 && std::chrono::steady_clock::now() >= deadline)
 			return false;
 	}
 }
