@@ -1,5 +1,7 @@
 #include "cli/stat_cmd.hpp"
 
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -134,17 +136,25 @@ Interval from_aggregates(const Aggregate &now, const Aggregate &before)
 
 // Sleeps @ns, less if @stop is set meanwhile: in one sleep, which the
 // signal that sets @stop interrupts (its handler is installed without
-// SA_RESTART), so an interval costs one wakeup, not one per slice.  A
-// signal that comes just before the sleep starts is seen at its end.
+// SA_RESTART), so an interval costs one wakeup, not one per slice.  The
+// stop signals are blocked from the look at @stop until ppoll() unblocks
+// them atomically: one that comes in between is pending, not missed until
+// the interval's end.
 void nap(uint64_t ns, const std::atomic<bool> &stop)
 {
 	const uint64_t deadline = monotonic_ns() + ns;
-	const timespec until{static_cast<time_t>(deadline / 1'000'000'000),
-			     static_cast<long>(deadline % 1'000'000'000)};
-	int err = 0;
-	do
-		err = stop ? 0 : clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr);
-	while (err == EINTR);
+	sigset_t stop_signals, wait_mask;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, &wait_mask);
+	for (uint64_t now = monotonic_ns(); !stop && now < deadline; now = monotonic_ns()) {
+		const uint64_t left = deadline - now;
+		const timespec ts{static_cast<time_t>(left / 1'000'000'000),
+				  static_cast<long>(left % 1'000'000'000)};
+		ppoll(nullptr, 0, &ts, &wait_mask);
+	}
+	pthread_sigmask(SIG_SETMASK, &wait_mask, nullptr);
 }
 
 // What one interval gathered, for @show.
@@ -212,10 +222,11 @@ int run_intervals(const LiveOptions &opts, const Gather &gather,
 // are all an interval then fetches.
 int live_loop(const LiveOptions &opts, const std::function<void(Window &)> &show, bool by_comm)
 {
+	// Before tracing starts: a stop signal from then on is handled, not fatal.
+	stop_on_signals();
 	auto session = LiveSession::start(opts.device, opts.filter, opts.in_kernel);
 	if (!session)
 		return fail(session.error());
-	stop_on_signals();
 	Aggregate before;
 	return run_intervals(
 		opts,

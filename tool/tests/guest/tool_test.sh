@@ -172,6 +172,24 @@ fi
 out="$("$CS" stat 0.5 2 2>&1)"
 if (($(grep -c . <<< "$out") == 3)); then ok "stat 0.5 2 prints a header and two lines"; else not_ok "stat" "$out"; fi
 
+# SIGINT ends stat's interval sleep at once: the cut interval is shown, long
+# before the 60 s interval would end.
+"$CS" stat 60 > "$TMP/stat-int.out" 2>&1 &
+pid=$!
+for ((i = 0; i < 300; i++)); do
+	grep -q "^tracing: *on" /sys/kernel/debug/clonescope/status 2> /dev/null && break
+	sleep 0.1
+done
+start=$SECONDS
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+if ((rc == 0 && SECONDS - start < 20)) && (($(grep -c . "$TMP/stat-int.out") == 2)); then
+	ok "SIGINT cuts stat's 60 s interval short and shows it"
+else
+	not_ok "stat SIGINT: exit $rc after $((SECONDS - start)) s" "$(cat "$TMP/stat-int.out")"
+fi
+
 # top --by site: the command's clones joined to their call sites live; two
 # sites of known counts (fork, vfork), summed over the intervals' rows.
 "$CS" top --by site --json 0.5 -- "$WORKLOAD" 7 0 0 0 3 0 0 > "$TMP/top.json" 2> "$TMP/top.err"
