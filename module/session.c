@@ -43,11 +43,11 @@ module_param(wakeup_ms, uint, 0444);
 MODULE_PARM_DESC(wakeup_ms,
 		 "longest a record waits before a blocked reader is woken, in ms, unless the reader chooses (CLONESCOPE_OPT_WAKEUP_MS); sooner when a buffer is half full; 0: at the first record (default 100)");
 
-/* The probe groups ENABLE arms (CLONESCOPE_IOC_SET_OPTIONS). */
-static u32 cs_armed_probes = CLONESCOPE_PROBES_ALL;
-module_param_named(probes, cs_armed_probes, uint, 0444);
+/* The probe groups a session arms until its owner sets its own. */
+static u32 default_probes = CLONESCOPE_PROBES_ALL;
+module_param_named(probes, default_probes, uint, 0444);
 MODULE_PARM_DESC(probes,
-		 "probe groups armed until CLONESCOPE_IOC_SET_OPTIONS: CLONESCOPE_PROBES_* bits (default 0xf, all)");
+		 "probe groups a session arms unless its owner chooses (CLONESCOPE_IOC_SET_OPTIONS): CLONESCOPE_PROBES_* bits (default 0x1f, all)");
 
 /* Serializes tracing on/off, the options, the filter and buffer changes. */
 static DEFINE_MUTEX(cs_session_lock);
@@ -60,6 +60,8 @@ bool cs_tracing_on;
 u32 cs_session_flags;
 /* The reader's wake-up latency: its CLONESCOPE_OPT_WAKEUP_MS, else wakeup_ms. */
 static unsigned int cs_session_wakeup_ms;
+/* The probe groups ENABLE arms: the owner's choice, else default_probes. */
+static u32 cs_armed_probes;
 DEFINE_PER_CPU(u64, cs_inflight_overflow);
 
 int cs_emit(void *rec)
@@ -225,13 +227,22 @@ void cs_session_disable(void)
 	mutex_unlock(&cs_session_lock);
 }
 
+/*
+ * Options last as long as their owner: every owner starts with what the
+ * module's parameters say, records and all, whatever the last one chose.
+ */
+static void cs_options_reset(void)
+{
+	WRITE_ONCE(cs_armed_probes, default_probes);
+	WRITE_ONCE(cs_session_flags, 0);
+	cs_session_wakeup_ms = wakeup_ms;
+}
+
 void cs_session_end(void)
 {
 	mutex_lock(&cs_session_lock);
 	cs_stop_locked();
-	/* The next owner gets records unless it asks otherwise. */
-	WRITE_ONCE(cs_session_flags, 0);
-	cs_session_wakeup_ms = wakeup_ms;
+	cs_options_reset();
 	mutex_unlock(&cs_session_lock);
 }
 
@@ -388,7 +399,7 @@ int cs_session_init(void)
 		pr_err("wakeup_ms must be 0..%u\n", CLONESCOPE_MAX_WAKEUP_MS);
 		return -EINVAL;
 	}
-	if (!cs_probes_valid(cs_armed_probes)) {
+	if (!cs_probes_valid(default_probes)) {
 		pr_err("probes must include CLONESCOPE_PROBES_CLONE (1) and be within 0x%x\n",
 		       CLONESCOPE_PROBES_ALL);
 		return -EINVAL;
@@ -397,7 +408,7 @@ int cs_session_init(void)
 	if (!ring)
 		return -ENOMEM;
 	RCU_INIT_POINTER(cs_ring, ring);
-	cs_session_wakeup_ms = wakeup_ms;
+	cs_options_reset();
 	err = cs_agg_init();
 	if (err)
 		goto err_free_ring;

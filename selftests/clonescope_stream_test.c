@@ -433,8 +433,8 @@ TEST_F(clonescope, blocked_reader_batches)
 }
 
 /*
- * SET_OPTIONS with a reader wake-up latency and every probe group: the
- * groups outlive the session, and later tests expect them all armed.
+ * SET_OPTIONS with a reader wake-up latency, arming every probe group as
+ * the module's default does (the option sets the groups too).
  */
 static int set_wakeup(int fd, __u32 flags, __u32 wakeup_ms)
 {

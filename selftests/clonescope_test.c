@@ -143,6 +143,50 @@ TEST_F(clonescope, probes)
 	ASSERT_EQ(-ENOENT, cs_get_probe(self->fd, stats.nr_probes, &info));
 }
 
+/* Handler calls of one traced fork with the probe groups ENABLE arms. */
+static __u64 fork_handler_calls(struct __test_metadata *_metadata, int fd)
+{
+	struct clonescope_stats st;
+
+	EXPECT_EQ(0, cs_trace_self(fd));
+	EXPECT_EQ(0, ct_clone_once(CT_LOAD_FORK));
+	EXPECT_EQ(0, cs_disable(fd));
+	EXPECT_EQ(0, cs_get_stats(fd, &st));
+	return st.handler_calls;
+}
+
+/*
+ * The probe groups an owner chose end with it: the next owner gets the
+ * module's probes parameter, reported and armed, not the last choice.
+ */
+TEST_F(clonescope, probes_end_with_owner)
+{
+	long param = ct_read_long("/sys/module/" CT_MODULE_NAME "/parameters/probes");
+	struct clonescope_stats st;
+	__u64 clone_only, reopened;
+
+	ASSERT_LT(0, param);
+	if (param == CLONESCOPE_PROBES_CLONE)
+		SKIP(return, "module loaded with probes=%ld: nothing to tell apart", param);
+	ASSERT_EQ(0, cs_set_options(self->fd, sizeof(struct clonescope_options),
+				    CLONESCOPE_PROBES_CLONE, 0, 0));
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
+	ASSERT_EQ(CLONESCOPE_PROBES_CLONE, st.probes);
+	clone_only = fork_handler_calls(_metadata, self->fd);
+	ASSERT_LT(0, clone_only);
+
+	close(self->fd);
+	self->fd = cs_open(O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, cs_get_stats(self->fd, &st));
+	ASSERT_EQ(param, st.probes);
+	reopened = fork_handler_calls(_metadata, self->fd);
+	/* The other groups' probes ran too (the child's exit and reap at least). */
+	ASSERT_LT(clone_only, reopened) TH_LOG("handler calls per fork: %llu with the clone group, %llu with 0x%lx",
+					       (unsigned long long)clone_only,
+					       (unsigned long long)reopened, param);
+}
+
 TEST_F(clonescope, read_too_small)
 {
 	ASSERT_EQ(-1, read(self->fd, self->buf, CLONESCOPE_READ_MIN - 1));

@@ -412,7 +412,11 @@ struct clonescope_filter {
 
 #define CLONESCOPE_COST_SAMPLE_INTERVAL	16
 
-/* Set while tracing is off; until set, all groups are armed. */
+/*
+ * Set while tracing is off, by the owner, for as long as it owns the
+ * device: until set, and for the next owner, the groups of the module's
+ * probes parameter (all, by default) are armed, with no flags.
+ */
 struct clonescope_options {
 	__u32	size;
 	__u32	probes;			/* CLONESCOPE_PROBES_* */
