@@ -159,6 +159,18 @@ static inline bool cs_vma_needs_copy(const struct vm_area_struct *dst,
 	       ((dst->vm_flags | src->vm_flags) & CS_VM_COPY_ON_FORK);
 }
 
+/*
+ * __no_stack_protector came to compiler_attributes.h after 5.10; GCC has
+ * the attribute since 11.  Without either, functions keep their canary.
+ */
+#ifndef __no_stack_protector
+#if __has_attribute(__no_stack_protector__)
+#define __no_stack_protector	__attribute__((__no_stack_protector__))
+#else
+#define __no_stack_protector
+#endif
+#endif
+
 /* del_timer_sync() became timer_delete_sync() in 6.2 and was removed in 6.15. */
 #if CS_KERNEL_AT_LEAST(6, 2, 0)
 #define cs_timer_delete_sync(t)	timer_delete_sync(t)

@@ -28,7 +28,7 @@ MODULE_PARM_DESC(maxactive,
  * For the benchmark's cost breakdown: the probes fire as usual but every
  * handler returns at once, so what remains is the probe machinery.
  */
-static bool null_handlers;
+static bool null_handlers __read_mostly;
 module_param(null_handlers, bool, 0444);
 MODULE_PARM_DESC(null_handlers,
 		 "benchmarking only: armed probes run no handler body, record nothing (default off)");
@@ -39,36 +39,54 @@ static struct {
 } cs_tables[CS_MAX_PROBE_TABLES];
 static unsigned int cs_nr_tables;
 
-#define for_each_cs_probe(p, t, i)					\
-	for ((t) = 0; (t) < cs_nr_tables; (t)++)			\
-		for ((i) = 0, (p) = cs_tables[t].probes;		\
-		     (i) < cs_tables[t].nr; (i)++, (p)++)
-
-u32 cs_cost_sample_mask;
-
-static int cs_run(struct cs_probe *p, cs_handler_fn fn, struct pt_regs *regs,
-		  void *data, bool ret_handler)
+/* The probe numbered @index over all tables, or NULL past the last. */
+static struct cs_probe *cs_probe_at(unsigned int index)
 {
+	unsigned int t;
+
+	for (t = 0; t < cs_nr_tables && index >= cs_tables[t].nr; t++)
+		index -= cs_tables[t].nr;
+	return t < cs_nr_tables ? &cs_tables[t].probes[index] : NULL;
+}
+
+/* Every probe of every table, @p, numbered @i (off the hot path). */
+#define for_each_cs_probe(p, i)	for ((i) = 0; ((p) = cs_probe_at(i)); (i)++)
+
+u32 cs_cost_sample_mask __read_mostly;
+
+/*
+ * What every handler call goes through, inlined into each kind's entry
+ * point below: no call of its own, and one indirect call, the handler's.
+ * The clock is read first, so that little is live across that call, and
+ * again only when the call is timed, which the probe's per-CPU call count
+ * decides before the handler runs (and cs_charge() may overrule).  The
+ * frame holds no array, only the handler context, which the handler
+ * writes through its fields: no stack protector (a canary check on each
+ * of ~70 calls a fork).
+ */
+static __always_inline int cs_run(struct cs_probe *p, struct pt_regs *regs,
+				  void *data, bool ret_handler)
+{
+	u64 now = ktime_get_ns();
+	/* Handlers run with preemption off: this CPU's throughout. */
+	struct cs_probe_stats *stats = this_cpu_ptr(p->stats);
+	struct cs_call_stats *cs = ret_handler ? &stats->ret : &stats->entry;
+	cs_handler_fn fn = ret_handler ? p->ret : p->entry;
+	bool timed = cs_cost_sampled(cs->calls++);
 	struct cs_hctx ctx = {
 		.regs = regs,
 		.data = data,
 		.arg = p->arg,
+		.now = now,
+		.timed = timed,
 	};
-	/* Handlers run with preemption off: this CPU's throughout. */
-	struct cs_probe_stats *stats = this_cpu_ptr(p->stats);
-	struct cs_call_stats *cs = ret_handler ? &stats->ret : &stats->entry;
-	u64 call, cost;
+	u64 cost;
 	int ret;
 
-	if (null_handlers) {
-		cs->calls++;
-		return 0;
-	}
-	ctx.now = ktime_get_ns();
 	ret = fn(&ctx);
-	call = cs->calls++;
-	if (!(ctx.charged ? ctx.timed : cs_cost_sampled(call)))
+	if (!ctx.timed)
 		return ret;
+	/* From the context: now need not be kept across the handler. */
 	cost = ktime_get_ns() - ctx.now;
 	cs->timed++;
 	cs->timed_ns += cost;
@@ -76,41 +94,71 @@ static int cs_run(struct cs_probe *p, cs_handler_fn fn, struct pt_regs *regs,
 		*ctx.cost_sink += cost;
 	return ret;
 }
-NOKPROBE_SYMBOL(cs_run);
 
-/* A hit that p->wanted turned away, before any clock read. */
-static bool cs_unwanted(struct cs_probe *p, struct pt_regs *regs)
+/*
+ * A hit that p->wanted turned away, before any clock read.  Probes with a
+ * wanted have entry points of their own: the others do not even test it.
+ */
+static __always_inline bool cs_unwanted(struct cs_probe *p, struct pt_regs *regs,
+					bool has_wanted)
 {
-	if (!p->wanted || null_handlers || p->wanted(regs))
+	if (!has_wanted || p->wanted(regs))
 		return false;
 	this_cpu_inc(p->stats->unwanted);
 	return true;
 }
-NOKPROBE_SYMBOL(cs_unwanted);
 
-static int cs_kprobe_pre(struct kprobe *kp, struct pt_regs *regs)
+static __always_inline int cs_kprobe_run(struct kprobe *kp, struct pt_regs *regs,
+					 bool has_wanted)
 {
 	struct cs_probe *p = container_of(kp, struct cs_probe, krp.kp);
 
-	if (!cs_unwanted(p, regs))
-		cs_run(p, p->entry, regs, NULL, false);
+	if (!cs_unwanted(p, regs, has_wanted))
+		cs_run(p, regs, NULL, false);
 	return 0;
+}
+
+static __no_stack_protector int cs_kprobe_pre(struct kprobe *kp,
+					      struct pt_regs *regs)
+{
+	return cs_kprobe_run(kp, regs, false);
 }
 NOKPROBE_SYMBOL(cs_kprobe_pre);
 
-static int cs_kretprobe_entry(struct kretprobe_instance *ri,
-			      struct pt_regs *regs)
+static __no_stack_protector int cs_kprobe_pre_wanted(struct kprobe *kp,
+						     struct pt_regs *regs)
+{
+	return cs_kprobe_run(kp, regs, true);
+}
+NOKPROBE_SYMBOL(cs_kprobe_pre_wanted);
+
+static __always_inline int cs_kretprobe_entry_run(struct kretprobe_instance *ri,
+						  struct pt_regs *regs,
+						  bool has_wanted)
 {
 	struct cs_probe *p = container_of(cs_get_kretprobe(ri), struct cs_probe, krp);
 
-	if (cs_unwanted(p, regs))
+	if (cs_unwanted(p, regs, has_wanted))
 		return 1;	/* no return handler either */
-	return cs_run(p, p->entry, regs, ri->data, false);
+	return cs_run(p, regs, ri->data, false);
+}
+
+static __no_stack_protector int cs_kretprobe_entry(struct kretprobe_instance *ri,
+						   struct pt_regs *regs)
+{
+	return cs_kretprobe_entry_run(ri, regs, false);
 }
 NOKPROBE_SYMBOL(cs_kretprobe_entry);
 
-static int cs_kretprobe_ret(struct kretprobe_instance *ri,
-			    struct pt_regs *regs)
+static __no_stack_protector int
+cs_kretprobe_entry_wanted(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	return cs_kretprobe_entry_run(ri, regs, true);
+}
+NOKPROBE_SYMBOL(cs_kretprobe_entry_wanted);
+
+static __no_stack_protector int cs_kretprobe_ret(struct kretprobe_instance *ri,
+						 struct pt_regs *regs)
 {
 	struct kretprobe *rp = cs_get_kretprobe(ri);
 	struct cs_probe *p;
@@ -118,18 +166,64 @@ static int cs_kretprobe_ret(struct kretprobe_instance *ri,
 	if (unlikely(!rp))
 		return 0;
 	p = container_of(rp, struct cs_probe, krp);
-	cs_run(p, p->ret, regs, ri->data, true);
+	cs_run(p, regs, ri->data, true);
 	return 0;
 }
 NOKPROBE_SYMBOL(cs_kretprobe_ret);
 
-void cs_tracepoint_hit(void *data, void *args)
+/* null_handlers: a call is counted, and that is all. */
+static __always_inline void cs_null_run(struct cs_probe *p, bool ret_handler)
 {
-	struct cs_probe *p = data;
+	struct cs_probe_stats *stats = this_cpu_ptr(p->stats);
 
-	cs_run(p, p->entry, NULL, args, false);
+	(ret_handler ? &stats->ret : &stats->entry)->calls++;
+}
+
+static int cs_null_kprobe_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	cs_null_run(container_of(kp, struct cs_probe, krp.kp), false);
+	return 0;
+}
+NOKPROBE_SYMBOL(cs_null_kprobe_pre);
+
+static int cs_null_kretprobe_entry(struct kretprobe_instance *ri,
+				   struct pt_regs *regs)
+{
+	cs_null_run(container_of(cs_get_kretprobe(ri), struct cs_probe, krp), false);
+	return 0;
+}
+NOKPROBE_SYMBOL(cs_null_kretprobe_entry);
+
+static int cs_null_kretprobe_ret(struct kretprobe_instance *ri,
+				 struct pt_regs *regs)
+{
+	struct kretprobe *rp = cs_get_kretprobe(ri);
+
+	if (likely(rp))
+		cs_null_run(container_of(rp, struct cs_probe, krp), true);
+	return 0;
+}
+NOKPROBE_SYMBOL(cs_null_kretprobe_ret);
+
+static __always_inline void cs_tracepoint_run(struct cs_probe *p, void *args)
+{
+	if (unlikely(null_handlers))
+		cs_null_run(p, false);
+	else
+		cs_run(p, NULL, args, false);
+}
+
+__no_stack_protector void cs_tracepoint_hit(void *data, void *args)
+{
+	cs_tracepoint_run(data, args);
 }
 NOKPROBE_SYMBOL(cs_tracepoint_hit);
+
+__no_stack_protector void cs_tracepoint_hit_arg(void *data, void *arg)
+{
+	cs_tracepoint_run(data, &arg);
+}
+NOKPROBE_SYMBOL(cs_tracepoint_hit_arg);
 
 static void cs_match_tracepoint(struct tracepoint *tp, void *priv)
 {
@@ -150,12 +244,18 @@ static int cs_probe_try(struct cs_probe *p, const char *symbol)
 	p->krp.kp.symbol_name = symbol;
 	/* Registered disarmed: a probe costs nothing until tracing starts. */
 	p->krp.kp.flags = KPROBE_FLAG_DISABLED;
+	/* The entry points that do only what this probe needs. */
 	if (!p->ret) {
-		p->krp.kp.pre_handler = cs_kprobe_pre;
+		p->krp.kp.pre_handler = null_handlers ? cs_null_kprobe_pre :
+					p->wanted ? cs_kprobe_pre_wanted :
+					cs_kprobe_pre;
 		return register_kprobe(&p->krp.kp);
 	}
-	p->krp.entry_handler = p->entry ? cs_kretprobe_entry : NULL;
-	p->krp.handler = cs_kretprobe_ret;
+	if (p->entry)
+		p->krp.entry_handler = null_handlers ? cs_null_kretprobe_entry :
+				       p->wanted ? cs_kretprobe_entry_wanted :
+				       cs_kretprobe_entry;
+	p->krp.handler = null_handlers ? cs_null_kretprobe_ret : cs_kretprobe_ret;
 	p->krp.data_size = p->data_size;
 	p->krp.maxactive = p->maxactive ?: maxactive;
 	return register_kretprobe(&p->krp);
@@ -380,12 +480,12 @@ int cs_probes_arm(u32 groups)
 void cs_probes_reset_stats_all(bool sampled)
 {
 	struct cs_probe *p;
-	unsigned int t, i;
+	unsigned int i;
 	int cpu;
 
 	WRITE_ONCE(cs_cost_sample_mask,
 		   sampled ? CLONESCOPE_COST_SAMPLE_INTERVAL - 1 : 0);
-	for_each_cs_probe(p, t, i)
+	for_each_cs_probe(p, i)
 		for_each_possible_cpu(cpu)
 			memset(per_cpu_ptr(p->stats, cpu), 0,
 			       sizeof(struct cs_probe_stats));
@@ -436,9 +536,9 @@ void cs_probes_totals(struct clonescope_stats *st)
 {
 	struct cs_probe_stats sum;
 	struct cs_probe *p;
-	unsigned int t, i;
+	unsigned int i;
 
-	for_each_cs_probe(p, t, i) {
+	for_each_cs_probe(p, i) {
 		cs_probe_sum(p, &sum);
 		st->handler_calls += cs_probe_hits(&sum);
 		st->handler_ns += cs_probe_ns(&sum);
@@ -459,9 +559,9 @@ unsigned int cs_probes_count(void)
 bool cs_probe_registered(const char *symbol)
 {
 	struct cs_probe *p;
-	unsigned int t, i;
+	unsigned int i;
 
-	for_each_cs_probe(p, t, i)
+	for_each_cs_probe(p, i)
 		if (p->state == CLONESCOPE_PROBE_REGISTERED &&
 		    !strcmp(p->symbol, symbol))
 			return true;
@@ -470,15 +570,11 @@ bool cs_probe_registered(const char *symbol)
 
 int cs_probe_info_at(unsigned int index, struct clonescope_probe_info *info)
 {
+	struct cs_probe *p = cs_probe_at(index);
 	struct cs_probe_stats sum;
-	struct cs_probe *p;
-	unsigned int t;
 
-	for (t = 0; t < cs_nr_tables && index >= cs_tables[t].nr; t++)
-		index -= cs_tables[t].nr;
-	if (t == cs_nr_tables)
+	if (!p)
 		return -ENOENT;
-	p = &cs_tables[t].probes[index];
 	cs_probe_sum(p, &sum);
 	info->state = p->state;
 	info->error = p->error;

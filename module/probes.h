@@ -38,10 +38,13 @@ struct cs_hctx {
 	void *data;		/* kretprobe instance data, tracepoint args */
 	const void *arg;	/* cs_probe.arg */
 	u64 now;		/* ktime_get_ns() when the handler started */
-	/* Set by cs_charge(): whether the call is timed, and where to. */
-	bool charged;
-	bool timed;
+	/*
+	 * Whether the call is timed, and where its cost goes besides its
+	 * probe's counters: the probe's sample's verdict and NULL unless
+	 * cs_charge() says otherwise.
+	 */
 	u64 *cost_sink;
+	bool timed;
 };
 
 /*
@@ -66,7 +69,6 @@ static nokprobe_inline bool cs_cost_sampled(u64 n)
  */
 static nokprobe_inline void cs_charge(struct cs_hctx *ctx, bool timed, u64 *sink)
 {
-	ctx->charged = true;
 	ctx->timed = timed;
 	ctx->cost_sink = sink;
 }
@@ -144,14 +146,11 @@ int cs_probes_register(struct cs_probe *probes, unsigned int nr);
 void cs_probes_unregister(struct cs_probe *probes);
 /* What a tracepoint probe calls: runs @data's entry with @args as data. */
 void cs_tracepoint_hit(void *data, void *args);
-
-/* The same for a handler that needs the tracepoint's one argument @arg. */
-static nokprobe_inline void cs_tracepoint_hit_arg(void *data, void *arg)
-{
-	void *args[] = { arg };
-
-	cs_tracepoint_hit(data, args);
-}
+/*
+ * The same for a handler that needs the tracepoint's one argument @arg:
+ * a tail call for the tracepoint probe, which then needs no frame.
+ */
+void cs_tracepoint_hit_arg(void *data, void *arg);
 
 /* A tracepoint handler's argument @n, as its probe passed them. */
 #define CS_TP_ARG(ctx, n)	(((void **)(ctx)->data)[n])
