@@ -11,7 +11,7 @@
 #
 # Arguments are KEY=VALUE settings (bench/run.sh passes them): ROUNDS,
 # VARIANTS, WORKLOADS, ITERS_<workload> (with - as _), COW_MIB, SEED,
-# TRACER_TIMEOUT.
+# PROFILE, LAYOUT, TRACER_TIMEOUT.
 # shellcheck disable=SC2034,SC2317 # ITERS_* are read through ${!var}; setup_*, run_*, teardown_* and the readiness checks are called by name
 set -euo pipefail
 
@@ -41,7 +41,16 @@ ITERS_cow=3
 ITERS_storm=400
 COW_MIB=256
 SEED=1
-TRACER_TIMEOUT=180
+PROFILE=0
+# LAYOUT=random: cs-workload keeps ASLR (CS_WORKLOAD_LAYOUT; see
+# bench/workload.c), instead of one fixed address-space layout.
+LAYOUT=fixed
+# In guest seconds, which are not the host's: under icount an idle guest
+# (a tracer starting up waits for its libraries over 9p) jumps its clock
+# to the next timer, on a loaded host by minutes (perf "not ready after
+# 180 s" in 2 of 6 rounds).  The run's real limit is VM_TIMEOUT, in host
+# time; this only catches a tracer that never gets ready.
+TRACER_TIMEOUT=1200
 STOP_GRACE=30
 
 for kv in "$@"; do
@@ -55,6 +64,16 @@ meta() {
 
 log() {
 	printf 'bench: [%s] %s\n' "$(date +%T)" "$*"
+}
+
+# PROFILE=1: every batch says where its time went (cs-workload's
+# CS_WORKLOAD_PROFILE) into profile.txt, between marks of what the bench
+# started when (uptime, the clock cs-workload's t0_ns counts).  Kept on
+# tmpfs during the run, so its writes do not leave 9p work to a batch.
+PROFILE_FILE=/tmp/bench-profile.txt
+profile_mark() {
+	((PROFILE)) || return 0
+	printf 'mark %s uptime=%s\n' "$*" "$(cut -d' ' -f1 /proc/uptime)" >> "$PROFILE_FILE"
 }
 
 # ---------------------------------------------------------------- module
@@ -261,6 +280,7 @@ record_batch() {
 
 	shift
 	echo "== $wl $*" >> "$OUT/record.log"
+	profile_mark "record start"
 	"$TOOL" record -q -o /tmp/bench.cst "$@" -- \
 		"$BENCH_BIN/cs-workload" "$wl" "$(iters "$wl")" "$(workload_arg "$wl")" \
 		2>> "$OUT/record.log" || rc=$?
@@ -285,6 +305,7 @@ setup_stat() { module_load; }
 run_stat() {
 	local wl="$1" pid i rc=0
 
+	profile_mark "stat start"
 	"$TOOL" stat 1 > "$OUT/stat.log" 2>&1 &
 	pid=$!
 	for ((i = 0; i < 200; i++)); do
@@ -314,6 +335,7 @@ start_tracer() {
 	shift 3
 	module_unload || return
 	tracer_log="$OUT/$name-round$round.log"
+	profile_mark "$name start"
 	"$@" > "$tracer_log" 2>&1 < /dev/null &
 	tracer_pid=$!
 	wait_ready "$name" "$ready"
@@ -433,6 +455,7 @@ describe_guest() {
 	meta cow_mib "$COW_MIB"
 	meta storm_forkers "$(storm_forkers)"
 	meta seed "$SEED"
+	meta layout "$LAYOUT"
 	local w
 	for w in $WORKLOADS; do
 		meta "iters_$w" "$(iters "$w")"
@@ -455,6 +478,7 @@ describe_module() {
 batch() {
 	local round="$1" pos="$2" variant="$3" wl="$4" out fn="run_${3//-/_}" rc=0
 
+	profile_mark "batch round=$round pos=$pos variant=$variant workload=$wl"
 	out="$("$fn" "$wl" 2> /tmp/batch.err)" || rc=$?
 	if ((rc == 0)); then
 		printf 'round=%s pos=%s variant=%s workload=%s %s\n' \
@@ -493,6 +517,7 @@ run_round() {
 	for v in $order; do
 		pos=$((pos + 1))
 		t0=$SECONDS
+		profile_mark "setup $v"
 		if ! "setup_${v//-/_}" "$round" 2> /tmp/setup.err; then
 			printf 'round=%s pos=%s variant=%s setup_error=%q\n' "$round" "$pos" "$v" \
 				"$(tail -n 3 /tmp/setup.err | tr '\n' ' ')" >> "$RAW"
@@ -508,6 +533,7 @@ run_round() {
 		for w in $workloads; do
 			batch "$round" "$pos" "$v" "$w"
 		done
+		profile_mark "teardown $v"
 		"teardown_${v//-/_}" "$round"
 		log "round $round: $v done in $((SECONDS - t0)) s"
 	done
@@ -540,12 +566,20 @@ main() {
 	describe_guest
 	describe_module
 
+	export CS_WORKLOAD_LAYOUT="$LAYOUT"
 	# Warm-up, not recorded: page cache, dynamic loader, first faults.
 	for w in $WORKLOADS; do
 		workload "$w" > /dev/null
 	done
+	if ((PROFILE)); then
+		: > "$PROFILE_FILE"
+		export CS_WORKLOAD_PROFILE="$PROFILE_FILE"
+	fi
 	for ((round = 1; round <= ROUNDS; round++)); do
 		run_round "$round"
+		if ((PROFILE)); then
+			cp "$PROFILE_FILE" "$OUT/profile.txt"
+		fi
 	done
 	meta guest_seconds "$(($(date +%s) - start))"
 	log "done in $(($(date +%s) - start)) s"

@@ -229,6 +229,11 @@ def main():
         f"{w} {meta.get('iters_' + w, '?')}" for w in workloads)
         + f" (storm: per forker); COW parent size {meta.get('cow_mib', '?')} MiB "
         "(4K pages, MADV_NOHUGEPAGE)")
+    layout = meta.get("layout", "random")
+    L.append(f"- workloads' address-space layout: {layout}"
+             + (" (no ASLR, the batch's stack at one address: the same in every variant and "
+                "round, see bench/README.md)" if layout == "fixed" else
+                " (ASLR: a new layout per batch, up to 3% apart on fork)"))
     L.append(f"- guest time: {meta.get('guest_seconds', '?')} s; whole `make bench`: "
              f"{host.get('total_seconds', '?')} s")
     L.append("")

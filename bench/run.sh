@@ -15,6 +15,10 @@
 #                          e.g. BENCH_ITERS_FORK=300
 #   BENCH_COW_MIB          size of the COW-heavy parent (default 256)
 #   BENCH_SEED             seed of the variant order (default 1)
+#   BENCH_LAYOUT=random    the workloads keep ASLR (default: one fixed
+#                          address-space layout, see bench/workload.c)
+#   BENCH_PROFILE=1        profile.txt: who else ran during each batch, and
+#                          its slow iterations (cs-workload CS_WORKLOAD_PROFILE)
 #   BENCH_DECODE_EVENTS    records in the synthetic decode trace (default 2000000)
 #   BENCH_RESULTS          results file (default bench/results.md)
 #   ACCEL                  icount (default): one vCPU whose clock counts
@@ -49,6 +53,8 @@ settings() {
 	GUEST_ARGS=("ROUNDS=$ROUNDS" "COW_MIB=$COW_MIB" "SEED=${BENCH_SEED:-1}")
 	[[ -n "${BENCH_VARIANTS:-}" ]] && GUEST_ARGS+=("VARIANTS=$BENCH_VARIANTS")
 	[[ -n "${BENCH_WORKLOADS:-}" ]] && GUEST_ARGS+=("WORKLOADS=$BENCH_WORKLOADS")
+	[[ "${BENCH_PROFILE:-0}" == 1 ]] && GUEST_ARGS+=("PROFILE=1")
+	[[ -n "${BENCH_LAYOUT:-}" ]] && GUEST_ARGS+=("LAYOUT=$BENCH_LAYOUT")
 	# Defaults (guest-bench.sh's): 0.1-0.3 s of instructions per batch
 	# under icount; quick mode a fifth.
 	for w in fork:600 vfork_exec:100 spawn:100 thread:3000 cow:3 storm:400; do

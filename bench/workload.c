@@ -16,12 +16,17 @@
  *               doing ITERS fork+exit+wait at the same time
  *
  * Output: kind= iters= clones= elapsed_ns= ns_per_iter= clones_per_s=
- * where ns_per_iter is elapsed / iters (storm: elapsed / all its forks,
- * i.e. the inverse of the aggregate clone rate).  Exit status 0 when every
- * task was created and exited cleanly.
+ * failures= layout= where ns_per_iter is elapsed / iters (storm: elapsed /
+ * all its forks, i.e. the inverse of the aggregate clone rate), layout is
+ * fixed or random (see fix_layout()), and with CS_WORKLOAD_PROFILE set
+ * others_ns= first (see profile_start()).  Exit status 0 when every task
+ * was created and exited cleanly.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
+#include <alloca.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -29,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,15 +71,19 @@ static void reap(pid_t pid)
 		failures++;
 }
 
+static void fork_once(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	reap(pid);
+}
+
 static void do_fork(long iters)
 {
-	for (long i = 0; i < iters; i++) {
-		pid_t pid = fork();
-
-		if (pid == 0)
-			_exit(0);
-		reap(pid);
-	}
+	for (long i = 0; i < iters; i++)
+		fork_once();
 }
 
 /* What vfork-exec and spawn run. */
@@ -92,24 +102,15 @@ static __attribute__((noinline)) void vfork_exec_once(void)
 	reap(pid);
 }
 
-static void do_vfork_exec(long iters)
-{
-	for (long i = 0; i < iters; i++)
-		vfork_exec_once();
-}
-
-static void do_spawn(long iters)
+static void spawn_once(void)
 {
 	char *argv[] = { "true", NULL };
+	pid_t pid;
 
-	for (long i = 0; i < iters; i++) {
-		pid_t pid;
-
-		if (posix_spawn(&pid, exec_path, NULL, NULL, argv, environ))
-			failures++;
-		else
-			reap(pid);
-	}
+	if (posix_spawn(&pid, exec_path, NULL, NULL, argv, environ))
+		failures++;
+	else
+		reap(pid);
 }
 
 static void *thread_fn(void *arg)
@@ -117,17 +118,15 @@ static void *thread_fn(void *arg)
 	return arg;
 }
 
-static void do_thread(long iters)
+static void thread_once(void)
 {
-	for (long i = 0; i < iters; i++) {
-		pthread_t t;
+	pthread_t t;
 
-		if (pthread_create(&t, NULL, thread_fn, NULL)) {
-			failures++;
-			continue;
-		}
-		pthread_join(t, NULL);
+	if (pthread_create(&t, NULL, thread_fn, NULL)) {
+		failures++;
+		return;
 	}
+	pthread_join(t, NULL);
 }
 
 static char *cow_area;
@@ -148,18 +147,16 @@ static void cow_setup(long mib)
 	memset(cow_area, 1, cow_bytes);
 }
 
-static void do_cow(long iters)
+static void cow_once(void)
 {
-	for (long i = 0; i < iters; i++) {
-		pid_t pid = fork();
+	pid_t pid = fork();
 
-		if (pid == 0) {
-			for (size_t off = 0; off < cow_bytes; off += 10 * PAGE_SZ)
-				cow_area[off]++;
-			_exit(0);
-		}
-		reap(pid);
+	if (pid == 0) {
+		for (size_t off = 0; off < cow_bytes; off += 10 * PAGE_SZ)
+			cow_area[off]++;
+		_exit(0);
 	}
+	reap(pid);
 }
 
 /* Storm workers wait on a pipe: closing its write end releases them. */
@@ -182,7 +179,255 @@ static void settle(void)
 	usleep(200 * 1000);
 }
 
+/*
+ * CS_WORKLOAD_PROFILE=FILE: where a batch's time went, appended to FILE
+ * (one "batch" line, then one line per other task and per slow iteration).
+ * Under icount an idle CPU costs no time, so a batch's elapsed time is its
+ * own tasks' run time plus every other task's (a tracer's reader, kworkers,
+ * RCU) plus interrupts: the other tasks' schedstat run time between the
+ * clock's start and stop says who else ran, and the iterations that took
+ * more than twice the median say when.
+ */
+struct task_time {
+	int tid;
+	char comm[16];
+	unsigned long long ns;
+};
+
+#define MAX_TASKS	4096
+
+static const char *profile_path;
+static uint64_t *iter_ns;
+
+static int read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	int ok;
+
+	if (!f)
+		return 0;
+	ok = fgets(buf, len, f) != NULL;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+	return ok;
+}
+
+/* Every task's run time in @t, but our own kind's (the forker, its children). */
+static int task_times(struct task_time *t)
+{
+	DIR *procs = opendir("/proc");
+	struct dirent *p, *task;
+	char path[PATH_MAX], line[128];
+	int n = 0;
+
+	if (!procs)
+		return 0;
+	while ((p = readdir(procs)) && n < MAX_TASKS) {
+		DIR *tasks;
+
+		if (p->d_name[0] < '0' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/task", p->d_name);
+		tasks = opendir(path);
+		if (!tasks)
+			continue;
+		while ((task = readdir(tasks)) && n < MAX_TASKS) {
+			if (task->d_name[0] < '0' || task->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/task/%s/comm", p->d_name, task->d_name);
+			if (!read_line(path, t[n].comm, sizeof(t[n].comm)) ||
+			    !strcmp(t[n].comm, "cs-workload"))
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/task/%s/schedstat", p->d_name,
+				 task->d_name);
+			if (!read_line(path, line, sizeof(line)))
+				continue;
+			t[n].tid = atoi(task->d_name);
+			t[n].ns = strtoull(line, NULL, 10);
+			n++;
+		}
+		closedir(tasks);
+	}
+	closedir(procs);
+	return n;
+}
+
+static struct task_time *before;
+static int nr_before;
+
+static void profile_start(long iters)
+{
+	profile_path = getenv("CS_WORKLOAD_PROFILE");
+	if (!profile_path || !*profile_path) {
+		profile_path = NULL;
+		return;
+	}
+	iter_ns = calloc(iters, sizeof(*iter_ns));
+	before = calloc(MAX_TASKS, sizeof(*before));
+	if (!iter_ns || !before) {
+		perror("cs-workload: profile");
+		exit(1);
+	}
+	nr_before = task_times(before);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Prints others_ns= (for the key=value line) and appends the details to the file. */
+static void profile_end(const char *kind, long iters, uint64_t t0, uint64_t t1)
+{
+	struct task_time *after;
+	unsigned long long others = 0;
+	uint64_t *sorted, median = 0, offset = 0;
+	int n;
+	FILE *f;
+
+	if (!profile_path)
+		return;
+	after = calloc(MAX_TASKS, sizeof(*after));
+	sorted = calloc(iters, sizeof(*sorted));
+	f = fopen(profile_path, "ae");
+	if (!after || !sorted || !f) {
+		perror("cs-workload: profile");
+		exit(1);
+	}
+	n = task_times(after);
+	if (iter_ns[0]) {
+		memcpy(sorted, iter_ns, iters * sizeof(*sorted));
+		qsort(sorted, iters, sizeof(*sorted), cmp_u64);
+		median = sorted[iters / 2];
+	}
+	fprintf(f, "batch kind=%s t0_ns=%llu elapsed_ns=%llu iters=%ld median_iter_ns=%llu",
+		kind, (unsigned long long)t0, (unsigned long long)(t1 - t0), iters,
+		(unsigned long long)median);
+	/* Each quarter's median: a level that moves inside the batch, or not. */
+	for (int q = 0; median && iters >= 8 && q < 4; q++) {
+		long from = q * iters / 4, len = (q + 1) * iters / 4 - from;
+
+		memcpy(sorted, iter_ns + from, len * sizeof(*sorted));
+		qsort(sorted, len, sizeof(*sorted), cmp_u64);
+		fprintf(f, " q%d_median_ns=%llu", q + 1, (unsigned long long)sorted[len / 2]);
+	}
+	fputc('\n', f);
+	for (int i = 0; i < n; i++) {
+		unsigned long long ran = after[i].ns;
+
+		for (int j = 0; j < nr_before; j++) {
+			if (before[j].tid == after[i].tid) {
+				ran -= before[j].ns;
+				break;
+			}
+		}
+		if (!ran)
+			continue;
+		others += ran;
+		fprintf(f, "  task tid=%d comm=%s ran_ns=%llu\n", after[i].tid, after[i].comm, ran);
+	}
+	for (long i = 0; median && i < iters; i++) {
+		if (iter_ns[i] > 2 * median)
+			fprintf(f, "  slow iter=%ld at_ns=%llu took_ns=%llu\n", i,
+				(unsigned long long)offset, (unsigned long long)iter_ns[i]);
+		offset += iter_ns[i];
+	}
+	fclose(f);
+	printf("others_ns=%llu ", others);
+	free(after);
+	free(sorted);
+}
+
+/* ITERS calls of @once, each timed when profiling. */
+static void repeat(void (*once)(void), long iters)
+{
+	for (long i = 0; i < iters; i++) {
+		uint64_t t = iter_ns ? now_ns() : 0;
+
+		once();
+		if (iter_ns)
+			iter_ns[i] = now_ns() - t;
+	}
+}
+
+/*
+ * The address-space layout.  A fork's cost depends on it: which pages the
+ * parent's and the child's first writes after fork() copy (whether the
+ * loop's stack frames straddle a page), how many page tables fork copies
+ * and exit frees.  With ASLR each new process draws another layout, and
+ * under icount a batch of 600 forks came out anywhere in a 3% band (every
+ * iteration of the batch alike) while the same layout repeated within
+ * 0.3%: noise as large as the tracers' overheads, and nothing to do with
+ * them.  So cs-workload re-executes itself once without address-space
+ * randomization (the personality is inherited: its children, cs-true
+ * included, have a fixed layout too), and then runs the batch at the same
+ * stack address whatever the size of the environment above it (bash's "_",
+ * a tracer's additions).  CS_WORKLOAD_LAYOUT=random keeps ASLR, to see the
+ * difference.
+ */
+static const char *layout = "random";
+
+static void fix_layout(char **argv)
+{
+	const char *want = getenv("CS_WORKLOAD_LAYOUT");
+	int pers = personality(0xffffffff);
+
+	if (want && !strcmp(want, "random"))
+		return;
+	if (pers != -1 && (pers & ADDR_NO_RANDOMIZE)) {
+		layout = "fixed";
+		return;
+	}
+	if (pers == -1 || personality(pers | ADDR_NO_RANDOMIZE) == -1) {
+		perror("cs-workload: personality");
+		return;
+	}
+	execv("/proc/self/exe", argv);
+	perror("cs-workload: re-exec without ASLR");
+}
+
+/* The top of the [stack] mapping (fixed without ASLR), 0 when unknown. */
+static uintptr_t stack_top(void)
+{
+	FILE *maps = fopen("/proc/self/maps", "re");
+	char line[256];
+	uintptr_t top = 0;
+
+	if (!maps)
+		return 0;
+	while (fgets(line, sizeof(line), maps)) {
+		if (strstr(line, "[stack]")) {
+			sscanf(line, "%*x-%lx", &top);
+			break;
+		}
+	}
+	fclose(maps);
+	return top;
+}
+
+/* Where the batch's frames start: below the arguments, environment and auxv. */
+#define STACK_BELOW_TOP	(256UL << 10)
+
+/* Not inlined: its frames, and those it calls, go below the pad. */
+static __attribute__((noinline)) int run(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0), top;
+	volatile char *pad = NULL;
+
+	fix_layout(argv);
+	top = stack_top();
+	if (!strcmp(layout, "fixed") && top && sp > top - STACK_BELOW_TOP) {
+		pad = alloca(sp - (top - STACK_BELOW_TOP));
+		__asm__ volatile("" : : "r"(pad) : "memory");
+	}
+	return run(argc, argv);
+}
+
+static int run(int argc, char **argv)
 {
 	const char *kind;
 	long iters, arg = -1, clones;
@@ -231,38 +476,42 @@ int main(int argc, char **argv)
 		}
 		close(go[0]);
 		settle();
+		profile_start(1);
 		t0 = now_ns();
 		storm_release_and_wait(go[1], pids, workers);
 		t1 = now_ns();
+		profile_end(kind, 1, t0, t1);
 		clones = iters * workers;
 		free(pids);
 	} else {
-		void (*fn)(long);
+		void (*once)(void);
 
 		if (!strcmp(kind, "fork")) {
-			fn = do_fork;
+			once = fork_once;
 		} else if (!strcmp(kind, "vfork-exec")) {
-			fn = do_vfork_exec;
+			once = vfork_exec_once;
 		} else if (!strcmp(kind, "spawn")) {
-			fn = do_spawn;
+			once = spawn_once;
 		} else if (!strcmp(kind, "thread")) {
-			fn = do_thread;
+			once = thread_once;
 		} else if (!strcmp(kind, "cow")) {
 			cow_setup(arg > 0 ? arg : 256);
-			fn = do_cow;
+			once = cow_once;
 		} else {
 			fprintf(stderr, "cs-workload: unknown kind '%s'\n", kind);
 			return 2;
 		}
 		settle();
+		profile_start(iters);
 		t0 = now_ns();
-		fn(iters);
+		repeat(once, iters);
 		t1 = now_ns();
+		profile_end(kind, iters, t0, t1);
 	}
 
-	printf("kind=%s iters=%ld clones=%ld elapsed_ns=%llu ns_per_iter=%llu clones_per_s=%.1f failures=%d\n",
+	printf("kind=%s iters=%ld clones=%ld elapsed_ns=%llu ns_per_iter=%llu clones_per_s=%.1f failures=%d layout=%s\n",
 	       kind, iters, clones, (unsigned long long)(t1 - t0),
 	       (unsigned long long)((t1 - t0) / clones),
-	       clones * 1e9 / (double)(t1 - t0), failures);
+	       clones * 1e9 / (double)(t1 - t0), failures, layout);
 	return failures ? 1 : 0;
 }
