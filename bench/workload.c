@@ -16,9 +16,10 @@
  *               doing ITERS fork+exit+wait at the same time
  *
  * Output: kind= iters= clones= elapsed_ns= ns_per_iter= clones_per_s=
- * failures= layout= where ns_per_iter is elapsed / iters (storm: elapsed /
- * all its forks, i.e. the inverse of the aggregate clone rate), layout is
- * fixed or random (see fix_layout()), and with CS_WORKLOAD_PROFILE set
+ * failures= layout= pid= where ns_per_iter is elapsed / iters (storm:
+ * elapsed / all its forks, i.e. the inverse of the aggregate clone rate),
+ * layout is fixed or random (see fix_layout()), pid is the batch's own
+ * (where the PID allocator stood), and with CS_WORKLOAD_PROFILE set
  * others_ns= first (see profile_start()).  Exit status 0 when every task
  * was created and exited cleanly.
  */
@@ -509,9 +510,9 @@ static int run(int argc, char **argv)
 		profile_end(kind, iters, t0, t1);
 	}
 
-	printf("kind=%s iters=%ld clones=%ld elapsed_ns=%llu ns_per_iter=%llu clones_per_s=%.1f failures=%d layout=%s\n",
+	printf("kind=%s iters=%ld clones=%ld elapsed_ns=%llu ns_per_iter=%llu clones_per_s=%.1f failures=%d layout=%s pid=%d\n",
 	       kind, iters, clones, (unsigned long long)(t1 - t0),
 	       (unsigned long long)((t1 - t0) / clones),
-	       clones * 1e9 / (double)(t1 - t0), failures, layout);
+	       clones * 1e9 / (double)(t1 - t0), failures, layout, (int)getpid());
 	return failures ? 1 : 0;
 }
