@@ -25,11 +25,13 @@
 #include <linux/err.h>
 #include <linux/kprobes.h>
 #include <linux/percpu.h>
+#include <linux/nsproxy.h>
 #include <linux/ptrace.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
+#include <linux/sem.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <asm/syscall.h>
@@ -66,7 +68,6 @@ enum cs_landmark {
 	LM_CGCAN_RET,
 	LM_CP_RET,
 	LM_DUP_MMAP_ENTRY,
-	LM_DUP_MMAP_RET,
 	LM_WAKE_ENTRY,
 	LM_WAKE_RET,
 	LM_KC_RET,
@@ -100,7 +101,16 @@ static const u8 cs_tiled_end[CLONESCOPE_NR_PHASES] = {
 
 /* The phases that overlap the tiled ones, or enclose them. */
 static const struct cs_span cs_other_span[CLONESCOPE_NR_PHASES] = {
-	[CLONESCOPE_PHASE_DUP_MMAP]		= { LM_DUP_MMAP_ENTRY, LM_DUP_MMAP_RET },
+	/*
+	 * dup_mmap() returns through dup_mm() and copy_mm() straight into the
+	 * call of copy_namespaces(): what lies between is a few stores and
+	 * reference counts (hiwater marks, the binfmt module, 6.4+'s
+	 * sched_mm_cid_fork(), 7.x's sched_cache_fork()), so the entry of
+	 * copy_namespaces() ends DUP_MMAP and dup_mmap() needs no return
+	 * probe.  A failed dup_mmap() never gets there: it is FILES_TO_MM's
+	 * failure, as its return probe used to say, and DUP_MMAP is absent.
+	 */
+	[CLONESCOPE_PHASE_DUP_MMAP]		= { LM_DUP_MMAP_ENTRY, LM_NS_ENTRY },
 	[CLONESCOPE_PHASE_COPY_PAGE_RANGE]	= { LM_NONE, LM_NONE }, /* summed */
 	[CLONESCOPE_PHASE_COPY_PROCESS]		= { LM_CP_ENTRY, LM_CP_RET },
 	[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK]	= { LM_WAKE_ENTRY, LM_WAKE_RET },
@@ -663,6 +673,71 @@ static int cs_landmark_return(struct cs_hctx *ctx)
 }
 NOKPROBE_SYMBOL(cs_landmark_return);
 
+/* Whether copy_semundo(@flags, ...) allocates current's undo list. */
+static nokprobe_inline bool cs_semundo_allocates(unsigned long flags)
+{
+#ifdef CONFIG_SYSVIPC
+	return (flags & CLONE_SYSVSEM) && !current->sysvsem.undo_list;
+#else
+	return false;	/* no copy_semundo() to probe */
+#endif
+}
+
+/*
+ * A return landmark that the function's entry can stamp when the call is
+ * one that cannot fail and takes a few instructions: then the kretprobe's
+ * entry handler stamps both of its landmarks and returns 1, so this call
+ * takes no return hit; every other call is followed to its return, which
+ * stamps the landmark and blames a failure as cs_landmark_return() does.
+ */
+static int cs_landmark_entry_or_return(struct cs_hctx *ctx, bool trivial)
+{
+	const struct cs_landmarks *lm = ctx->arg;
+	struct cs_slot *s = cs_stamp(ctx, lm->entry);
+
+	if (!s)
+		return 1;
+	if (!trivial)
+		return 0;
+	cs_lm_set(s, lm->ret, ctx->now);
+	return 1;
+}
+NOKPROBE_SYMBOL(cs_landmark_entry_or_return);
+
+/*
+ * copy_semundo(clone_flags, tsk) without CLONE_SYSVSEM only clears the
+ * child's undo list; with it, it shares the parent's list, which it
+ * allocates first if the parent has none: only that allocation can take
+ * time or fail (ipc/sem.c, the same from 5.10 to 7.3).
+ */
+static int cs_copy_semundo_entry(struct cs_hctx *ctx)
+{
+	unsigned long flags = regs_get_kernel_argument(ctx->regs, 0);
+
+	return cs_landmark_entry_or_return(ctx, !cs_semundo_allocates(flags));
+}
+NOKPROBE_SYMBOL(cs_copy_semundo_entry);
+
+/*
+ * copy_namespaces(flags, tsk) asked for no new namespace, with the
+ * parent's time namespace the one its children get, takes a reference on
+ * the parent's nsproxy and returns 0 (kernel/nsproxy.c, 5.10 to 7.3;
+ * from 6.1 CLONE_VM also takes that path whatever the time namespace:
+ * here such a clone is followed to its return, which costs a hit, not
+ * accuracy).  COPY_NAMESPACES then measures 0.
+ */
+static int cs_copy_namespaces_entry(struct cs_hctx *ctx)
+{
+	unsigned long flags = regs_get_kernel_argument(ctx->regs, 0);
+	struct task_struct *tsk = (void *)regs_get_kernel_argument(ctx->regs, 1);
+	const struct nsproxy *ns = tsk->nsproxy;
+
+	return cs_landmark_entry_or_return(ctx,
+		!(flags & CS_CLONE_NEW_NAMESPACES) &&
+		ns->time_ns_for_children == ns->time_ns);
+}
+NOKPROBE_SYMBOL(cs_copy_namespaces_entry);
+
 /*
  * dup_mmap() calls copy_page_range() for every VMA, and it returns at once
  * for most (file mappings never written: the child faults them in).  Every
@@ -734,11 +809,20 @@ NOKPROBE_SYMBOL(cs_child_start);
 	(&(const struct cs_landmarks){					\
 		.entry = (entry_lm), .ret = (ret_lm), .err_phase = (err_phase_) })
 
-#define CS_LANDMARK_PROBE(sym, role_, group_, entry_lm, ret_lm, err_phase) { \
-	.symbols = CS_SYMS(sym), .role = role_, .group = group_,	\
-	.entry = cs_landmark_entry,					\
+/*
+ * In a struct cs_probe: a landmark probe on @syms whose entry runs @entry_
+ * and stamps @entry_lm, and whose return (a kretprobe unless @ret_lm is
+ * LM_NONE) stamps @ret_lm.
+ */
+#define CS_LANDMARK(syms, role_, group_, entry_, entry_lm, ret_lm, err_phase) \
+	.symbols = (syms), .role = role_, .group = group_,		\
+	.entry = (entry_),						\
 	.ret = (ret_lm) == LM_NONE ? NULL : cs_landmark_return,	\
-	.arg = CS_LANDMARKS(entry_lm, ret_lm, err_phase) }
+	.arg = CS_LANDMARKS(entry_lm, ret_lm, err_phase)
+
+#define CS_LANDMARK_PROBE(sym, role_, group_, entry_lm, ret_lm, err_phase) { \
+	CS_LANDMARK(CS_SYMS(sym), role_, group_, cs_landmark_entry,	\
+		    entry_lm, ret_lm, err_phase) }
 
 static struct cs_probe cs_probes[] = {
 	{
@@ -764,18 +848,38 @@ static struct cs_probe cs_probes[] = {
 			  CLONESCOPE_PROBES_PHASES,
 			  LM_CREDS_ENTRY, LM_CREDS_RET,
 			  CLONESCOPE_PHASE_COPY_CREDS),
-	CS_LANDMARK_PROBE("sched_fork", "phase landmark",
+#if CS_PERF_EVENTS_FTRACE
+	/*
+	 * sched_fork() returns into copy_process()'s call of
+	 * perf_event_init_task() with nothing in between (kernel/fork.c, 5.10
+	 * to 7.3): that entry ends SCHED_FORK, one ftrace hit where a
+	 * kretprobe on sched_fork() takes two.  A failed sched_fork() never
+	 * gets there, so the last landmark reached, its start, blames it.
+	 */
+	CS_LANDMARK_PROBE("perf_event_init_task", "phase landmark",
 			  CLONESCOPE_PROBES_PHASES,
-			  LM_NONE, LM_SCHED_FORK_RET,
-			  CLONESCOPE_PHASE_SCHED_FORK),
-	CS_LANDMARK_PROBE("copy_semundo", "phase landmark",
-			  CLONESCOPE_PROBES_PHASES,
-			  LM_NONE, LM_SEMUNDO_RET,
-			  CLONESCOPE_PHASE_TASK_INIT),
-	CS_LANDMARK_PROBE("copy_namespaces", "phase landmark",
-			  CLONESCOPE_PROBES_PHASES,
-			  LM_NS_ENTRY, LM_NS_RET,
-			  CLONESCOPE_PHASE_COPY_NAMESPACES),
+			  LM_SCHED_FORK_RET, LM_NONE, CLONESCOPE_PHASE_NONE),
+#endif
+	{
+		/* Where perf_event_init_task() is not an ftrace site, or absent. */
+		CS_LANDMARK(CS_SYMS("sched_fork"), "phase landmark",
+			    CLONESCOPE_PROBES_PHASES, cs_landmark_entry,
+			    LM_NONE, LM_SCHED_FORK_RET,
+			    CLONESCOPE_PHASE_SCHED_FORK),
+		.fallback_for = "perf_event_init_task",
+	},
+	{
+		CS_LANDMARK(CS_SYMS("copy_semundo"), "phase landmark",
+			    CLONESCOPE_PROBES_PHASES, cs_copy_semundo_entry,
+			    LM_NONE, LM_SEMUNDO_RET,
+			    CLONESCOPE_PHASE_TASK_INIT),
+	},
+	{
+		CS_LANDMARK(CS_SYMS("copy_namespaces"), "phase landmark",
+			    CLONESCOPE_PROBES_PHASES, cs_copy_namespaces_entry,
+			    LM_NS_ENTRY, LM_NS_RET,
+			    CLONESCOPE_PHASE_COPY_NAMESPACES),
+	},
 	CS_LANDMARK_PROBE("copy_thread", "phase landmark",
 			  CLONESCOPE_PROBES_PHASES,
 			  LM_THREAD_ENTRY, LM_NONE, CLONESCOPE_PHASE_NONE),
@@ -786,10 +890,10 @@ static struct cs_probe cs_probes[] = {
 			  CLONESCOPE_PROBES_PHASES,
 			  LM_CGCAN_ENTRY, LM_CGCAN_RET,
 			  CLONESCOPE_PHASE_CGROUP_CAN_FORK),
+	/* Its end is copy_namespaces()'s entry: see cs_other_span[]. */
 	CS_LANDMARK_PROBE("dup_mmap", "phase landmark",
 			  CLONESCOPE_PROBES_PHASES,
-			  LM_DUP_MMAP_ENTRY, LM_DUP_MMAP_RET,
-			  CLONESCOPE_PHASE_FILES_TO_MM),
+			  LM_DUP_MMAP_ENTRY, LM_NONE, CLONESCOPE_PHASE_NONE),
 	{
 		.symbols = CS_SYMS("copy_page_range"),
 		.role = "page table copy",

@@ -11,6 +11,7 @@
 
 #include <linux/kprobes.h>
 #include <linux/mm.h>
+#include <linux/nsproxy.h>
 #include <linux/sched.h>
 #include <linux/version.h>
 
@@ -170,6 +171,28 @@ static inline bool cs_vma_needs_copy(const struct vm_area_struct *dst,
 #define __no_stack_protector
 #endif
 #endif
+
+/*
+ * The CLONE_NEW* flags that take copy_namespaces() off its fast path: all
+ * but CLONE_NEWUSER, which copy_creds() handles.  7.x names the set
+ * CLONE_NS_ALL (linux/ns/ns_common_types.h, the same seven flags in 7.3),
+ * so a namespace it adds is counted here too.
+ */
+#ifdef CLONE_NS_ALL
+#define CS_CLONE_NEW_NAMESPACES	(CLONE_NS_ALL & ~CLONE_NEWUSER)
+#else
+#define CS_CLONE_NEW_NAMESPACES	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | \
+				 CLONE_NEWPID | CLONE_NEWNET |		\
+				 CLONE_NEWCGROUP | CLONE_NEWTIME)
+#endif
+
+/*
+ * Whether perf_event_init_task() is an ftrace site, where a kprobe costs
+ * one ftrace call: 5.10 builds kernel/events/core.c without ftrace
+ * (CFLAGS_REMOVE_core.o in kernel/events/Makefile), 6.1 and later with
+ * it (checked in available_filter_functions on 6.1, 6.12 and 7.x).
+ */
+#define CS_PERF_EVENTS_FTRACE	CS_KERNEL_AT_LEAST(6, 1, 0)
 
 /* del_timer_sync() became timer_delete_sync() in 6.2 and was removed in 6.15. */
 #if CS_KERNEL_AT_LEAST(6, 2, 0)

@@ -43,8 +43,21 @@ state_of() {
 		"$BUILD/kernels/$kver/probes"
 }
 
+# registered KVER SYMBOLS: a probe on one of SYMBOLS ('|'-separated) registered.
 registered() {
-	grep -q "^$2|.*|registered\$" "$BUILD/kernels/$1/probes"
+	local symbol
+
+	for symbol in ${2//|/ }; do
+		grep -q "^$symbol|.*|registered\$" "$BUILD/kernels/$1/probes" && return 0
+	done
+	return 1
+}
+
+# A landmark's probes as shown: ``a`` or ``b``.
+landmark_cell() {
+	local cell="\`\`$1\`\`"
+
+	echo "${cell//|/\`\` or \`\`}"
 }
 
 # A list-table header: title, then the column names.
@@ -118,9 +131,9 @@ main() {
 		table_head "Phase measured per kernel" "phase" "landmarks" "${kernels[@]}"
 		phase_probes | while read -r phase first second; do
 			if [[ "$first" == "$second" ]]; then
-				cells=("$phase" "\`\`$first\`\`")
+				cells=("$phase" "$(landmark_cell "$first")")
 			else
-				cells=("$phase" "\`\`$first\`\` → \`\`$second\`\`")
+				cells=("$phase" "$(landmark_cell "$first") → $(landmark_cell "$second")")
 			fi
 			for kver in "${kernels[@]}"; do
 				if registered "$kver" "$first" && registered "$kver" "$second"; then

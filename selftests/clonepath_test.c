@@ -262,7 +262,11 @@ TEST_F(clonepath, probes_match_kallsyms)
 	for (i = 0; i < sizeof(landmarks) / sizeof(landmarks[0]); i++) {
 		ASSERT_LE(0, ct_find_probe(self->fd, landmarks[i], &info))
 			TH_LOG("no probe on %s", landmarks[i]);
-		if (in_kallsyms[i]) {
+		if (in_kallsyms[i] && !strcmp(landmarks[i], "sched_fork") &&
+		    ct_probe_registered(self->fd, "perf_event_init_task")) {
+			/* Its return is stamped where perf_event_init_task() begins. */
+			ASSERT_EQ(CLONESCOPE_PROBE_STANDBY, info.state);
+		} else if (in_kallsyms[i]) {
 			ASSERT_EQ(CLONESCOPE_PROBE_REGISTERED, info.state)
 				TH_LOG("%s: state %u error %d", landmarks[i], info.state, info.error);
 		} else {
@@ -552,54 +556,62 @@ TEST_F(clonepath, clone3_into_cgroup)
 	EXPECT_EQ(0, rmdir(path));
 }
 
-/* RLIMIT_NPROC: a uid at its limit cannot fork. */
-TEST_F(clonepath, rlimit_nproc_failure)
+/* What a child of refused_clone() runs: 0 when its clone failed as expected. */
+typedef int (*ct_refused_fn)(void);
+
+/* A child of refused_clone() whose set-up failed: the test is skipped. */
+#define CT_REFUSED_NO_SETUP	20
+
+/*
+ * Runs @refuse in a child process, traced alone, and returns the record of
+ * the one clone it made, which the kernel must have refused with -@err.
+ */
+static const struct clonescope_clone_event *
+refused_clone(struct __test_metadata *_metadata, FIXTURE_DATA(clonepath) *self,
+	      ct_refused_fn refuse, int err)
 {
-	const unsigned int failed = ct_rlimit_nproc_phase();
-	const struct clonescope_clone_event *evs[2], *ev;
-	int go[2], i;
+	const struct clonescope_clone_event *evs[2];
+	int go[2], status;
 	pid_t child;
 
-	ASSERT_TRUE(ct_probe_registered(self->fd, "copy_creds"));
 	ASSERT_EQ(0, pipe(go));
 	child = fork();
 	ASSERT_LE(0, child);
 	if (!child) {
-		struct rlimit one = { 1, 1 };
-		pid_t pid;
 		char c;
 
 		close(go[1]);
 		if (read(go[0], &c, 1) != 1)
 			_exit(10);
-		/* The only process of its uid, allowed one. */
-		if (setrlimit(RLIMIT_NPROC, &one) || ct_become(CT_UID_RLIMIT))
-			_exit(11);
-		pid = fork();
-		if (!pid)
-			_exit(0);
-		if (pid > 0) {
-			waitpid(pid, NULL, 0);
-			_exit(12);
-		}
-		_exit(errno == EAGAIN ? 0 : 13);
+		_exit(refuse());
 	}
 	close(go[0]);
 	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TGID, child));
 	ASSERT_EQ(1, write(go[1], "g", 1));
 	close(go[1]);
-	ASSERT_EQ(0, ct_reap(child, 20 * CT_SEC)) TH_LOG("the limited fork did not fail with EAGAIN");
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	if (WEXITSTATUS(status) == CT_REFUSED_NO_SETUP)
+		return NULL;
+	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("the clone did not fail as expected");
 	cs_drain_all(_metadata, self);
 
 	ASSERT_EQ(1, find_clones(_metadata, self, child, evs, 2));
-	ev = evs[0];
-	ASSERT_EQ(-EAGAIN, ev->result);
-	ASSERT_EQ(CLONESCOPE_CLONE_FAILED, ev->flags & CLONESCOPE_CLONE_FAILED);
-	ASSERT_EQ(0, ev->child_pid);
+	ASSERT_EQ(-err, evs[0]->result);
+	ASSERT_EQ(CLONESCOPE_CLONE_FAILED, evs[0]->flags & CLONESCOPE_CLONE_FAILED);
+	ASSERT_EQ(0, evs[0]->child_pid);
+	return evs[0];
+}
+
+/* @ev failed in phase @failed: what ran before it completed, nothing after. */
+static void check_failed_in(struct __test_metadata *_metadata,
+			    const struct clonescope_clone_event *ev, unsigned int failed)
+{
+	int i;
+
 	ASSERT_EQ(failed, ev->failed_phase)
 		TH_LOG("failed_phase %u, phase_mask %#llx", ev->failed_phase,
 		       (unsigned long long)ev->phase_mask);
-	/* What ran before the failure completed; nothing after it ran. */
 	for (i = 0; i < CLONESCOPE_NR_PHASES; i++) {
 		if (!(CLONESCOPE_TILED_PHASES & CT_BIT(i)))
 			continue;
@@ -609,11 +621,161 @@ TEST_F(clonepath, rlimit_nproc_failure)
 			ASSERT_FALSE(ct_has_phase(ev, i)) TH_LOG("phase %d after the failure", i);
 		}
 	}
-	ASSERT_EQ(0, ev->phase_mask & CT_MM_PHASES);
 	ASSERT_FALSE(ct_has_phase(ev, CLONESCOPE_PHASE_WAKE_UP_NEW_TASK));
 	/* The failed phase runs to copy_process()'s return. */
 	ASSERT_EQ(ct_phase_end(ev, CLONESCOPE_PHASE_COPY_PROCESS), ct_phase_end(ev, failed));
 	check_nesting(_metadata, ev);
+}
+
+/* The only process of its uid, allowed one, forks. */
+static int fork_at_nproc_limit(void)
+{
+	struct rlimit one = { 1, 1 };
+	pid_t pid;
+
+	if (setrlimit(RLIMIT_NPROC, &one) || ct_become(CT_UID_RLIMIT))
+		return 11;
+	pid = fork();
+	if (!pid)
+		_exit(0);
+	if (pid > 0) {
+		waitpid(pid, NULL, 0);
+		return 12;
+	}
+	return errno == EAGAIN ? 0 : 13;
+}
+
+/* RLIMIT_NPROC: a uid at its limit cannot fork. */
+TEST_F(clonepath, rlimit_nproc_failure)
+{
+	const struct clonescope_clone_event *ev;
+
+	ASSERT_TRUE(ct_probe_registered(self->fd, "copy_creds"));
+	ev = refused_clone(_metadata, self, fork_at_nproc_limit, EAGAIN);
+	ASSERT_NE(NULL, ev);
+	ASSERT_EQ(0, ev->phase_mask & CT_MM_PHASES);
+	check_failed_in(_metadata, ev, ct_rlimit_nproc_phase());
+}
+
+/*
+ * sched_setattr(2)'s struct sched_attr as first defined (48 bytes,
+ * SCHED_ATTR_SIZE_VER0): <linux/sched/types.h> clashes with glibc's <sched.h>.
+ */
+struct ct_sched_attr {
+	__u32 size;
+	__u32 sched_policy;
+	__u64 sched_flags;
+	__s32 sched_nice;
+	__u32 sched_priority;
+	__u64 sched_runtime;
+	__u64 sched_deadline;
+	__u64 sched_period;
+};
+_Static_assert(sizeof(struct ct_sched_attr) == 48, "SCHED_ATTR_SIZE_VER0");
+
+/* A SCHED_DEADLINE task that does not reset on fork forks. */
+static int fork_as_deadline_task(void)
+{
+	struct ct_sched_attr attr = {
+		.size = sizeof(attr),
+		.sched_policy = SCHED_DEADLINE,
+		.sched_runtime = 10 * 1000 * 1000,
+		.sched_deadline = 100 * 1000 * 1000,
+		.sched_period = 100 * 1000 * 1000,
+	};
+	pid_t pid;
+
+	if (syscall(SYS_sched_setattr, 0, &attr, 0))
+		return CT_REFUSED_NO_SETUP;
+	pid = fork();
+	if (!pid)
+		_exit(0);
+	if (pid > 0) {
+		waitpid(pid, NULL, 0);
+		return 12;
+	}
+	return errno == EAGAIN ? 0 : 13;
+}
+
+/*
+ * sched_fork() refuses to copy a deadline task (-EAGAIN): the failure is
+ * SCHED_FORK's, not TASK_INIT's, whichever probe ends SCHED_FORK (the
+ * entry of perf_event_init_task(), which a failed sched_fork() never
+ * reaches, or sched_fork()'s return).
+ */
+TEST_F(clonepath, sched_fork_failure)
+{
+	const struct clonescope_clone_event *ev;
+
+	if (!(self->avail & CT_BIT(CLONESCOPE_PHASE_SCHED_FORK)))
+		SKIP(return, "SCHED_FORK cannot be measured on this kernel");
+	ev = refused_clone(_metadata, self, fork_as_deadline_task, EAGAIN);
+	if (!ev)
+		SKIP(return, "cannot make a SCHED_DEADLINE task here");
+	check_failed_in(_metadata, ev, CLONESCOPE_PHASE_SCHED_FORK);
+}
+
+/* An unprivileged fork into a new UTS namespace. */
+static int clone_newuts_unprivileged(void)
+{
+	long ret;
+
+	if (ct_become(CT_UID_RLIMIT))
+		return 11;
+	ret = syscall(SYS_clone, CLONE_NEWUTS | SIGCHLD, 0, 0, 0, 0);
+	if (!ret)
+		_exit(0);
+	if (ret > 0) {
+		waitpid(ret, NULL, 0);
+		return 12;
+	}
+	return errno == EPERM ? 0 : 13;
+}
+
+/*
+ * copy_namespaces() refuses a new namespace without CAP_SYS_ADMIN: a
+ * clone asking for one is followed to that function's return (its entry
+ * stamps the return only for a clone that asks for none), which blames it.
+ */
+TEST_F(clonepath, copy_namespaces_failure)
+{
+	const struct clonescope_clone_event *ev;
+
+	if (!(self->avail & CT_BIT(CLONESCOPE_PHASE_COPY_NAMESPACES)))
+		SKIP(return, "COPY_NAMESPACES cannot be measured on this kernel");
+	ev = refused_clone(_metadata, self, clone_newuts_unprivileged, EPERM);
+	ASSERT_NE(NULL, ev);
+	check_failed_in(_metadata, ev, CLONESCOPE_PHASE_COPY_NAMESPACES);
+}
+
+/*
+ * A clone that asks for no new namespace takes copy_namespaces()' fast
+ * path, a reference count, which its entry stamps as a COPY_NAMESPACES of
+ * 0; one into a new UTS namespace is timed to the function's return.
+ */
+TEST_F(clonepath, copy_namespaces_fast_path)
+{
+	const struct clonescope_clone_event *ev;
+	pid_t plain, newuts;
+
+	if (!(self->avail & CT_BIT(CLONESCOPE_PHASE_COPY_NAMESPACES)))
+		SKIP(return, "COPY_NAMESPACES cannot be measured on this kernel");
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
+	plain = cs_fork_exit(_metadata);
+	wait_ok(_metadata, plain);
+	newuts = syscall(SYS_clone, CLONE_NEWUTS | SIGCHLD, 0, 0, 0, 0);
+	if (!newuts)
+		_exit(0);
+	ASSERT_LT(0, newuts) TH_LOG("clone(CLONE_NEWUTS): %s", strerror(errno));
+	wait_ok(_metadata, newuts);
+	cs_drain_all(_metadata, self);
+
+	ev = clone_of(_metadata, self, plain);
+	check_success(_metadata, self, ev, false);
+	ASSERT_EQ(0, ev->phases[CLONESCOPE_PHASE_COPY_NAMESPACES].duration_ns);
+	ev = clone_of(_metadata, self, newuts);
+	check_success(_metadata, self, ev, false);
+	ASSERT_LT(0, ev->phases[CLONESCOPE_PHASE_COPY_NAMESPACES].duration_ns);
 }
 
 /* Clones of the stale_bytes test: each leaves a fork's and a failure's record. */

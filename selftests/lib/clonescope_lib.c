@@ -26,12 +26,14 @@
 /*
  * The landmark probes each phase is measured between (clone.c's
  * cs_phase_span): a phase can only be present when both are registered.
+ * A landmark that one of several probes stamps names them all, first
+ * choice first, separated by '|'.
  */
 static const char *const ct_phase_probes[CLONESCOPE_NR_PHASES][2] = {
 	[CLONESCOPE_PHASE_DUP_TASK]		= { "copy_process", "copy_creds" },
 	[CLONESCOPE_PHASE_COPY_CREDS]		= { "copy_creds", "copy_creds" },
-	[CLONESCOPE_PHASE_SCHED_FORK]		= { "copy_creds", "sched_fork" },
-	[CLONESCOPE_PHASE_TASK_INIT]		= { "sched_fork", "copy_semundo" },
+	[CLONESCOPE_PHASE_SCHED_FORK]		= { "copy_creds", "perf_event_init_task|sched_fork" },
+	[CLONESCOPE_PHASE_TASK_INIT]		= { "perf_event_init_task|sched_fork", "copy_semundo" },
 	[CLONESCOPE_PHASE_FILES_TO_MM]		= { "copy_semundo", "copy_namespaces" },
 	[CLONESCOPE_PHASE_COPY_NAMESPACES]	= { "copy_namespaces", "copy_namespaces" },
 	[CLONESCOPE_PHASE_COPY_IO]		= { "copy_namespaces", "copy_thread" },
@@ -39,7 +41,7 @@ static const char *const ct_phase_probes[CLONESCOPE_NR_PHASES][2] = {
 	[CLONESCOPE_PHASE_ALLOC_PID]		= { "alloc_pid", "cgroup_can_fork" },
 	[CLONESCOPE_PHASE_CGROUP_CAN_FORK]	= { "cgroup_can_fork", "cgroup_can_fork" },
 	[CLONESCOPE_PHASE_ATTACH]		= { "cgroup_can_fork", "task_newtask" },
-	[CLONESCOPE_PHASE_DUP_MMAP]		= { "dup_mmap", "dup_mmap" },
+	[CLONESCOPE_PHASE_DUP_MMAP]		= { "dup_mmap", "copy_namespaces" },
 	[CLONESCOPE_PHASE_COPY_PAGE_RANGE]	= { "copy_page_range", "copy_page_range" },
 	[CLONESCOPE_PHASE_COPY_PROCESS]		= { "copy_process", "task_newtask" },
 	[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK]	= { "sched_process_fork", "sched_wakeup_new" },
@@ -290,14 +292,31 @@ bool ct_probe_registered(int fd, const char *symbol)
 	return false;
 }
 
+/* Whether a probe on one of @symbols ('|'-separated) is registered. */
+static bool ct_landmark_registered(int fd, const char *symbols)
+{
+	char sym[sizeof(((struct clonescope_probe_info *)0)->symbol)];
+	size_t len;
+
+	for (;;) {
+		len = strcspn(symbols, "|");
+		snprintf(sym, sizeof(sym), "%.*s", (int)len, symbols);
+		if (ct_probe_registered(fd, sym))
+			return true;
+		if (!symbols[len])
+			return false;
+		symbols += len + 1;
+	}
+}
+
 __u64 ct_phases_available(int fd)
 {
 	__u64 mask = 0;
 	unsigned int i;
 
 	for (i = 0; i < CLONESCOPE_NR_PHASES; i++) {
-		if (ct_probe_registered(fd, ct_phase_probes[i][0]) &&
-		    ct_probe_registered(fd, ct_phase_probes[i][1]))
+		if (ct_landmark_registered(fd, ct_phase_probes[i][0]) &&
+		    ct_landmark_registered(fd, ct_phase_probes[i][1]))
 			mask |= CT_BIT(i);
 	}
 	return mask;
