@@ -627,22 +627,29 @@ static void check_failed_in(struct __test_metadata *_metadata,
 	check_nesting(_metadata, ev);
 }
 
+/*
+ * What a child of refused_clone() returns for its clone, which returned
+ * @ret: 0 when it failed with @err (a child made anyway exits at once).
+ */
+static int refused_as(long ret, int err)
+{
+	if (!ret)
+		_exit(0);
+	if (ret > 0) {
+		waitpid(ret, NULL, 0);
+		return 12;
+	}
+	return errno == err ? 0 : 13;
+}
+
 /* The only process of its uid, allowed one, forks. */
 static int fork_at_nproc_limit(void)
 {
 	struct rlimit one = { 1, 1 };
-	pid_t pid;
 
 	if (setrlimit(RLIMIT_NPROC, &one) || ct_become(CT_UID_RLIMIT))
 		return 11;
-	pid = fork();
-	if (!pid)
-		_exit(0);
-	if (pid > 0) {
-		waitpid(pid, NULL, 0);
-		return 12;
-	}
-	return errno == EAGAIN ? 0 : 13;
+	return refused_as(fork(), EAGAIN);
 }
 
 /* RLIMIT_NPROC: a uid at its limit cannot fork. */
@@ -683,18 +690,10 @@ static int fork_as_deadline_task(void)
 		.sched_deadline = 100 * 1000 * 1000,
 		.sched_period = 100 * 1000 * 1000,
 	};
-	pid_t pid;
 
 	if (syscall(SYS_sched_setattr, 0, &attr, 0))
 		return CT_REFUSED_NO_SETUP;
-	pid = fork();
-	if (!pid)
-		_exit(0);
-	if (pid > 0) {
-		waitpid(pid, NULL, 0);
-		return 12;
-	}
-	return errno == EAGAIN ? 0 : 13;
+	return refused_as(fork(), EAGAIN);
 }
 
 /*
@@ -718,18 +717,9 @@ TEST_F(clonepath, sched_fork_failure)
 /* An unprivileged fork into a new UTS namespace. */
 static int clone_newuts_unprivileged(void)
 {
-	long ret;
-
 	if (ct_become(CT_UID_RLIMIT))
 		return 11;
-	ret = syscall(SYS_clone, CLONE_NEWUTS | SIGCHLD, 0, 0, 0, 0);
-	if (!ret)
-		_exit(0);
-	if (ret > 0) {
-		waitpid(ret, NULL, 0);
-		return 12;
-	}
-	return errno == EPERM ? 0 : 13;
+	return refused_as(syscall(SYS_clone, CLONE_NEWUTS | SIGCHLD, 0, 0, 0, 0), EPERM);
 }
 
 /*
