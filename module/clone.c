@@ -719,12 +719,12 @@ static int cs_copy_semundo_entry(struct cs_hctx *ctx)
 NOKPROBE_SYMBOL(cs_copy_semundo_entry);
 
 /*
- * copy_namespaces(flags, tsk) asked for no new namespace, with the
- * parent's time namespace the one its children get, takes a reference on
- * the parent's nsproxy and returns 0 (kernel/nsproxy.c, 5.10 to 7.3;
- * from 6.1 CLONE_VM also takes that path whatever the time namespace:
- * here such a clone is followed to its return, which costs a hit, not
- * accuracy).  COPY_NAMESPACES then measures 0.
+ * copy_namespaces(flags, tsk) asked for no new namespace, while the
+ * parent's children get its own time namespace, only takes a reference on
+ * the parent's nsproxy and returns 0 (kernel/nsproxy.c, 5.10 to 7.3; 6.12
+ * and 7.x take that path for any CLONE_VM clone too: here such a clone is
+ * followed to its return, which costs a hit, not accuracy).
+ * COPY_NAMESPACES then measures 0.
  */
 static int cs_copy_namespaces_entry(struct cs_hctx *ctx)
 {
