@@ -1,13 +1,10 @@
 #include "cli/stat_cmd.hpp"
 
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <ctime>
 #include <fmt/format.h>
 #include <functional>
@@ -25,6 +22,7 @@
 #include "trace/names.hpp"
 #include "trace/process_tree.hpp"
 #include "util/clock.hpp"
+#include "util/stop_wait.hpp"
 
 namespace clonescope {
 
@@ -135,26 +133,11 @@ Interval from_aggregates(const Aggregate &now, const Aggregate &before)
 }
 
 // Sleeps @ns, less if @stop is set meanwhile: in one sleep, which the
-// signal that sets @stop interrupts (its handler is installed without
-// SA_RESTART), so an interval costs one wakeup, not one per slice.  The
-// stop signals are blocked from the look at @stop until ppoll() unblocks
-// them atomically: one that comes in between is pending, not missed until
-// the interval's end.
+// signal that sets @stop interrupts, so an interval costs one wakeup, not
+// one per slice.
 void nap(uint64_t ns, const std::atomic<bool> &stop)
 {
-	const uint64_t deadline = monotonic_ns() + ns;
-	sigset_t stop_signals, wait_mask;
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGINT);
-	sigaddset(&stop_signals, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop_signals, &wait_mask);
-	for (uint64_t now = monotonic_ns(); !stop && now < deadline; now = monotonic_ns()) {
-		const uint64_t left = deadline - now;
-		const timespec ts{static_cast<time_t>(left / 1'000'000'000),
-				  static_cast<long>(left % 1'000'000'000)};
-		ppoll(nullptr, 0, &ts, &wait_mask);
-	}
-	pthread_sigmask(SIG_SETMASK, &wait_mask, nullptr);
+	(void)wait_until_stopped({}, monotonic_ns() + ns, stop);
 }
 
 // What one interval gathered, for @show.

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "util/clock.hpp"
+#include "util/stop_wait.hpp"
 
 namespace clonescope {
 
@@ -66,8 +67,7 @@ Result<Trace> LiveSession::collect(uint64_t ns, const std::atomic<bool> &stop, i
 		if (done || now >= deadline || stop)
 			break;
 		pollfd pfds[] = {{dev_.fd(), POLLIN, 0}, {until_readable, POLLIN, 0}};
-		const auto wait_ms = static_cast<int>((deadline - now + 999'999) / 1'000'000);
-		if (poll(pfds, 2, wait_ms) < 0 && errno != EINTR)
+		if (wait_until_stopped(pfds, deadline, stop) < 0)
 			return errno_error("poll", errno);
 		// One more read for what came before the end.
 		done = pfds[1].revents & POLLIN;

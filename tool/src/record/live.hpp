@@ -29,7 +29,7 @@ public:
 
 	// The records that arrive within @ns (less if @stop is set or
 	// @until_readable, a pidfd, polls readable meanwhile); @ns 0: those
-	// already there.
+	// already there.  @stop: as wait_until_stopped()'s.
 	Result<Trace> collect(uint64_t ns, const std::atomic<bool> &stop, int until_readable = -1);
 
 	bool aggregating() const { return aggregating_; }
