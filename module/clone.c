@@ -7,10 +7,11 @@
  * read from the task's saved registers.  The probes in between stamp
  * landmarks into the slot: functions that copy_process() calls in a fixed
  * order, and the kernel's tracepoints on the clone path (task_newtask,
- * sched_process_fork, sched_wakeup_new), which cost far less per hit
- * than a kprobe.  The default group takes four kprobe hits per clone
- * (kernel_clone entry and return, copy_process entry, the child's
- * schedule_tail) and three tracepoint hits.  Inner steps such as
+ * sched_wakeup_new), which cost far less per hit than a kprobe.  The
+ * default group takes three kprobe hits per clone (kernel_clone entry and
+ * return, the child's schedule_tail) and two tracepoint hits: since ABI
+ * 1.7, kernel_clone's entry also starts copy_process's phases and
+ * task_newtask also starts the wake-up.  Inner steps such as
  * dup_task_struct() or copy_mm() are inlined on the kernels we support, so
  * a phase is the interval between two landmarks and is named after what
  * that interval contains (Documentation/clonescope.rst).  A phase whose
@@ -32,6 +33,7 @@
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
 #include <linux/sem.h>
+#include <linux/signal.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <asm/syscall.h>
@@ -54,8 +56,7 @@
 
 /* Landmarks: where the clone path was at a given time. */
 enum cs_landmark {
-	LM_KC_ENTRY,
-	LM_CP_ENTRY,
+	LM_KC_ENTRY,		/* also where copy_process()'s phases start */
 	LM_CREDS_ENTRY,
 	LM_CREDS_RET,
 	LM_SCHED_FORK_RET,
@@ -68,7 +69,6 @@ enum cs_landmark {
 	LM_CGCAN_RET,
 	LM_CP_RET,
 	LM_DUP_MMAP_ENTRY,
-	LM_WAKE_ENTRY,
 	LM_WAKE_RET,
 	LM_KC_RET,
 	NR_LANDMARKS,
@@ -83,7 +83,8 @@ struct cs_span {
 /*
  * The landmark that ends each tiled phase (CLONESCOPE_TILED_PHASES): each
  * starts where the one before it in index order ends, the first at
- * copy_process()'s entry, and the last ends at its return.
+ * kernel_clone()'s entry (cs_refusable_before_copy_process() says why),
+ * and the last ends at copy_process()'s return.
  */
 static const u8 cs_tiled_end[CLONESCOPE_NR_PHASES] = {
 	[CLONESCOPE_PHASE_DUP_TASK]		= LM_CREDS_ENTRY,
@@ -112,8 +113,16 @@ static const struct cs_span cs_other_span[CLONESCOPE_NR_PHASES] = {
 	 */
 	[CLONESCOPE_PHASE_DUP_MMAP]		= { LM_DUP_MMAP_ENTRY, LM_NS_ENTRY },
 	[CLONESCOPE_PHASE_COPY_PAGE_RANGE]	= { LM_NONE, LM_NONE }, /* summed */
-	[CLONESCOPE_PHASE_COPY_PROCESS]		= { LM_CP_ENTRY, LM_CP_RET },
-	[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK]	= { LM_WAKE_ENTRY, LM_WAKE_RET },
+	[CLONESCOPE_PHASE_COPY_PROCESS]		= { LM_KC_ENTRY, LM_CP_RET },
+	/*
+	 * From the end of copy_process() (task_newtask), not from
+	 * sched_process_fork: what lies between is copy_process()'s tail
+	 * (uprobe_copy_process(), user_events_fork(), copy_oom_score_adj(),
+	 * each a few tests unless the parent has uretprobes pending, user
+	 * events, or clones CLONE_VM without CLONE_THREAD or CLONE_VFORK) and
+	 * add_latent_entropy(), from 5.10 to 7.3: a tracepoint hit saved.
+	 */
+	[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK]	= { LM_CP_RET, LM_WAKE_RET },
 	[CLONESCOPE_PHASE_KERNEL_CLONE]		= { LM_KC_ENTRY, LM_KC_RET },
 };
 
@@ -143,7 +152,8 @@ struct cs_landmarks {
  * the fields below that the record names alike and from the landmarks.
  */
 struct cs_slot {
-	bool cp_failed;
+	bool cp_failed;			/* copy_process() was called and failed */
+	bool refusable;			/* see cs_refusable_before_copy_process() */
 	bool timed;			/* its handlers' cost is measured */
 	u32 lm_set;			/* BIT(landmark) of those stamped */
 	long child_idx;			/* in child_keys, or -1 */
@@ -176,7 +186,7 @@ struct cs_clone_tables {
 	struct cs_slot slots[CS_NR_SLOTS];
 	/* Children created by a traced clone that have not run yet. */
 	unsigned long child_keys[CS_NR_CHILDREN];
-	/* When each one's wake-up began (sched_process_fork), or 0. */
+	/* When each one was made: where its wake-up latency starts. */
 	u64 child_wake_ns[CS_NR_CHILDREN];
 };
 static struct cs_clone_tables *cs_tab;
@@ -530,6 +540,27 @@ static nokprobe_inline u32 cs_syscall_of_current(struct pt_regs *uregs)
 	return CLONESCOPE_SYSCALL_UNKNOWN;
 }
 
+/*
+ * Whether kernel_clone(@args) returns -EINVAL before it calls
+ * copy_process(), if it fails with that: CLONE_PIDFD with
+ * CLONE_PARENT_SETTID at the same address (5.10 to 7.3), or an exit signal
+ * that is no signal (upstream 09e7827e7857 moved that check there from
+ * clone3's argument checks: 7.2, 7.3 and stable kernels that took it, not
+ * Debian's 5.10.223, 6.1 or 6.12.117, where such a clone() is made).  On a
+ * kernel without it, a clone() with such a signal that copy_process()
+ * refuses with -EINVAL for another reason is taken as refused before it.
+ * Besides these checks kernel_clone() only tests flags before it calls
+ * copy_process() (7.2 and 7.3 also turn CLONE_EMPTY_MNTNS into
+ * CLONE_NEWNS), so its entry starts copy_process()'s phases and no probe
+ * on copy_process() is needed.
+ */
+static nokprobe_inline bool cs_refusable_before_copy_process(const struct kernel_clone_args *args)
+{
+	return ((args->flags & CLONE_PIDFD) && (args->flags & CLONE_PARENT_SETTID) &&
+		args->pidfd == args->parent_tid) ||
+	       !valid_signal(args->exit_signal);
+}
+
 static int cs_kernel_clone_entry(struct cs_hctx *ctx)
 {
 	struct kernel_clone_args *args;
@@ -545,6 +576,7 @@ static int cs_kernel_clone_entry(struct cs_hctx *ctx)
 	s->clone_flags = args->flags;
 	s->exit_signal = args->exit_signal;
 	s->set_tid_size = args->set_tid_size;
+	s->refusable = cs_refusable_before_copy_process(args);
 	s->syscall = cs_syscall_of_current(uregs);
 	s->clone3_size = 0;
 	if (s->syscall == CLONESCOPE_SYSCALL_CLONE3) {
@@ -580,7 +612,8 @@ static int cs_kernel_clone_return(struct cs_hctx *ctx)
 	 * failed one returns straight to kernel_clone(), which returns its
 	 * error with nothing in between but add_latent_entropy().
 	 */
-	if (result < 0 && cs_lm(s, LM_CP_ENTRY) && !cs_lm(s, LM_CP_RET)) {
+	if (result < 0 && !cs_lm(s, LM_CP_RET) &&
+	    !(result == -EINVAL && s->refusable)) {
 		s->cp_failed = true;
 		cs_lm_set(s, LM_CP_RET, ctx->now);
 	}
@@ -591,7 +624,8 @@ NOKPROBE_SYMBOL(cs_kernel_clone_return);
 
 /*
  * task_newtask: copy_process() has made the child and is about to return
- * it; the child is not yet woken up, so alive.
+ * it; the child is not yet woken up, so alive.  Its wake-up (and wake-up
+ * latency) starts here.
  */
 static int cs_task_newtask(struct cs_hctx *ctx)
 {
@@ -610,7 +644,7 @@ static int cs_task_newtask(struct cs_hctx *ctx)
 	if (s->child_idx < 0)
 		cs_count_overflow();
 	else
-		cs_tab->child_wake_ns[s->child_idx] = 0;
+		cs_tab->child_wake_ns[s->child_idx] = ctx->now;
 	if (child->mm && child->mm != current->mm)
 		cs_cow_fork(child, ctx->now);
 	cs_lifecycle_fork(child, s->clone_flags, ctx->now);
@@ -624,26 +658,6 @@ static void cs_tp_task_newtask(void *data, struct task_struct *task,
 	cs_tracepoint_hit_arg(data, task);
 }
 NOKPROBE_SYMBOL(cs_tp_task_newtask);
-
-/* The wake-up begins: also where the child's wake-up latency starts. */
-static int cs_wake_start(struct cs_hctx *ctx)
-{
-	const struct cs_landmarks *lm = ctx->arg;
-	struct cs_slot *s = cs_stamp(ctx, lm->entry);
-
-	if (s && s->child_idx >= 0)
-		cs_tab->child_wake_ns[s->child_idx] = ctx->now;
-	return 0;
-}
-NOKPROBE_SYMBOL(cs_wake_start);
-
-/* In kernel_clone() once copy_process() succeeded: the wake-up begins. */
-static void cs_tp_sched_process_fork(void *data, struct task_struct *parent,
-				     struct task_struct *child)
-{
-	cs_tracepoint_hit(data, NULL);
-}
-NOKPROBE_SYMBOL(cs_tp_sched_process_fork);
 
 /* In wake_up_new_task(), in the parent: the child is on a run queue. */
 static void cs_tp_sched_wakeup_new(void *data, struct task_struct *p)
@@ -787,7 +801,7 @@ static int cs_child_start(struct cs_hctx *ctx)
 		return 0;
 	wake_ns = cs_tab->child_wake_ns[idx];
 	cs_key_release(cs_tab->child_keys, idx);
-	if (cs_aggregating() && wake_ns && ctx->now >= wake_ns)
+	if (cs_aggregating() && ctx->now >= wake_ns)
 		cs_agg_wakeup(current->comm, ctx->now - wake_ns);
 	if (!cs_recording())
 		return 0;
@@ -835,9 +849,6 @@ static struct cs_probe cs_probes[] = {
 		.data_size = sizeof(struct cs_slot *),
 		.required = true,
 	},
-	CS_LANDMARK_PROBE("copy_process", "copy_process",
-			  CLONESCOPE_PROBES_CLONE,
-			  LM_CP_ENTRY, LM_NONE, CLONESCOPE_PHASE_NONE),
 	{
 		CS_TRACEPOINT("task_newtask", "tracepoint: child made",
 			      CLONESCOPE_PROBES_CLONE,
@@ -901,12 +912,6 @@ static struct cs_probe cs_probes[] = {
 		.entry = cs_copy_page_range_entry,
 		.ret = cs_copy_page_range_return,
 		.data_size = sizeof(u64),
-	},
-	{
-		CS_TRACEPOINT("sched_process_fork", "tracepoint: wake-up start",
-			      CLONESCOPE_PROBES_CLONE,
-			      cs_tp_sched_process_fork, cs_wake_start),
-		.arg = CS_LANDMARKS(LM_WAKE_ENTRY, LM_NONE, CLONESCOPE_PHASE_NONE),
 	},
 	{
 		CS_TRACEPOINT("sched_wakeup_new", "tracepoint: child queued",
@@ -987,7 +992,7 @@ static void cs_clone_stats(struct clonescope_stats *st)
 /* Chains the tiled phases: they tile copy_process() by construction. */
 static int cs_spans_init(void)
 {
-	u8 start = LM_CP_ENTRY;
+	u8 start = LM_KC_ENTRY;
 	unsigned int i;
 
 	for (i = 0; i < CLONESCOPE_NR_PHASES; i++) {

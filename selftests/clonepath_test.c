@@ -130,6 +130,9 @@ static void check_within(struct __test_metadata *_metadata,
  * The tiled phases follow each other inside COPY_PROCESS; DUP_MMAP lies in
  * FILES_TO_MM and COPY_PAGE_RANGE in DUP_MMAP; COPY_PROCESS and then
  * WAKE_UP_NEW_TASK lie in KERNEL_CLONE, which lies in [start_ns, end_ns].
+ * Since ABI 1.7 the landmarks are shared: KERNEL_CLONE's entry starts
+ * COPY_PROCESS and DUP_TASK, and COPY_PROCESS's end starts
+ * WAKE_UP_NEW_TASK; each of the three takes time.
  */
 static void check_nesting(struct __test_metadata *_metadata,
 			  const struct clonescope_clone_event *ev)
@@ -143,8 +146,14 @@ static void check_nesting(struct __test_metadata *_metadata,
 	ASSERT_TRUE(ct_has_phase(ev, kc));
 	ASSERT_LE(ev->start_ns, ev->phases[kc].start_ns);
 	ASSERT_LE(ct_phase_end(ev, kc), ev->end_ns);
-	ASSERT_LE(ev->phases[kc].start_ns, ev->phases[cp].start_ns);
+	ASSERT_EQ(ev->phases[kc].start_ns, ev->phases[cp].start_ns);
 	ASSERT_LE(ct_phase_end(ev, cp), ct_phase_end(ev, kc));
+	ASSERT_LT(0, ev->phases[cp].duration_ns);
+	if (ct_has_phase(ev, CLONESCOPE_PHASE_DUP_TASK)) {
+		ASSERT_EQ(ev->phases[cp].start_ns,
+			  ev->phases[CLONESCOPE_PHASE_DUP_TASK].start_ns);
+		ASSERT_LT(0, ev->phases[CLONESCOPE_PHASE_DUP_TASK].duration_ns);
+	}
 
 	prev_end = ev->phases[cp].start_ns;
 	for (i = 0; i < CLONESCOPE_NR_PHASES; i++) {
@@ -161,8 +170,9 @@ static void check_nesting(struct __test_metadata *_metadata,
 	/* start: the first call; duration: the sum over all calls. */
 	check_within(_metadata, ev, CLONESCOPE_PHASE_DUP_MMAP, CLONESCOPE_PHASE_COPY_PAGE_RANGE);
 	if (ct_has_phase(ev, CLONESCOPE_PHASE_WAKE_UP_NEW_TASK)) {
-		ASSERT_LE(ct_phase_end(ev, cp),
+		ASSERT_EQ(ct_phase_end(ev, cp),
 			  ev->phases[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK].start_ns);
+		ASSERT_LT(0, ev->phases[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK].duration_ns);
 		ASSERT_LE(ct_phase_end(ev, CLONESCOPE_PHASE_WAKE_UP_NEW_TASK),
 			  ct_phase_end(ev, kc));
 	}
@@ -236,7 +246,7 @@ static void check_success(struct __test_metadata *_metadata,
 TEST_F(clonepath, probes_match_kallsyms)
 {
 	static const char *const landmarks[] = {
-		"copy_process", "copy_creds", "sched_fork", "copy_semundo",
+		"copy_creds", "sched_fork", "copy_semundo",
 		"copy_namespaces", "copy_thread", "alloc_pid", "cgroup_can_fork",
 		"dup_mmap", "copy_page_range", "kernel_clone", "schedule_tail",
 	};
@@ -284,7 +294,7 @@ TEST_F(clonepath, probes_match_kallsyms)
 TEST_F(clonepath, tracepoints_not_kprobes)
 {
 	static const char *const tracepoints[] = {
-		"task_newtask", "sched_process_fork", "sched_wakeup_new",
+		"task_newtask", "sched_wakeup_new",
 	};
 	struct clonescope_probe_info info;
 	struct clonescope_stats st;
@@ -712,6 +722,90 @@ TEST_F(clonepath, sched_fork_failure)
 	if (!ev)
 		SKIP(return, "cannot make a SCHED_DEADLINE task here");
 	check_failed_in(_metadata, ev, CLONESCOPE_PHASE_SCHED_FORK);
+}
+
+/* CLONE_SIGHAND without CLONE_VM: the first check copy_process() makes. */
+static int clone_sighand_without_vm(void)
+{
+	return refused_as(syscall(SYS_clone, CLONE_SIGHAND | SIGCHLD, 0, 0, 0, 0), EINVAL);
+}
+
+/*
+ * copy_process()'s flag checks come first in DUP_TASK, which since ABI
+ * 1.7 starts at kernel_clone()'s entry: an invalid flag combination
+ * fails there, and COPY_PROCESS runs to the failure.
+ */
+TEST_F(clonepath, copy_process_flag_failure)
+{
+	const struct clonescope_clone_event *ev;
+
+	if (!(self->avail & CT_BIT(CLONESCOPE_PHASE_DUP_TASK)))
+		SKIP(return, "DUP_TASK cannot be measured on this kernel");
+	ev = refused_clone(_metadata, self, clone_sighand_without_vm, EINVAL);
+	ASSERT_NE(NULL, ev);
+	check_failed_in(_metadata, ev, CLONESCOPE_PHASE_DUP_TASK);
+}
+
+/*
+ * clone() with CLONE_PIDFD and CLONE_PARENT_SETTID: the pidfd and the tid
+ * would go to the same address, which kernel_clone() refuses before it
+ * calls copy_process().
+ */
+static int clone_pidfd_parent_settid(void)
+{
+	int where;
+
+	return refused_as(syscall(SYS_clone, CLONE_PIDFD | CLONE_PARENT_SETTID | SIGCHLD,
+				  0, &where, 0, 0), EINVAL);
+}
+
+/*
+ * A clone that kernel_clone() refuses before copy_process() failed in no
+ * phase: no phase of copy_process() or after it is measured, although
+ * copy_process()'s phases start at kernel_clone()'s entry.
+ */
+TEST_F(clonepath, kernel_clone_refusal)
+{
+	const struct clonescope_clone_event *ev;
+	int i;
+
+	ev = refused_clone(_metadata, self, clone_pidfd_parent_settid, EINVAL);
+	ASSERT_NE(NULL, ev);
+	ASSERT_EQ(CLONESCOPE_PHASE_NONE, ev->failed_phase);
+	ASSERT_EQ(CT_BIT(CLONESCOPE_PHASE_KERNEL_CLONE), ev->phase_mask);
+	for (i = 0; i < CLONESCOPE_NR_PHASES; i++)
+		if (i != CLONESCOPE_PHASE_KERNEL_CLONE)
+			ASSERT_EQ(0, ev->phases[i].duration_ns) TH_LOG("phase %d", i);
+}
+
+/*
+ * clone() with an exit signal that is no signal (CSIGNAL allows up to 255):
+ * kernels with upstream 09e7827e7857 (7.2, 7.3, stable kernels that took
+ * it) refuse it in kernel_clone() before copy_process(); older ones make
+ * the child, whose clone has every phase.
+ */
+TEST_F(clonepath, invalid_exit_signal)
+{
+	const struct clonescope_clone_event *ev;
+	pid_t child;
+
+	ASSERT_EQ(0, cs_trace(self->fd, CLONESCOPE_FILTER_TGID, getpid()));
+	child = syscall(SYS_clone, 100, 0, 0, 0, 0);
+	if (!child)
+		_exit(0);
+	if (child < 0) {
+		ASSERT_EQ(EINVAL, errno);
+		cs_drain_all(_metadata, self);
+		ASSERT_EQ(1, find_clones(_metadata, self, getpid(), &ev, 1));
+		ASSERT_EQ(-EINVAL, ev->result);
+		ASSERT_EQ(CLONESCOPE_PHASE_NONE, ev->failed_phase);
+		ASSERT_EQ(CT_BIT(CLONESCOPE_PHASE_KERNEL_CLONE), ev->phase_mask);
+		return;
+	}
+	/* No SIGCHLD, nor signal 100, comes: __WALL waits for it anyway. */
+	ASSERT_EQ(child, waitpid(child, NULL, __WALL));
+	cs_drain_all(_metadata, self);
+	check_success(_metadata, self, clone_of(_metadata, self, child), false);
 }
 
 /* An unprivileged fork into a new UTS namespace. */

@@ -30,7 +30,7 @@
  * choice first, separated by '|'.
  */
 static const char *const ct_phase_probes[CLONESCOPE_NR_PHASES][2] = {
-	[CLONESCOPE_PHASE_DUP_TASK]		= { "copy_process", "copy_creds" },
+	[CLONESCOPE_PHASE_DUP_TASK]		= { "kernel_clone", "copy_creds" },
 	[CLONESCOPE_PHASE_COPY_CREDS]		= { "copy_creds", "copy_creds" },
 	[CLONESCOPE_PHASE_SCHED_FORK]		= { "copy_creds", "perf_event_init_task|sched_fork" },
 	[CLONESCOPE_PHASE_TASK_INIT]		= { "perf_event_init_task|sched_fork", "copy_semundo" },
@@ -43,8 +43,8 @@ static const char *const ct_phase_probes[CLONESCOPE_NR_PHASES][2] = {
 	[CLONESCOPE_PHASE_ATTACH]		= { "cgroup_can_fork", "task_newtask" },
 	[CLONESCOPE_PHASE_DUP_MMAP]		= { "dup_mmap", "copy_namespaces" },
 	[CLONESCOPE_PHASE_COPY_PAGE_RANGE]	= { "copy_page_range", "copy_page_range" },
-	[CLONESCOPE_PHASE_COPY_PROCESS]		= { "copy_process", "task_newtask" },
-	[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK]	= { "sched_process_fork", "sched_wakeup_new" },
+	[CLONESCOPE_PHASE_COPY_PROCESS]		= { "kernel_clone", "task_newtask" },
+	[CLONESCOPE_PHASE_WAKE_UP_NEW_TASK]	= { "task_newtask", "sched_wakeup_new" },
 	[CLONESCOPE_PHASE_KERNEL_CLONE]		= { "kernel_clone", "kernel_clone" },
 };
 

@@ -27,7 +27,7 @@
 
 /* The major changes when an old reader can no longer decode the stream. */
 #define CLONESCOPE_ABI_MAJOR		1
-#define CLONESCOPE_ABI_MINOR		6
+#define CLONESCOPE_ABI_MINOR		7
 
 /* Bits of clonescope_version.features: what this module build can do. */
 #define CLONESCOPE_FEAT_KERNEL_CLONE	(1ULL << 0) /* clone records */
@@ -105,8 +105,15 @@ struct clonescope_record_header {
  * CLONESCOPE_TILED_PHASES do not overlap and lie inside COPY_PROCESS; DUP_MMAP
  * lies inside FILES_TO_MM and COPY_PAGE_RANGE (the sum over all its calls)
  * inside DUP_MMAP.
+ *
+ * Since 1.7, DUP_TASK and COPY_PROCESS start at kernel_clone's entry (1.0
+ * to 1.6: copy_process's), so they include kernel_clone's argument checks,
+ * a few flag tests; KERNEL_CLONE and COPY_PROCESS start together.  And
+ * WAKE_UP_NEW_TASK starts where COPY_PROCESS ends, at the task_newtask
+ * tracepoint (1.1 to 1.6: sched_process_fork, a few tests later unless
+ * copy_process's tail sets up uprobes, user events or the oom score).
  */
-#define CLONESCOPE_PHASE_DUP_TASK		0  /* copy_process -> copy_creds */
+#define CLONESCOPE_PHASE_DUP_TASK		0  /* kernel_clone -> copy_creds */
 #define CLONESCOPE_PHASE_COPY_CREDS		1
 #define CLONESCOPE_PHASE_SCHED_FORK		2
 #define CLONESCOPE_PHASE_TASK_INIT		3  /* perf, audit, security, semundo */
@@ -120,14 +127,16 @@ struct clonescope_record_header {
 #define CLONESCOPE_PHASE_DUP_MMAP		11
 #define CLONESCOPE_PHASE_COPY_PAGE_RANGE	12
 #define CLONESCOPE_PHASE_COPY_PROCESS		13
-#define CLONESCOPE_PHASE_WAKE_UP_NEW_TASK	14 /* since 1.1: sched_process_fork ->
+#define CLONESCOPE_PHASE_WAKE_UP_NEW_TASK	14 /* since 1.1; since 1.7:
+						    * task_newtask ->
 						    * sched_wakeup_new */
 #define CLONESCOPE_PHASE_KERNEL_CLONE		15
 #define CLONESCOPE_NR_PHASES			16
 
 /*
- * Since 1.4: the phases that tile copy_process() from its entry to its
- * return, each starting where the one before it (in index order) ends.  A
+ * Since 1.4: the phases that tile copy_process() from its entry (since
+ * 1.7 kernel_clone's) to its return, each starting where the one before
+ * it (in index order) ends.  A
  * failed clone ends in its failed_phase: the tiled phases after it did not
  * happen.  A phase added later may join this set with its own bit.
  */
