@@ -106,11 +106,11 @@ struct clonescope_record_header {
  * lies inside FILES_TO_MM and COPY_PAGE_RANGE (the sum over all its calls)
  * inside DUP_MMAP.
  *
- * Since 1.7, DUP_TASK and COPY_PROCESS start at kernel_clone's entry (1.0
- * to 1.6: copy_process's), so they include kernel_clone's argument checks,
+ * Since 1.7, DUP_TASK and COPY_PROCESS start at kernel_clone's entry (1.6:
+ * copy_process's), so they include kernel_clone's argument checks,
  * a few flag tests; KERNEL_CLONE and COPY_PROCESS start together.  And
  * WAKE_UP_NEW_TASK starts where COPY_PROCESS ends, at the task_newtask
- * tracepoint (1.1 to 1.6: sched_process_fork, a few tests later unless
+ * tracepoint (1.6: sched_process_fork, a few tests later unless
  * copy_process's tail sets up uprobes, user events or the oom score).
  */
 #define CLONESCOPE_PHASE_DUP_TASK		0  /* kernel_clone -> copy_creds */
