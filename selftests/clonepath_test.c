@@ -724,6 +724,23 @@ TEST_F(clonepath, sched_fork_failure)
 	check_failed_in(_metadata, ev, CLONESCOPE_PHASE_SCHED_FORK);
 }
 
+/*
+ * @refuse's clone, refused with -@err, failed in @phase (the test is
+ * skipped where @phase cannot be measured).
+ */
+static void check_refused_in(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(clonepath) *self, ct_refused_fn refuse,
+			     int err, unsigned int phase)
+{
+	const struct clonescope_clone_event *ev;
+
+	if (!(self->avail & CT_BIT(phase)))
+		SKIP(return, "phase %u cannot be measured on this kernel", phase);
+	ev = refused_clone(_metadata, self, refuse, err);
+	ASSERT_NE(NULL, ev);
+	check_failed_in(_metadata, ev, phase);
+}
+
 /* CLONE_SIGHAND without CLONE_VM: the first check copy_process() makes. */
 static int clone_sighand_without_vm(void)
 {
@@ -737,13 +754,8 @@ static int clone_sighand_without_vm(void)
  */
 TEST_F(clonepath, copy_process_flag_failure)
 {
-	const struct clonescope_clone_event *ev;
-
-	if (!(self->avail & CT_BIT(CLONESCOPE_PHASE_DUP_TASK)))
-		SKIP(return, "DUP_TASK cannot be measured on this kernel");
-	ev = refused_clone(_metadata, self, clone_sighand_without_vm, EINVAL);
-	ASSERT_NE(NULL, ev);
-	check_failed_in(_metadata, ev, CLONESCOPE_PHASE_DUP_TASK);
+	check_refused_in(_metadata, self, clone_sighand_without_vm, EINVAL,
+			 CLONESCOPE_PHASE_DUP_TASK);
 }
 
 /*
@@ -823,13 +835,8 @@ static int clone_newuts_unprivileged(void)
  */
 TEST_F(clonepath, copy_namespaces_failure)
 {
-	const struct clonescope_clone_event *ev;
-
-	if (!(self->avail & CT_BIT(CLONESCOPE_PHASE_COPY_NAMESPACES)))
-		SKIP(return, "COPY_NAMESPACES cannot be measured on this kernel");
-	ev = refused_clone(_metadata, self, clone_newuts_unprivileged, EPERM);
-	ASSERT_NE(NULL, ev);
-	check_failed_in(_metadata, ev, CLONESCOPE_PHASE_COPY_NAMESPACES);
+	check_refused_in(_metadata, self, clone_newuts_unprivileged, EPERM,
+			 CLONESCOPE_PHASE_COPY_NAMESPACES);
 }
 
 /*
