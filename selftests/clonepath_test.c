@@ -807,6 +807,7 @@ TEST_F(clonepath, invalid_exit_signal)
 		_exit(0);
 	if (child < 0) {
 		ASSERT_EQ(EINVAL, errno);
+		TH_LOG("refused by kernel_clone()");
 		cs_drain_all(_metadata, self);
 		ASSERT_EQ(1, find_clones(_metadata, self, getpid(), &ev, 1));
 		ASSERT_EQ(-EINVAL, ev->result);
@@ -814,6 +815,7 @@ TEST_F(clonepath, invalid_exit_signal)
 		ASSERT_EQ(CT_BIT(CLONESCOPE_PHASE_KERNEL_CLONE), ev->phase_mask);
 		return;
 	}
+	TH_LOG("made");
 	/* No SIGCHLD, nor signal 100, comes: __WALL waits for it anyway. */
 	ASSERT_EQ(child, waitpid(child, NULL, __WALL));
 	cs_drain_all(_metadata, self);
