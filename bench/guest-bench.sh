@@ -24,6 +24,7 @@ BENCH_BIN=/tmp/bench-bin
 TOOL_DIR=/tmp/bench-tool
 TOOL="$TOOL_DIR/clonescope"
 MODULE=/tmp/clonescope.ko
+SAMEJOB_BT=/tmp/samejob.bt
 OUT="$CLONESCOPE_OUT"
 RAW="$OUT/raw.txt"
 META="$OUT/meta.txt"
@@ -31,7 +32,7 @@ META="$OUT/meta.txt"
 ROUNDS=8
 # record-shim and forkstat are left out by default to keep a run within
 # 20 minutes; BENCH_VARIANTS adds them.
-VARIANTS="unloaded disabled nullprobes noreader pollreader drain drain-perwait record record-clone stat bpftrace perf"
+VARIANTS="unloaded disabled nullprobes noreader pollreader drain drain-perwait record record-clone stat bpftrace bpftrace-samejob perf"
 WORKLOADS="fork vfork-exec spawn thread cow storm"
 ITERS_fork=600
 ITERS_vfork_exec=100
@@ -156,20 +157,31 @@ kretprobe:copy_process /@cp_start[tid]/ {
 	@copy_process_ns = hist(nsecs - @cp_start[tid]); delete(@cp_start[tid]);
 }'
 
-# bpftrace said it attaches, and all four probes are in the kernel's kprobe
-# list (the module is unloaded: they are bpftrace's).  The list goes to the
-# log as evidence.
-bpftrace_attached() {
-	local list
+# bpftrace_armed PROGRAM: bpftrace running PROGRAM said it attaches, every
+# kprobe and kretprobe of PROGRAM is in the kernel's kprobe list (the module
+# is unloaded: they are bpftrace's), and bpftrace holds a perf event per
+# probe, tracepoints included, besides its output buffer's one per CPU.
+# The list goes to the log as evidence.
+bpftrace_armed() {
+	local prog="$1" list kind fn probes fds
 
-	grep -q '^Attaching 4 probes' "$tracer_log" || return 1
+	grep -q '^Attaching [0-9]* probes' "$tracer_log" || return 1
 	list="$(cat /sys/kernel/debug/kprobes/list 2>/dev/null)" || return 1
-	grep -Eq ' k +kernel_clone\+0x0' <<< "$list" &&
-		grep -Eq ' r +kernel_clone\+0x0' <<< "$list" &&
-		grep -Eq ' k +copy_process\+0x0' <<< "$list" &&
-		grep -Eq ' r +copy_process\+0x0' <<< "$list" || return 1
-	printf 'kprobes at readiness:\n%s\n' "$list" > "${tracer_log%.log}-kprobes.txt"
+	while read -r kind fn; do
+		[[ "$kind" == kprobe ]] && kind=k || kind=r
+		grep -Eq " $kind +$fn\+0x0" <<< "$list" || return 1
+	done < <(grep -oE '^[[:space:]]*k(ret)?probe:[A-Za-z0-9_]+' <<< "$prog" | tr ':' ' ')
+	probes="$(grep -cE '^[[:space:]]*(k(ret)?probe|tracepoint):' <<< "$prog")"
+	fds="$(find "/proc/$tracer_pid/fd" -lname 'anon_inode:*perf_event*' 2>/dev/null | wc -l)"
+	((fds >= probes + $(nproc))) || return 1
+	printf 'perf events: %s for %s probes\nkprobes at readiness:\n%s\n' "$fds" "$probes" \
+		"$list" > "${tracer_log%.log}-kprobes.txt"
 }
+
+bpftrace_attached() { bpftrace_armed "$BPFTRACE_PROG"; }
+
+# bench/samejob.bt: every probe the module's default groups arm on 6.1.
+samejob_attached() { bpftrace_armed "$(cat "$SAMEJOB_BT")"; }
 
 # forkstat has printed an event of ours.
 forkstat_sees() {
@@ -345,6 +357,14 @@ setup_bpftrace() { start_tracer bpftrace "$1" bpftrace_attached bpftrace -e "$BP
 run_bpftrace() { workload "$1"; }
 teardown_bpftrace() { stop_tracer; }
 
+# bpftrace doing the default record's job (bench/samejob.bt): its maps
+# are printed when it stops, into the round's log.
+setup_bpftrace_samejob() {
+	start_tracer bpftrace-samejob "$1" samejob_attached bpftrace "$SAMEJOB_BT"
+}
+run_bpftrace_samejob() { workload "$1"; }
+teardown_bpftrace_samejob() { stop_tracer; }
+
 # Line-buffered, as on a terminal, so readiness shows in the file.
 setup_forkstat() {
 	start_tracer forkstat "$1" forkstat_sees stdbuf -oL forkstat -e fork,exec,exit
@@ -409,7 +429,7 @@ check_variants() {
 				continue
 			fi
 			;;
-		bpftrace)
+		bpftrace | bpftrace-samejob)
 			if ! command -v bpftrace > /dev/null; then
 				meta "unavailable_$v" "bpftrace not installed"
 				continue
@@ -543,6 +563,7 @@ run_round() {
 snapshot() {
 	mkdir -p "$BENCH_BIN" "$TOOL_DIR"
 	cp "$CLONESCOPE_REPO/module/clonescope.ko" "$MODULE"
+	cp "$CLONESCOPE_REPO/bench/samejob.bt" "$SAMEJOB_BT"
 	cp "$BUILD/bench/cs-workload" "$BUILD/bench/cs-ctl" "$BUILD/bench/cs-true" "$BENCH_BIN/"
 	if [[ -x "$BUILD/tool/clonescope" ]]; then
 		cp "$BUILD/tool/clonescope" "$TOOL_DIR/"
