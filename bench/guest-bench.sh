@@ -54,10 +54,8 @@ LAYOUT=fixed
 TRACER_TIMEOUT=1200
 STOP_GRACE=30
 
-for kv in "$@"; do
-	[[ "$kv" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "bad setting: $kv" >&2; exit 2; }
-	declare "$kv"
-done
+# shellcheck source=bench/guest-settings.sh
+source "$CLONESCOPE_REPO/bench/guest-settings.sh" "$@"
 
 meta() {
 	printf '%s=%s\n' "$1" "$2" >> "$META"

@@ -21,10 +21,8 @@ COW_MIB=256
 ITERS_cow=3
 ITERS_fork=600
 
-for kv in "$@"; do
-	[[ "$kv" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "bad setting: $kv" >&2; exit 2; }
-	declare "$kv"
-done
+# shellcheck source=bench/guest-settings.sh
+source "$CLONESCOPE_REPO/bench/guest-settings.sh" "$@"
 
 # workload_args WORKLOAD: cs-workload's arguments for it.
 workload_args() {

@@ -41,7 +41,7 @@ def bpftrace_maps(path):
             msg = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if msg.get("type") in ("map", "hist"):
+        if msg.get("type") in ("map", "hist", "stats"):
             maps.update(msg["data"])
     return maps
 
@@ -87,7 +87,9 @@ def main():
           "times are of the same order, not equal). Medians: clonescope's over its "
           "records (of its largest clone kind), bpftrace's interpolated inside its log2 "
           "bucket (a bucket spans 2×). bpftrace counts system-wide, clonescope the "
-          "workload's processes.")
+          "workload's processes: bpftrace's counts include the guest shell's forks (the "
+          "one that starts the workload, a `sleep`), and its phase times the cost of its "
+          "own programs at the landmarks inside them.")
     for w in workloads:
         bt = bpftrace_maps(out / f"bpftrace-{w}.json")
         report = json.loads((out / f"record-{w}.json").read_text())
@@ -112,9 +114,9 @@ def main():
             cs = cow.get(side, {}).get("copied")
             b = st.get("total")
             ratio = f"{b / cs:.3f}" if cs and b is not None else "–"
-            print(f"| COW pages copied, {side}s: total (bpftrace: over {st.get('count', 0)} "
-                  f"windows, mean {st.get('average', '–')}) | {fmt(cs, 'pages')} | | "
-                  f"{fmt(b, 'pages')} | | {ratio} |")
+            print(f"| COW pages copied by the {side}: total (bpftrace: over "
+                  f"{st.get('count', 0)} windows, mean {st.get('average', '–')}) | "
+                  f"{fmt(cs, 'pages')} | | {fmt(b, 'pages')} | | {ratio} |")
         totals = bt.get("@cow_total", {})
         for side, field, key in COW_TOTALS:
             cs = cow.get(side, {}).get(field)
