@@ -287,7 +287,15 @@ int cs_ring_write(struct cs_ring *ring, void *rec)
 }
 NOKPROBE_SYMBOL(cs_ring_write);
 
-/* Copies whole records of one CPU's buffer; returns bytes or -EFAULT. */
+/*
+ * Copies whole records of one CPU's buffer; returns bytes or -EFAULT.
+ * Records that lie one after the other go out in one copy_to_user(): the
+ * walk only reads headers, and each copy (with its user-access and
+ * hardened-usercopy checks, a vmap-area lookup for this vmalloc'ed array)
+ * is paid per run of records, not per record.  A run ends at a padding
+ * marker (the array's end), at a record that does not fit in @count, or
+ * at head.
+ */
 static ssize_t cs_buf_read(struct cs_ring *ring, struct cs_cpu_buf *b, int cpu,
 			   char __user *buf, size_t count)
 {
@@ -297,24 +305,47 @@ static ssize_t cs_buf_read(struct cs_ring *ring, struct cs_cpu_buf *b, int cpu,
 	ssize_t copied = 0;
 
 	while (tail != head) {
-		struct clonescope_record_header *hdr;
+		unsigned long pos = tail & (ring->size - 1);
+		unsigned long to_end = ring->size - pos;
+		unsigned long run = 0, end = tail;
+		u64 records = 0;
+		bool full = false;
 
-		hdr = (void *)(b->data + (tail & (ring->size - 1)));
-		if (hdr->type == CS_RECORD_PAD) {
-			tail += hdr->size;
-			continue;
+		/*
+		 * The run of whole records from tail, up to a pad, @count or
+		 * the array's end (a record may end exactly there).
+		 */
+		while (end != head && run < to_end) {
+			struct clonescope_record_header *hdr;
+
+			hdr = (void *)(b->data + (end & (ring->size - 1)));
+			if (hdr->type == CS_RECORD_PAD)
+				break;
+			if (hdr->size > count - copied - run) {
+				full = true;
+				break;
+			}
+			run += hdr->size;
+			records += hdr->type != CLONESCOPE_RECORD_LOST;
+			end += hdr->size;
 		}
-		if (hdr->size > count - copied)
-			break;
-		if (copy_to_user(buf + copied, hdr, hdr->size)) {
+		if (run && copy_to_user(buf + copied, b->data + pos, run)) {
 			if (!copied)
 				copied = -EFAULT;
 			break;
 		}
-		copied += hdr->size;
-		if (hdr->type != CLONESCOPE_RECORD_LOST)
-			b->delivered++;
-		tail += hdr->size;
+		copied += run;
+		b->delivered += records;
+		tail = end;
+		if (full)
+			break;
+		if (tail != head && run < to_end) {
+			/* A padding marker: the next record is at the array's start. */
+			struct clonescope_record_header *pad;
+
+			pad = (void *)(b->data + (tail & (ring->size - 1)));
+			tail += pad->size;
+		}
 	}
 	/* Frees the space only after its records were copied out. */
 	smp_store_release(&b->tail, tail);
