@@ -4,6 +4,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <algorithm>
+#include <cerrno>
 #include <fmt/format.h>
 #include <optional>
 #include <type_traits>
@@ -106,6 +110,142 @@ TEST(TraceFile, WriterRoundTrip)
 	EXPECT_EQ(99u, t->processes[0].start_ns);
 	ASSERT_EQ(1u, t->symbols.size());
 	EXPECT_EQ("sh.c", t->symbols[0].file);
+}
+
+std::vector<std::byte> file_bytes(const std::string &path)
+{
+	std::ifstream in(path, std::ios::binary);
+	std::vector<char> c((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+	std::vector<std::byte> out(c.size());
+	std::memcpy(out.data(), c.data(), c.size());
+	return out;
+}
+
+// The writer writes each section from where its payload lies (one writev()
+// of header, payload and padding): every section of the fixture (written
+// by the joined encoding), written again section by section, gives the
+// same file byte for byte, odd-sized sections' padding included.
+TEST(TraceFile, WriterRewritesTheFixtureByteForByte)
+{
+	const auto fixture = testing::read_fixture("trace.cst");
+	const std::string path = std::filesystem::temp_directory_path() /
+				 ("clonescope-test-rewrite-" + std::to_string(getpid()) + ".cst");
+	size_t sections = 0, odd = 0;
+	{
+		auto w = TraceWriter::create(path);
+		ASSERT_TRUE(w.ok()) << w.error().message;
+		for (size_t pos = 16; pos < fixture.size(); sections++) {
+			uint32_t type;
+			uint64_t size;
+			ASSERT_LE(pos + 16, fixture.size());
+			std::memcpy(&type, fixture.data() + pos, sizeof(type));
+			std::memcpy(&size, fixture.data() + pos + 8, sizeof(size));
+			ASSERT_LE(pos + 16 + size, fixture.size());
+			ASSERT_TRUE(w->write_section(static_cast<SectionType>(type),
+						     std::span(fixture).subspan(pos + 16, size))
+					    .ok());
+			odd += size % 8 != 0;
+			pos += 16 + ((size + 7) & ~uint64_t{7});
+		}
+	}
+	const auto written = file_bytes(path);
+	std::filesystem::remove(path);
+	EXPECT_LE(5u, sections);
+	EXPECT_LT(0u, odd); // padding was written
+	EXPECT_EQ(fixture, written);
+}
+
+// What the fake writev below takes per call, and how its calls go.
+struct FakeWritev {
+	size_t max_per_call = 0;
+	int eintr_every = 0; // every Nth call fails with EINTR (0: never)
+	int fail_errno = 0;  // every call fails with this (0: never)
+	bool no_progress = false;
+	int calls = 0;
+	std::vector<std::byte> out;
+};
+FakeWritev g_fake;
+
+ssize_t fake_writev(int, const iovec *iov, int iovcnt)
+{
+	g_fake.calls++;
+	if (g_fake.fail_errno) {
+		errno = g_fake.fail_errno;
+		return -1;
+	}
+	if (g_fake.eintr_every && g_fake.calls % g_fake.eintr_every == 0) {
+		errno = EINTR;
+		return -1;
+	}
+	if (g_fake.no_progress)
+		return 0;
+	size_t taken = 0;
+	for (int i = 0; i < iovcnt && taken < g_fake.max_per_call; i++) {
+		const size_t n = std::min(iov[i].iov_len, g_fake.max_per_call - taken);
+		const auto *p = static_cast<const std::byte *>(iov[i].iov_base);
+		g_fake.out.insert(g_fake.out.end(), p, p + n);
+		taken += n;
+	}
+	return static_cast<ssize_t>(taken);
+}
+
+void reset_fake(size_t max_per_call, int eintr_every = 0, int fail_errno = 0,
+		bool no_progress = false)
+{
+	g_fake = {};
+	g_fake.max_per_call = max_per_call;
+	g_fake.eintr_every = eintr_every;
+	g_fake.fail_errno = fail_errno;
+	g_fake.no_progress = no_progress;
+}
+
+std::vector<std::byte> bytes_of(size_t n, uint8_t first)
+{
+	std::vector<std::byte> v(n);
+	for (size_t i = 0; i < n; i++)
+		v[i] = std::byte(static_cast<uint8_t>(first + i));
+	return v;
+}
+
+// Short writes that end inside a part and at its end, EINTR between them,
+// and an empty part: everything arrives, once, in order.
+TEST(TraceFile, WritevAllResumesAfterShortWritesAndEintr)
+{
+	const auto a = bytes_of(16, 0), b = bytes_of(37, 100), c = bytes_of(3, 200);
+	for (size_t per_call : {1, 5, 16, 19, 53, 1000}) {
+		reset_fake(per_call, 3);
+		std::span<const std::byte> parts[] = {a, {}, b, c};
+		ASSERT_TRUE(writev_all(-1, parts, fake_writev, "t").ok()) << per_call;
+		std::vector<std::byte> want = a;
+		want.insert(want.end(), b.begin(), b.end());
+		want.insert(want.end(), c.begin(), c.end());
+		EXPECT_EQ(want, g_fake.out) << per_call;
+	}
+	// Nothing to write: no call.
+	reset_fake(1);
+	std::span<const std::byte> none[] = {{}, {}};
+	EXPECT_TRUE(writev_all(-1, none, fake_writev, "t").ok());
+	EXPECT_EQ(0, g_fake.calls);
+}
+
+TEST(TraceFile, WritevAllReportsErrorsAndNoProgress)
+{
+	const auto a = bytes_of(10, 0);
+	reset_fake(4, 0, ENOSPC);
+	std::span<const std::byte> parts[] = {a};
+	auto st = writev_all(-1, parts, fake_writev, "/tmp/x.cst");
+	ASSERT_FALSE(st.ok());
+	EXPECT_NE(std::string::npos, st.error().message.find("/tmp/x.cst")) << st.error().message;
+	EXPECT_EQ(ENOSPC, st.error().errnum);
+
+	reset_fake(4, 0, 0, true);
+	std::span<const std::byte> again[] = {a};
+	st = writev_all(-1, again, fake_writev, "/tmp/x.cst");
+	ASSERT_FALSE(st.ok());
+	EXPECT_EQ(1, g_fake.calls);
+
+	std::span<const std::byte> too_many[kMaxWriteParts + 1] = {};
+	EXPECT_FALSE(writev_all(-1, too_many, fake_writev, "t").ok());
 }
 
 // A writer reads back what it has written so far (record's end of run): an

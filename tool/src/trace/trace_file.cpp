@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
@@ -64,13 +65,27 @@ std::vector<std::byte> file_header()
 	return out;
 }
 
+// What follows a section's payload: zeros up to a multiple of 8.
+constexpr std::byte kSectionPadding[7] = {};
+
+// A section as its three parts (header, payload, padding), pointing into
+// @header and @payload: written with one writev(), or joined.
+std::array<std::span<const std::byte>, 3> section_parts(SectionType type,
+							  std::span<const std::byte> payload,
+							  SectionHeader &header)
+{
+	header = SectionHeader{static_cast<uint32_t>(type), 0, payload.size()};
+	return {std::as_bytes(std::span(&header, 1)), payload,
+		std::span(kSectionPadding).first(pad8(payload.size()) - payload.size())};
+}
+
 std::vector<std::byte> encode_section(SectionType type, std::span<const std::byte> payload)
 {
+	SectionHeader header;
 	std::vector<std::byte> out;
 	out.reserve(sizeof(SectionHeader) + pad8(payload.size()));
-	append_pod(out, SectionHeader{static_cast<uint32_t>(type), 0, payload.size()});
-	out.insert(out.end(), payload.begin(), payload.end());
-	out.resize(sizeof(SectionHeader) + pad8(payload.size()), std::byte{0});
+	for (auto part : section_parts(type, payload, header))
+		out.insert(out.end(), part.begin(), part.end());
 	return out;
 }
 
@@ -519,22 +534,51 @@ Result<TraceWriter> TraceWriter::create(const std::string &path)
 	return w;
 }
 
-Status TraceWriter::write_all(std::span<const std::byte> bytes)
+Status writev_all(int fd, std::span<std::span<const std::byte>> parts, WritevFn writev_fn,
+		  const std::string &what)
 {
-	while (!bytes.empty()) {
-		ssize_t n = ::write(fd_.get(), bytes.data(), bytes.size());
+	std::array<iovec, kMaxWriteParts> iov;
+	if (parts.size() > iov.size())
+		return Error{fmt::format("cannot write {}: {} parts at once (at most {})", what,
+					 parts.size(), iov.size())};
+	for (;;) {
+		// Empty parts are skipped: done when none is left.
+		int n_iov = 0;
+		for (auto part : parts)
+			if (!part.empty())
+				iov[n_iov++] = {const_cast<std::byte *>(part.data()), part.size()};
+		if (n_iov == 0)
+			return Ok{};
+		const ssize_t n = writev_fn(fd, iov.data(), n_iov);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return errno_error("cannot write " + path_, errno);
-		bytes = bytes.subspan(static_cast<size_t>(n));
+			return errno_error("cannot write " + what, errno);
+		if (n == 0)
+			return Error{fmt::format("cannot write {}: no progress (writev returned 0)",
+						 what)};
+		// A short write (a signal, a pipe): go on after what was taken.
+		auto left = static_cast<size_t>(n);
+		for (auto &part : parts) {
+			const size_t taken = std::min(left, part.size());
+			part = part.subspan(taken);
+			left -= taken;
+		}
 	}
-	return Ok{};
+}
+
+Status TraceWriter::write_all(std::span<const std::byte> bytes)
+{
+	std::span<const std::byte> parts[] = {bytes};
+	return writev_all(fd_.get(), parts, ::writev, path_);
 }
 
 Status TraceWriter::write_section(SectionType type, std::span<const std::byte> payload)
 {
-	return write_all(encode_section(type, payload));
+	// Written from where the payload lies (record's read buffer): no copy.
+	SectionHeader header;
+	auto parts = section_parts(type, payload, header);
+	return writev_all(fd_.get(), parts, ::writev, path_);
 }
 
 Status TraceWriter::write_meta(const json &meta)

@@ -29,6 +29,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <sys/uio.h>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -124,6 +125,17 @@ Status parse_user_stream(std::span<const std::byte> bytes, uint64_t base_offset,
 Result<Trace> parse_trace(std::span<const std::byte> bytes);
 // Maps the file and decodes its kernel records where they lie: no copy.
 Result<Trace> read_trace(const std::string &path);
+
+// writev(): what writev_all() calls (tests give one that writes little at a
+// time, or fails with EINTR).
+using WritevFn = ssize_t (*)(int fd, const iovec *iov, int iovcnt);
+inline constexpr size_t kMaxWriteParts = 4;
+
+// Writes every byte of @parts (at most kMaxWriteParts of them), in order, to
+// @fd with @writev_fn: a short write resumes where it stopped, EINTR is
+// retried.  @parts is consumed.  Errors name @what.
+Status writev_all(int fd, std::span<std::span<const std::byte>> parts, WritevFn writev_fn,
+		  const std::string &what);
 
 // Streams sections to a file as they become available.
 class TraceWriter {
