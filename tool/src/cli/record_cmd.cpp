@@ -5,6 +5,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -42,6 +43,20 @@ constexpr uint32_t kRecordWakeupMs = 1000;
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+
+// read()'s buffer: as large as the module's buffers together (from 64 KiB
+// to 4 MiB), so that a wakeup (at a half-full buffer, or the timer) is
+// drained by one read().
+size_t read_buffer_bytes(const Device &dev)
+{
+	constexpr size_t kMin = size_t{64} << 10, kMax = size_t{4} << 20;
+	const auto stats = dev.stats();
+	if (!stats)
+		return kMin;
+	const size_t ring = size_t{stats->pages_per_cpu} * stats->nr_cpus *
+			    static_cast<size_t>(sysconf(_SC_PAGESIZE));
+	return std::clamp(ring, kMin, kMax);
+}
 
 std::atomic<int> g_stop_requests{0};
 std::atomic<int> g_stop_signal{0}; // the first SIGINT/SIGTERM
@@ -123,14 +138,18 @@ struct Session {
 	// are kept to count at the end.
 	std::optional<KernelRecords> kept = {};
 	std::unique_ptr<Output> live = make_output(Format::Text, std::cout);
+	// What read() fills: see read_buffer_bytes().  Zero-filled when made,
+	// before the command runs, so its pages are not faulted in while it
+	// does.
+	std::vector<std::byte> buf = std::vector<std::byte>(read_buffer_bytes(dev));
 
-	// Reads until the device has nothing more.  While the command runs,
-	// each chunk costs only what cannot wait for its end: writing it,
-	// printing it (not -q), and counting (or keeping) it when there is no
-	// trace file to count it from afterwards.
-	Status drain()
+	// Reads until the device has nothing more (@until_eof: until EOF,
+	// after DISABLE).  While the command runs, each chunk costs only what
+	// cannot wait for its end: writing it, printing it (not -q), and
+	// counting (or keeping) it when there is no trace file to count it
+	// from afterwards.
+	Status drain(bool until_eof)
 	{
-		alignas(8) static std::byte buf[1 << 16];
 		for (;;) {
 			auto n = dev.read(buf);
 			if (!n) {
@@ -140,29 +159,41 @@ struct Session {
 			}
 			if (*n == 0)
 				return Ok{};
-			std::span<const std::byte> chunk(buf, *n);
-			const uint64_t offset = stream_bytes;
-			stream_bytes += *n;
-			if (writer) {
-				if (auto st = writer->write_section(SectionType::KernelRecords, chunk); !st)
-					return st;
-				if (opts.quiet && !kept)
-					continue;
-			}
-			// Read where they lie, unless kept: the buffer is read into
-			// again.
-			KernelRecords fresh;
-			if (auto st = kept ? fresh.append_copy(chunk, offset)
-					   : fresh.append(chunk, offset, nullptr);
-			    !st)
+			std::span<const std::byte> chunk(buf.data(), *n);
+			if (auto st = take(chunk); !st)
 				return st;
-			if (!opts.quiet)
-				print(fresh);
-			if (kept)
-				kept->append(fresh);
-			else if (!writer)
-				unwritten.add(fresh);
+			// A read that left room for the largest record found every
+			// CPU's buffer empty: one more would only say EAGAIN.  What
+			// was written since makes the next poll return at once.
+			if (!until_eof && *n + CLONESCOPE_READ_MIN <= buf.size())
+				return Ok{};
 		}
+	}
+
+	// One chunk that read() returned, in @buf.
+	Status take(std::span<const std::byte> chunk)
+	{
+		const uint64_t offset = stream_bytes;
+		stream_bytes += chunk.size();
+		if (writer) {
+			if (auto st = writer->write_section(SectionType::KernelRecords, chunk); !st)
+				return st;
+			if (opts.quiet && !kept)
+				return Ok{};
+		}
+		// Read where they lie, unless kept: the buffer is read into again.
+		KernelRecords fresh;
+		if (auto st = kept ? fresh.append_copy(chunk, offset)
+				   : fresh.append(chunk, offset, nullptr);
+		    !st)
+			return st;
+		if (!opts.quiet)
+			print(fresh);
+		if (kept)
+			kept->append(fresh);
+		else if (!writer)
+			unwritten.add(fresh);
+		return Ok{};
 	}
 
 	void print(const KernelRecords &fresh) const
@@ -248,7 +279,7 @@ RecordEnd record_until_done(Session &session, int command_pidfd,
 		// by a timer or at a half-full buffer: read at once.
 		if (n > 0 && (fds[0].revents & POLLIN) && !command_exited && !timed_wakeup)
 			std::this_thread::sleep_for(kReadBatchDelay);
-		if (auto st = session.drain(); !st)
+		if (auto st = session.drain(false); !st)
 			return {st, {}};
 		if (command_exited)
 			return {};
@@ -386,7 +417,7 @@ int run_record(const RecordOptions &opts)
 		status = st;
 	const CpuTime cpu_disabling = self_cpu_time() - cpu_at_disable;
 	if (status)
-		status = session.drain();
+		status = session.drain(true);
 	const CpuTime cpu_recorded = self_cpu_time();
 	std::optional<Result<int>> exit_status;
 	if (child)
