@@ -4,11 +4,8 @@
 // tests are built with CLONESCOPE_SANITIZE.  The trace and report inputs
 // also go through the shipped program, `clonescope report` in each output
 // format: exit 0 or 1 (a clear error), never a signal.
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <gtest/gtest.h>
-#include <iterator>
 
 #include "targets.hpp"
 #include "test_util.hpp"
@@ -17,15 +14,6 @@ namespace clonescope {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::vector<std::byte> read_file(const fs::path &path)
-{
-	std::ifstream in(path, std::ios::binary);
-	std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-	std::vector<std::byte> bytes(chars.size());
-	std::memcpy(bytes.data(), chars.data(), chars.size());
-	return bytes;
-}
 
 // The inputs of one harness; a harness without any has nothing to replay.
 std::vector<fs::path> inputs_of(const char *harness)
@@ -42,7 +30,7 @@ TEST(FuzzRegression, TraceInputs)
 {
 	for (const auto &p : inputs_of("trace")) {
 		SCOPED_TRACE(p.string());
-		EXPECT_NO_THROW(fuzz::run_trace_input(read_file(p)));
+		EXPECT_NO_THROW(fuzz::run_trace_input(testing::read_file(p)));
 	}
 }
 
@@ -50,7 +38,7 @@ TEST(FuzzRegression, ReportInputs)
 {
 	for (const auto &p : inputs_of("report")) {
 		SCOPED_TRACE(p.string());
-		EXPECT_NO_THROW(fuzz::run_report_input(read_file(p)));
+		EXPECT_NO_THROW(fuzz::run_report_input(testing::read_file(p)));
 	}
 }
 
@@ -80,7 +68,7 @@ TEST(FuzzRegression, UserInputs)
 {
 	for (const auto &p : inputs_of("user")) {
 		SCOPED_TRACE(p.string());
-		EXPECT_NO_THROW(fuzz::run_user_input(read_file(p)));
+		EXPECT_NO_THROW(fuzz::run_user_input(testing::read_file(p)));
 	}
 }
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <iterator>
@@ -15,17 +16,21 @@
 
 namespace clonescope::testing {
 
+std::vector<std::byte> read_file(const std::string &path)
+{
+	std::ifstream in(path, std::ios::binary);
+	std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+	std::vector<std::byte> bytes(chars.size());
+	std::memcpy(bytes.data(), chars.data(), chars.size());
+	return bytes;
+}
+
 std::vector<std::byte> read_fixture(const std::string &name)
 {
 	const std::string path = std::string(CLONESCOPE_FIXTURE_DIR) + "/" + name;
-	std::ifstream in(path, std::ios::binary);
-	if (!in)
+	if (!std::ifstream(path, std::ios::binary))
 		throw std::runtime_error("missing fixture " + path);
-	std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-	std::vector<std::byte> bytes(chars.size());
-	for (size_t i = 0; i < chars.size(); i++)
-		bytes[i] = static_cast<std::byte>(chars[i]);
-	return bytes;
+	return read_file(path);
 }
 
 int run_program(const std::vector<std::string> &argv, std::string &err)

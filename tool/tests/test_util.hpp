@@ -8,6 +8,9 @@
 
 namespace clonescope::testing {
 
+// The bytes of the file @path (none when it cannot be read).
+std::vector<std::byte> read_file(const std::string &path);
+
 // The bytes of tests/fixtures/@name.
 std::vector<std::byte> read_fixture(const std::string &name);
 

@@ -4,8 +4,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <algorithm>
 #include <cerrno>
 #include <fmt/format.h>
@@ -112,15 +110,6 @@ TEST(TraceFile, WriterRoundTrip)
 	EXPECT_EQ("sh.c", t->symbols[0].file);
 }
 
-std::vector<std::byte> file_bytes(const std::string &path)
-{
-	std::ifstream in(path, std::ios::binary);
-	std::vector<char> c((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-	std::vector<std::byte> out(c.size());
-	std::memcpy(out.data(), c.data(), c.size());
-	return out;
-}
-
 // The writer writes each section from where its payload lies (one writev()
 // of header, payload and padding): every section of the fixture (written
 // by the joined encoding), written again section by section, gives the
@@ -148,7 +137,7 @@ TEST(TraceFile, WriterRewritesTheFixtureByteForByte)
 			pos += 16 + ((size + 7) & ~uint64_t{7});
 		}
 	}
-	const auto written = file_bytes(path);
+	const auto written = testing::read_file(path);
 	std::filesystem::remove(path);
 	EXPECT_LE(5u, sections);
 	EXPECT_LT(0u, odd); // padding was written
