@@ -200,14 +200,13 @@ std::vector<std::byte> bytes_of(size_t n, uint8_t first)
 // and an empty part: everything arrives, once, in order.
 TEST(TraceFile, WritevAllResumesAfterShortWritesAndEintr)
 {
-	const auto a = bytes_of(16, 0), b = bytes_of(37, 100), c = bytes_of(3, 200);
+	const auto a = bytes_of(16, 0), b = bytes_of(37, 100);
 	for (size_t per_call : {1, 5, 16, 19, 53, 1000}) {
 		reset_fake(per_call, 3);
-		std::span<const std::byte> parts[] = {a, {}, b, c};
+		std::span<const std::byte> parts[] = {a, {}, b};
 		ASSERT_TRUE(writev_all(-1, parts, fake_writev, "t").ok()) << per_call;
 		std::vector<std::byte> want = a;
 		want.insert(want.end(), b.begin(), b.end());
-		want.insert(want.end(), c.begin(), c.end());
 		EXPECT_EQ(want, g_fake.out) << per_call;
 	}
 	// Nothing to write: no call.

@@ -129,7 +129,8 @@ Result<Trace> read_trace(const std::string &path);
 // writev(): what writev_all() calls (tests give one that writes little at a
 // time, or fails with EINTR).
 using WritevFn = ssize_t (*)(int fd, const iovec *iov, int iovcnt);
-inline constexpr size_t kMaxWriteParts = 4;
+// A section's header, payload and padding.
+inline constexpr size_t kMaxWriteParts = 3;
 
 // Writes every byte of @parts (at most kMaxWriteParts of them), in order, to
 // @fd with @writev_fn: a short write resumes where it stopped, EINTR is
