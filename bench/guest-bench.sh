@@ -302,8 +302,8 @@ record_batch() {
 run_record() { record_batch "$1" --no-preload; }
 teardown_record() { :; }
 
-# The clone group only (syscalls, kernel_clone, copy_process, wake-up,
-# child start): about the probes bpftrace's variant has.
+# The clone group only (kernel_clone, task_newtask, the wake-up, the
+# child's start): about the probes bpftrace's variant has.
 setup_record_clone() { module_load; }
 run_record_clone() { record_batch "$1" --no-preload --probes clone; }
 teardown_record_clone() { :; }
